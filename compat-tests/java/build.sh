@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Fetch the pinned official RocketMQ Java artifacts with Maven and compile the scenario programs.
+#
+# Output (default compat-tests/java/target, override with COMPAT_JAVA_OUT):
+#   lib/server/        rocketmq-namesrv + rocketmq-broker + rocketmq-tools 5.3.3 (+ dependencies)
+#   lib/client-5.3.3/  rocketmq-client 5.3.3 (+ dependencies)
+#   lib/client-4.9.8/  rocketmq-client 4.9.8 (+ dependencies)
+#   classes/client-5.3.3/, classes/client-4.9.8/   ProduceConsume compiled against each client
+#   classes/admin/     AdminProbe compiled against the tools classpath
+#
+# Jars are cached in the local Maven repository (~/.m2); a stamp file skips all work when
+# neither the poms nor the sources changed. Set COMPAT_JAVA_REBUILD=1 to force.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+out="${COMPAT_JAVA_OUT:-$here/target}"
+mkdir -p "$out"
+
+for tool in mvn javac java; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "build.sh: '$tool' not found on PATH" >&2; exit 1; }
+done
+
+stamp_input() {
+    cat "$here"/deps/*/pom.xml "$here"/src/client/*.java "$here"/src/admin/*.java "$here/build.sh"
+    javac -version 2>&1
+}
+want="$(stamp_input | sha256sum | cut -d' ' -f1)"
+if [[ "${COMPAT_JAVA_REBUILD:-0}" != 1 && -f "$out/.stamp" && "$(cat "$out/.stamp")" == "$want" ]]; then
+    echo "build.sh: Java artifacts up to date in $out"
+    exit 0
+fi
+rm -f "$out/.stamp"
+
+t0=$SECONDS
+for d in server client-5.3.3 client-4.9.8; do
+    echo "build.sh: fetching $d classpath"
+    rm -rf "$out/lib/$d"
+    mkdir -p "$out/lib/$d"
+    # Bounded: a stalled download must not hang CI forever.
+    if ! timeout 900 mvn -B -Dstyle.color=never -f "$here/deps/$d/pom.xml" \
+        -Dmaven.wagon.http.retryHandler.count=3 \
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$out/lib/$d" \
+        >"$out/mvn-$d.log" 2>&1; then
+        tail -n 60 "$out/mvn-$d.log" >&2
+        echo "build.sh: maven failed for $d (full log: $out/mvn-$d.log)" >&2
+        exit 1
+    fi
+done
+
+compile() { # name classpath-dir source-dir
+    rm -rf "$out/classes/$1"
+    mkdir -p "$out/classes/$1"
+    javac --release 8 -nowarn -Xlint:-options -encoding UTF-8 -d "$out/classes/$1" \
+        -cp "$out/lib/$2/*" "$here"/src/"$3"/*.java
+}
+echo "build.sh: compiling scenario programs"
+compile client-5.3.3 client-5.3.3 client
+compile client-4.9.8 client-4.9.8 client
+compile admin server admin
+
+for j in rocketmq-broker-5.3.3 rocketmq-namesrv-5.3.3 rocketmq-tools-5.3.3; do
+    [[ -f "$out/lib/server/$j.jar" ]] || { echo "build.sh: $j.jar missing from server classpath" >&2; exit 1; }
+done
+[[ -f "$out/lib/client-5.3.3/rocketmq-client-5.3.3.jar" ]] || { echo "build.sh: client 5.3.3 missing" >&2; exit 1; }
+[[ -f "$out/lib/client-4.9.8/rocketmq-client-4.9.8.jar" ]] || { echo "build.sh: client 4.9.8 missing" >&2; exit 1; }
+
+echo "$want" > "$out/.stamp"
+echo "build.sh: done in $((SECONDS - t0)) s -> $out"

@@ -1,0 +1,124 @@
+/*
+ * Small admin-API probe used by compat-tests/run.sh next to the real mqadmin CLI.
+ * Compiled against rocketmq-tools 5.3.3 (DefaultMQAdminExt), i.e. the same client code as mqadmin.
+ *
+ * mqadmin has updateKvConfig and deleteKvConfig but no subcommand that reads a KV entry back, and
+ * each mqadmin invocation costs a JVM start; these two probes cover that.
+ *
+ *   AdminProbe <namesrvAddr> kvget <namespace> <key>
+ *       GET_KV_CONFIG (101), then GET_KVLIST_BY_NAMESPACE (219) for information.
+ *       Prints "KV FOUND <ns> <key>=<value>" (exit 0), "KV NOTFOUND <ns> <key> code=<c> ..." (exit 3)
+ *       or "KV ERROR <exception>" (exit 2).
+ *   AdminProbe <namesrvAddr> waitroute <timeoutSeconds> <topic>...
+ *       Polls GET_ROUTEINFO_BY_TOPIC (105) until every topic has a route with at least one broker
+ *       address and one queue entry. Prints "ROUTE OK <topic> ..." per topic and exits 0, or
+ *       "ROUTE MISSING <topic> <last error>" and exits 3 at the deadline.
+ */
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.rocketmq.client.exception.MQClientException;
+import org.apache.rocketmq.remoting.protocol.body.KVTable;
+import org.apache.rocketmq.remoting.protocol.route.BrokerData;
+import org.apache.rocketmq.remoting.protocol.route.TopicRouteData;
+import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
+
+public class AdminProbe {
+    public static void main(String[] args) {
+        int code;
+        DefaultMQAdminExt admin = null;
+        try {
+            if (args.length < 2) {
+                System.out.println("usage: AdminProbe <namesrvAddr> kvget <namespace> <key> | waitroute <timeoutSeconds> <topic>...");
+                System.exit(2);
+            }
+            admin = new DefaultMQAdminExt(5000);
+            admin.setNamesrvAddr(args[0]);
+            admin.setInstanceName("compat-probe-" + System.nanoTime());
+            admin.start();
+            if ("kvget".equals(args[1]) && args.length == 4) {
+                code = kvget(admin, args[2], args[3]);
+            } else if ("waitroute".equals(args[1]) && args.length >= 4) {
+                List<String> topics = new ArrayList<>();
+                for (int i = 3; i < args.length; i++) {
+                    topics.add(args[i]);
+                }
+                code = waitroute(admin, Integer.parseInt(args[2]), topics);
+            } else {
+                System.out.println("bad arguments");
+                code = 2;
+            }
+        } catch (Throwable t) {
+            System.out.println("PROBE ERROR " + t);
+            code = 2;
+        } finally {
+            if (admin != null) {
+                try {
+                    admin.shutdown();
+                } catch (Throwable ignored) {
+                    // best effort
+                }
+            }
+        }
+        System.out.flush();
+        System.exit(code);
+    }
+
+    static int kvget(DefaultMQAdminExt admin, String ns, String key) throws Exception {
+        int code;
+        try {
+            String v = admin.getKVConfig(ns, key);
+            System.out.println("KV FOUND " + ns + " " + key + "=" + v);
+            code = 0;
+        } catch (MQClientException e) {
+            System.out.println("KV NOTFOUND " + ns + " " + key + " code=" + e.getResponseCode()
+                + " msg=" + e.getErrorMessage());
+            code = 3;
+        }
+        try {
+            KVTable t = admin.getKVListByNamespace(ns);
+            System.out.println("KV LIST " + ns + " " + (t == null ? "null" : t.getTable()));
+        } catch (MQClientException e) {
+            System.out.println("KV LIST " + ns + " unavailable code=" + e.getResponseCode());
+        }
+        return code;
+    }
+
+    static int waitroute(DefaultMQAdminExt admin, int timeoutSec, List<String> topics) throws Exception {
+        long deadline = System.currentTimeMillis() + timeoutSec * 1000L;
+        for (String topic : topics) {
+            String last = "not queried";
+            boolean ok = false;
+            while (true) {
+                try {
+                    TopicRouteData r = admin.examineTopicRouteInfo(topic);
+                    int addrs = 0;
+                    StringBuilder sb = new StringBuilder();
+                    for (BrokerData bd : r.getBrokerDatas()) {
+                        addrs += bd.getBrokerAddrs() == null ? 0 : bd.getBrokerAddrs().size();
+                        sb.append(bd.getBrokerName()).append(bd.getBrokerAddrs()).append(' ');
+                    }
+                    if (addrs > 0 && r.getQueueDatas() != null && !r.getQueueDatas().isEmpty()) {
+                        System.out.println("ROUTE OK " + topic + " brokers=" + sb.toString().trim()
+                            + " queueDatas=" + r.getQueueDatas().size());
+                        ok = true;
+                    } else {
+                        last = "route without brokers or queues: " + r;
+                    }
+                } catch (MQClientException e) {
+                    last = "code=" + e.getResponseCode() + " " + e.getErrorMessage();
+                }
+                if (ok || System.currentTimeMillis() > deadline) {
+                    break;
+                }
+                Thread.sleep(500);
+            }
+            if (!ok) {
+                System.out.println("ROUTE MISSING " + topic + " " + last);
+                return 3;
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,294 @@
+//! One TCP connection: a reader loop that dispatches requests and completes pending responses,
+//! and a writer task that batches frames into few syscalls.
+//!
+//! Bounds: at most [`CONNECTION_MAX_IN_FLIGHT`] requests are handled at once (the reader stops
+//! reading while they run), at most [`CONNECTION_WRITE_QUEUE`] frames wait for the writer, at most
+//! [`CLIENT_MAX_PENDING`] requests originated here await responses, and a connection idle in
+//! both directions for the idle timeout is closed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use tokio::io::{AsyncWriteExt as _, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio_util::codec::FramedRead;
+use tracing::{debug, warn};
+
+use super::codec::RemotingCodec;
+use super::{NetError, Service};
+use crate::limits::{CLIENT_MAX_PENDING, CONNECTION_MAX_IN_FLIGHT, CONNECTION_WRITE_QUEUE};
+use crate::remoting::{RemotingCommand, ResponseCode, frame};
+
+/// Shared handle to a live connection.
+pub type ConnectionHandle = Arc<Connection>;
+
+/// Response slots of requests originated on this connection, keyed by opaque.
+type PendingMap = HashMap<i32, oneshot::Sender<RemotingCommand>>;
+
+/// State shared by the reader, the writer and anyone sending on the connection.
+#[derive(Debug)]
+pub struct Connection {
+    /// Process-unique id, for logs and registries.
+    id: u64,
+    /// Remote address.
+    peer: SocketAddr,
+    /// Local address (the broker stamps it into messages).
+    local: SocketAddr,
+    /// Frames to write; bounded, so a slow peer slows its producers.
+    outbound: mpsc::Sender<Bytes>,
+    /// Requests originated here waiting for their response. A std mutex: never held across await.
+    pending: Mutex<PendingMap>,
+    /// Next opaque for requests originated here.
+    next_opaque: AtomicI32,
+    /// Set once the connection is closing; sends fail fast afterwards.
+    closed: AtomicBool,
+    /// Milliseconds since `started` of the last read or write, for the idle timeout.
+    last_activity_ms: AtomicU64,
+    /// Reference point of `last_activity_ms`.
+    started: Instant,
+}
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Connection {
+    /// Connection id.
+    #[must_use]
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Remote address.
+    #[must_use]
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Local address.
+    #[must_use]
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// True once the connection is closing.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_activity_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(now.saturating_sub(self.last_activity_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Queues an encoded frame for writing, waiting while the write queue is full.
+    pub async fn send_frame(&self, frame: Bytes) -> Result<(), NetError> {
+        if self.is_closed() {
+            return Err(NetError::Closed);
+        }
+        self.outbound.send(frame).await.map_err(|_| NetError::Closed)
+    }
+
+    /// Encodes and queues a command.
+    pub async fn send(&self, cmd: &RemotingCommand) -> Result<(), NetError> {
+        let bytes = frame::encode_to_bytes(cmd)?;
+        self.send_frame(bytes).await
+    }
+
+    /// Sends a request and waits up to `timeout` for its response.
+    pub async fn invoke(&self, mut request: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, NetError> {
+        let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
+        request.opaque = opaque;
+        request.flag &= !crate::remoting::command::FLAG_ONEWAY;
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut pending = self.pending.lock().map_err(|_| NetError::Closed)?;
+            if pending.len() >= CLIENT_MAX_PENDING {
+                return Err(NetError::TooManyPending(pending.len()));
+            }
+            let _replaced = pending.insert(opaque, tx);
+        }
+        let outcome = match self.send(&request).await {
+            Ok(()) => tokio::time::timeout(timeout, rx).await,
+            Err(e) => {
+                self.forget(opaque);
+                return Err(e);
+            }
+        };
+        match outcome {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(_)) => Err(NetError::Closed),
+            Err(_) => {
+                self.forget(opaque);
+                Err(NetError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)))
+            }
+        }
+    }
+
+    /// Sends a request with the oneway flag; no response is expected.
+    pub async fn invoke_oneway(&self, mut request: RemotingCommand) -> Result<(), NetError> {
+        request.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
+        request.flag |= crate::remoting::command::FLAG_ONEWAY;
+        self.send(&request).await
+    }
+
+    fn forget(&self, opaque: i32) {
+        if let Ok(mut pending) = self.pending.lock() {
+            let _dropped = pending.remove(&opaque);
+        }
+    }
+
+    fn complete(&self, response: RemotingCommand) {
+        let slot = self.pending.lock().ok().and_then(|mut p| p.remove(&response.opaque));
+        match slot {
+            Some(tx) => {
+                let _receiver_gone = tx.send(response);
+            }
+            None => debug!(peer = %self.peer, opaque = response.opaque, "response for unknown opaque"),
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        if let Ok(mut pending) = self.pending.lock() {
+            // Dropping the senders wakes every waiter with `Closed`.
+            pending.clear();
+        }
+    }
+}
+
+/// Runs one connection until the peer closes, an error occurs, it idles out, or `shutdown` fires.
+/// Returns its handle once spawned through [`spawn`].
+pub fn spawn<S: Service>(
+    stream: TcpStream,
+    service: Arc<S>,
+    idle_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(ConnectionHandle, tokio::task::JoinHandle<()>), NetError> {
+    stream.set_nodelay(true)?;
+    let peer = stream.peer_addr()?;
+    let local = stream.local_addr()?;
+    let (read_half, write_half) = stream.into_split();
+    let (tx, rx) = mpsc::channel(CONNECTION_WRITE_QUEUE);
+    let conn = Arc::new(Connection {
+        id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+        peer,
+        local,
+        outbound: tx,
+        pending: Mutex::new(HashMap::new()),
+        next_opaque: AtomicI32::new(1),
+        closed: AtomicBool::new(false),
+        last_activity_ms: AtomicU64::new(0),
+        started: Instant::now(),
+    });
+    let writer = tokio::spawn(write_loop(write_half, rx, Arc::clone(&conn)));
+    let reader_conn = Arc::clone(&conn);
+    let handle = tokio::spawn(async move {
+        let framed = FramedRead::with_capacity(read_half, RemotingCodec, 64 * 1024);
+        read_loop(framed, &reader_conn, &service, idle_timeout, shutdown).await;
+        reader_conn.close();
+        service.on_close(&reader_conn);
+        writer.abort();
+    });
+    Ok((conn, handle))
+}
+
+async fn read_loop<S: Service>(
+    mut framed: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>,
+    conn: &ConnectionHandle,
+    service: &Arc<S>,
+    idle_timeout: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let in_flight = Arc::new(Semaphore::new(CONNECTION_MAX_IN_FLIGHT));
+    loop {
+        let idle_left = idle_timeout.saturating_sub(conn.idle_for());
+        let next = tokio::select! {
+            next = framed.next() => next,
+            () = tokio::time::sleep(idle_left) => {
+                if conn.idle_for() >= idle_timeout {
+                    debug!(peer = %conn.peer(), "closing idle connection");
+                    return;
+                }
+                continue;
+            }
+            _ = shutdown.changed() => return,
+        };
+        let cmd = match next {
+            None => return,
+            Some(Ok(cmd)) => cmd,
+            Some(Err(e)) => {
+                warn!(peer = %conn.peer(), error = %e, "closing connection after bad input");
+                return;
+            }
+        };
+        conn.touch();
+        if cmd.is_response() {
+            conn.complete(cmd);
+            continue;
+        }
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else { return };
+        let conn = Arc::clone(conn);
+        let service = Arc::clone(service);
+        drop(tokio::spawn(async move {
+            handle_request(&conn, &*service, cmd).await;
+            drop(permit);
+        }));
+    }
+}
+
+async fn handle_request<S: Service>(conn: &ConnectionHandle, service: &S, request: RemotingCommand) {
+    let oneway = request.is_oneway();
+    let opaque = request.opaque;
+    let code = request.code;
+    let serialize_type = request.serialize_type;
+    let Some(mut response) = service.call(conn, request).await else { return };
+    if oneway {
+        return;
+    }
+    response.opaque = opaque;
+    response.flag |= crate::remoting::command::FLAG_RESPONSE;
+    response.serialize_type = serialize_type;
+    let bytes = match frame::encode_to_bytes(&response) {
+        Ok(b) => b,
+        Err(e) => {
+            warn!(code, error = %e, "response cannot be encoded");
+            let mut fallback = RemotingCommand::error(ResponseCode::SYSTEM_ERROR, format!("response encode failed: {e}"));
+            fallback.opaque = opaque;
+            match frame::encode_to_bytes(&fallback) {
+                Ok(b) => b,
+                Err(_) => return,
+            }
+        }
+    };
+    if conn.send_frame(bytes).await.is_err() {
+        debug!(peer = %conn.peer(), code, "connection closed before the response was written");
+    }
+}
+
+async fn write_loop(half: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>, conn: ConnectionHandle) {
+    let mut out = BufWriter::with_capacity(64 * 1024, half);
+    while let Some(frame) = rx.recv().await {
+        if out.write_all(&frame).await.is_err() {
+            break;
+        }
+        // Flush only when nothing else is queued: many responses, one syscall.
+        if rx.is_empty() && out.flush().await.is_err() {
+            break;
+        }
+        conn.touch();
+    }
+    conn.close();
+    let _ = out.shutdown().await;
+}

@@ -1,0 +1,56 @@
+//! The tokio transport: a capped, idle-timed server, per-connection read/write tasks, and a
+//! client that matches responses to requests by `opaque`.
+//!
+//! Both directions share [`connection::Connection`]: a server connection can also originate
+//! requests (broker → client notifications), and a client connection can be sent requests.
+//! A [`Service`] sees decoded requests only; framing and bounds live here.
+
+pub mod client;
+pub mod codec;
+pub mod connection;
+pub mod server;
+
+use std::future::Future;
+
+pub use client::RemotingClient;
+pub use connection::{Connection, ConnectionHandle};
+pub use server::{ServerConfig, serve};
+
+use crate::remoting::{RemotingCommand, WireError};
+
+/// What a server runs for each request it receives.
+pub trait Service: Send + Sync + 'static {
+    /// Handles one request; `None` means "no response" (oneway, or answered later).
+    /// The transport never sends a response to a oneway request, whatever this returns.
+    fn call(
+        &self,
+        conn: &ConnectionHandle,
+        request: RemotingCommand,
+    ) -> impl Future<Output = Option<RemotingCommand>> + Send;
+
+    /// Called once when a connection closes, for registries keyed by channel.
+    fn on_close(&self, _conn: &ConnectionHandle) {}
+}
+
+/// Transport errors.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// Socket error.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Bad bytes from the peer, or a command we cannot encode.
+    #[error("protocol error: {0}")]
+    Wire(#[from] WireError),
+    /// No response within the timeout.
+    #[error("request timed out after {0} ms")]
+    Timeout(u64),
+    /// The connection closed before the response arrived.
+    #[error("connection closed")]
+    Closed,
+    /// Too many requests outstanding on one connection.
+    #[error("too many outstanding requests ({0})")]
+    TooManyPending(usize),
+    /// An address that does not parse.
+    #[error("bad address {0:?}")]
+    BadAddress(String),
+}

@@ -1,0 +1,259 @@
+//! `RemotingCommand`: one decoded frame, request or response.
+
+use bytes::Bytes;
+
+use super::language::LanguageCode;
+use super::response_code::ResponseCode;
+use super::version;
+
+/// Flag bit set on responses (`RemotingCommand.RPC_TYPE = 0`).
+pub const FLAG_RESPONSE: i32 = 1;
+/// Flag bit set on oneway requests, which are never answered (`RPC_ONEWAY = 1`).
+pub const FLAG_ONEWAY: i32 = 1 << 1;
+
+/// How the header of a frame is encoded: the high byte of the second frame word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SerializeType {
+    /// fastjson text (code 0), the default of every Java and Go client.
+    #[default]
+    Json,
+    /// The compact binary form (code 1, `RocketMQSerializable`).
+    RocketMq,
+}
+
+impl SerializeType {
+    /// The byte code.
+    #[must_use]
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Json => 0,
+            Self::RocketMq => 1,
+        }
+    }
+
+    /// The enum name fastjson writes for `serializeTypeCurrentRPC`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Json => "JSON",
+            Self::RocketMq => "ROCKETMQ",
+        }
+    }
+
+    /// Looks a type up by its byte code.
+    #[must_use]
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::Json),
+            1 => Some(Self::RocketMq),
+            _ => None,
+        }
+    }
+}
+
+/// `extFields`: the custom header as string pairs, in the order they arrived (Java uses a
+/// `HashMap`; keeping arrival order lets a decoded frame re-encode byte for byte).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtFields {
+    /// The pairs; keys are unique.
+    entries: Vec<(String, String)>,
+}
+
+impl ExtFields {
+    /// An empty map.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of `key`.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `key`, replacing an earlier value in place.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let key = key.into();
+        let value = value.into();
+        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = value;
+        } else {
+            self.entries.push((key, value));
+        }
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let pos = self.entries.iter().position(|(k, _)| k == key)?;
+        Some(self.entries.remove(pos).1)
+    }
+
+    /// The pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Number of pairs.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there are no pairs.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut out = Self::new();
+        for (k, v) in iter {
+            out.insert(k, v);
+        }
+        out
+    }
+}
+
+/// One remoting frame. Field names follow Java's `RemotingCommand`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemotingCommand {
+    /// Request code, or response code in responses.
+    pub code: i32,
+    /// Sender's language; `None` when the sender named one this side does not know.
+    pub language: Option<LanguageCode>,
+    /// Sender's `MQVersion` ordinal.
+    pub version: i32,
+    /// Request id; a response echoes its request's.
+    pub opaque: i32,
+    /// Bit 0: response; bit 1: oneway.
+    pub flag: i32,
+    /// Free text, mostly error explanations; `None` is omitted from JSON.
+    pub remark: Option<String>,
+    /// The custom header; `None` is omitted from JSON (Java leaves it null when unused).
+    pub ext_fields: Option<ExtFields>,
+    /// How this frame's header is (or will be) encoded.
+    pub serialize_type: SerializeType,
+    /// Whether the JSON header carries `serializeTypeCurrentRPC`: Java writes it, Go does not.
+    /// Kept so that a decoded frame re-encodes to the same bytes.
+    pub write_serialize_type_field: bool,
+    /// The body; empty means none.
+    pub body: Bytes,
+}
+
+impl RemotingCommand {
+    /// A request as this server sends it: Java language, current version, JSON header.
+    #[must_use]
+    pub fn request(code: i32, ext_fields: Option<ExtFields>) -> Self {
+        Self {
+            code,
+            language: Some(LanguageCode::Java),
+            version: version::CURRENT,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields,
+            serialize_type: SerializeType::Json,
+            write_serialize_type_field: true,
+            body: Bytes::new(),
+        }
+    }
+
+    /// A response with `code` and `remark`, not yet tied to a request (see [`Self::answering`]).
+    #[must_use]
+    pub fn response(code: ResponseCode, remark: Option<String>) -> Self {
+        let mut cmd = Self::request(code.code(), None);
+        cmd.flag = FLAG_RESPONSE;
+        cmd.remark = remark;
+        cmd
+    }
+
+    /// A successful response without remark.
+    #[must_use]
+    pub fn success() -> Self {
+        Self::response(ResponseCode::SUCCESS, None)
+    }
+
+    /// An error response with a remark.
+    #[must_use]
+    pub fn error(code: ResponseCode, remark: impl Into<String>) -> Self {
+        Self::response(code, Some(remark.into()))
+    }
+
+    /// Ties this response to `request`: same opaque, same header encoding (what 4.9.8 does;
+    /// every client decodes either type by the type byte).
+    #[must_use]
+    pub fn answering(mut self, request: &Self) -> Self {
+        self.opaque = request.opaque;
+        self.flag |= FLAG_RESPONSE;
+        self.serialize_type = request.serialize_type;
+        self
+    }
+
+    /// Sets the body.
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Sets the custom header.
+    #[must_use]
+    pub fn with_ext_fields(mut self, ext_fields: ExtFields) -> Self {
+        self.ext_fields = Some(ext_fields);
+        self
+    }
+
+    /// True for responses.
+    #[must_use]
+    pub fn is_response(&self) -> bool {
+        self.flag & FLAG_RESPONSE != 0
+    }
+
+    /// True for oneway requests, which must not be answered.
+    #[must_use]
+    pub fn is_oneway(&self) -> bool {
+        self.flag & FLAG_ONEWAY != 0
+    }
+
+    /// The value of one custom header field.
+    #[must_use]
+    pub fn ext(&self, key: &str) -> Option<&str> {
+        self.ext_fields.as_ref().and_then(|e| e.get(key))
+    }
+
+    /// The response code, when Java defines it.
+    #[must_use]
+    pub fn response_code(&self) -> Option<ResponseCode> {
+        ResponseCode::from_i32(self.code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ext_fields_keep_order_and_replace_in_place() {
+        let mut e: ExtFields = [("b", "1"), ("a", "2")].into_iter().collect();
+        e.insert("b", "3");
+        let pairs: Vec<_> = e.iter().collect();
+        assert_eq!(pairs, vec![("b", "3"), ("a", "2")]);
+        assert_eq!(e.remove("b").as_deref(), Some("3"));
+        assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn answering_copies_opaque_and_type() {
+        let mut req = RemotingCommand::request(105, None);
+        req.opaque = 42;
+        req.serialize_type = SerializeType::RocketMq;
+        let resp = RemotingCommand::success().answering(&req);
+        assert_eq!(resp.opaque, 42);
+        assert!(resp.is_response());
+        assert!(!resp.is_oneway());
+        assert_eq!(resp.serialize_type, SerializeType::RocketMq);
+    }
+}

@@ -1,0 +1,135 @@
+//! Frame splitting and whole-frame encode/decode.
+//!
+//! [`check`] tells whether a complete frame is buffered without allocating (the "check, then
+//! parse" split); [`decode`] turns one frame (length prefix stripped) into a command, sharing the
+//! body with the input buffer; [`encode`] writes a command as a complete frame.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::command::{RemotingCommand, SerializeType};
+use super::error::WireError;
+use super::{binary_header, json_header};
+use crate::limits::{FRAME_MAX_BYTES, HEADER_MAX_BYTES};
+
+/// Bytes of the total-length prefix.
+pub const LENGTH_PREFIX_BYTES: usize = 4;
+
+/// Returns the length of the first complete frame in `buf` (prefix included), `None` if more
+/// bytes are needed, or an error if the announced length is over the cap. Never allocates.
+pub fn check(buf: &[u8]) -> Result<Option<usize>, WireError> {
+    let Some(prefix) = buf.get(..LENGTH_PREFIX_BYTES) else {
+        return Ok(None);
+    };
+    let mut word = [0u8; 4];
+    word.copy_from_slice(prefix);
+    let len = u32::from_be_bytes(word);
+    let len_usize = usize::try_from(len).unwrap_or(usize::MAX);
+    if len_usize > FRAME_MAX_BYTES {
+        return Err(WireError::FrameTooLong { len: u64::from(len), max: FRAME_MAX_BYTES });
+    }
+    let total = len_usize + LENGTH_PREFIX_BYTES;
+    Ok((buf.len() >= total).then_some(total))
+}
+
+/// Decodes one frame whose length prefix has been stripped. The body shares `frame`'s memory.
+pub fn decode(frame: Bytes) -> Result<RemotingCommand, WireError> {
+    let word: [u8; 4] = frame
+        .get(..4)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(WireError::FrameTooShort { len: frame.len() })?;
+    let word = u32::from_be_bytes(word);
+    let type_code = (word >> 24) as u8;
+    let header_len = usize::try_from(word & 0x00FF_FFFF).unwrap_or(usize::MAX);
+    let available = frame.len() - 4;
+    if header_len > available {
+        return Err(WireError::BadHeaderLength { header_len, available });
+    }
+    let serialize_type =
+        SerializeType::from_code(type_code).ok_or(WireError::UnknownSerializeType(type_code))?;
+    let header = frame.get(4..4 + header_len).ok_or(WireError::BadHeaderLength { header_len, available })?;
+    let mut cmd = match serialize_type {
+        SerializeType::Json => json_header::decode(header)?,
+        SerializeType::RocketMq => binary_header::decode(header)?,
+    };
+    cmd.body = frame.slice(4 + header_len..);
+    Ok(cmd)
+}
+
+/// Encodes the header of `cmd` in its serialize type.
+pub fn encode_header(cmd: &RemotingCommand) -> Vec<u8> {
+    let mut header = Vec::with_capacity(256);
+    match cmd.serialize_type {
+        SerializeType::Json => json_header::encode(cmd, &mut header),
+        SerializeType::RocketMq => binary_header::encode(cmd, &mut header),
+    }
+    header
+}
+
+/// Writes the length prefix, header word and header of a frame whose body of `body_len` bytes
+/// the caller sends next (used to send bodies straight from mapped files).
+pub fn encode_prefix(cmd: &RemotingCommand, body_len: usize, out: &mut BytesMut) -> Result<(), WireError> {
+    let header = encode_header(cmd);
+    if header.len() > HEADER_MAX_BYTES {
+        return Err(WireError::HeaderTooLong(header.len()));
+    }
+    let total = 4 + header.len() + body_len;
+    if total > FRAME_MAX_BYTES {
+        return Err(WireError::FrameTooLong { len: u64::try_from(total).unwrap_or(u64::MAX), max: FRAME_MAX_BYTES });
+    }
+    let header_len = u32::try_from(header.len()).map_err(|_| WireError::HeaderTooLong(header.len()))?;
+    out.reserve(8 + header.len());
+    out.put_u32(u32::try_from(total).map_err(|_| WireError::HeaderTooLong(total))?);
+    out.put_u32((u32::from(cmd.serialize_type.code()) << 24) | header_len);
+    out.put_slice(&header);
+    Ok(())
+}
+
+/// Encodes `cmd` as one complete frame.
+pub fn encode(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireError> {
+    encode_prefix(cmd, cmd.body.len(), out)?;
+    out.put_slice(&cmd.body);
+    Ok(())
+}
+
+/// Encodes `cmd` into a fresh buffer.
+pub fn encode_to_bytes(cmd: &RemotingCommand) -> Result<Bytes, WireError> {
+    let mut out = BytesMut::with_capacity(128 + cmd.body.len());
+    encode(cmd, &mut out)?;
+    Ok(out.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_both_types() {
+        for st in [SerializeType::Json, SerializeType::RocketMq] {
+            let mut cmd = RemotingCommand::request(310, Some([("a", "g")].into_iter().collect()));
+            cmd.serialize_type = st;
+            cmd.opaque = 9;
+            cmd.body = Bytes::from_static(b"hello");
+            let bytes = encode_to_bytes(&cmd).unwrap();
+            let total = check(&bytes).unwrap().unwrap();
+            assert_eq!(total, bytes.len());
+            assert_eq!(check(&bytes[..total - 1]).unwrap(), None);
+            let back = decode(bytes.slice(4..)).unwrap();
+            assert_eq!(back, cmd);
+        }
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(matches!(check(&[0xFF, 0xFF, 0xFF, 0xFF]), Err(WireError::FrameTooLong { .. })));
+        assert!(matches!(check(&[0x01, 0x00, 0x00, 0x01]), Err(WireError::FrameTooLong { .. })));
+        assert!(matches!(decode(Bytes::from_static(&[0, 0])), Err(WireError::FrameTooShort { .. })));
+        assert!(matches!(
+            decode(Bytes::from_static(&[0, 0, 0, 9, b'{'])),
+            Err(WireError::BadHeaderLength { header_len: 9, available: 1 })
+        ));
+        assert!(matches!(
+            decode(Bytes::from_static(&[7, 0, 0, 0])),
+            Err(WireError::UnknownSerializeType(7))
+        ));
+    }
+}

@@ -1,0 +1,172 @@
+//! The JSON header (serialize type 0), as fastjson 1.2.83 writes and reads it.
+//!
+//! Encoding follows `RemotingCommand.headerEncode` → `JSON.toJSONString`: properties sorted by
+//! name (`code, extFields, flag, language, opaque, remark, serializeTypeCurrentRPC, version`),
+//! nulls omitted, `language` by enum name, `extFields` entries in map order. Decoding accepts what
+//! fastjson accepts from Java and Go peers: any key order, numbers or numeric strings for ints,
+//! `language` as a name or an ordinal, and non-string `extFields` values coerced to text.
+
+use serde_json::Value;
+
+use super::command::{ExtFields, RemotingCommand, SerializeType};
+use super::error::WireError;
+use super::fastjson::{Style, escape_into};
+use super::language::LanguageCode;
+
+/// Appends the JSON header of `cmd` to `out`.
+pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
+    let mut s = String::with_capacity(128);
+    s.push_str("{\"code\":");
+    s.push_str(&cmd.code.to_string());
+    if let Some(ext) = &cmd.ext_fields {
+        s.push_str(",\"extFields\":{");
+        for (i, (k, v)) in ext.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            escape_into(&mut s, k, Style::Default);
+            s.push(':');
+            escape_into(&mut s, v, Style::Default);
+        }
+        s.push('}');
+    }
+    s.push_str(",\"flag\":");
+    s.push_str(&cmd.flag.to_string());
+    if let Some(lang) = cmd.language {
+        s.push_str(",\"language\":\"");
+        s.push_str(lang.name());
+        s.push('"');
+    }
+    s.push_str(",\"opaque\":");
+    s.push_str(&cmd.opaque.to_string());
+    if let Some(remark) = &cmd.remark {
+        s.push_str(",\"remark\":");
+        escape_into(&mut s, remark, Style::Default);
+    }
+    if cmd.write_serialize_type_field {
+        s.push_str(",\"serializeTypeCurrentRPC\":\"");
+        s.push_str(cmd.serialize_type.name());
+        s.push('"');
+    }
+    s.push_str(",\"version\":");
+    s.push_str(&cmd.version.to_string());
+    s.push('}');
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn int_field(v: &Value, name: &str) -> Result<i32, WireError> {
+    let bad = || WireError::InvalidJson(format!("field {name} is not an int: {v}"));
+    match v {
+        Value::Number(n) => n.as_i64().and_then(|x| i32::try_from(x).ok()).ok_or_else(bad),
+        Value::String(s) => s.trim().parse::<i32>().map_err(|_| bad()),
+        Value::Null => Ok(0),
+        _ => Err(bad()),
+    }
+}
+
+fn language_field(v: &Value) -> Result<Option<LanguageCode>, WireError> {
+    match v {
+        Value::String(s) => Ok(LanguageCode::from_name(s)),
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|x| u8::try_from(x).ok())
+            .and_then(LanguageCode::from_code)
+            .map(Some)
+            .ok_or_else(|| WireError::InvalidJson(format!("language ordinal {n} out of range"))),
+        Value::Null => Ok(None),
+        _ => Err(WireError::InvalidJson(format!("language is not a name or ordinal: {v}"))),
+    }
+}
+
+fn ext_fields_field(v: &Value) -> Result<Option<ExtFields>, WireError> {
+    let map = match v {
+        Value::Null => return Ok(None),
+        Value::Object(map) => map,
+        _ => return Err(WireError::InvalidJson(format!("extFields is not an object: {v}"))),
+    };
+    let mut ext = ExtFields::new();
+    for (k, val) in map {
+        match val {
+            Value::Null => {}
+            Value::String(s) => ext.insert(k.clone(), s.clone()),
+            other => ext.insert(k.clone(), other.to_string()),
+        }
+    }
+    Ok(Some(ext))
+}
+
+/// Decodes a JSON header. `body` is attached by the caller.
+pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
+    let value: Value =
+        serde_json::from_slice(header).map_err(|e| WireError::InvalidJson(e.to_string()))?;
+    let Value::Object(obj) = value else {
+        return Err(WireError::InvalidJson("header is not a JSON object".into()));
+    };
+    let mut cmd = RemotingCommand::request(0, None);
+    cmd.language = None;
+    cmd.version = 0;
+    cmd.write_serialize_type_field = false;
+    cmd.serialize_type = SerializeType::Json;
+    for (key, v) in &obj {
+        match key.as_str() {
+            "code" => cmd.code = int_field(v, "code")?,
+            "flag" => cmd.flag = int_field(v, "flag")?,
+            "opaque" => cmd.opaque = int_field(v, "opaque")?,
+            "version" => cmd.version = int_field(v, "version")?,
+            "language" => cmd.language = language_field(v)?,
+            "remark" => {
+                cmd.remark = match v {
+                    Value::Null => None,
+                    Value::String(s) => Some(s.clone()),
+                    other => Some(other.to_string()),
+                }
+            }
+            "extFields" => cmd.ext_fields = ext_fields_field(v)?,
+            "serializeTypeCurrentRPC" => cmd.write_serialize_type_field = true,
+            _ => {}
+        }
+    }
+    Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_like_fastjson() {
+        let mut cmd = RemotingCommand::request(105, Some([("topic", "TopicTest")].into_iter().collect()));
+        cmd.opaque = 7;
+        let mut out = Vec::new();
+        encode(&cmd, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#
+        );
+    }
+
+    #[test]
+    fn decodes_go_style_header() {
+        let go = br#"{"code":105,"language":"GO","version":317,"opaque":3,"flag":0,"remark":"","extFields":{"topic":"T","n":1,"b":true}}"#;
+        let cmd = decode(go).unwrap();
+        assert_eq!(cmd.code, 105);
+        assert_eq!(cmd.language, Some(LanguageCode::Go));
+        assert_eq!(cmd.version, 317);
+        assert_eq!(cmd.remark.as_deref(), Some(""));
+        assert_eq!(cmd.ext("n"), Some("1"));
+        assert_eq!(cmd.ext("b"), Some("true"));
+        assert!(!cmd.write_serialize_type_field);
+    }
+
+    #[test]
+    fn rejects_bad_shapes() {
+        assert!(decode(b"[]").is_err());
+        assert!(decode(b"{\"code\":\"x\"}").is_err());
+        assert!(decode(b"{\"code\":1,\"extFields\":3}").is_err());
+        assert!(decode(b"{\"language\":99}").is_err());
+        assert!(decode(b"{\"code\":1").is_err());
+        assert!(decode(b"{\"remark\":\"\xff\"}").is_err());
+        let unknown_lang = decode(br#"{"code":1,"language":"KLINGON"}"#).unwrap();
+        assert_eq!(unknown_lang.language, None);
+    }
+}
