@@ -120,7 +120,12 @@ start_bg() {
     log "started $name (pid $pid), log $logf"
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
+# A process that exited but was not reaped yet (zombie) counts as dead.
+alive() {
+    local st
+    st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+    [[ -n "$st" && "$st" != Z* ]]
+}
 
 # stop_pid <pid> <name> <grace seconds>: TERM the process group, then KILL after the grace period.
 stop_pid() {
@@ -201,12 +206,19 @@ extract_resource() {
     fi
 }
 
-# wait_for <seconds> <description> <command...>: poll until the command succeeds.
+# wait_for <seconds> <description> <command...>: poll until the command succeeds (status 0).
+# Status 2 from the command means "give up now" (e.g. the process died).
 wait_for() {
-    local secs="$1" what="$2" deadline=$((SECONDS + $1))
+    local secs="$1" what="$2" deadline=$((SECONDS + $1)) rc
     shift 2
     while ((SECONDS < deadline)); do
-        if "$@"; then return 0; fi
+        rc=0
+        "$@" || rc=$?
+        [[ $rc == 0 ]] && return 0
+        if [[ $rc == 2 ]]; then
+            log "gave up waiting for $what"
+            return 1
+        fi
         sleep 0.5
     done
     log "timed out after ${secs}s waiting for $what"
@@ -302,15 +314,22 @@ EOF
         NAMESRV_FILE_LOG="$NAMESRV_LOG"
     fi
     NAMESRV_PID=$LAST_PID
-    # shellcheck disable=SC2317
-    ns_ready() { alive "$NAMESRV_PID" && port_open "$NAMESRV_PORT"; }
+    ns_ready() {
+        alive "$NAMESRV_PID" || { log "name server process exited"; return 2; }
+        port_open "$NAMESRV_PORT"
+    }
     if ! wait_for 60 "name server port $NAMESRV_PORT" ns_ready; then
-        record setup.namesrv-start FAIL "name server ($NAMESRV_KIND) did not accept connections on $NAMESRV_ADDR" \
+        local why="" st=0
+        if ! alive "$NAMESRV_PID"; then
+            wait "$NAMESRV_PID" 2>/dev/null || st=$?
+            why=" (process exited with status $st)"
+        fi
+        record setup.namesrv-start FAIL "name server ($NAMESRV_KIND) did not accept connections on $NAMESRV_ADDR$why" \
             "$NAMESRV_LOG"
         return 1
     fi
     # The boot line is printed right after the port is bound; give it a moment.
-    wait_for 10 "name server boot line" grep -q 'The Name Server boot success' "$NAMESRV_LOG" || true
+    wait_for 5 "name server boot line" grep -q 'The Name Server boot success' "$NAMESRV_LOG" || true
     if grep -q 'The Name Server boot success. serializeType=JSON' "$NAMESRV_LOG"; then
         record setup.namesrv-start PASS "$NAMESRV_KIND name server on $NAMESRV_ADDR, boot line seen"
     else
@@ -349,8 +368,10 @@ EOF
         -Duser.home="$d/home" -Drocketmq.home.dir="$d/home" -Drmq.logback.configurationFile="$d/broker-logback.xml" \
         -cp "$SERVER_CP" org.apache.rocketmq.broker.BrokerStartup -c "$d/broker.conf"
     BROKER_PID=$LAST_PID
-    # shellcheck disable=SC2317
-    broker_booted() { alive "$BROKER_PID" && grep -q 'boot success' "$BROKER_LOG"; }
+    broker_booted() {
+        alive "$BROKER_PID" || { log "broker process exited"; return 2; }
+        grep -q 'boot success' "$BROKER_LOG"
+    }
     if ! wait_for 120 "broker boot" broker_booted; then
         record setup.broker-start FAIL "Java broker did not print 'boot success'" "$BROKER_LOG" "$BROKER_FILE_LOG"
         return 1

@@ -1,0 +1,117 @@
+//! Helpers shared by the integration tests: fixtures, an in-process name server, raw frames.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rocketmq_rs::namesrv::{self, NameServer};
+use rocketmq_rs::remoting::{RemotingCommand, frame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+/// Directory of the golden frames.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol").join("fixtures")
+}
+
+/// Reads a `.hex` fixture: `#` lines are comments, the rest is hex of one whole frame.
+pub fn read_hex(path: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let hex: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
+        .collect();
+    assert!(hex.len() % 2 == 0, "{}: odd number of hex digits", path.display());
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+/// One fixture by file stem.
+pub fn fixture(name: &str) -> Vec<u8> {
+    read_hex(&fixtures_dir().join(format!("{name}.hex")))
+}
+
+/// A running in-process name server.
+pub struct TestNamesrv {
+    pub addr: String,
+    pub dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestNamesrv {
+    pub async fn start(extra: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "rmqrs-test-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = namesrv::config::defaults();
+        config.set("listenPort", "0").unwrap();
+        config.set("bindAddress", "127.0.0.1").unwrap();
+        config.set("kvConfigPath", &dir.join("kvConfig.json").display().to_string()).unwrap();
+        config.set("configStorePath", &dir.join("namesrv.properties").display().to_string()).unwrap();
+        for (k, v) in extra {
+            config.set(k, v).unwrap();
+        }
+        let listener = namesrv::bind(&config).await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = Arc::new(NameServer::new(config));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(namesrv::run(listener, server, async move {
+            let _ = rx.await;
+        }));
+        Self { addr, dir, stop: Some(tx), task: Some(task) }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    t ^ N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Writes raw bytes and reads back exactly one frame (prefix included).
+pub async fn roundtrip_raw(stream: &mut TcpStream, bytes: &[u8]) -> Vec<u8> {
+    stream.write_all(bytes).await.unwrap();
+    read_frame(stream).await.expect("connection closed before a response")
+}
+
+/// Reads one frame, prefix included; `None` on EOF.
+pub async fn read_frame(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut len = [0u8; 4];
+    if stream.read_exact(&mut len).await.is_err() {
+        return None;
+    }
+    let n = u32::from_be_bytes(len) as usize;
+    let mut buf = vec![0u8; n];
+    stream.read_exact(&mut buf).await.ok()?;
+    let mut out = len.to_vec();
+    out.extend_from_slice(&buf);
+    Some(out)
+}
+
+/// Decodes a whole frame (prefix included).
+pub fn decode(bytes: &[u8]) -> RemotingCommand {
+    frame::decode(Bytes::copy_from_slice(&bytes[4..])).unwrap()
+}
+
+/// Encodes a command as a whole frame.
+pub fn encode(cmd: &RemotingCommand) -> Vec<u8> {
+    frame::encode_to_bytes(cmd).unwrap().to_vec()
+}
