@@ -377,19 +377,21 @@ EOF
         return 1
     fi
     log "broker: $(grep 'boot success' "$BROKER_LOG" | head -n1)"
-    # The 5.3.3 broker first registers about 10 s after boot, then every 30 s.
-    local deadline=$((SECONDS + 75)) out="$LOGS/mqadmin-clusterList-wait.out"
-    while ((SECONDS < deadline)); do
+    # The 5.3.3 broker registers at boot if its client already sees the name server as available,
+    # otherwise with its periodic task (first run 10 s after boot, then every 30 s).
+    local p="$LOGS/probe-waitbroker.out" out="$LOGS/mqadmin-clusterList-wait.out"
+    if admin_probe "$p" waitbroker 75 "$CLUSTER" "$BROKER_ADDR"; then
         mqadmin "$out" clusterList
         if has "$out" "$BROKER_ADDR" && has "$out" "$CLUSTER"; then
-            record setup.broker-start PASS "broker $BROKER_NAME at $BROKER_ADDR registered, listed by clusterList after $((SECONDS - T_START))s"
+            record setup.broker-start PASS "broker $BROKER_NAME at $BROKER_ADDR registered ($(sed -n 's/^BROKER OK .* after //p' "$p") after the probe started), listed by clusterList"
             return 0
         fi
-        alive "$BROKER_PID" || break
-        sleep 2
-    done
-    record setup.broker-start FAIL "broker $BROKER_ADDR never appeared in mqadmin clusterList" \
-        "$out" "$NAMESRV_FILE_LOG" "$BROKER_FILE_LOG"
+        record setup.broker-start FAIL "broker $BROKER_ADDR registered but not shown by mqadmin clusterList" \
+            "$out" "$NAMESRV_FILE_LOG"
+        return 1
+    fi
+    record setup.broker-start FAIL "broker $BROKER_ADDR never appeared in the cluster info (GET_BROKER_CLUSTER_INFO)" \
+        "$p" "$NAMESRV_FILE_LOG" "$BROKER_FILE_LOG"
     return 1
 }
 

@@ -6,6 +6,13 @@
 //! payload, send it, expect EOF (or an error frame) within a bound, then check that a normal
 //! route query still works.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
+
 mod common;
 
 use std::time::Duration;
@@ -19,24 +26,51 @@ fn frame_with(type_byte: u8, header: &[u8], declared_header_len: Option<u32>) ->
     let header_len = declared_header_len.unwrap_or(header.len() as u32);
     let mut out = Vec::new();
     out.extend_from_slice(&((4 + header.len()) as u32).to_be_bytes());
-    out.extend_from_slice(&(((type_byte as u32) << 24) | header_len).to_be_bytes());
+    out.extend_from_slice(&((u32::from(type_byte) << 24) | header_len).to_be_bytes());
     out.extend_from_slice(header);
     out
 }
 
 fn garbage_cases() -> Vec<(&'static str, Vec<u8>)> {
     vec![
-        ("length over 16 MiB", (16 * 1024 * 1024 + 1u32).to_be_bytes().to_vec()),
+        (
+            "length over 16 MiB",
+            (16 * 1024 * 1024 + 1u32).to_be_bytes().to_vec(),
+        ),
         ("length 0xFFFFFFFF", vec![0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3]),
-        ("HTTP request", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
-        ("TLS client hello", vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]),
-        ("header length past frame end", frame_with(0, b"{}", Some(1000))),
-        ("unknown serialize type", frame_with(7, br#"{"code":105}"#, None)),
+        (
+            "HTTP request",
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        ),
+        (
+            "TLS client hello",
+            vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc],
+        ),
+        (
+            "header length past frame end",
+            frame_with(0, b"{}", Some(1000)),
+        ),
+        (
+            "unknown serialize type",
+            frame_with(7, br#"{"code":105}"#, None),
+        ),
         ("frame shorter than header word", vec![0, 0, 0, 2, 0, 0]),
         ("invalid JSON", frame_with(0, b"{\"code\":105,", None)),
         ("JSON not an object", frame_with(0, b"[1,2,3]", None)),
-        ("invalid UTF-8 in JSON", frame_with(0, b"{\"code\":105,\"remark\":\"\xff\xfe\"}", None)),
-        ("binary header with huge remark length", frame_with(1, &[0, 105, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff], None)),
+        (
+            "invalid UTF-8 in JSON",
+            frame_with(0, b"{\"code\":105,\"remark\":\"\xff\xfe\"}", None),
+        ),
+        (
+            "binary header with huge remark length",
+            frame_with(
+                1,
+                &[
+                    0, 105, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff,
+                ],
+                None,
+            ),
+        ),
         ("binary header with negative ext length", {
             let mut h = vec![0, 105, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
             h.extend_from_slice(&(-5i32).to_be_bytes());
@@ -58,14 +92,24 @@ async fn expect_closed_or_error(stream: &mut TcpStream, what: &str) {
         Ok(None) => {}
         Ok(Some(frame)) => {
             let cmd = decode(&frame);
-            assert!(cmd.is_response() && cmd.code != 0, "{what}: unexpected success {cmd:?}");
+            assert!(
+                cmd.is_response() && cmd.code != 0,
+                "{what}: unexpected success {cmd:?}"
+            );
         }
     }
 }
 
 async fn route_query_works(addr: &str) {
     let mut s = TcpStream::connect(addr).await.unwrap();
-    let mut req = RemotingCommand::request(105, Some([("topic", "NoSuchTopic")].into_iter().collect::<ExtFields>()));
+    let mut req = RemotingCommand::request(
+        105,
+        Some(
+            [("topic", "NoSuchTopic")]
+                .into_iter()
+                .collect::<ExtFields>(),
+        ),
+    );
     req.opaque = 77;
     s.write_all(&encode(&req)).await.unwrap();
     let resp = decode(&read_frame(&mut s).await.unwrap());
@@ -95,7 +139,10 @@ async fn garbage_never_takes_the_server_down() {
 async fn truncated_frames_then_close_do_not_leak_or_hang() {
     let ns = TestNamesrv::start(&[]).await;
     for cut in [1usize, 3, 4, 7, 20] {
-        let mut req = RemotingCommand::request(105, Some([("topic", "T")].into_iter().collect::<ExtFields>()));
+        let mut req = RemotingCommand::request(
+            105,
+            Some([("topic", "T")].into_iter().collect::<ExtFields>()),
+        );
         req.opaque = 1;
         let bytes = encode(&req);
         let mut s = TcpStream::connect(&ns.addr).await.unwrap();
@@ -116,7 +163,10 @@ async fn unknown_code_is_answered_and_connection_stays_open() {
     s.write_all(&encode(&req)).await.unwrap();
     let resp = decode(&read_frame(&mut s).await.unwrap());
     assert_eq!(resp.code, ResponseCode::REQUEST_CODE_NOT_SUPPORTED.code());
-    assert_eq!(resp.remark.as_deref(), Some(" request type 9999 not supported"));
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some(" request type 9999 not supported")
+    );
     assert_eq!(resp.opaque, 11);
     // Oneway request: never answered; the next request's answer is the next frame.
     let mut oneway = RemotingCommand::request(9999, None);
@@ -141,7 +191,14 @@ async fn many_interleaved_connections_keep_their_own_frames() {
             let mut s = TcpStream::connect(&addr).await.unwrap();
             for i in 0..50 {
                 let topic = format!("T{c}x{i}");
-                let mut req = RemotingCommand::request(105, Some([("topic", topic.as_str())].into_iter().collect::<ExtFields>()));
+                let mut req = RemotingCommand::request(
+                    105,
+                    Some(
+                        [("topic", topic.as_str())]
+                            .into_iter()
+                            .collect::<ExtFields>(),
+                    ),
+                );
                 req.opaque = c * 1000 + i;
                 let bytes = encode(&req);
                 // Split each frame in two writes so reads interleave across connections.

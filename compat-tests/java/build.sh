@@ -8,8 +8,8 @@
 #   classes/client-5.3.3/, classes/client-4.9.8/   ProduceConsume compiled against each client
 #   classes/admin/     AdminProbe compiled against the tools classpath
 #
-# Jars are cached in the local Maven repository (~/.m2); a stamp file skips all work when
-# neither the poms nor the sources changed. Set COMPAT_JAVA_REBUILD=1 to force.
+# Jars are cached in the local Maven repository (~/.m2); stamp files skip the work when the poms
+# and sources did not change. Set COMPAT_JAVA_REBUILD=1 to force.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,20 +20,20 @@ for tool in mvn javac java; do
     command -v "$tool" >/dev/null 2>&1 || { echo "build.sh: '$tool' not found on PATH" >&2; exit 1; }
 done
 
-stamp_input() {
-    cat "$here"/deps/*/pom.xml "$here"/src/client/*.java "$here"/src/admin/*.java "$here/build.sh"
-    javac -version 2>&1
-}
-want="$(stamp_input | sha256sum | cut -d' ' -f1)"
-if [[ "${COMPAT_JAVA_REBUILD:-0}" != 1 && -f "$out/.stamp" && "$(cat "$out/.stamp")" == "$want" ]]; then
-    echo "build.sh: Java artifacts up to date in $out"
-    exit 0
-fi
-rm -f "$out/.stamp"
+# Each classpath is re-fetched only when its pom changed; the programs are recompiled only when
+# their sources (or the classpaths, or javac) changed.
+hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+force="${COMPAT_JAVA_REBUILD:-0}"
 
 t0=$SECONDS
+fetched=0
 for d in server client-5.3.3 client-4.9.8; do
+    want="$(hash_of "$here/deps/$d/pom.xml")"
+    if [[ "$force" != 1 && -f "$out/lib/$d/.stamp" && "$(cat "$out/lib/$d/.stamp")" == "$want" ]]; then
+        continue
+    fi
     echo "build.sh: fetching $d classpath"
+    fetched=1
     rm -rf "$out/lib/$d"
     mkdir -p "$out/lib/$d"
     # Bounded: a stalled download must not hang CI forever.
@@ -45,9 +45,17 @@ for d in server client-5.3.3 client-4.9.8; do
         echo "build.sh: maven failed for $d (full log: $out/mvn-$d.log)" >&2
         exit 1
     fi
+    echo "$want" >"$out/lib/$d/.stamp"
 done
 
-compile() { # name classpath-dir source-dir
+want="$( (cat "$here"/src/client/*.java "$here"/src/admin/*.java "$out"/lib/*/.stamp; javac -version 2>&1) | sha256sum | cut -d' ' -f1)"
+if [[ "$force" != 1 && $fetched == 0 && -f "$out/classes/.stamp" && "$(cat "$out/classes/.stamp")" == "$want" ]]; then
+    echo "build.sh: Java artifacts up to date in $out"
+    exit 0
+fi
+rm -f "$out/classes/.stamp"
+
+compile() { # <output name> <classpath name> <source dir under src/>
     rm -rf "$out/classes/$1"
     mkdir -p "$out/classes/$1"
     javac --release 8 -nowarn -Xlint:-options -encoding UTF-8 -d "$out/classes/$1" \
@@ -64,5 +72,5 @@ done
 [[ -f "$out/lib/client-5.3.3/rocketmq-client-5.3.3.jar" ]] || { echo "build.sh: client 5.3.3 missing" >&2; exit 1; }
 [[ -f "$out/lib/client-4.9.8/rocketmq-client-4.9.8.jar" ]] || { echo "build.sh: client 4.9.8 missing" >&2; exit 1; }
 
-echo "$want" > "$out/.stamp"
+echo "$want" >"$out/classes/.stamp"
 echo "build.sh: done in $((SECONDS - t0)) s -> $out"

@@ -13,7 +13,11 @@ use rocketmq_rs::namesrv::{self, NameServer};
 use tracing::{error, warn};
 
 #[derive(Debug, Parser)]
-#[command(name = "mqnamesrv", about = "RocketMQ-compatible name server", disable_help_flag = true)]
+#[command(
+    name = "mqnamesrv",
+    about = "RocketMQ-compatible name server",
+    disable_help_flag = true
+)]
 struct Args {
     /// Name server config properties file.
     #[arg(short = 'c', long = "configFile")]
@@ -32,13 +36,17 @@ struct Args {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn load_config(args: &Args) -> Result<rocketmq_rs::config::table::ConfigValues, String> {
     let mut config = namesrv::config::defaults();
     if let Some(path) = &args.config_file {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let entries = properties::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for e in entries {
             if let Err(err) = config.set(&e.key, &e.value) {
@@ -91,7 +99,10 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             error!("cannot start the runtime: {e}");
@@ -102,7 +113,11 @@ fn main() -> ExitCode {
         let listener = match namesrv::bind(&config).await {
             Ok(l) => l,
             Err(e) => {
-                error!("cannot listen on {}:{}: {e}", config.get("bindAddress"), config.get("listenPort"));
+                error!(
+                    "cannot listen on {}:{}: {e}",
+                    config.get("bindAddress"),
+                    config.get("listenPort")
+                );
                 return ExitCode::FAILURE;
             }
         };

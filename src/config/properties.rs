@@ -48,7 +48,11 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ParseError> {
             existing.value = value;
             existing.line = start_line;
         } else {
-            out.push(Entry { key, value, line: start_line });
+            out.push(Entry {
+                key,
+                value,
+                line: start_line,
+            });
         }
     }
     Ok(out)
@@ -69,7 +73,10 @@ fn split_key_value(line: &str) -> (&str, &str) {
             '\\' => escaped = true,
             '=' | ':' | ' ' | '\t' | '\u{c}' => {
                 let key = line.get(..i).unwrap_or("");
-                let mut rest = line.get(i..).unwrap_or("").trim_start_matches([' ', '\t', '\u{c}']);
+                let mut rest = line
+                    .get(i..)
+                    .unwrap_or("")
+                    .trim_start_matches([' ', '\t', '\u{c}']);
                 if !matches!(c, '=' | ':') {
                     if let Some(r) = rest.strip_prefix(['=', ':']) {
                         rest = r;
@@ -103,7 +110,10 @@ fn unescape(s: &str, line: usize) -> Result<String, ParseError> {
                 let code = u32::from_str_radix(&hex, 16)
                     .ok()
                     .filter(|_| hex.len() == 4)
-                    .ok_or_else(|| ParseError { line, message: format!("malformed \\uxxxx encoding \\u{hex}") })?;
+                    .ok_or_else(|| ParseError {
+                        line,
+                        message: format!("malformed \\uxxxx encoding \\u{hex}"),
+                    })?;
                 out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
             }
             Some(other) => out.push(other),
@@ -167,7 +177,10 @@ mod tests {
         assert_eq!(get("flag").as_deref(), Some("true"));
         assert_eq!(get("multi").as_deref(), Some("ab"));
         assert_eq!(get("esc").as_deref(), Some("xA\ty"));
-        assert_eq!(e.iter().find(|x| x.key == "listenPort").map(|x| x.line), Some(4));
+        assert_eq!(
+            e.iter().find(|x| x.key == "listenPort").map(|x| x.line),
+            Some(4)
+        );
     }
 
     #[test]

@@ -61,7 +61,10 @@ impl ConfigValues {
         let defs: Vec<KeyDef> = groups.iter().flat_map(|g| g.iter().copied()).collect();
         let mut values = BTreeMap::new();
         for d in &defs {
-            let v = overrides.iter().find(|(k, _)| *k == d.name).map_or_else(|| d.default.to_owned(), |(_, v)| v.clone());
+            let v = overrides
+                .iter()
+                .find(|(k, _)| *k == d.name)
+                .map_or_else(|| d.default.to_owned(), |(_, v)| v.clone());
             let _previous = values.insert(d.name, v);
         }
         Self { defs, values }
@@ -69,7 +72,11 @@ impl ConfigValues {
 
     /// Sets `key` after checking the value against its type.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), SetError> {
-        let def = self.defs.iter().find(|d| d.name == key).ok_or_else(|| SetError::Unknown(key.to_owned()))?;
+        let def = self
+            .defs
+            .iter()
+            .find(|d| d.name == key)
+            .ok_or_else(|| SetError::Unknown(key.to_owned()))?;
         let value = value.trim();
         let ok = match def.kind {
             Kind::Bool => value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false"),
@@ -78,9 +85,17 @@ impl ConfigValues {
             Kind::Str => true,
         };
         if !ok {
-            return Err(SetError::BadValue { key: key.to_owned(), value: value.to_owned(), kind: def.kind });
+            return Err(SetError::BadValue {
+                key: key.to_owned(),
+                value: value.to_owned(),
+                kind: def.kind,
+            });
         }
-        let normalized = if def.kind == Kind::Bool { value.to_ascii_lowercase() } else { value.to_owned() };
+        let normalized = if def.kind == Kind::Bool {
+            value.to_ascii_lowercase()
+        } else {
+            value.to_owned()
+        };
         let _previous = self.values.insert(def.name, normalized);
         Ok(())
     }
@@ -125,9 +140,21 @@ mod tests {
     use super::*;
 
     const DEFS: &[KeyDef] = &[
-        KeyDef { name: "listenPort", kind: Kind::Int, default: "9876" },
-        KeyDef { name: "enableAllTopicList", kind: Kind::Bool, default: "true" },
-        KeyDef { name: "kvConfigPath", kind: Kind::Str, default: "" },
+        KeyDef {
+            name: "listenPort",
+            kind: Kind::Int,
+            default: "9876",
+        },
+        KeyDef {
+            name: "enableAllTopicList",
+            kind: Kind::Bool,
+            default: "true",
+        },
+        KeyDef {
+            name: "kvConfigPath",
+            kind: Kind::Str,
+            default: "",
+        },
     ];
 
     #[test]
@@ -136,13 +163,22 @@ mod tests {
         assert_eq!(c.get("kvConfigPath"), "/x");
         c.set("listenPort", " 19876 ").unwrap();
         assert_eq!(c.get_i64("listenPort"), 19876);
-        assert!(matches!(c.set("listenPort", "abc"), Err(SetError::BadValue { .. })));
+        assert!(matches!(
+            c.set("listenPort", "abc"),
+            Err(SetError::BadValue { .. })
+        ));
         assert!(matches!(c.set("nope", "1"), Err(SetError::Unknown(_))));
         c.set("enableAllTopicList", "FALSE").unwrap();
         assert!(!c.get_bool("enableAllTopicList"));
         let decl: Vec<_> = c.in_declaration_order().map(|(k, _)| k).collect();
-        assert_eq!(decl, vec!["listenPort", "enableAllTopicList", "kvConfigPath"]);
+        assert_eq!(
+            decl,
+            vec!["listenPort", "enableAllTopicList", "kvConfigPath"]
+        );
         let sorted: Vec<_> = c.sorted().map(|(k, _)| k).collect();
-        assert_eq!(sorted, vec!["enableAllTopicList", "kvConfigPath", "listenPort"]);
+        assert_eq!(
+            sorted,
+            vec!["enableAllTopicList", "kvConfigPath", "listenPort"]
+        );
     }
 }

@@ -62,7 +62,12 @@ pub const NETTY_SERVER_KEYS: &[KeyDef] = keys! {
 
 /// Keys no remote update may touch, whatever `configBlackList` says
 /// (CVE-2023-33246 / CVE-2023-37582: these name files the server writes or reads).
-pub const ALWAYS_BLOCKED_KEYS: &[&str] = &["configBlackList", "configStorePath", "kvConfigPath", "rocketmqHome"];
+pub const ALWAYS_BLOCKED_KEYS: &[&str] = &[
+    "configBlackList",
+    "configStorePath",
+    "kvConfigPath",
+    "rocketmqHome",
+];
 
 /// The user's home directory, as Java's `user.home`.
 fn home_dir() -> PathBuf {
@@ -74,9 +79,24 @@ fn home_dir() -> PathBuf {
 pub fn defaults() -> ConfigValues {
     let home = home_dir();
     let overrides = [
-        ("rocketmqHome", std::env::var("ROCKETMQ_HOME").unwrap_or_default()),
-        ("kvConfigPath", home.join("namesrv").join("kvConfig.json").display().to_string()),
-        ("configStorePath", home.join("namesrv").join("namesrv.properties").display().to_string()),
+        (
+            "rocketmqHome",
+            std::env::var("ROCKETMQ_HOME").unwrap_or_default(),
+        ),
+        (
+            "kvConfigPath",
+            home.join("namesrv")
+                .join("kvConfig.json")
+                .display()
+                .to_string(),
+        ),
+        (
+            "configStorePath",
+            home.join("namesrv")
+                .join("namesrv.properties")
+                .display()
+                .to_string(),
+        ),
     ];
     ConfigValues::new(&[NAMESRV_KEYS, NETTY_SERVER_KEYS], &overrides)
 }
@@ -84,7 +104,17 @@ pub fn defaults() -> ConfigValues {
 /// The full set of keys a remote update must not touch.
 #[must_use]
 pub fn blocked_keys(config: &ConfigValues) -> Vec<String> {
-    let mut keys: Vec<String> = ALWAYS_BLOCKED_KEYS.iter().map(|s| (*s).to_owned()).collect();
-    keys.extend(config.get("configBlackList").split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned));
+    let mut keys: Vec<String> = ALWAYS_BLOCKED_KEYS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    keys.extend(
+        config
+            .get("configBlackList")
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+    );
     keys
 }

@@ -53,19 +53,28 @@ impl KvConfigManager {
             Err(_) => Table::new(),
         };
         info!(path = %path.display(), namespaces = table.len(), "kv config loaded");
-        Self { path: path.to_owned(), table: RwLock::new(table) }
+        Self {
+            path: path.to_owned(),
+            table: RwLock::new(table),
+        }
     }
 
     /// Sets a value and persists.
     pub fn put(&self, namespace: &str, key: &str, value: &str) -> Result<(), KvError> {
         let text = {
-            let mut t = self.table.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut t = self
+                .table
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let total: usize = t.values().map(BTreeMap::len).sum();
             let exists = t.get(namespace).is_some_and(|m| m.contains_key(key));
             if !exists && total >= NAMESRV_MAX_KV_ENTRIES {
                 return Err(KvError::Full(NAMESRV_MAX_KV_ENTRIES));
             }
-            let _old = t.entry(namespace.to_owned()).or_default().insert(key.to_owned(), value.to_owned());
+            let _old = t
+                .entry(namespace.to_owned())
+                .or_default()
+                .insert(key.to_owned(), value.to_owned());
             to_json(&t)
         };
         self.persist(&text)
@@ -74,14 +83,20 @@ impl KvConfigManager {
     /// Reads a value.
     #[must_use]
     pub fn get(&self, namespace: &str, key: &str) -> Option<String> {
-        let t = self.table.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let t = self
+            .table
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         t.get(namespace).and_then(|m| m.get(key)).cloned()
     }
 
     /// Deletes a value and persists (even when absent, as Java does).
     pub fn delete(&self, namespace: &str, key: &str) -> Result<(), KvError> {
         let text = {
-            let mut t = self.table.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut t = self
+                .table
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(m) = t.get_mut(namespace) {
                 let _old = m.remove(key);
             }
@@ -93,7 +108,10 @@ impl KvConfigManager {
     /// All pairs of a namespace; `None` if it was never created.
     #[must_use]
     pub fn namespace(&self, namespace: &str) -> Option<BTreeMap<String, String>> {
-        let t = self.table.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let t = self
+            .table
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         t.get(namespace).cloned()
     }
 
@@ -167,14 +185,21 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("kvtest-{}", std::process::id()));
         let path = dir.join("kvConfig.json");
         let kv = KvConfigManager::load(&path);
-        kv.put("ORDER_TOPIC_CONFIG", "TopicA", "broker-a:4").unwrap();
+        kv.put("ORDER_TOPIC_CONFIG", "TopicA", "broker-a:4")
+            .unwrap();
         kv.put("ns", "k", "v").unwrap();
         kv.delete("ns", "k").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, r#"{"configTable":{"ORDER_TOPIC_CONFIG":{"TopicA":"broker-a:4"},"ns":{}}}"#);
+        assert_eq!(
+            text,
+            r#"{"configTable":{"ORDER_TOPIC_CONFIG":{"TopicA":"broker-a:4"},"ns":{}}}"#
+        );
         assert!(dir.join("kvConfig.json.bak").exists());
         let again = KvConfigManager::load(&path);
-        assert_eq!(again.get("ORDER_TOPIC_CONFIG", "TopicA").as_deref(), Some("broker-a:4"));
+        assert_eq!(
+            again.get("ORDER_TOPIC_CONFIG", "TopicA").as_deref(),
+            Some("broker-a:4")
+        );
         assert_eq!(again.namespace("ns").map(|m| m.len()), Some(0));
         assert!(again.namespace("missing").is_none());
         let _ = std::fs::remove_dir_all(dir);

@@ -41,7 +41,12 @@ impl NameServer {
     pub fn new(config: ConfigValues) -> Self {
         let kv = KvConfigManager::load(&PathBuf::from(config.get("kvConfigPath")));
         let blocked_keys = config::blocked_keys(&config);
-        Self { config: RwLock::new(config), blocked_keys, routes: RouteInfoManager::new(), kv }
+        Self {
+            config: RwLock::new(config),
+            blocked_keys,
+            routes: RouteInfoManager::new(),
+            kv,
+        }
     }
 
     /// A snapshot of one boolean setting.
@@ -52,7 +57,11 @@ impl NameServer {
 }
 
 impl Service for NameServer {
-    async fn call(&self, conn: &ConnectionHandle, request: RemotingCommand) -> Option<RemotingCommand> {
+    async fn call(
+        &self,
+        conn: &ConnectionHandle,
+        request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
         Some(processor::dispatch(self, conn, &request))
     }
 
@@ -68,10 +77,20 @@ pub async fn bind(config: &ConfigValues) -> std::io::Result<TcpListener> {
 }
 
 /// Serves the name server on `listener` until `shutdown` completes.
-pub async fn run(listener: TcpListener, server: Arc<NameServer>, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    listener: TcpListener,
+    server: Arc<NameServer>,
+    shutdown: impl Future<Output = ()>,
+) {
     let (idle_secs, scan_ms) = {
-        let c = server.config.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        (c.get_i64("serverChannelMaxIdleTimeSeconds"), c.get_i64("scanNotActiveBrokerInterval"))
+        let c = server
+            .config
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (
+            c.get_i64("serverChannelMaxIdleTimeSeconds"),
+            c.get_i64("scanNotActiveBrokerInterval"),
+        )
     };
     let scan_every = Duration::from_millis(u64::try_from(scan_ms).unwrap_or(5_000).max(100));
     let scanner = {

@@ -98,71 +98,107 @@ impl RouteInfoManager {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables> {
-        self.tables.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.tables
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
-        self.tables.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.tables
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// REGISTER_BROKER.
     pub fn register_broker(&self, reg: Registration) -> Result<RegisterResult, RegisterError> {
         let mut t = self.write();
         let t = &mut *t;
-        if !t.broker_addr.contains_key(&reg.broker_name) && t.broker_addr.len() >= NAMESRV_MAX_BROKERS {
+        if !t.broker_addr.contains_key(&reg.broker_name)
+            && t.broker_addr.len() >= NAMESRV_MAX_BROKERS
+        {
             return Err(RegisterError::Full(NAMESRV_MAX_BROKERS));
         }
-        let _new = t.cluster_addr.entry(reg.cluster_name.clone()).or_default().insert(reg.broker_name.clone());
+        let _new = t
+            .cluster_addr
+            .entry(reg.cluster_name.clone())
+            .or_default()
+            .insert(reg.broker_name.clone());
         let mut register_first = !t.broker_addr.contains_key(&reg.broker_name);
-        let bd = t.broker_addr.entry(reg.broker_name.clone()).or_insert_with(|| BrokerData {
-            cluster: reg.cluster_name.clone(),
-            broker_name: reg.broker_name.clone(),
-            broker_addrs: BTreeMap::new(),
-            enable_acting_master: false,
-            zone_name: None,
-        });
+        let bd = t
+            .broker_addr
+            .entry(reg.broker_name.clone())
+            .or_insert_with(|| BrokerData {
+                cluster: reg.cluster_name.clone(),
+                broker_name: reg.broker_name.clone(),
+                broker_addrs: BTreeMap::new(),
+                enable_acting_master: false,
+                zone_name: None,
+            });
         bd.enable_acting_master = reg.enable_acting_master.unwrap_or(false);
         bd.zone_name.clone_from(&reg.zone_name);
         // The same address under another id means a role switch: drop the stale id.
-        bd.broker_addrs.retain(|id, addr| *addr != reg.broker_addr || *id == reg.broker_id);
-        if let Some(old_addr) = bd.broker_addrs.get(&reg.broker_id) {
-            if *old_addr != reg.broker_addr {
-                let old_key = (reg.cluster_name.clone(), old_addr.clone());
-                let old_state = t.live.get(&old_key).map_or(0, |l| l.data_version.state_version);
-                if old_state > reg.body.data_version.state_version {
-                    let _removed = t.live.remove(&(reg.cluster_name.clone(), reg.broker_addr.clone()));
-                    return Ok(RegisterResult::default());
-                }
+        bd.broker_addrs
+            .retain(|id, addr| *addr != reg.broker_addr || *id == reg.broker_id);
+        if let Some(old_addr) = bd.broker_addrs.get(&reg.broker_id)
+            && *old_addr != reg.broker_addr
+        {
+            let old_key = (reg.cluster_name.clone(), old_addr.clone());
+            let old_state = t
+                .live
+                .get(&old_key)
+                .map_or(0, |l| l.data_version.state_version);
+            if old_state > reg.body.data_version.state_version {
+                let _removed = t
+                    .live
+                    .remove(&(reg.cluster_name.clone(), reg.broker_addr.clone()));
+                return Ok(RegisterResult::default());
             }
         }
         if !bd.broker_addrs.contains_key(&reg.broker_id) && reg.body.topic_configs.len() == 1 {
             return Err(RegisterError::Refused);
         }
-        let old = bd.broker_addrs.insert(reg.broker_id, reg.broker_addr.clone());
+        let old = bd
+            .broker_addrs
+            .insert(reg.broker_id, reg.broker_addr.clone());
         register_first |= old.is_none_or(|a| a.is_empty());
         let min_id = bd.broker_addrs.keys().next().copied().unwrap_or(MASTER_ID);
         let is_master = reg.broker_id == MASTER_ID;
-        let is_prime_slave = reg.enable_acting_master.is_some() && !is_master && reg.broker_id == min_id;
+        let is_prime_slave =
+            reg.enable_acting_master.is_some() && !is_master && reg.broker_id == min_id;
         let strip_write = is_prime_slave && bd.enable_acting_master;
         let key = (reg.cluster_name.clone(), reg.broker_addr.clone());
         if is_master || is_prime_slave {
-            let version_changed = t.live.get(&key).is_none_or(|l| l.data_version != reg.body.data_version);
+            let version_changed = t
+                .live
+                .get(&key)
+                .is_none_or(|l| l.data_version != reg.body.data_version);
             for tc in &reg.body.topic_configs {
                 let per_topic = t.topic_queue.get(&tc.topic_name);
-                let changed = version_changed || per_topic.is_none_or(|m| !m.contains_key(&reg.broker_name));
+                let changed =
+                    version_changed || per_topic.is_none_or(|m| !m.contains_key(&reg.broker_name));
                 if register_first || changed {
-                    let perm = if strip_write { tc.perm & !PERM_WRITE } else { tc.perm };
+                    let perm = if strip_write {
+                        tc.perm & !PERM_WRITE
+                    } else {
+                        tc.perm
+                    };
                     let qd = QueueData {
                         read_queue_nums: tc.read_queue_nums,
                         write_queue_nums: tc.write_queue_nums,
                         perm,
                         topic_sys_flag: tc.topic_sys_flag,
                     };
-                    let _old = t.topic_queue.entry(tc.topic_name.clone()).or_default().insert(reg.broker_name.clone(), qd);
+                    let _old = t
+                        .topic_queue
+                        .entry(tc.topic_name.clone())
+                        .or_default()
+                        .insert(reg.broker_name.clone(), qd);
                 }
             }
         }
-        let timeout = reg.timeout.unwrap_or(Duration::from_millis(BROKER_CHANNEL_EXPIRED_MILLIS));
+        let timeout = reg
+            .timeout
+            .unwrap_or(Duration::from_millis(BROKER_CHANNEL_EXPIRED_MILLIS));
         let is_new = t
             .live
             .insert(
@@ -182,16 +218,22 @@ impl RouteInfoManager {
         if reg.body.filter_server_list.is_empty() {
             let _removed = t.filter_server.remove(&key);
         } else {
-            let _old = t.filter_server.insert(key, reg.body.filter_server_list.clone());
+            let _old = t
+                .filter_server
+                .insert(key, reg.body.filter_server_list.clone());
         }
         let mut result = RegisterResult::default();
         if !is_master {
-            let master = t.broker_addr.get(&reg.broker_name).and_then(|b| b.broker_addrs.get(&MASTER_ID)).cloned();
-            if let Some(master_addr) = master {
-                if let Some(live) = t.live.get(&(reg.cluster_name.clone(), master_addr.clone())) {
-                    result.ha_server_addr = Some(live.ha_server_addr.clone());
-                    result.master_addr = Some(master_addr);
-                }
+            let master = t
+                .broker_addr
+                .get(&reg.broker_name)
+                .and_then(|b| b.broker_addrs.get(&MASTER_ID))
+                .cloned();
+            if let Some(master_addr) = master
+                && let Some(live) = t.live.get(&(reg.cluster_name.clone(), master_addr.clone()))
+            {
+                result.ha_server_addr = Some(live.ha_server_addr.clone());
+                result.master_addr = Some(master_addr);
             }
         }
         Ok(result)
@@ -206,7 +248,10 @@ impl RouteInfoManager {
     /// Refreshes liveness (BROKER_HEARTBEAT, QUERY_DATA_VERSION).
     pub fn touch(&self, cluster_name: &str, broker_addr: &str) -> bool {
         let mut t = self.write();
-        match t.live.get_mut(&(cluster_name.to_owned(), broker_addr.to_owned())) {
+        match t
+            .live
+            .get_mut(&(cluster_name.to_owned(), broker_addr.to_owned()))
+        {
             Some(l) => {
                 l.last_update = Instant::now();
                 true
@@ -216,9 +261,17 @@ impl RouteInfoManager {
     }
 
     /// QUERY_DATA_VERSION: whether `version` differs from the registered one, and the registered.
-    pub fn query_data_version(&self, cluster_name: &str, broker_addr: &str, version: Option<DataVersion>) -> (bool, Option<DataVersion>) {
+    pub fn query_data_version(
+        &self,
+        cluster_name: &str,
+        broker_addr: &str,
+        version: Option<DataVersion>,
+    ) -> (bool, Option<DataVersion>) {
         let mut t = self.write();
-        let Some(l) = t.live.get_mut(&(cluster_name.to_owned(), broker_addr.to_owned())) else {
+        let Some(l) = t
+            .live
+            .get_mut(&(cluster_name.to_owned(), broker_addr.to_owned()))
+        else {
             return (true, None);
         };
         l.last_update = Instant::now();
@@ -246,7 +299,12 @@ impl RouteInfoManager {
     /// A connection closed: unregister every broker that registered over it.
     pub fn on_channel_destroy(&self, conn_id: u64) {
         let mut t = self.write();
-        let gone: Vec<AddrKey> = t.live.iter().filter(|(_, l)| l.conn_id == Some(conn_id)).map(|(k, _)| k.clone()).collect();
+        let gone: Vec<AddrKey> = t
+            .live
+            .iter()
+            .filter(|(_, l)| l.conn_id == Some(conn_id))
+            .map(|(k, _)| k.clone())
+            .collect();
         for (cluster, addr) in &gone {
             info!(cluster = %cluster, addr = %addr, "broker channel closed, unregistering");
             destroy_locked(&mut t, cluster, addr);
@@ -283,7 +341,11 @@ impl RouteInfoManager {
         let t = self.read();
         ClusterInfo {
             broker_addr_table: t.broker_addr.clone(),
-            cluster_addr_table: t.cluster_addr.iter().map(|(c, s)| (c.clone(), s.iter().cloned().collect())).collect(),
+            cluster_addr_table: t
+                .cluster_addr
+                .iter()
+                .map(|(c, s)| (c.clone(), s.iter().cloned().collect()))
+                .collect(),
         }
     }
 
@@ -297,8 +359,14 @@ impl RouteInfoManager {
     #[must_use]
     pub fn topics_by_cluster(&self, cluster: &str) -> Vec<String> {
         let t = self.read();
-        let Some(names) = t.cluster_addr.get(cluster) else { return Vec::new() };
-        t.topic_queue.iter().filter(|(_, m)| m.keys().any(|b| names.contains(b))).map(|(k, _)| k.clone()).collect()
+        let Some(names) = t.cluster_addr.get(cluster) else {
+            return Vec::new();
+        };
+        t.topic_queue
+            .iter()
+            .filter(|(_, m)| m.keys().any(|b| names.contains(b)))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Cluster names and broker names, plus one broker address (GET_SYSTEM_TOPIC_LIST_FROM_NS).
@@ -310,7 +378,10 @@ impl RouteInfoManager {
             topics.push(cluster.clone());
             topics.extend(names.iter().cloned());
         }
-        let addr = t.broker_addr.values().find_map(|bd| bd.broker_addrs.values().next().cloned());
+        let addr = t
+            .broker_addr
+            .values()
+            .find_map(|bd| bd.broker_addrs.values().next().cloned());
         (topics, addr)
     }
 
@@ -364,21 +435,33 @@ impl RouteInfoManager {
             return;
         }
         let exists = t.topic_queue.contains_key(topic);
-        if !exists && queue_datas.iter().any(|(b, _)| !t.broker_addr.contains_key(b)) {
+        if !exists
+            && queue_datas
+                .iter()
+                .any(|(b, _)| !t.broker_addr.contains_key(b))
+        {
             return;
         }
         for (b, q) in queue_datas {
             if !t.broker_addr.contains_key(b) {
                 break;
             }
-            let _old = t.topic_queue.entry(topic.to_owned()).or_default().insert(b.clone(), *q);
+            let _old = t
+                .topic_queue
+                .entry(topic.to_owned())
+                .or_default()
+                .insert(b.clone(), *q);
         }
     }
 
     /// GET_BROKER_MEMBER_GROUP: the broker's id → address map.
     #[must_use]
     pub fn broker_member_group(&self, broker_name: &str) -> BTreeMap<i64, String> {
-        self.read().broker_addr.get(broker_name).map(|b| b.broker_addrs.clone()).unwrap_or_default()
+        self.read()
+            .broker_addr
+            .get(broker_name)
+            .map(|b| b.broker_addrs.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -421,6 +504,11 @@ fn unregister_locked(t: &mut Tables, cluster: &str, addr: &str, broker_name: &st
             let _q = m.remove(broker_name);
             !m.is_empty()
         });
-        info!(cluster, broker = broker_name, addr, "broker removed from the registry");
+        info!(
+            cluster,
+            broker = broker_name,
+            addr,
+            "broker removed from the registry"
+        );
     }
 }

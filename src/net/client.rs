@@ -21,7 +21,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(3_000);
 struct RejectAll;
 
 impl Service for RejectAll {
-    async fn call(&self, _conn: &ConnectionHandle, request: RemotingCommand) -> Option<RemotingCommand> {
+    async fn call(
+        &self,
+        _conn: &ConnectionHandle,
+        request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
         Some(RemotingCommand::error(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
             format!(" request type {} not supported", request.code),
@@ -49,7 +53,10 @@ impl RemotingClient {
     #[must_use]
     pub fn new() -> Self {
         let (shutdown, _rx) = watch::channel(false);
-        Self { connections: Mutex::new(HashMap::new()), shutdown }
+        Self {
+            connections: Mutex::new(HashMap::new()),
+            shutdown,
+        }
     }
 
     fn cached(&self, addr: &str) -> Option<ConnectionHandle> {
@@ -66,7 +73,8 @@ impl RemotingClient {
             .await
             .map_err(|_| NetError::Timeout(3_000))??;
         let idle = Duration::from_secs(SERVER_CHANNEL_MAX_IDLE_SECS);
-        let (conn, _task) = connection::spawn(stream, Arc::new(RejectAll), idle, self.shutdown.subscribe())?;
+        let (conn, _task) =
+            connection::spawn(stream, Arc::new(RejectAll), idle, self.shutdown.subscribe())?;
         if let Ok(mut conns) = self.connections.lock() {
             let _old = conns.insert(addr.to_owned(), Arc::clone(&conn));
         }
@@ -85,7 +93,11 @@ impl RemotingClient {
     }
 
     /// Sends a oneway request to `addr`.
-    pub async fn invoke_oneway(&self, addr: &str, request: RemotingCommand) -> Result<(), NetError> {
+    pub async fn invoke_oneway(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+    ) -> Result<(), NetError> {
         let conn = self.connection(addr).await?;
         conn.invoke_oneway(request).await
     }

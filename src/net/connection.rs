@@ -97,7 +97,10 @@ impl Connection {
         if self.is_closed() {
             return Err(NetError::Closed);
         }
-        self.outbound.send(frame).await.map_err(|_| NetError::Closed)
+        self.outbound
+            .send(frame)
+            .await
+            .map_err(|_| NetError::Closed)
     }
 
     /// Encodes and queues a command.
@@ -107,7 +110,11 @@ impl Connection {
     }
 
     /// Sends a request and waits up to `timeout` for its response.
-    pub async fn invoke(&self, mut request: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, NetError> {
+    pub async fn invoke(
+        &self,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, NetError> {
         let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
         request.opaque = opaque;
         request.flag &= !crate::remoting::command::FLAG_ONEWAY;
@@ -131,7 +138,9 @@ impl Connection {
             Ok(Err(_)) => Err(NetError::Closed),
             Err(_) => {
                 self.forget(opaque);
-                Err(NetError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)))
+                Err(NetError::Timeout(
+                    u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                ))
             }
         }
     }
@@ -150,12 +159,18 @@ impl Connection {
     }
 
     fn complete(&self, response: RemotingCommand) {
-        let slot = self.pending.lock().ok().and_then(|mut p| p.remove(&response.opaque));
+        let slot = self
+            .pending
+            .lock()
+            .ok()
+            .and_then(|mut p| p.remove(&response.opaque));
         match slot {
             Some(tx) => {
                 let _receiver_gone = tx.send(response);
             }
-            None => debug!(peer = %self.peer, opaque = response.opaque, "response for unknown opaque"),
+            None => {
+                debug!(peer = %self.peer, opaque = response.opaque, "response for unknown opaque")
+            }
         }
     }
 
@@ -238,7 +253,9 @@ async fn read_loop<S: Service>(
             conn.complete(cmd);
             continue;
         }
-        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else { return };
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            return;
+        };
         let conn = Arc::clone(conn);
         let service = Arc::clone(service);
         drop(tokio::spawn(async move {
@@ -248,12 +265,18 @@ async fn read_loop<S: Service>(
     }
 }
 
-async fn handle_request<S: Service>(conn: &ConnectionHandle, service: &S, request: RemotingCommand) {
+async fn handle_request<S: Service>(
+    conn: &ConnectionHandle,
+    service: &S,
+    request: RemotingCommand,
+) {
     let oneway = request.is_oneway();
     let opaque = request.opaque;
     let code = request.code;
     let serialize_type = request.serialize_type;
-    let Some(mut response) = service.call(conn, request).await else { return };
+    let Some(mut response) = service.call(conn, request).await else {
+        return;
+    };
     if oneway {
         return;
     }
@@ -264,7 +287,10 @@ async fn handle_request<S: Service>(conn: &ConnectionHandle, service: &S, reques
         Ok(b) => b,
         Err(e) => {
             warn!(code, error = %e, "response cannot be encoded");
-            let mut fallback = RemotingCommand::error(ResponseCode::SYSTEM_ERROR, format!("response encode failed: {e}"));
+            let mut fallback = RemotingCommand::error(
+                ResponseCode::SYSTEM_ERROR,
+                format!("response encode failed: {e}"),
+            );
             fallback.opaque = opaque;
             match frame::encode_to_bytes(&fallback) {
                 Ok(b) => b,

@@ -65,7 +65,12 @@ pub async fn serve<S: Service>(
         match accepted {
             Ok((stream, _addr)) => {
                 backoff = Duration::from_millis(100);
-                match connection::spawn(stream, Arc::clone(&service), config.idle_timeout, stop_rx.clone()) {
+                match connection::spawn(
+                    stream,
+                    Arc::clone(&service),
+                    config.idle_timeout,
+                    stop_rx.clone(),
+                ) {
                     Ok((_conn, handle)) => {
                         let _abort = tasks.spawn(async move {
                             let _done = handle.await;

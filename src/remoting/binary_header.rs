@@ -20,7 +20,10 @@ fn java_short(v: i32) -> i16 {
 /// Appends the binary header of `cmd` to `out`.
 pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     out.extend_from_slice(&java_short(cmd.code).to_be_bytes());
-    out.push(cmd.language.map_or(LanguageCode::Java.code(), LanguageCode::code));
+    out.push(
+        cmd.language
+            .map_or(LanguageCode::Java.code(), LanguageCode::code),
+    );
     out.extend_from_slice(&java_short(cmd.version).to_be_bytes());
     out.extend_from_slice(&cmd.opaque.to_be_bytes());
     out.extend_from_slice(&cmd.flag.to_be_bytes());
@@ -32,7 +35,9 @@ pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     if let Some(ext) = &cmd.ext_fields {
         for (k, v) in ext.iter() {
             // Java's key length is a short; a longer key cannot be carried, so it is skipped.
-            let Ok(key_len) = i16::try_from(k.len()) else { continue };
+            let Ok(key_len) = i16::try_from(k.len()) else {
+                continue;
+            };
             out.extend_from_slice(&key_len.to_be_bytes());
             out.extend_from_slice(k.as_bytes());
             out.extend_from_slice(&len_i32(v.len()).to_be_bytes());
@@ -58,10 +63,14 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         let have = self.buf.len() - self.pos;
-        let slice = self
-            .buf
-            .get(self.pos..self.pos.saturating_add(n))
-            .ok_or(WireError::UnexpectedEof { offset: self.pos, need: n, have })?;
+        let slice =
+            self.buf
+                .get(self.pos..self.pos.saturating_add(n))
+                .ok_or(WireError::UnexpectedEof {
+                    offset: self.pos,
+                    need: n,
+                    have,
+                })?;
         self.pos += n;
         Ok(slice)
     }
@@ -86,9 +95,17 @@ impl<'a> Reader<'a> {
 
     /// Reads a length field and checks it against what remains.
     fn len(&mut self, raw: i64, what: &'static str, offset: usize) -> Result<usize, WireError> {
-        let len = usize::try_from(raw).map_err(|_| WireError::BadLength { what, len: raw, offset })?;
+        let len = usize::try_from(raw).map_err(|_| WireError::BadLength {
+            what,
+            len: raw,
+            offset,
+        })?;
         if len > self.buf.len() - self.pos {
-            return Err(WireError::BadLength { what, len: raw, offset });
+            return Err(WireError::BadLength {
+                what,
+                len: raw,
+                offset,
+            });
         }
         Ok(len)
     }
@@ -101,7 +118,10 @@ impl<'a> Reader<'a> {
 
 /// Decodes a binary header. `body` is attached by the caller.
 pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
-    let mut r = Reader { buf: header, pos: 0 };
+    let mut r = Reader {
+        buf: header,
+        pos: 0,
+    };
     let mut cmd = RemotingCommand::request(0, None);
     cmd.serialize_type = SerializeType::RocketMq;
     cmd.write_serialize_type_field = true;
@@ -113,7 +133,11 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
     let at = r.pos;
     let raw = r.i32()?;
     let remark_len = r.len(i64::from(raw), "remark", at)?;
-    cmd.remark = if remark_len == 0 { None } else { Some(r.string(remark_len, "remark")?) };
+    cmd.remark = if remark_len == 0 {
+        None
+    } else {
+        Some(r.string(remark_len, "remark")?)
+    };
     let at = r.pos;
     let raw = r.i32()?;
     let ext_len = r.len(i64::from(raw), "extFields", at)?;
@@ -132,7 +156,11 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
             ext.insert(key, val);
         }
         if r.pos != ext_end {
-            return Err(WireError::BadLength { what: "extFields", len: i64::from(raw), offset: at });
+            return Err(WireError::BadLength {
+                what: "extFields",
+                len: i64::from(raw),
+                offset: at,
+            });
         }
         cmd.ext_fields = Some(ext);
     }
@@ -158,7 +186,10 @@ mod tests {
 
     #[test]
     fn round_trips_ext_fields() {
-        let mut cmd = RemotingCommand::request(310, Some([("a", "pg"), ("b", "T\u{1}x")].into_iter().collect()));
+        let mut cmd = RemotingCommand::request(
+            310,
+            Some([("a", "pg"), ("b", "T\u{1}x")].into_iter().collect()),
+        );
         cmd.serialize_type = SerializeType::RocketMq;
         cmd.opaque = -5;
         cmd.remark = Some("r".into());

@@ -21,7 +21,9 @@ pub enum WireError {
         len: usize,
     },
     /// The header length points past the end of the frame (Java: "decode error, bad header length").
-    #[error("bad header length {header_len}: frame has only {available} bytes after the length word")]
+    #[error(
+        "bad header length {header_len}: frame has only {available} bytes after the length word"
+    )]
     BadHeaderLength {
         /// Declared header length.
         header_len: usize,

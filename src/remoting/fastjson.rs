@@ -44,7 +44,12 @@ impl JsonWriter {
     /// A writer with `style`.
     #[must_use]
     pub fn new(style: Style) -> Self {
-        Self { out: String::with_capacity(256), style, nonempty: Vec::new(), after_key: false }
+        Self {
+            out: String::with_capacity(256),
+            style,
+            nonempty: Vec::new(),
+            after_key: false,
+        }
     }
 
     /// The text written so far.
@@ -131,7 +136,9 @@ impl JsonWriter {
     /// Writes an int or long value.
     pub fn number(&mut self, value: i64) -> &mut Self {
         self.before_value();
-        if self.style == Style::Browser && !(-BROWSER_SAFE_INTEGER..=BROWSER_SAFE_INTEGER).contains(&value) {
+        if self.style == Style::Browser
+            && !(-BROWSER_SAFE_INTEGER..=BROWSER_SAFE_INTEGER).contains(&value)
+        {
             let _ = write!(self.out, "\"{value}\"");
         } else {
             let _ = write!(self.out, "{value}");
@@ -181,7 +188,11 @@ impl JsonWriter {
     }
 
     /// Writes a list of strings as a property.
-    pub fn field_str_array<'a>(&mut self, key: &str, items: impl IntoIterator<Item = &'a str>) -> &mut Self {
+    pub fn field_str_array<'a>(
+        &mut self,
+        key: &str,
+        items: impl IntoIterator<Item = &'a str>,
+    ) -> &mut Self {
         self.key(key).begin_array();
         for item in items {
             self.string(item);
@@ -215,7 +226,9 @@ pub fn escape_into(out: &mut String, s: &str, style: Style) {
             '\u{c}' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
             '/' if style == Style::Browser => out.push_str("\\/"),
-            c if u32::from(c) < 0x20 => push_u_escape(out, u16::try_from(u32::from(c)).unwrap_or(0)),
+            c if u32::from(c) < 0x20 => {
+                push_u_escape(out, u16::try_from(u32::from(c)).unwrap_or(0))
+            }
             c if style == Style::Browser && u32::from(c) >= 0x7F => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
@@ -243,9 +256,15 @@ mod tests {
 
     #[test]
     fn default_escaping_matches_fastjson() {
-        assert_eq!(esc("TAGS\u{1}TagA\u{2}", Style::Default), "\"TAGS\\u0001TagA\\u0002\"");
+        assert_eq!(
+            esc("TAGS\u{1}TagA\u{2}", Style::Default),
+            "\"TAGS\\u0001TagA\\u0002\""
+        );
         assert_eq!(esc("a/b\u{7f}\u{e9}", Style::Default), "\"a/b\\u007Fé\"");
-        assert_eq!(esc("q\"\\\n\u{b}", Style::Default), "\"q\\\"\\\\\\n\\u000B\"");
+        assert_eq!(
+            esc("q\"\\\n\u{b}", Style::Default),
+            "\"q\\\"\\\\\\n\\u000B\""
+        );
     }
 
     #[test]
@@ -257,7 +276,12 @@ mod tests {
     #[test]
     fn numeric_keys_depend_on_style() {
         let mut w = JsonWriter::new(Style::Default);
-        w.begin_object().key_number(0).string("127.0.0.1:10911").key_number(1).string("x").end_object();
+        w.begin_object()
+            .key_number(0)
+            .string("127.0.0.1:10911")
+            .key_number(1)
+            .string("x")
+            .end_object();
         assert_eq!(w.finish(), "{0:\"127.0.0.1:10911\",1:\"x\"}");
         let mut w = JsonWriter::new(Style::Browser);
         w.begin_object().key_number(0).string("a").end_object();
@@ -270,7 +294,14 @@ mod tests {
         w.begin_object().key("a").begin_array();
         w.begin_object().field_num("x", 1).end_object();
         w.begin_object().field_num("x", 2).end_object();
-        w.end_array().field_bool("b", false).key("d").double(0.0).end_object();
-        assert_eq!(w.finish(), "{\"a\":[{\"x\":1},{\"x\":2}],\"b\":false,\"d\":0.0}");
+        w.end_array()
+            .field_bool("b", false)
+            .key("d")
+            .double(0.0)
+            .end_object();
+        assert_eq!(
+            w.finish(),
+            "{\"a\":[{\"x\":1},{\"x\":2}],\"b\":false,\"d\":0.0}"
+        );
     }
 }

@@ -25,7 +25,10 @@ pub fn check(buf: &[u8]) -> Result<Option<usize>, WireError> {
     let len = u32::from_be_bytes(word);
     let len_usize = usize::try_from(len).unwrap_or(usize::MAX);
     if len_usize > FRAME_MAX_BYTES {
-        return Err(WireError::FrameTooLong { len: u64::from(len), max: FRAME_MAX_BYTES });
+        return Err(WireError::FrameTooLong {
+            len: u64::from(len),
+            max: FRAME_MAX_BYTES,
+        });
     }
     let total = len_usize + LENGTH_PREFIX_BYTES;
     Ok((buf.len() >= total).then_some(total))
@@ -42,11 +45,19 @@ pub fn decode(frame: Bytes) -> Result<RemotingCommand, WireError> {
     let header_len = usize::try_from(word & 0x00FF_FFFF).unwrap_or(usize::MAX);
     let available = frame.len() - 4;
     if header_len > available {
-        return Err(WireError::BadHeaderLength { header_len, available });
+        return Err(WireError::BadHeaderLength {
+            header_len,
+            available,
+        });
     }
     let serialize_type =
         SerializeType::from_code(type_code).ok_or(WireError::UnknownSerializeType(type_code))?;
-    let header = frame.get(4..4 + header_len).ok_or(WireError::BadHeaderLength { header_len, available })?;
+    let header = frame
+        .get(4..4 + header_len)
+        .ok_or(WireError::BadHeaderLength {
+            header_len,
+            available,
+        })?;
     let mut cmd = match serialize_type {
         SerializeType::Json => json_header::decode(header)?,
         SerializeType::RocketMq => binary_header::decode(header)?,
@@ -67,16 +78,24 @@ pub fn encode_header(cmd: &RemotingCommand) -> Vec<u8> {
 
 /// Writes the length prefix, header word and header of a frame whose body of `body_len` bytes
 /// the caller sends next (used to send bodies straight from mapped files).
-pub fn encode_prefix(cmd: &RemotingCommand, body_len: usize, out: &mut BytesMut) -> Result<(), WireError> {
+pub fn encode_prefix(
+    cmd: &RemotingCommand,
+    body_len: usize,
+    out: &mut BytesMut,
+) -> Result<(), WireError> {
     let header = encode_header(cmd);
     if header.len() > HEADER_MAX_BYTES {
         return Err(WireError::HeaderTooLong(header.len()));
     }
     let total = 4 + header.len() + body_len;
     if total > FRAME_MAX_BYTES {
-        return Err(WireError::FrameTooLong { len: u64::try_from(total).unwrap_or(u64::MAX), max: FRAME_MAX_BYTES });
+        return Err(WireError::FrameTooLong {
+            len: u64::try_from(total).unwrap_or(u64::MAX),
+            max: FRAME_MAX_BYTES,
+        });
     }
-    let header_len = u32::try_from(header.len()).map_err(|_| WireError::HeaderTooLong(header.len()))?;
+    let header_len =
+        u32::try_from(header.len()).map_err(|_| WireError::HeaderTooLong(header.len()))?;
     out.reserve(8 + header.len());
     out.put_u32(u32::try_from(total).map_err(|_| WireError::HeaderTooLong(total))?);
     out.put_u32((u32::from(cmd.serialize_type.code()) << 24) | header_len);
@@ -120,12 +139,24 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(matches!(check(&[0xFF, 0xFF, 0xFF, 0xFF]), Err(WireError::FrameTooLong { .. })));
-        assert!(matches!(check(&[0x01, 0x00, 0x00, 0x01]), Err(WireError::FrameTooLong { .. })));
-        assert!(matches!(decode(Bytes::from_static(&[0, 0])), Err(WireError::FrameTooShort { .. })));
+        assert!(matches!(
+            check(&[0xFF, 0xFF, 0xFF, 0xFF]),
+            Err(WireError::FrameTooLong { .. })
+        ));
+        assert!(matches!(
+            check(&[0x01, 0x00, 0x00, 0x01]),
+            Err(WireError::FrameTooLong { .. })
+        ));
+        assert!(matches!(
+            decode(Bytes::from_static(&[0, 0])),
+            Err(WireError::FrameTooShort { .. })
+        ));
         assert!(matches!(
             decode(Bytes::from_static(&[0, 0, 0, 9, b'{'])),
-            Err(WireError::BadHeaderLength { header_len: 9, available: 1 })
+            Err(WireError::BadHeaderLength {
+                header_len: 9,
+                available: 1
+            })
         ));
         assert!(matches!(
             decode(Bytes::from_static(&[7, 0, 0, 0])),

@@ -57,7 +57,10 @@ pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
 fn int_field(v: &Value, name: &str) -> Result<i32, WireError> {
     let bad = || WireError::InvalidJson(format!("field {name} is not an int: {v}"));
     match v {
-        Value::Number(n) => n.as_i64().and_then(|x| i32::try_from(x).ok()).ok_or_else(bad),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|x| i32::try_from(x).ok())
+            .ok_or_else(bad),
         Value::String(s) => s.trim().parse::<i32>().map_err(|_| bad()),
         Value::Null => Ok(0),
         _ => Err(bad()),
@@ -74,7 +77,9 @@ fn language_field(v: &Value) -> Result<Option<LanguageCode>, WireError> {
             .map(Some)
             .ok_or_else(|| WireError::InvalidJson(format!("language ordinal {n} out of range"))),
         Value::Null => Ok(None),
-        _ => Err(WireError::InvalidJson(format!("language is not a name or ordinal: {v}"))),
+        _ => Err(WireError::InvalidJson(format!(
+            "language is not a name or ordinal: {v}"
+        ))),
     }
 }
 
@@ -82,7 +87,11 @@ fn ext_fields_field(v: &Value) -> Result<Option<ExtFields>, WireError> {
     let map = match v {
         Value::Null => return Ok(None),
         Value::Object(map) => map,
-        _ => return Err(WireError::InvalidJson(format!("extFields is not an object: {v}"))),
+        _ => {
+            return Err(WireError::InvalidJson(format!(
+                "extFields is not an object: {v}"
+            )));
+        }
     };
     let mut ext = ExtFields::new();
     for (k, val) in map {
@@ -135,7 +144,8 @@ mod tests {
 
     #[test]
     fn encodes_like_fastjson() {
-        let mut cmd = RemotingCommand::request(105, Some([("topic", "TopicTest")].into_iter().collect()));
+        let mut cmd =
+            RemotingCommand::request(105, Some([("topic", "TopicTest")].into_iter().collect()));
         cmd.opaque = 7;
         let mut out = Vec::new();
         encode(&cmd, &mut out);

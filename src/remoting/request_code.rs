@@ -221,6 +221,9 @@ mod tests {
         }
         assert_eq!(RequestCode::from_i32(16), None);
         assert_eq!(RequestCode::SEND_MESSAGE_V2.code(), 310);
-        assert_eq!(RequestCode::GET_ROUTEINFO_BY_TOPIC.name(), "GET_ROUTEINFO_BY_TOPIC");
+        assert_eq!(
+            RequestCode::GET_ROUTEINFO_BY_TOPIC.name(),
+            "GET_ROUTEINFO_BY_TOPIC"
+        );
     }
 }

@@ -14,7 +14,9 @@ use tokio::sync::oneshot;
 
 /// Directory of the golden frames.
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol").join("fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("protocol")
+        .join("fixtures")
 }
 
 /// Reads a `.hex` fixture: `#` lines are comments, the rest is hex of one whole frame.
@@ -25,8 +27,15 @@ pub fn read_hex(path: &Path) -> Vec<u8> {
         .filter(|l| !l.trim_start().starts_with('#'))
         .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
         .collect();
-    assert!(hex.len() % 2 == 0, "{}: odd number of hex digits", path.display());
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+    assert!(
+        hex.len().is_multiple_of(2),
+        "{}: odd number of hex digits",
+        path.display()
+    );
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// One fixture by file stem.
@@ -53,8 +62,18 @@ impl TestNamesrv {
         let mut config = namesrv::config::defaults();
         config.set("listenPort", "0").unwrap();
         config.set("bindAddress", "127.0.0.1").unwrap();
-        config.set("kvConfigPath", &dir.join("kvConfig.json").display().to_string()).unwrap();
-        config.set("configStorePath", &dir.join("namesrv.properties").display().to_string()).unwrap();
+        config
+            .set(
+                "kvConfigPath",
+                &dir.join("kvConfig.json").display().to_string(),
+            )
+            .unwrap();
+        config
+            .set(
+                "configStorePath",
+                &dir.join("namesrv.properties").display().to_string(),
+            )
+            .unwrap();
         for (k, v) in extra {
             config.set(k, v).unwrap();
         }
@@ -65,7 +84,12 @@ impl TestNamesrv {
         let task = tokio::spawn(namesrv::run(listener, server, async move {
             let _ = rx.await;
         }));
-        Self { addr, dir, stop: Some(tx), task: Some(task) }
+        Self {
+            addr,
+            dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
     }
 
     pub async fn stop(mut self) {
@@ -82,14 +106,19 @@ impl TestNamesrv {
 fn rand_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     t ^ N.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Writes raw bytes and reads back exactly one frame (prefix included).
 pub async fn roundtrip_raw(stream: &mut TcpStream, bytes: &[u8]) -> Vec<u8> {
     stream.write_all(bytes).await.unwrap();
-    read_frame(stream).await.expect("connection closed before a response")
+    read_frame(stream)
+        .await
+        .expect("connection closed before a response")
 }
 
 /// Reads one frame, prefix included; `None` on EOF.

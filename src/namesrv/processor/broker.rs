@@ -41,19 +41,28 @@ fn decode_body(req: &RemotingCommand, compressed: bool) -> Result<RegisterBroker
     RegisterBrokerBody::decode(&req.body, compressed).map_err(|e| e.to_string())
 }
 
-pub(super) fn register(ns: &NameServer, conn: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn register(
+    ns: &NameServer,
+    conn: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = RegisterBrokerRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
-    if let Some(crc) = h.body_crc32.filter(|c| *c != 0) {
-        if java_crc32(&req.body) != crc {
-            return Ok(RemotingCommand::error(ResponseCode::SYSTEM_ERROR, "crc32 not match"));
-        }
+    if let Some(crc) = h.body_crc32.filter(|c| *c != 0)
+        && java_crc32(&req.body) != crc
+    {
+        return Ok(RemotingCommand::error(
+            ResponseCode::SYSTEM_ERROR,
+            "crc32 not match",
+        ));
     }
     let body = match decode_body(req, h.compressed.unwrap_or(false)) {
         Ok(b) => b,
         Err(e) => {
             return Ok(RemotingCommand::error(
                 ResponseCode::SYSTEM_ERROR,
-                format!("org.apache.rocketmq.remoting.exception.RemotingCommandException: Failed to decode RegisterBrokerBody: {e}"),
+                format!(
+                    "org.apache.rocketmq.remoting.exception.RemotingCommandException: Failed to decode RegisterBrokerBody: {e}"
+                ),
             ));
         }
     };
@@ -64,7 +73,10 @@ pub(super) fn register(ns: &NameServer, conn: &ConnectionHandle, req: &RemotingC
         broker_id: h.broker_id,
         ha_server_addr: h.ha_server_addr,
         zone_name: req.ext(ZONE_NAME_KEY).map(str::to_owned),
-        timeout: h.heartbeat_timeout_millis.and_then(|ms| u64::try_from(ms).ok()).map(Duration::from_millis),
+        timeout: h
+            .heartbeat_timeout_millis
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map(Duration::from_millis),
         enable_acting_master: h.enable_acting_master,
         body,
         conn_id: Some(conn.id()),
@@ -72,29 +84,52 @@ pub(super) fn register(ns: &NameServer, conn: &ConnectionHandle, req: &RemotingC
     let result = match ns.routes.register_broker(reg) {
         Ok(r) => r,
         Err(e @ (RegisterError::Refused | RegisterError::Full(_))) => {
-            return Ok(RemotingCommand::error(ResponseCode::SYSTEM_ERROR, e.to_string()));
+            return Ok(RemotingCommand::error(
+                ResponseCode::SYSTEM_ERROR,
+                e.to_string(),
+            ));
         }
     };
-    let ext = RegisterBrokerResponseHeader { ha_server_addr: result.ha_server_addr, master_addr: result.master_addr }.to_ext_fields();
+    let ext = RegisterBrokerResponseHeader {
+        ha_server_addr: result.ha_server_addr,
+        master_addr: result.master_addr,
+    }
+    .to_ext_fields();
     let mut resp = success_with(ext);
-    if ns.flag("returnOrderTopicConfigToBroker") {
-        if let Some(table) = ns.kv.namespace(NAMESPACE_ORDER_TOPIC_CONFIG) {
-            resp.body = kv_table_json(table.iter().map(|(k, v)| (k.as_str(), v.as_str()))).into_bytes().into();
-        }
+    if ns.flag("returnOrderTopicConfigToBroker")
+        && let Some(table) = ns.kv.namespace(NAMESPACE_ORDER_TOPIC_CONFIG)
+    {
+        resp.body = kv_table_json(table.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .into_bytes()
+            .into();
     }
     Ok(resp)
 }
 
-pub(super) fn unregister(ns: &NameServer, _conn: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn unregister(
+    ns: &NameServer,
+    _conn: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = UnRegisterBrokerRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
-    ns.routes.unregister_broker(&h.cluster_name, &h.broker_addr, &h.broker_name);
+    ns.routes
+        .unregister_broker(&h.cluster_name, &h.broker_addr, &h.broker_name);
     Ok(RemotingCommand::success())
 }
 
-pub(super) fn query_data_version(ns: &NameServer, _conn: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn query_data_version(
+    ns: &NameServer,
+    _conn: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = QueryDataVersionRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
-    let theirs = serde_json::from_slice::<Value>(&req.body).ok().filter(Value::is_object).map(|v| DataVersion::from_value(&v));
-    let (changed, ours) = ns.routes.query_data_version(&h.cluster_name, &h.broker_addr, theirs);
+    let theirs = serde_json::from_slice::<Value>(&req.body)
+        .ok()
+        .filter(Value::is_object)
+        .map(|v| DataVersion::from_value(&v));
+    let (changed, ours) = ns
+        .routes
+        .query_data_version(&h.cluster_name, &h.broker_addr, theirs);
     let mut resp = success_with(QueryDataVersionResponseHeader { changed }.to_ext_fields());
     if let Some(dv) = ours {
         resp.body = dv.to_json().into_bytes().into();
@@ -102,16 +137,27 @@ pub(super) fn query_data_version(ns: &NameServer, _conn: &ConnectionHandle, req:
     Ok(resp)
 }
 
-pub(super) fn heartbeat(ns: &NameServer, _conn: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn heartbeat(
+    ns: &NameServer,
+    _conn: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = BrokerHeartbeatRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
     let _known = ns.routes.touch(&h.cluster_name, &h.broker_addr);
     Ok(RemotingCommand::success())
 }
 
-pub(super) fn register_topic(ns: &NameServer, _conn: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn register_topic(
+    ns: &NameServer,
+    _conn: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = RegisterTopicRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
     let Ok(v) = serde_json::from_slice::<Value>(&req.body) else {
-        return Ok(RemotingCommand::error(ResponseCode::SYSTEM_ERROR, "invalid TopicRouteData body"));
+        return Ok(RemotingCommand::error(
+            ResponseCode::SYSTEM_ERROR,
+            "invalid TopicRouteData body",
+        ));
     };
     let queue_datas: Vec<(String, QueueData)> = match v.get("queueDatas") {
         Some(Value::Array(list)) => list
@@ -135,16 +181,31 @@ pub(super) fn register_topic(ns: &NameServer, _conn: &ConnectionHandle, req: &Re
     Ok(RemotingCommand::success())
 }
 
-pub(super) fn member_group(ns: &NameServer, _conn: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn member_group(
+    ns: &NameServer,
+    _conn: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = GetBrokerMemberGroupRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
     let addrs = ns.routes.broker_member_group(&h.broker_name);
     let mut w = JsonWriter::new(Style::Default);
-    w.begin_object().key("brokerMemberGroup").begin_object().key("brokerAddrs").begin_object();
+    w.begin_object()
+        .key("brokerMemberGroup")
+        .begin_object()
+        .key("brokerAddrs")
+        .begin_object();
     for (id, addr) in &addrs {
         w.key_number(*id).string(addr);
     }
-    w.end_object().field_str("brokerName", &h.broker_name).field_str("cluster", &h.cluster_name).end_object().end_object();
+    w.end_object()
+        .field_str("brokerName", &h.broker_name)
+        .field_str("cluster", &h.cluster_name)
+        .end_object()
+        .end_object();
     // Java answers code 0 but never replaces the default remark.
-    let resp = RemotingCommand::response(ResponseCode::SUCCESS, Some("not set any response code".into()));
+    let resp = RemotingCommand::response(
+        ResponseCode::SUCCESS,
+        Some("not set any response code".into()),
+    );
     Ok(resp.with_body(w.finish().into_bytes()))
 }

@@ -6,15 +6,23 @@ use crate::net::ConnectionHandle;
 use crate::remoting::body::simple::kv_table_json;
 use crate::remoting::error::HeaderError;
 use crate::remoting::header::namesrv::{
-    GetKvConfigResponseHeader, GetKvListByNamespaceRequestHeader, KvConfigKeyRequestHeader, PutKvConfigRequestHeader,
+    GetKvConfigResponseHeader, GetKvListByNamespaceRequestHeader, KvConfigKeyRequestHeader,
+    PutKvConfigRequestHeader,
 };
 use crate::remoting::{ExtFields, RemotingCommand, ResponseCode};
 
-pub(super) fn put(ns: &NameServer, _c: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn put(
+    ns: &NameServer,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = match PutKvConfigRequestHeader::from_ext_fields(req.ext_fields.as_ref()) {
         Ok(h) => h,
         Err(HeaderError::Missing("namespace" | "key")) => {
-            return Ok(RemotingCommand::error(ResponseCode::SYSTEM_ERROR, "namespace or key is null"));
+            return Ok(RemotingCommand::error(
+                ResponseCode::SYSTEM_ERROR,
+                "namespace or key is null",
+            ));
         }
         Err(e) => return Err(e),
     };
@@ -24,10 +32,16 @@ pub(super) fn put(ns: &NameServer, _c: &ConnectionHandle, req: &RemotingCommand)
     })
 }
 
-pub(super) fn get(ns: &NameServer, _c: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn get(
+    ns: &NameServer,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = KvConfigKeyRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
     Ok(match ns.kv.get(&h.namespace, &h.key) {
-        Some(value) => success_with(GetKvConfigResponseHeader { value: Some(value) }.to_ext_fields()),
+        Some(value) => {
+            success_with(GetKvConfigResponseHeader { value: Some(value) }.to_ext_fields())
+        }
         None => RemotingCommand::error(
             ResponseCode::QUERY_NOT_FOUND,
             format!("No config item, Namespace: {} Key: {}", h.namespace, h.key),
@@ -36,7 +50,11 @@ pub(super) fn get(ns: &NameServer, _c: &ConnectionHandle, req: &RemotingCommand)
     })
 }
 
-pub(super) fn delete(ns: &NameServer, _c: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn delete(
+    ns: &NameServer,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = KvConfigKeyRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
     Ok(match ns.kv.delete(&h.namespace, &h.key) {
         Ok(()) => RemotingCommand::success(),
@@ -44,11 +62,19 @@ pub(super) fn delete(ns: &NameServer, _c: &ConnectionHandle, req: &RemotingComma
     })
 }
 
-pub(super) fn list_namespace(ns: &NameServer, _c: &ConnectionHandle, req: &RemotingCommand) -> Result<RemotingCommand, HeaderError> {
+pub(super) fn list_namespace(
+    ns: &NameServer,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
     let h = GetKvListByNamespaceRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
     Ok(match ns.kv.namespace(&h.namespace) {
-        Some(table) => RemotingCommand::success()
-            .with_body(kv_table_json(table.iter().map(|(k, v)| (k.as_str(), v.as_str()))).into_bytes()),
-        None => RemotingCommand::error(ResponseCode::QUERY_NOT_FOUND, format!("No config item, Namespace: {}", h.namespace)),
+        Some(table) => RemotingCommand::success().with_body(
+            kv_table_json(table.iter().map(|(k, v)| (k.as_str(), v.as_str()))).into_bytes(),
+        ),
+        None => RemotingCommand::error(
+            ResponseCode::QUERY_NOT_FOUND,
+            format!("No config item, Namespace: {}", h.namespace),
+        ),
     })
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{value_i64};
+use super::value_i64;
 use crate::remoting::fastjson::JsonWriter;
 
 /// Java `org.apache.rocketmq.remoting.protocol.DataVersion`. 4.9 has no `stateVersion`.

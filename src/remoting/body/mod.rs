@@ -15,7 +15,7 @@ use serde_json::Value;
 /// Reads an integer that fastjson may have written as a number or a string.
 pub(crate) fn value_i64(v: Option<&Value>) -> Option<i64> {
     match v? {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -23,7 +23,9 @@ pub(crate) fn value_i64(v: Option<&Value>) -> Option<i64> {
 
 /// Reads an int field, with a default when absent or malformed.
 pub(crate) fn value_i32_or(v: Option<&Value>, default: i32) -> i32 {
-    value_i64(v).and_then(|x| i32::try_from(x).ok()).unwrap_or(default)
+    value_i64(v)
+        .and_then(|x| i32::try_from(x).ok())
+        .unwrap_or(default)
 }
 
 /// Reads a boolean that may be a JSON bool or a string.

@@ -42,7 +42,8 @@ impl RegisterBrokerBody {
 
     /// Decodes the plain JSON form.
     pub fn decode_json(body: &[u8]) -> Result<Self, BodyError> {
-        let v: Value = serde_json::from_slice(body).map_err(|e| BodyError::Invalid(e.to_string()))?;
+        let v: Value =
+            serde_json::from_slice(body).map_err(|e| BodyError::Invalid(e.to_string()))?;
         let mut out = Self::default();
         if let Some(Value::Array(list)) = v.get("filterServerList") {
             out.filter_server_list = list.iter().filter_map(|x| value_string(Some(x))).collect();
@@ -57,7 +58,10 @@ impl RegisterBrokerBody {
             if table.len() > REGISTER_BROKER_MAX_TOPICS {
                 return Err(BodyError::TooLarge("topics per registration"));
             }
-            out.topic_configs = table.iter().map(|(k, tc)| TopicConfig::from_value(k, tc)).collect();
+            out.topic_configs = table
+                .iter()
+                .map(|(k, tc)| TopicConfig::from_value(k, tc))
+                .collect();
         }
         Ok(out)
     }
@@ -73,26 +77,32 @@ impl RegisterBrokerBody {
         if inflated.len() > REGISTER_BROKER_MAX_INFLATED_BYTES {
             return Err(BodyError::TooLarge("inflated registration body"));
         }
-        let mut cur = Cursor { buf: &inflated, pos: 0 };
+        let mut cur = Cursor {
+            buf: &inflated,
+            pos: 0,
+        };
         let mut out = Self::default();
         let dv_text = cur.chunk()?;
-        let dv: Value = serde_json::from_slice(dv_text).map_err(|e| BodyError::Compressed(e.to_string()))?;
+        let dv: Value =
+            serde_json::from_slice(dv_text).map_err(|e| BodyError::Compressed(e.to_string()))?;
         out.data_version = DataVersion::from_value(&dv);
         let count = cur.count()?;
         if count > REGISTER_BROKER_MAX_TOPICS {
             return Err(BodyError::TooLarge("topics per registration"));
         }
         for _ in 0..count {
-            let line = std::str::from_utf8(cur.chunk()?).map_err(|e| BodyError::Compressed(e.to_string()))?;
+            let line = std::str::from_utf8(cur.chunk()?)
+                .map_err(|e| BodyError::Compressed(e.to_string()))?;
             let tc = TopicConfig::decode_line(line)
                 .ok_or_else(|| BodyError::Compressed(format!("bad topic config line {line:?}")))?;
             out.topic_configs.push(tc);
         }
         if cur.remaining() > 0 {
-            let list: Value =
-                serde_json::from_slice(cur.chunk()?).map_err(|e| BodyError::Compressed(e.to_string()))?;
+            let list: Value = serde_json::from_slice(cur.chunk()?)
+                .map_err(|e| BodyError::Compressed(e.to_string()))?;
             if let Value::Array(list) = list {
-                out.filter_server_list = list.iter().filter_map(|x| value_string(Some(x))).collect();
+                out.filter_server_list =
+                    list.iter().filter_map(|x| value_string(Some(x))).collect();
             }
         }
         Ok(out)
@@ -108,15 +118,24 @@ impl RegisterBrokerBody {
             raw.extend_from_slice(bytes);
         };
         push_chunk(&mut raw, self.data_version.to_json().as_bytes());
-        raw.extend_from_slice(&i32::try_from(self.topic_configs.len()).unwrap_or(i32::MAX).to_be_bytes());
+        raw.extend_from_slice(
+            &i32::try_from(self.topic_configs.len())
+                .unwrap_or(i32::MAX)
+                .to_be_bytes(),
+        );
         for tc in &self.topic_configs {
             let line = format!(
                 "{} {} {} {} {}",
-                tc.topic_name, tc.read_queue_nums, tc.write_queue_nums, tc.perm, tc.topic_filter_type
+                tc.topic_name,
+                tc.read_queue_nums,
+                tc.write_queue_nums,
+                tc.perm,
+                tc.topic_filter_type
             );
             push_chunk(&mut raw, line.as_bytes());
         }
-        let filters = serde_json::to_string(&self.filter_server_list).unwrap_or_else(|_| "[]".into());
+        let filters =
+            serde_json::to_string(&self.filter_server_list).unwrap_or_else(|_| "[]".into());
         push_chunk(&mut raw, filters.as_bytes());
         let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
         let _ = enc.write_all(&raw);
@@ -155,7 +174,9 @@ impl<'a> Cursor<'a> {
         let s = self
             .buf
             .get(self.pos..self.pos.saturating_add(len))
-            .ok_or_else(|| BodyError::Compressed(format!("chunk of {len} bytes past the end at {}", self.pos)))?;
+            .ok_or_else(|| {
+                BodyError::Compressed(format!("chunk of {len} bytes past the end at {}", self.pos))
+            })?;
         self.pos += len;
         Ok(s)
     }

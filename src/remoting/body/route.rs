@@ -137,14 +137,22 @@ mod tests {
             order_topic_conf: None,
             queue_datas: vec![(
                 "broker-a".into(),
-                QueueData { read_queue_nums: 4, write_queue_nums: 4, perm: 6, topic_sys_flag: 0 },
+                QueueData {
+                    read_queue_nums: 4,
+                    write_queue_nums: 4,
+                    perm: 6,
+                    topic_sys_flag: 0,
+                },
             )],
             broker_datas: vec![BrokerData {
                 cluster: "DefaultCluster".into(),
                 broker_name: "broker-a".into(),
-                broker_addrs: [(0, "192.168.0.47:10911".to_owned()), (1, "192.168.0.48:10911".to_owned())]
-                    .into_iter()
-                    .collect(),
+                broker_addrs: [
+                    (0, "192.168.0.47:10911".to_owned()),
+                    (1, "192.168.0.48:10911".to_owned()),
+                ]
+                .into_iter()
+                .collect(),
                 enable_acting_master: false,
                 zone_name: None,
             }],
@@ -170,7 +178,9 @@ mod tests {
         let bd = sample().broker_datas.remove(0);
         let ci = ClusterInfo {
             broker_addr_table: [("broker-a".to_owned(), bd)].into_iter().collect(),
-            cluster_addr_table: [("DefaultCluster".to_owned(), vec!["broker-a".to_owned()])].into_iter().collect(),
+            cluster_addr_table: [("DefaultCluster".to_owned(), vec!["broker-a".to_owned()])]
+                .into_iter()
+                .collect(),
         };
         assert_eq!(
             ci.to_json(),

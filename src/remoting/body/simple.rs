@@ -35,7 +35,10 @@ pub fn kv_table_from_json(body: &[u8]) -> Result<BTreeMap<String, String>, BodyE
 
 /// `TopicList`: `{"topicList":[…]}`, with `brokerAddr` when set.
 #[must_use]
-pub fn topic_list_json<'a>(topics: impl IntoIterator<Item = &'a str>, broker_addr: Option<&str>) -> String {
+pub fn topic_list_json<'a>(
+    topics: impl IntoIterator<Item = &'a str>,
+    broker_addr: Option<&str>,
+) -> String {
     let mut w = JsonWriter::new(Style::Default);
     w.begin_object();
     if let Some(addr) = broker_addr {
@@ -56,6 +59,9 @@ mod tests {
         assert_eq!(json, r#"{"table":{"a":"1","b":"x\u0001"}}"#);
         let back = kv_table_from_json(json.as_bytes()).unwrap();
         assert_eq!(back.get("b").map(String::as_str), Some("x\u{1}"));
-        assert_eq!(topic_list_json(["A", "B"], None), r#"{"topicList":["A","B"]}"#);
+        assert_eq!(
+            topic_list_json(["A", "B"], None),
+            r#"{"topicList":["A","B"]}"#
+        );
     }
 }

@@ -55,7 +55,8 @@ impl TopicConfig {
         tc.read_queue_nums = value_i32_or(v.get("readQueueNums"), tc.read_queue_nums);
         tc.write_queue_nums = value_i32_or(v.get("writeQueueNums"), tc.write_queue_nums);
         tc.perm = value_i32_or(v.get("perm"), tc.perm);
-        tc.topic_filter_type = value_string(v.get("topicFilterType")).unwrap_or(tc.topic_filter_type);
+        tc.topic_filter_type =
+            value_string(v.get("topicFilterType")).unwrap_or(tc.topic_filter_type);
         tc.topic_sys_flag = value_i32_or(v.get("topicSysFlag"), 0);
         tc.order = value_bool_or(v.get("order"), false);
         if let Some(attrs @ Value::Object(_)) = v.get("attributes") {

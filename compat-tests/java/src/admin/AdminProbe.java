@@ -9,6 +9,10 @@
  *       GET_KV_CONFIG (101), then GET_KVLIST_BY_NAMESPACE (219) for information.
  *       Prints "KV FOUND <ns> <key>=<value>" (exit 0), "KV NOTFOUND <ns> <key> code=<c> ..." (exit 3)
  *       or "KV ERROR <exception>" (exit 2).
+ *   AdminProbe <namesrvAddr> waitbroker <timeoutSeconds> <cluster> <brokerAddr>
+ *       Polls GET_BROKER_CLUSTER_INFO (106) until <brokerAddr> is listed under <cluster>. Prints
+ *       "BROKER OK ..." (exit 0) or "BROKER MISSING ..." (exit 3) at the deadline. Cheaper than
+ *       starting mqadmin clusterList in a loop while waiting for the broker's first registration.
  *   AdminProbe <namesrvAddr> waitroute <timeoutSeconds> <topic>...
  *       Polls GET_ROUTEINFO_BY_TOPIC (105) until every topic has a route with at least one broker
  *       address and one queue entry. Prints "ROUTE OK <topic> ..." per topic and exits 0, or
@@ -17,8 +21,10 @@
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import org.apache.rocketmq.client.exception.MQClientException;
+import org.apache.rocketmq.remoting.protocol.body.ClusterInfo;
 import org.apache.rocketmq.remoting.protocol.body.KVTable;
 import org.apache.rocketmq.remoting.protocol.route.BrokerData;
 import org.apache.rocketmq.remoting.protocol.route.TopicRouteData;
@@ -30,7 +36,8 @@ public class AdminProbe {
         DefaultMQAdminExt admin = null;
         try {
             if (args.length < 2) {
-                System.out.println("usage: AdminProbe <namesrvAddr> kvget <namespace> <key> | waitroute <timeoutSeconds> <topic>...");
+                System.out.println("usage: AdminProbe <namesrvAddr> kvget <namespace> <key> | waitbroker <timeoutSeconds> <cluster> <brokerAddr>"
+                    + " | waitroute <timeoutSeconds> <topic>...");
                 System.exit(2);
             }
             admin = new DefaultMQAdminExt(5000);
@@ -39,6 +46,8 @@ public class AdminProbe {
             admin.start();
             if ("kvget".equals(args[1]) && args.length == 4) {
                 code = kvget(admin, args[2], args[3]);
+            } else if ("waitbroker".equals(args[1]) && args.length == 5) {
+                code = waitbroker(admin, Integer.parseInt(args[2]), args[3], args[4]);
             } else if ("waitroute".equals(args[1]) && args.length >= 4) {
                 List<String> topics = new ArrayList<>();
                 for (int i = 3; i < args.length; i++) {
@@ -83,6 +92,36 @@ public class AdminProbe {
             System.out.println("KV LIST " + ns + " unavailable code=" + e.getResponseCode());
         }
         return code;
+    }
+
+    static int waitbroker(DefaultMQAdminExt admin, int timeoutSec, String cluster, String addr) throws Exception {
+        long deadline = System.currentTimeMillis() + timeoutSec * 1000L;
+        long t0 = System.currentTimeMillis();
+        String last = "not queried";
+        while (true) {
+            try {
+                ClusterInfo ci = admin.examineBrokerClusterInfo();
+                Set<String> names = ci.getClusterAddrTable() == null ? null : ci.getClusterAddrTable().get(cluster);
+                if (names != null) {
+                    for (String name : names) {
+                        BrokerData bd = ci.getBrokerAddrTable() == null ? null : ci.getBrokerAddrTable().get(name);
+                        if (bd != null && bd.getBrokerAddrs() != null && bd.getBrokerAddrs().containsValue(addr)) {
+                            System.out.println("BROKER OK " + cluster + " " + name + " " + bd.getBrokerAddrs()
+                                + " after " + (System.currentTimeMillis() - t0) + " ms");
+                            return 0;
+                        }
+                    }
+                }
+                last = "clusterAddrTable=" + ci.getClusterAddrTable();
+            } catch (Exception e) {
+                last = e.toString();
+            }
+            if (System.currentTimeMillis() > deadline) {
+                System.out.println("BROKER MISSING " + cluster + " " + addr + " last: " + last);
+                return 3;
+            }
+            Thread.sleep(500);
+        }
     }
 
     static int waitroute(DefaultMQAdminExt admin, int timeoutSec, List<String> topics) throws Exception {

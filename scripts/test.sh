@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The one test command: format, lints, unit/integration/doc tests, then the official-client
+# compatibility suite (which fetches its own Maven and Go dependencies).
+# Set SKIP_COMPAT=1 to stop after the Rust tests.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo test (unit, integration, doc)"
+cargo test --all-targets --locked
+cargo test --doc --locked
+
+step "rustdoc -D warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
+
+if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
+    step "compat-tests (official Java/Go clients and mqadmin)"
+    bash compat-tests/run.sh
+fi
