@@ -15,3 +15,4 @@ pub mod limits;
 pub mod namesrv;
 pub mod net;
 pub mod remoting;
+pub mod store;

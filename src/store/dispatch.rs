@@ -1,0 +1,219 @@
+//! The dispatcher (`ReputMessageService`): reads the CommitLog from the last dispatched offset
+//! and writes ConsumeQueue units and index entries. Under SYNC_FLUSH it stops at the flushed
+//! offset, so no reader can see a record a crash could still take away (#8239).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tracing::{error, warn};
+
+use super::StoreError;
+use super::config::FlushDiskType;
+use super::consume_queue::{ConsumeQueue, CqUnit};
+use super::index_file::{IndexFile, build_key};
+use super::message_store::MessageStore;
+use super::record::{
+    MessageRecord, RecordError, TRANSACTION_MASK, TRANSACTION_PREPARED, TRANSACTION_ROLLBACK,
+    tags_code,
+};
+
+/// Topic of delayed messages; its units carry the deliver time instead of a tag hash.
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+
+/// Starts the dispatcher thread.
+pub(crate) fn start(store: &Arc<MessageStore>) {
+    let s = Arc::clone(store);
+    let spawned = std::thread::Builder::new()
+        .name("ReputMessageService".into())
+        .spawn(move || {
+            while !s.shutdown.load(Ordering::Acquire) {
+                if let Err(e) = dispatch_available(&s, u64::MAX) {
+                    error!(error = %e, "dispatch failed; retrying");
+                }
+                s.dispatch_signal.wait(Duration::from_millis(10));
+            }
+        });
+    match spawned {
+        Ok(h) => {
+            if let Ok(mut t) = store.threads.lock() {
+                t.push(h);
+            }
+        }
+        Err(e) => error!(error = %e, "cannot start the dispatcher"),
+    }
+}
+
+/// Dispatches every record up to `limit` that readers may see.
+pub(crate) fn dispatch_available(store: &MessageStore, limit: u64) -> Result<(), StoreError> {
+    let visible = if store.config.flush_disk_type == FlushDiskType::SyncFlush {
+        *store.flushed.borrow()
+    } else {
+        store.written.load(Ordering::Acquire)
+    };
+    let target = visible.min(limit);
+    let mut reput = *store.dispatched.borrow();
+    while reput < target {
+        let Some(file) = store.commit_log.find(reput) else {
+            break;
+        };
+        let pos = usize::try_from(reput - file.file_from_offset()).unwrap_or(usize::MAX);
+        let Some(bytes) = file.read(pos, file.wrote_position().saturating_sub(pos)) else {
+            break;
+        };
+        match MessageRecord::decode(&bytes, false) {
+            Ok((rec, size)) => {
+                dispatch_record(store, &rec, size)?;
+                reput += u64::try_from(size).unwrap_or(0);
+            }
+            Err(RecordError::Blank(_)) => {
+                reput = file.file_from_offset() + u64::try_from(file.size()).unwrap_or(0);
+            }
+            Err(RecordError::Truncated { .. }) if bytes.is_empty() => break,
+            Err(e) => {
+                warn!(offset = reput, error = %e, "undecodable record during dispatch");
+                break;
+            }
+        }
+        store.dispatched.send_replace(reput);
+    }
+    Ok(())
+}
+
+/// The queue for (topic, queue id), created on first use.
+pub(crate) fn queue_for(
+    store: &MessageStore,
+    topic: &str,
+    queue_id: i32,
+) -> Result<Arc<ConsumeQueue>, StoreError> {
+    if let Some(q) = store.queue(topic, queue_id) {
+        return Ok(q);
+    }
+    let mut queues = store.queues.write().map_err(|_| StoreError::Poisoned)?;
+    if let Some(q) = queues.get(&(topic.to_owned(), queue_id)) {
+        return Ok(Arc::clone(q));
+    }
+    let q = Arc::new(ConsumeQueue::load(
+        &store.config.consume_queue_dir(),
+        topic,
+        queue_id,
+        store.config.consume_queue_file_size,
+    )?);
+    let _ = queues.insert((topic.to_owned(), queue_id), Arc::clone(&q));
+    Ok(q)
+}
+
+fn dispatch_record(
+    store: &MessageStore,
+    rec: &MessageRecord,
+    size: usize,
+) -> Result<(), StoreError> {
+    let tx = rec.sys_flag & TRANSACTION_MASK;
+    if tx != TRANSACTION_PREPARED && tx != TRANSACTION_ROLLBACK {
+        let q = queue_for(store, &rec.topic, rec.queue_id)?;
+        let code = if rec.topic == SCHEDULE_TOPIC {
+            let level = rec
+                .property("DELAY")
+                .and_then(|d| d.parse::<usize>().ok())
+                .unwrap_or(0);
+            rec.store_timestamp + store.config.delay_millis(level).unwrap_or(0)
+        } else {
+            tags_code(rec.property("TAGS"))
+        };
+        let unit = CqUnit {
+            commit_log_offset: rec.physical_offset,
+            size: i32::try_from(size).unwrap_or(i32::MAX),
+            tags_code: code,
+        };
+        q.put(u64::try_from(rec.queue_offset).unwrap_or(0), unit)?;
+    }
+    if store.config.message_index_enable && tx != TRANSACTION_ROLLBACK {
+        let mut index = store.index.lock().map_err(|_| StoreError::Poisoned)?;
+        build_index(
+            &mut index,
+            &store.config.index_dir(),
+            store.config.max_hash_slot_num,
+            store.config.max_index_num,
+            rec,
+        )?;
+    }
+    store
+        .last_dispatch_timestamp
+        .store(rec.store_timestamp, Ordering::Release);
+    Ok(())
+}
+
+/// `IndexService.buildIndex`: `topic#UNIQ_KEY` and `topic#key` for each key in `KEYS`.
+pub fn build_index(
+    files: &mut Vec<IndexFile>,
+    dir: &Path,
+    slots: usize,
+    nums: usize,
+    rec: &MessageRecord,
+) -> Result<(), StoreError> {
+    if let Some(last) = files.last()
+        && rec.physical_offset < last.header().end_phy_offset
+    {
+        return Ok(());
+    }
+    let mut keys: Vec<String> = Vec::new();
+    if let Some(uniq) = rec.property("UNIQ_KEY").filter(|k| !k.is_empty()) {
+        keys.push(build_key(&rec.topic, uniq));
+    }
+    if let Some(k) = rec.property("KEYS") {
+        keys.extend(
+            k.split(' ')
+                .filter(|k| !k.is_empty())
+                .map(|k| build_key(&rec.topic, k)),
+        );
+    }
+    for key in keys {
+        let needs_new = files.last().is_none_or(IndexFile::is_full);
+        if needs_new {
+            if let Some(last) = files.last() {
+                last.flush()?;
+            }
+            let name = human_time(rec.store_timestamp.max(super::message_store::now_millis()));
+            files.push(IndexFile::open(&dir.join(name), slots, nums)?);
+        }
+        if let Some(last) = files.last() {
+            let _stored = last.put_key(&key, rec.physical_offset, rec.store_timestamp)?;
+        }
+    }
+    Ok(())
+}
+
+/// `UtilAll.timeMillisToHumanString` in UTC: `yyyyMMddHHmmssSSS`.
+#[must_use]
+pub fn human_time(millis: i64) -> String {
+    let secs = millis.div_euclid(1000);
+    let ms = millis.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}{ms:03}",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_time_matches_java_format() {
+        assert_eq!(super::human_time(0), "19700101000000000");
+        assert_eq!(super::human_time(1_700_000_000_123), "20231114221320123");
+    }
+}

@@ -1,0 +1,273 @@
+//! A fixed-size, memory-mapped segment file: the only module with `unsafe`.
+//!
+//! Files are created at their full length (as Java's `MappedFile` does), then the file and its
+//! directory are fsynced, so a crash never leaves a half-created segment. One writer appends
+//! (the owner serialises writes); any number of readers read the bytes below the published write
+//! position. Readers get [`Bytes`] that keep the mapping alive, so a response body can be sent
+//! straight from the page cache without a copy.
+
+#![allow(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use memmap2::MmapRaw;
+
+/// A mapped segment. Invariant: bytes in `[0, wrote_position)` are never written again, except
+/// by recovery truncation, which runs before any reader exists.
+#[derive(Debug)]
+pub struct MappedFile {
+    /// File path (its name is the 20-digit start offset).
+    path: PathBuf,
+    /// Start offset of this file in the log's offset space.
+    file_from_offset: u64,
+    /// Size in bytes.
+    size: usize,
+    /// The mapping. `MmapRaw` hands out raw pointers; every access goes through the methods
+    /// below, which check bounds.
+    map: MmapRaw,
+    /// The open file, kept for `sync_all` and `set_len`.
+    file: File,
+    /// Bytes written so far; readers may read below this.
+    wrote_position: AtomicUsize,
+    /// Bytes known durable (msync'ed) so far.
+    flushed_position: AtomicUsize,
+}
+
+/// Fsyncs a directory so that a created or renamed entry survives a crash.
+pub fn fsync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl MappedFile {
+    /// Creates (or opens) `path` at exactly `size` bytes and maps it. A new file and its directory
+    /// are fsynced before this returns.
+    pub fn open(path: &Path, file_from_offset: u64, size: usize) -> std::io::Result<Self> {
+        let existed = path.exists();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let want = u64::try_from(size).map_err(std::io::Error::other)?;
+        if file.metadata()?.len() != want {
+            file.set_len(want)?;
+        }
+        if !existed {
+            file.sync_all()?;
+            if let Some(dir) = path.parent() {
+                fsync_dir(dir)?;
+            }
+        }
+        let map = MmapRaw::map_raw(&file)?;
+        if map.len() != size {
+            return Err(std::io::Error::other(format!(
+                "{} mapped {} bytes, want {size}",
+                path.display(),
+                map.len()
+            )));
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            file_from_offset,
+            size,
+            map,
+            file,
+            wrote_position: AtomicUsize::new(0),
+            flushed_position: AtomicUsize::new(0),
+        })
+    }
+
+    /// File path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Start offset.
+    #[must_use]
+    pub fn file_from_offset(&self) -> u64 {
+        self.file_from_offset
+    }
+
+    /// Size in bytes.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Bytes written.
+    #[must_use]
+    pub fn wrote_position(&self) -> usize {
+        self.wrote_position.load(Ordering::Acquire)
+    }
+
+    /// Bytes flushed.
+    #[must_use]
+    pub fn flushed_position(&self) -> usize {
+        self.flushed_position.load(Ordering::Acquire)
+    }
+
+    /// Free bytes after the write position.
+    #[must_use]
+    pub fn remaining(&self) -> usize {
+        self.size - self.wrote_position()
+    }
+
+    /// Sets the write and flush positions (recovery, or after loading a full file).
+    pub fn set_positions(&self, position: usize) {
+        let p = position.min(self.size);
+        self.wrote_position.store(p, Ordering::Release);
+        self.flushed_position.store(p, Ordering::Release);
+    }
+
+    /// Copies `bytes` to `pos`. Only the single writer calls this, and only at or beyond the
+    /// write position; `publish` then makes the bytes visible to readers.
+    pub fn write_at(&self, pos: usize, bytes: &[u8]) -> std::io::Result<()> {
+        let end = pos
+            .checked_add(bytes.len())
+            .filter(|e| *e <= self.size)
+            .ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "write of {} bytes at {pos} past the end of {}",
+                    bytes.len(),
+                    self.path.display()
+                ))
+            })?;
+        debug_assert!(end <= self.size);
+        // SAFETY: `pos..end` lies inside the mapping (checked above). The mapping lives as long as
+        // `self`. The region is at or beyond the published write position, which readers never
+        // read, and the owner serialises writers, so no other reference observes these bytes
+        // while they are copied. Source and destination cannot overlap: `bytes` is not part of
+        // the mapping's unpublished tail.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.map.as_mut_ptr().add(pos),
+                bytes.len(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Publishes bytes up to `position` to readers.
+    pub fn publish(&self, position: usize) {
+        assert!(position <= self.size, "publish past the end");
+        self.wrote_position.store(position, Ordering::Release);
+    }
+
+    /// Reads `len` bytes at `pos` (which must be below the write position) as a zero-copy slice.
+    #[must_use]
+    pub fn read(self: &Arc<Self>, pos: usize, len: usize) -> Option<Bytes> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote_position() {
+            return None;
+        }
+        Some(Bytes::from_owner(MappedSlice {
+            file: Arc::clone(self),
+            start: pos,
+            len,
+        }))
+    }
+
+    /// Reads bytes of the whole file regardless of the write position (recovery scans).
+    #[must_use]
+    pub fn read_raw(self: &Arc<Self>, pos: usize, len: usize) -> Option<Bytes> {
+        let end = pos.checked_add(len)?;
+        if end > self.size {
+            return None;
+        }
+        Some(Bytes::from_owner(MappedSlice {
+            file: Arc::clone(self),
+            start: pos,
+            len,
+        }))
+    }
+
+    fn slice(&self, start: usize, len: usize) -> &[u8] {
+        assert!(start + len <= self.size, "slice out of bounds");
+        // SAFETY: bounds checked above; the mapping lives as long as `self` (a `MappedSlice`
+        // holds an `Arc`). Callers only create slices over published bytes (or, in recovery,
+        // before any writer runs), which are never written again while readable, except
+        // `invalidate_from`, which runs only during single-threaded recovery.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(start), len) }
+    }
+
+    /// Flushes (msync) everything written and not yet flushed; returns the new flushed position.
+    pub fn flush(&self) -> std::io::Result<usize> {
+        let wrote = self.wrote_position();
+        let flushed = self.flushed_position();
+        if wrote > flushed {
+            self.map.flush_range(flushed, wrote - flushed)?;
+            self.flushed_position.store(wrote, Ordering::Release);
+        }
+        Ok(wrote)
+    }
+
+    /// Zeroes `[from, size)` and syncs it, so bytes cut by recovery can never be resurrected by
+    /// a later recovery (apache/rocketmq#10666). Call only before readers or writers exist.
+    pub fn invalidate_from(&self, from: usize) -> std::io::Result<()> {
+        if from >= self.size {
+            return Ok(());
+        }
+        let zeros = vec![0u8; (self.size - from).min(1 << 20)];
+        let mut pos = from;
+        while pos < self.size {
+            let n = zeros.len().min(self.size - pos);
+            self.write_at(pos, zeros.get(..n).unwrap_or_default())?;
+            pos += n;
+        }
+        self.map.flush_range(from, self.size - from)?;
+        self.set_positions(from);
+        Ok(())
+    }
+
+    /// `fsync` of the file (metadata included).
+    pub fn sync_all(&self) -> std::io::Result<()> {
+        self.file.sync_all()
+    }
+}
+
+/// A zero-copy view of a mapped file, kept alive by its `Arc`.
+struct MappedSlice {
+    file: Arc<MappedFile>,
+    start: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for MappedSlice {
+    fn as_ref(&self) -> &[u8] {
+        self.file.slice(self.start, self.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_write_read_flush_invalidate() {
+        let dir = std::env::temp_dir().join(format!("mf-{}", std::process::id()));
+        let path = dir.join("00000000000000000000");
+        let f = Arc::new(MappedFile::open(&path, 0, 4096).unwrap());
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096);
+        f.write_at(0, b"hello").unwrap();
+        assert!(f.read(0, 5).is_none(), "unpublished bytes are invisible");
+        f.publish(5);
+        assert_eq!(f.read(0, 5).unwrap().as_ref(), b"hello");
+        assert_eq!(f.flush().unwrap(), 5);
+        assert!(f.write_at(4090, b"too long").is_err());
+        f.invalidate_from(2).unwrap();
+        assert_eq!(f.read_raw(0, 5).unwrap().as_ref(), b"he\0\0\0");
+        assert_eq!(f.wrote_position(), 2);
+        drop(f);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,585 @@
+//! `MessageStore`: appends to the CommitLog, serves reads, and owns the background services.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+use tracing::info;
+
+use super::StoreError;
+use super::checkpoint::Checkpoint;
+use super::config::{FlushDiskType, StoreConfig};
+use super::consume_queue::ConsumeQueue;
+use super::index_file::IndexFile;
+use super::mapped_file_queue::MappedFileQueue;
+use super::record::{
+    BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH, MAGIC_V1, MAGIC_V2, MessageRecord, TRANSACTION_MASK,
+    TRANSACTION_PREPARED, TRANSACTION_ROLLBACK,
+};
+use crate::checksum::java_crc32;
+
+/// Largest properties string (`short` length).
+pub const MAX_PROPERTIES_BYTES: usize = i16::MAX as usize;
+
+/// A message to append.
+#[derive(Debug, Clone)]
+pub struct PutMessage {
+    /// Topic.
+    pub topic: String,
+    /// Queue id.
+    pub queue_id: i32,
+    /// User flag.
+    pub flag: i32,
+    /// Body as stored.
+    pub body: Bytes,
+    /// Properties string.
+    pub properties: String,
+    /// `MessageSysFlag` bits.
+    pub sys_flag: i32,
+    /// Producer time.
+    pub born_timestamp: i64,
+    /// Producer address.
+    pub born_host: SocketAddr,
+    /// Broker address stamped into the record and the msgId.
+    pub store_host: SocketAddr,
+    /// Delivery attempts.
+    pub reconsume_times: i32,
+    /// Prepared-transaction offset.
+    pub prepared_transaction_offset: i64,
+}
+
+/// Outcome of an append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutResult {
+    /// CommitLog offset of the first record.
+    pub wrote_offset: i64,
+    /// Bytes written (all records).
+    pub wrote_bytes: usize,
+    /// Offset msg ids, one per record.
+    pub msg_ids: Vec<String>,
+    /// Queue offset of the first record.
+    pub queue_offset: i64,
+    /// Store time.
+    pub store_timestamp: i64,
+}
+
+impl PutResult {
+    /// CommitLog offset just past the last record (what a SYNC_FLUSH put waits for).
+    #[must_use]
+    pub fn end_offset(&self) -> u64 {
+        u64::try_from(self.wrote_offset).unwrap_or(0) + u64::try_from(self.wrote_bytes).unwrap_or(0)
+    }
+}
+
+/// Java's `GetMessageStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum GetMessageStatus {
+    Found,
+    NoMatchedMessage,
+    MessageWasRemoving,
+    OffsetFoundNull,
+    OffsetOverflowBadly,
+    OffsetOverflowOne,
+    OffsetTooSmall,
+    NoMatchedLogicQueue,
+    NoMessageInQueue,
+}
+
+/// Outcome of a read.
+#[derive(Debug, Clone)]
+pub struct GetMessageResult {
+    /// Status.
+    pub status: GetMessageStatus,
+    /// Where the next read should start.
+    pub next_begin_offset: u64,
+    /// Queue min offset.
+    pub min_offset: u64,
+    /// Queue max offset.
+    pub max_offset: u64,
+    /// Records, each a zero-copy slice of a mapped CommitLog file.
+    pub messages: Vec<Bytes>,
+    /// Queue offsets of `messages`.
+    pub queue_offsets: Vec<u64>,
+}
+
+/// Bounds of one read (`maxTransferCountOnMessageInMemory`, `…BytesOnMessageInMemory`).
+pub const MAX_TRANSFER_COUNT: usize = 32;
+/// See [`MAX_TRANSFER_COUNT`].
+pub const MAX_TRANSFER_BYTES: usize = 256 * 1024;
+
+/// Appender state, guarded by the put lock.
+#[derive(Debug, Default)]
+pub(crate) struct PutState {
+    /// Next queue offset per (topic, queue): `topicQueueTable`.
+    pub(crate) queue_offsets: HashMap<(String, i32), i64>,
+    /// Reused encode buffer.
+    buf: Vec<u8>,
+}
+
+/// Wakes a background thread.
+#[derive(Debug, Default)]
+pub(crate) struct Signal {
+    flag: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Signal {
+    pub(crate) fn notify(&self) {
+        if let Ok(mut f) = self.flag.lock() {
+            *f = true;
+            self.cond.notify_all();
+        }
+    }
+
+    pub(crate) fn wait(&self, timeout: Duration) {
+        if let Ok(f) = self.flag.lock()
+            && let Ok((mut f, _)) = self.cond.wait_timeout_while(f, timeout, |f| !*f)
+        {
+            *f = false;
+        }
+    }
+}
+
+/// The store.
+#[derive(Debug)]
+pub struct MessageStore {
+    pub(crate) config: StoreConfig,
+    pub(crate) commit_log: MappedFileQueue,
+    pub(crate) put_state: Mutex<PutState>,
+    pub(crate) queues: RwLock<HashMap<(String, i32), Arc<ConsumeQueue>>>,
+    pub(crate) index: Mutex<Vec<IndexFile>>,
+    pub(crate) checkpoint: Checkpoint,
+    /// CommitLog flushed offset; async waiters watch it.
+    pub(crate) flushed: watch::Sender<u64>,
+    /// CommitLog offset dispatched to queues and index.
+    pub(crate) dispatched: watch::Sender<u64>,
+    /// Store time of the last appended record (checkpoint `physicMsgTimestamp`).
+    pub(crate) last_put_timestamp: AtomicI64,
+    /// Store time of the last dispatched record (checkpoint `logicsMsgTimestamp`).
+    pub(crate) last_dispatch_timestamp: AtomicI64,
+    /// Set after a failed flush.
+    pub(crate) poisoned: AtomicBool,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) flush_signal: Signal,
+    pub(crate) dispatch_signal: Signal,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Max CommitLog offset published by appends.
+    pub(crate) written: AtomicU64,
+}
+
+pub(crate) fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl MessageStore {
+    /// Opens (recovering as needed) the store under `config.root` and starts its services.
+    pub fn open(config: StoreConfig) -> Result<Arc<Self>, StoreError> {
+        std::fs::create_dir_all(&config.root)?;
+        let commit_log =
+            MappedFileQueue::load(&config.commit_log_dir(), config.commit_log_file_size)?;
+        let checkpoint = Checkpoint::open(&config.root.join("checkpoint"))?;
+        let (flushed, _) = watch::channel(0);
+        let (dispatched, _) = watch::channel(0);
+        let store = Arc::new(Self {
+            config,
+            commit_log,
+            put_state: Mutex::new(PutState::default()),
+            queues: RwLock::new(HashMap::new()),
+            index: Mutex::new(Vec::new()),
+            checkpoint,
+            flushed,
+            dispatched,
+            last_put_timestamp: AtomicI64::new(0),
+            last_dispatch_timestamp: AtomicI64::new(0),
+            poisoned: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            flush_signal: Signal::default(),
+            dispatch_signal: Signal::default(),
+            threads: Mutex::new(Vec::new()),
+            written: AtomicU64::new(0),
+        });
+        super::recovery::recover(&store)?;
+        super::dispatch::start(&store);
+        super::flush::start(&store);
+        Ok(store)
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    fn abort_file(&self) -> PathBuf {
+        self.config.root.join("abort")
+    }
+
+    pub(crate) fn create_abort_file(&self) -> Result<(), StoreError> {
+        let f = std::fs::File::create(self.abort_file())?;
+        f.sync_all()?;
+        super::mapped_file::fsync_dir(&self.config.root)?;
+        Ok(())
+    }
+
+    /// Stops the services, flushes everything and removes the abort file (a clean shutdown).
+    pub fn shutdown(&self) -> Result<(), StoreError> {
+        if self.shutdown.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.flush_signal.notify();
+        self.dispatch_signal.notify();
+        let threads: Vec<_> = self
+            .threads
+            .lock()
+            .map(|mut t| t.drain(..).collect())
+            .unwrap_or_default();
+        for t in threads {
+            let _ = t.join();
+        }
+        super::dispatch::dispatch_available(self, u64::MAX)?;
+        super::flush::flush_all(self)?;
+        std::fs::remove_file(self.abort_file())?;
+        info!(root = %self.config.root.display(), "store shut down cleanly");
+        Ok(())
+    }
+
+    fn validate(&self, m: &PutMessage) -> Result<i32, StoreError> {
+        if m.body.len() > self.config.max_message_size {
+            return Err(StoreError::MessageIllegal(format!(
+                "message body size {} exceeds maxMessageSize {}",
+                m.body.len(),
+                self.config.max_message_size
+            )));
+        }
+        if m.properties.len() > MAX_PROPERTIES_BYTES {
+            return Err(StoreError::PropertiesTooLong(m.properties.len()));
+        }
+        if m.topic.is_empty() || m.topic.len() > usize::from(u16::MAX >> 1) {
+            return Err(StoreError::MessageIllegal(format!(
+                "topic length {} out of range",
+                m.topic.len()
+            )));
+        }
+        if m.topic.len() > 127 {
+            if !self.config.auto_message_version_on_topic_len {
+                return Err(StoreError::MessageIllegal(
+                    "topic longer than 127 bytes".into(),
+                ));
+            }
+            return Ok(MAGIC_V2);
+        }
+        Ok(MAGIC_V1)
+    }
+
+    /// Appends messages of one queue atomically (one for a normal send, many for a batch).
+    pub fn put(&self, messages: &[PutMessage]) -> Result<PutResult, StoreError> {
+        if self.shutdown.load(Ordering::Acquire) {
+            return Err(StoreError::ShutDown);
+        }
+        let magics = messages
+            .iter()
+            .map(|m| self.validate(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = messages
+            .first()
+            .ok_or_else(|| StoreError::MessageIllegal("empty batch".into()))?;
+        let mut state = self.put_state.lock().map_err(|_| StoreError::Poisoned)?;
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(StoreError::Poisoned);
+        }
+        let store_timestamp = now_millis();
+        let mut records = Vec::with_capacity(messages.len());
+        let key = (first.topic.clone(), first.queue_id);
+        let mut next_queue_offset = *state.queue_offsets.get(&key).unwrap_or(&0);
+        let first_queue_offset = next_queue_offset;
+        for (m, magic) in messages.iter().zip(magics) {
+            let tx = m.sys_flag & TRANSACTION_MASK;
+            let counts = tx != TRANSACTION_PREPARED && tx != TRANSACTION_ROLLBACK;
+            records.push(MessageRecord {
+                magic,
+                body_crc: java_crc32(&m.body),
+                queue_id: m.queue_id,
+                flag: m.flag,
+                queue_offset: if counts { next_queue_offset } else { 0 },
+                physical_offset: 0,
+                sys_flag: m.sys_flag,
+                born_timestamp: m.born_timestamp,
+                born_host: m.born_host,
+                store_timestamp,
+                store_host: m.store_host,
+                reconsume_times: m.reconsume_times,
+                prepared_transaction_offset: m.prepared_transaction_offset,
+                body: m.body.clone(),
+                topic: m.topic.clone(),
+                properties: m.properties.clone(),
+            });
+            if counts {
+                next_queue_offset += 1;
+            }
+        }
+        let total: usize = records.iter().map(MessageRecord::encoded_len).sum();
+        if total + END_FILE_MIN_BLANK_LENGTH > self.config.commit_log_file_size {
+            return Err(StoreError::MessageIllegal(format!(
+                "{total} bytes do not fit one CommitLog file"
+            )));
+        }
+        let file = self.file_with_room(total)?;
+        let pos = file.wrote_position();
+        let base = file.file_from_offset() + u64::try_from(pos).unwrap_or(0);
+        let mut phy =
+            i64::try_from(base).map_err(|_| StoreError::Corrupt("offset overflow".into()))?;
+        let buf = &mut state.buf;
+        buf.clear();
+        let mut msg_ids = Vec::with_capacity(records.len());
+        for rec in &mut records {
+            rec.physical_offset = phy;
+            msg_ids.push(rec.msg_id());
+            rec.encode_into(buf);
+            phy += i64::try_from(rec.encoded_len()).unwrap_or(0);
+        }
+        file.write_at(pos, buf)?;
+        file.publish(pos + buf.len());
+        let _ = state.queue_offsets.insert(key, next_queue_offset);
+        drop(state);
+        self.written
+            .store(base + u64::try_from(total).unwrap_or(0), Ordering::Release);
+        self.last_put_timestamp
+            .store(store_timestamp, Ordering::Release);
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            self.flush_signal.notify();
+        } else {
+            self.dispatch_signal.notify();
+        }
+        Ok(PutResult {
+            wrote_offset: i64::try_from(base).unwrap_or(0),
+            wrote_bytes: total,
+            msg_ids,
+            queue_offset: first_queue_offset,
+            store_timestamp,
+        })
+    }
+
+    /// The last CommitLog file if `len` bytes plus a blank fit, else a new file (the old one is
+    /// closed with the end-of-file blank: its remaining size and `BLANK_MAGIC_CODE`).
+    fn file_with_room(
+        &self,
+        len: usize,
+    ) -> Result<Arc<super::mapped_file::MappedFile>, StoreError> {
+        let size = self.config.commit_log_file_size;
+        let next_start = match self.commit_log.last() {
+            Some(f) if f.remaining() >= len + END_FILE_MIN_BLANK_LENGTH => return Ok(f),
+            Some(f) => {
+                let pos = f.wrote_position();
+                let remaining = f.remaining();
+                let mut blank = Vec::with_capacity(8);
+                blank.extend_from_slice(&i32::try_from(remaining).unwrap_or(0).to_be_bytes());
+                blank.extend_from_slice(&BLANK_MAGIC.to_be_bytes());
+                if remaining >= END_FILE_MIN_BLANK_LENGTH {
+                    f.write_at(pos, &blank)?;
+                }
+                f.publish(size);
+                f.file_from_offset() + u64::try_from(size).unwrap_or(0)
+            }
+            None => 0,
+        };
+        let f = self.commit_log.create(next_start)?;
+        Ok(f)
+    }
+
+    /// Waits (async) until the CommitLog is flushed to `offset`; false on timeout.
+    pub async fn wait_flushed(&self, offset: u64, timeout: Duration) -> bool {
+        let mut rx = self.flushed.subscribe();
+        self.flush_signal.notify();
+        tokio::time::timeout(timeout, rx.wait_for(|f| *f >= offset))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Waits (blocking) until the CommitLog is flushed to `offset`; false on timeout.
+    pub fn wait_flushed_blocking(&self, offset: u64, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        self.flush_signal.notify();
+        while *self.flushed.borrow() < offset {
+            if std::time::Instant::now() >= deadline || self.poisoned.load(Ordering::Acquire) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    /// Waits (blocking) until everything appended is dispatched (tests, tools).
+    pub fn wait_dispatched(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let target = if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+                *self.flushed.borrow()
+            } else {
+                self.written.load(Ordering::Acquire)
+            };
+            if *self.dispatched.borrow() >= target {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            self.dispatch_signal.notify();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// CommitLog max offset.
+    #[must_use]
+    pub fn max_phy_offset(&self) -> u64 {
+        self.commit_log.max_offset()
+    }
+
+    /// CommitLog min offset.
+    #[must_use]
+    pub fn min_phy_offset(&self) -> u64 {
+        self.commit_log.min_offset()
+    }
+
+    /// The queue, if it has ever been written.
+    #[must_use]
+    pub fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .ok()?
+            .get(&(topic.to_owned(), queue_id))
+            .cloned()
+    }
+
+    /// Every queue.
+    #[must_use]
+    pub fn all_queues(&self) -> Vec<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .map(|q| q.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Reads one record by CommitLog offset (zero copy).
+    #[must_use]
+    pub fn read_record(&self, offset: u64, size: usize) -> Option<Bytes> {
+        let f = self.commit_log.find(offset)?;
+        f.read(usize::try_from(offset - f.file_from_offset()).ok()?, size)
+    }
+
+    /// Reads up to `max_msgs` records of a queue from `offset`, keeping those whose tag code
+    /// `filter` accepts (`DefaultMessageStore.getMessage`).
+    #[must_use]
+    pub fn get_message(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: u64,
+        max_msgs: usize,
+        filter: &dyn Fn(i64) -> bool,
+    ) -> GetMessageResult {
+        let mut r = GetMessageResult {
+            status: GetMessageStatus::NoMatchedLogicQueue,
+            next_begin_offset: offset,
+            min_offset: 0,
+            max_offset: 0,
+            messages: Vec::new(),
+            queue_offsets: Vec::new(),
+        };
+        let Some(cq) = self.queue(topic, queue_id) else {
+            r.status = GetMessageStatus::NoMatchedLogicQueue;
+            r.next_begin_offset = 0;
+            return r;
+        };
+        r.min_offset = cq.min_offset();
+        r.max_offset = cq.max_offset();
+        if r.max_offset == 0 {
+            r.status = GetMessageStatus::NoMessageInQueue;
+            r.next_begin_offset = 0;
+        } else if offset < r.min_offset {
+            r.status = GetMessageStatus::OffsetTooSmall;
+            r.next_begin_offset = r.min_offset;
+        } else if offset == r.max_offset {
+            r.status = GetMessageStatus::OffsetOverflowOne;
+        } else if offset > r.max_offset {
+            r.status = GetMessageStatus::OffsetOverflowBadly;
+            r.next_begin_offset = if r.min_offset == 0 {
+                r.min_offset
+            } else {
+                r.max_offset
+            };
+        } else {
+            self.read_units(
+                &cq,
+                offset,
+                max_msgs.clamp(1, MAX_TRANSFER_COUNT),
+                filter,
+                &mut r,
+            );
+        }
+        r
+    }
+
+    fn read_units(
+        &self,
+        cq: &ConsumeQueue,
+        offset: u64,
+        max_msgs: usize,
+        filter: &dyn Fn(i64) -> bool,
+        r: &mut GetMessageResult,
+    ) {
+        let min_phy = i64::try_from(self.min_phy_offset()).unwrap_or(0);
+        let mut bytes = 0usize;
+        let mut next = offset;
+        r.status = GetMessageStatus::NoMatchedMessage;
+        while next < r.max_offset && r.messages.len() < max_msgs && bytes < MAX_TRANSFER_BYTES {
+            let Some(unit) = cq.get(next) else {
+                r.status = GetMessageStatus::OffsetFoundNull;
+                break;
+            };
+            next += 1;
+            if unit.commit_log_offset < min_phy {
+                r.status = GetMessageStatus::MessageWasRemoving;
+                continue;
+            }
+            if !filter(unit.tags_code) {
+                continue;
+            }
+            let Some(rec) = self.read_record(
+                u64::try_from(unit.commit_log_offset).unwrap_or(0),
+                usize::try_from(unit.size).unwrap_or(0),
+            ) else {
+                continue;
+            };
+            bytes += rec.len();
+            r.messages.push(rec);
+            r.queue_offsets.push(next - 1);
+            r.status = GetMessageStatus::Found;
+        }
+        r.next_begin_offset = next;
+    }
+
+    /// Stops the background services without flushing or removing the abort file, as if the
+    /// process had died; the next open runs crash recovery. For crash tests.
+    pub fn halt(&self) {
+        self.shutdown.store(true, Ordering::Release);
+        self.flush_signal.notify();
+        self.dispatch_signal.notify();
+        let threads: Vec<_> = self
+            .threads
+            .lock()
+            .map(|mut t| t.drain(..).collect())
+            .unwrap_or_default();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The message store, byte-compatible with the Java broker's `storePathRootDir`.
+//!
+//! - [`mapped_file`] is the only module with `unsafe`; [`mapped_file_queue`] strings files into a log.
+//! - [`record`] is the CommitLog record format; [`consume_queue`], [`index_file`] and
+//!   [`checkpoint`] are the derived files.
+//! - [`message_store`] ties them together: appends, reads, and the background
+//!   [`dispatch`] (CommitLog → ConsumeQueue + index) and [`flush`] services;
+//!   [`recovery`] rebuilds a consistent state after a clean or a crashed shutdown.
+//!
+//! Durability rule (#8239): under SYNC_FLUSH readers never see past the flushed offset, because
+//! the dispatcher only publishes ConsumeQueue units for flushed records.
+
+pub mod checkpoint;
+pub mod config;
+pub mod consume_queue;
+pub mod dispatch;
+pub mod flush;
+pub mod index_file;
+pub mod mapped_file;
+pub mod mapped_file_queue;
+pub mod message_store;
+pub mod record;
+pub mod recovery;
+pub mod tool;
+
+pub use config::{FlushDiskType, StoreConfig};
+pub use message_store::{GetMessageResult, GetMessageStatus, MessageStore, PutMessage, PutResult};
+
+/// Store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// File system error.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A flush failed earlier; nothing is acknowledged any more (fsyncgate). Restart to recover.
+    #[error("store is poisoned after a failed flush; restart the broker to recover")]
+    Poisoned,
+    /// On-disk data does not fit the configuration or the format.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The message is too large or malformed (`MESSAGE_ILLEGAL`).
+    #[error("message illegal: {0}")]
+    MessageIllegal(String),
+    /// Properties over 32767 bytes (`PROPERTIES_SIZE_EXCEEDED`).
+    #[error("properties size {0} exceeds 32767")]
+    PropertiesTooLong(usize),
+    /// The store is shutting down.
+    #[error("store is shut down")]
+    ShutDown,
+}
