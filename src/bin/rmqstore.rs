@@ -190,11 +190,10 @@ fn verify(root: &Path) -> Res {
 fn json_line(rec: &MessageRecord) -> String {
     let mut props = serde_json::Map::new();
     for seg in rec.properties.split('\u{2}') {
-        if let Some((k, v)) = seg.split_once('\u{1}') {
-            if !k.is_empty() {
+        if let Some((k, v)) = seg.split_once('\u{1}')
+            && !k.is_empty() {
                 let _ = props.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
             }
-        }
     }
     props.sort_keys();
     let mut m = serde_json::Map::new();
@@ -217,15 +216,12 @@ fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for i in 0..4u32 {
+            if usize::try_from(i).unwrap_or(0) <= chunk.len() {
+                let sextet = usize::try_from((n >> (18 - 6 * i)) & 63).unwrap_or(0);
+                out.push(char::from(T.get(sextet).copied().unwrap_or(b'A')));
             } else {
                 out.push('=');
             }
@@ -284,17 +280,15 @@ fn rebuild(root: &Path, out: &Path, cq_file_size: usize, slots: usize, nums: usi
                 size: i32::try_from(size).unwrap_or(0),
                 tags_code: code,
             };
-            if let Some(q) = queues.get(&key) {
-                if let Err(e) = q.put(u64::try_from(rec.queue_offset).unwrap_or(0), unit) {
+            if let Some(q) = queues.get(&key)
+                && let Err(e) = q.put(u64::try_from(rec.queue_offset).unwrap_or(0), unit) {
                     failure = Some(e.to_string());
                 }
-            }
         }
-        if tx != TRANSACTION_ROLLBACK {
-            if let Err(e) = build_index(&mut index, &index_dir, slots, nums, rec) {
+        if tx != TRANSACTION_ROLLBACK
+            && let Err(e) = build_index(&mut index, &index_dir, slots, nums, rec) {
                 failure = Some(e.to_string());
             }
-        }
     })?;
     if let Some(f) = failure {
         return Err(f.into());
