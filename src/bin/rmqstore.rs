@@ -191,9 +191,10 @@ fn json_line(rec: &MessageRecord) -> String {
     let mut props = serde_json::Map::new();
     for seg in rec.properties.split('\u{2}') {
         if let Some((k, v)) = seg.split_once('\u{1}')
-            && !k.is_empty() {
-                let _ = props.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
-            }
+            && !k.is_empty()
+        {
+            let _ = props.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
+        }
     }
     props.sort_keys();
     let mut m = serde_json::Map::new();
@@ -281,14 +282,16 @@ fn rebuild(root: &Path, out: &Path, cq_file_size: usize, slots: usize, nums: usi
                 tags_code: code,
             };
             if let Some(q) = queues.get(&key)
-                && let Err(e) = q.put(u64::try_from(rec.queue_offset).unwrap_or(0), unit) {
-                    failure = Some(e.to_string());
-                }
-        }
-        if tx != TRANSACTION_ROLLBACK
-            && let Err(e) = build_index(&mut index, &index_dir, slots, nums, rec) {
+                && let Err(e) = q.put(u64::try_from(rec.queue_offset).unwrap_or(0), unit)
+            {
                 failure = Some(e.to_string());
             }
+        }
+        if tx != TRANSACTION_ROLLBACK
+            && let Err(e) = build_index(&mut index, &index_dir, slots, nums, rec)
+        {
+            failure = Some(e.to_string());
+        }
     })?;
     if let Some(f) = failure {
         return Err(f.into());

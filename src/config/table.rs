@@ -3,6 +3,22 @@
 
 use std::collections::BTreeMap;
 
+/// Builds a key table: `"name": Kind = "default",`, or `"name": Kind = "default" => important,`
+/// for keys Java marks `@ImportantField`.
+#[macro_export]
+macro_rules! config_keys {
+    (@imp important) => { true };
+    (@imp) => { false };
+    ($($name:literal : $kind:ident = $default:literal $(=> $imp:ident)?,)*) => {
+        &[$($crate::config::table::KeyDef {
+            name: $name,
+            kind: $crate::config::table::Kind::$kind,
+            default: $default,
+            important: $crate::config_keys!(@imp $($imp)?),
+        },)*]
+    };
+}
+
 /// The Java type behind a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -25,6 +41,8 @@ pub struct KeyDef {
     pub kind: Kind,
     /// Java default, as text.
     pub default: &'static str,
+    /// Java marks it `@ImportantField` (`-m` prints these).
+    pub important: bool,
 }
 
 /// Why a key could not be set.
@@ -129,6 +147,14 @@ impl ConfigValues {
         self.defs.iter().map(|d| (d.name, self.get(d.name)))
     }
 
+    /// `(key, value)` of the important keys, in declaration order (what `-m` prints).
+    pub fn important(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.defs
+            .iter()
+            .filter(|d| d.important)
+            .map(|d| (d.name, self.get(d.name)))
+    }
+
     /// `(key, value)` sorted by key (what GET_*_CONFIG returns).
     pub fn sorted(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.values.iter().map(|(k, v)| (*k, v.as_str()))
@@ -144,16 +170,19 @@ mod tests {
             name: "listenPort",
             kind: Kind::Int,
             default: "9876",
+            important: true,
         },
         KeyDef {
             name: "enableAllTopicList",
             kind: Kind::Bool,
             default: "true",
+            important: false,
         },
         KeyDef {
             name: "kvConfigPath",
             kind: Kind::Str,
             default: "",
+            important: false,
         },
     ];
 

@@ -3,13 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::config::table::{ConfigValues, KeyDef, Kind};
-
-macro_rules! keys {
-    ($($name:literal : $kind:ident = $default:literal,)*) => {
-        &[$(KeyDef { name: $name, kind: Kind::$kind, default: $default },)*]
-    };
-}
+use crate::config::table::{ConfigValues, KeyDef};
+use crate::config_keys as keys;
 
 /// `NamesrvConfig` fields (`common:namesrv/NamesrvConfig.java`).
 pub const NAMESRV_KEYS: &[KeyDef] = keys! {

@@ -46,6 +46,8 @@ pub struct StoreConfig {
     pub auto_message_version_on_topic_len: bool,
     /// `messageDelayLevel`.
     pub message_delay_level: String,
+    /// `storePathCommitLog`, when not `<root>/commitlog`.
+    pub commit_log_path: Option<PathBuf>,
 }
 
 /// OS page size used by the least-pages flush rule (`MappedFile.OS_PAGE_SIZE`).
@@ -73,13 +75,16 @@ impl StoreConfig {
             auto_message_version_on_topic_len: true,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
+            commit_log_path: None,
         }
     }
 
     /// `<root>/commitlog`.
     #[must_use]
     pub fn commit_log_dir(&self) -> PathBuf {
-        self.root.join("commitlog")
+        self.commit_log_path
+            .clone()
+            .unwrap_or_else(|| self.root.join("commitlog"))
     }
 
     /// `<root>/consumequeue`.

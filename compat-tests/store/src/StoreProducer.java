@@ -27,8 +27,8 @@ import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
  * with tags, KEYS (none / one / two space-separated), user properties (some non-ASCII), flags, bodies
  * 10 B .. 20 KiB (never compressed), a few with waitStoreMsgOK=false, a few delayed (level 1 = 1 s) and one
  * batch of 8. Then probes long (&gt;127 byte) topic names: admin create, producer send, and a consumer group
- * whose DLQ topic "%DLQ%group" is longer than 127 bytes (the only path found that makes a broker write a
- * long topic). Lines starting with "RESULT " summarise what happened. Exit 0 when the normal sends all
+ * whose retry topic "%RETRY%group" is longer than 127 bytes (the only path found that makes a broker write
+ * a long topic, 5.x only). Lines starting with "RESULT " summarise what happened. Exit 0 when the normal sends all
  * returned SEND_OK (the long-topic probes are findings, not failures).
  */
 public class StoreProducer {
@@ -149,7 +149,7 @@ public class StoreProducer {
         int failed = 0;
         int delayed = 0;
         int noWait = 0;
-        int dlqSent = 0;
+        int retrySent = 0;
         long bytes = 0;
         for (int i = 0; i < count; i++) {
             String topic = TOPICS[i % 3];
@@ -202,9 +202,9 @@ public class StoreProducer {
             if (i % 1000 == 10) {
                 topic = "StoreTopicA";
                 m.setTopic(topic);
-                m.setTags("TagDLQ");
-                m.setKeys("dlq-" + i);
-                dlqSent++;
+                m.setTags("TagRetry");
+                m.setKeys("retry-" + i);
+                retrySent++;
             }
             try {
                 SendResult r = producer.send(m, new MessageQueue(topic, brokerNameOf(producer, topic), qid));
@@ -242,47 +242,62 @@ public class StoreProducer {
             log("batch send failed: " + oneLine(e));
         }
         log("RESULT sent ok=" + ok + " failed=" + failed + " bodyBytes=" + bytes + " delayed(level1)=" + delayed
-            + " waitStoreMsgOK=false:" + noWait + " TagDLQ=" + dlqSent + " batch=8");
+            + " waitStoreMsgOK=false:" + noWait + " TagRetry=" + retrySent + " batch=8");
 
-        // Long DLQ topic: a consumer group of 140 characters; its DLQ topic "%DLQ%" + group has 145.
-        String dlqGroup = pad("StoreGenDlqGroup_", 'G', 140);
-        String dlqTopic = "%DLQ%" + dlqGroup;
-        AtomicInteger consumed = new AtomicInteger();
-        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(dlqGroup);
+        // Long topic via the retry path: a consumer group of 140 characters fails its first delivery with
+        // delay level 1, so the broker re-puts the message (after SCHEDULE_TOPIC_XXXX) into
+        // "%RETRY%" + group (147 bytes). 5.x brokers exempt %RETRY% topics (up to 255 bytes) from the
+        // 127-byte check and write such records with the V2 magic; "%DLQ%" + group is rejected
+        // (MESSAGE_ILLEGAL), as are admin-created / produced long topics.
+        String retryGroup = pad("StoreGenRetryGroup_", 'G', 140);
+        String retryTopic = "%RETRY%" + retryGroup;
+        AtomicInteger firstTry = new AtomicInteger();
+        AtomicInteger retried = new AtomicInteger();
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(retryGroup);
         consumer.setNamesrvAddr(namesrv);
-        consumer.setInstanceName("storegen-dlq");
+        consumer.setInstanceName("storegen-retry");
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-        consumer.setMaxReconsumeTimes(0);
-        consumer.subscribe("StoreTopicA", "TagDLQ");
+        consumer.setMaxReconsumeTimes(3);
+        consumer.subscribe("StoreTopicA", "TagRetry");
         consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
-            consumed.addAndGet(msgs.size());
-            ctx.setDelayLevelWhenNextConsume(-1);
-            return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+            boolean again = false;
+            for (org.apache.rocketmq.common.message.MessageExt m : msgs) {
+                if (m.getReconsumeTimes() == 0) {
+                    firstTry.incrementAndGet();
+                    again = true;
+                } else {
+                    retried.incrementAndGet();
+                }
+            }
+            if (again) {
+                ctx.setDelayLevelWhenNextConsume(1);
+                return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
         });
-        int dlqStored = 0;
+        long retryStored = 0;
         try {
             consumer.start();
-            deadline = System.currentTimeMillis() + 40_000;
-            int expect = dlqSent;
+            deadline = System.currentTimeMillis() + 45_000;
             while (System.currentTimeMillis() < deadline) {
-                dlqStored = 0;
                 try {
-                    dlqStored = (int) admin.maxOffset(new MessageQueue(dlqTopic, brokerName, 0));
+                    retryStored = admin.maxOffset(new MessageQueue(retryTopic, brokerName, 0));
                 } catch (Exception e) {
                     // topic not there yet
                 }
-                if (expect > 0 && dlqStored >= expect) {
+                if (retryStored >= retrySent && retried.get() >= retrySent) {
                     break;
                 }
                 Thread.sleep(500);
             }
         } catch (Exception e) {
-            log("dlq consumer: " + oneLine(e));
+            log("retry consumer: " + oneLine(e));
         } finally {
             consumer.shutdown();
         }
-        log("RESULT long-topic DLQ (" + dlqTopic.length() + " chars, group " + dlqGroup.length() + " chars): consumed="
-            + consumed.get() + " storedInDlq=" + dlqStored + (dlqStored > 0 ? " -> broker wrote V2 records" : " -> nothing stored"));
+        log("RESULT long-topic via retry (" + retryTopic.length() + " bytes, group " + retryGroup.length() + "): firstTry="
+            + firstTry.get() + " storedInRetryTopic=" + retryStored + " reconsumed=" + retried.get()
+            + (retryStored > 0 ? " -> broker wrote records with a >127-byte topic" : " -> nothing stored"));
 
         // Let the delayed (1 s) messages be delivered before the broker is stopped.
         Thread.sleep(delayed > 0 ? 3000 : 0);
