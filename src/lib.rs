@@ -9,9 +9,11 @@
 //! - [`config`]: Java-properties config files and the key tables behind them.
 //! - [`limits`]: every bound the servers enforce, each with its Java origin.
 
+pub mod broker;
 pub mod checksum;
 pub mod config;
 pub mod limits;
+pub mod message;
 pub mod namesrv;
 pub mod net;
 pub mod remoting;

@@ -60,28 +60,6 @@ fn load_config(args: &Args) -> Result<rocketmq_rs::config::table::ConfigValues, 
     Ok(config)
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 #[allow(clippy::print_stdout)]
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -127,7 +105,7 @@ fn main() -> ExitCode {
             config.get("listenPort")
         );
         let server = Arc::new(NameServer::new(config));
-        namesrv::run(listener, server, shutdown_signal()).await;
+        namesrv::run(listener, server, rocketmq_rs::net::shutdown_signal()).await;
         ExitCode::SUCCESS
     })
 }

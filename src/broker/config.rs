@@ -113,7 +113,11 @@ fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "DEFAULT_BROKER".to_owned())
 }
@@ -135,8 +139,14 @@ pub fn defaults() -> ConfigValues {
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     let ip = local_address(&host);
     let overrides = [
-        ("rocketmqHome", std::env::var("ROCKETMQ_HOME").unwrap_or_default()),
-        ("namesrvAddr", std::env::var("NAMESRV_ADDR").unwrap_or_default()),
+        (
+            "rocketmqHome",
+            std::env::var("ROCKETMQ_HOME").unwrap_or_default(),
+        ),
+        (
+            "namesrvAddr",
+            std::env::var("NAMESRV_ADDR").unwrap_or_default(),
+        ),
         ("brokerName", host),
         ("brokerIP1", ip.clone()),
         ("brokerIP2", ip),
@@ -171,15 +181,36 @@ pub fn finish(config: &mut ConfigValues, explicit: &[String]) {
 #[must_use]
 pub fn store_config(c: &ConfigValues) -> StoreConfig {
     let mut s = StoreConfig::new(c.get("storePathRootDir"));
-    let size = |k: &str, d: usize| usize::try_from(c.get_i64(k)).ok().filter(|v| *v > 0).unwrap_or(d);
-    let ms = |k: &str, d: u64| u64::try_from(c.get_i64(k)).ok().filter(|v| *v > 0).unwrap_or(d);
+    let size = |k: &str, d: usize| {
+        usize::try_from(c.get_i64(k))
+            .ok()
+            .filter(|v| *v > 0)
+            .unwrap_or(d)
+    };
+    let ms = |k: &str, d: u64| {
+        u64::try_from(c.get_i64(k))
+            .ok()
+            .filter(|v| *v > 0)
+            .unwrap_or(d)
+    };
     s.commit_log_file_size = size("mappedFileSizeCommitLog", s.commit_log_file_size);
     s.consume_queue_file_size = size("mappedFileSizeConsumeQueue", s.consume_queue_file_size);
-    s.flush_disk_type = if c.get("flushDiskType") == "SYNC_FLUSH" { FlushDiskType::SyncFlush } else { FlushDiskType::AsyncFlush };
+    s.flush_disk_type = if c.get("flushDiskType") == "SYNC_FLUSH" {
+        FlushDiskType::SyncFlush
+    } else {
+        FlushDiskType::AsyncFlush
+    };
     s.flush_interval_commit_log_ms = ms("flushIntervalCommitLog", s.flush_interval_commit_log_ms);
-    s.flush_commit_log_least_pages = size("flushCommitLogLeastPages", s.flush_commit_log_least_pages);
-    s.flush_commit_log_thorough_interval_ms = ms("flushCommitLogThoroughInterval", s.flush_commit_log_thorough_interval_ms);
-    s.flush_interval_consume_queue_ms = ms("flushIntervalConsumeQueue", s.flush_interval_consume_queue_ms);
+    s.flush_commit_log_least_pages =
+        size("flushCommitLogLeastPages", s.flush_commit_log_least_pages);
+    s.flush_commit_log_thorough_interval_ms = ms(
+        "flushCommitLogThoroughInterval",
+        s.flush_commit_log_thorough_interval_ms,
+    );
+    s.flush_interval_consume_queue_ms = ms(
+        "flushIntervalConsumeQueue",
+        s.flush_interval_consume_queue_ms,
+    );
     s.sync_flush_timeout_ms = ms("syncFlushTimeout", s.sync_flush_timeout_ms);
     s.max_message_size = size("maxMessageSize", s.max_message_size);
     s.check_crc_on_recover = c.get_bool("checkCRCOnRecover");

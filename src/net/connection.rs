@@ -26,6 +26,19 @@ use super::{NetError, Service};
 use crate::limits::{CLIENT_MAX_PENDING, CONNECTION_MAX_IN_FLIGHT, CONNECTION_WRITE_QUEUE};
 use crate::remoting::{RemotingCommand, ResponseCode, frame};
 
+/// One frame for the writer: contiguous, or header plus body slices (pull bodies straight from
+/// mapped CommitLog files, written with one vectored write and no copy).
+#[derive(Debug)]
+pub enum Outbound {
+    /// A whole encoded frame.
+    Frame(Bytes),
+    /// Consecutive parts of one frame.
+    Parts(Vec<Bytes>),
+}
+
+/// Write buffer per connection; parts larger than what is left go out as vectored writes.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Shared handle to a live connection.
 pub type ConnectionHandle = Arc<Connection>;
 
@@ -42,7 +55,7 @@ pub struct Connection {
     /// Local address (the broker stamps it into messages).
     local: SocketAddr,
     /// Frames to write; bounded, so a slow peer slows its producers.
-    outbound: mpsc::Sender<Bytes>,
+    outbound: mpsc::Sender<Outbound>,
     /// Requests originated here waiting for their response. A std mutex: never held across await.
     pending: Mutex<PendingMap>,
     /// Next opaque for requests originated here.
@@ -98,7 +111,18 @@ impl Connection {
             return Err(NetError::Closed);
         }
         self.outbound
-            .send(frame)
+            .send(Outbound::Frame(frame))
+            .await
+            .map_err(|_| NetError::Closed)
+    }
+
+    /// Queues a frame given as parts (length prefix and header first, then body slices).
+    pub async fn send_parts(&self, parts: Vec<Bytes>) -> Result<(), NetError> {
+        if self.is_closed() {
+            return Err(NetError::Closed);
+        }
+        self.outbound
+            .send(Outbound::Parts(parts))
             .await
             .map_err(|_| NetError::Closed)
     }
@@ -303,18 +327,69 @@ async fn handle_request<S: Service>(
     }
 }
 
-async fn write_loop(half: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>, conn: ConnectionHandle) {
-    let mut out = BufWriter::with_capacity(64 * 1024, half);
-    while let Some(frame) = rx.recv().await {
-        if out.write_all(&frame).await.is_err() {
-            break;
-        }
+async fn write_loop(
+    half: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Outbound>,
+    conn: ConnectionHandle,
+) {
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, half);
+    while let Some(item) = rx.recv().await {
+        let ok = match item {
+            Outbound::Frame(frame) => out.write_all(&frame).await.is_ok(),
+            Outbound::Parts(parts) => write_parts(&mut out, &parts).await.is_ok(),
+        };
         // Flush only when nothing else is queued: many responses, one syscall.
-        if rx.is_empty() && out.flush().await.is_err() {
+        if !ok || (rx.is_empty() && out.flush().await.is_err()) {
             break;
         }
         conn.touch();
     }
     conn.close();
     let _ = out.shutdown().await;
+}
+
+/// Small parts go through the buffer; large bodies are written with vectored writes straight
+/// from their (mapped) memory.
+async fn write_parts(out: &mut BufWriter<OwnedWriteHalf>, parts: &[Bytes]) -> std::io::Result<()> {
+    let total: usize = parts.iter().map(Bytes::len).sum();
+    if total <= WRITE_BUFFER_BYTES - out.buffer().len() {
+        for p in parts {
+            out.write_all(p).await?;
+        }
+        return Ok(());
+    }
+    out.flush().await?;
+    let inner = out.get_mut();
+    let mut idx = 0usize;
+    let mut offset = 0usize;
+    while idx < parts.len() {
+        let slices: Vec<std::io::IoSlice<'_>> = parts
+            .iter()
+            .skip(idx)
+            .enumerate()
+            .map(|(i, p)| {
+                std::io::IoSlice::new(if i == 0 {
+                    p.get(offset..).unwrap_or_default()
+                } else {
+                    p
+                })
+            })
+            .collect();
+        let mut n = inner.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 && idx < parts.len() {
+            let left = parts.get(idx).map_or(0, Bytes::len) - offset;
+            if n >= left {
+                n -= left;
+                idx += 1;
+                offset = 0;
+            } else {
+                offset += n;
+                n = 0;
+            }
+        }
+    }
+    Ok(())
 }

@@ -127,6 +127,9 @@ fn dispatch_record(
             tags_code: code,
         };
         q.put(u64::try_from(rec.queue_offset).unwrap_or(0), unit)?;
+        if let Some(listener) = store.arrival_listener.get() {
+            (listener.0)(&rec.topic, rec.queue_id, code);
+        }
     }
     if store.config.message_index_enable && tx != TRANSACTION_ROLLBACK {
         let mut index = store.index.lock().map_err(|_| StoreError::Poisoned)?;

@@ -172,6 +172,20 @@ pub struct MessageStore {
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
     /// Max CommitLog offset published by appends.
     pub(crate) written: AtomicU64,
+    /// Called for each dispatched unit (topic, queue id, tag code): wakes held pulls.
+    pub(crate) arrival_listener: std::sync::OnceLock<ArrivalListener>,
+}
+
+/// Callback for new ConsumeQueue units (`MessageArrivingListener`).
+pub struct ArrivalListener(pub Box<ArrivalFn>);
+
+/// The listener's signature: topic, queue id, tag code.
+pub type ArrivalFn = dyn Fn(&str, i32, i64) + Send + Sync;
+
+impl std::fmt::Debug for ArrivalListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ArrivalListener")
+    }
 }
 
 pub(crate) fn now_millis() -> i64 {
@@ -206,11 +220,17 @@ impl MessageStore {
             dispatch_signal: Signal::default(),
             threads: Mutex::new(Vec::new()),
             written: AtomicU64::new(0),
+            arrival_listener: std::sync::OnceLock::new(),
         });
         super::recovery::recover(&store)?;
         super::dispatch::start(&store);
         super::flush::start(&store);
         Ok(store)
+    }
+
+    /// Installs the new-message callback (once; later calls are ignored).
+    pub fn set_arrival_listener(&self, listener: ArrivalListener) {
+        let _ = self.arrival_listener.set(listener);
     }
 
     /// The configuration.
@@ -511,11 +531,7 @@ impl MessageStore {
             r.status = GetMessageStatus::OffsetOverflowOne;
         } else if offset > r.max_offset {
             r.status = GetMessageStatus::OffsetOverflowBadly;
-            r.next_begin_offset = if r.min_offset == 0 {
-                r.min_offset
-            } else {
-                r.max_offset
-            };
+            r.next_begin_offset = r.max_offset;
         } else {
             self.read_units(
                 &cq,
@@ -581,5 +597,39 @@ impl MessageStore {
         for t in threads {
             let _ = t.join();
         }
+    }
+
+    /// CommitLog offsets of entries for an index key stored within `[begin, end]` ms, newest
+    /// index file first.
+    #[must_use]
+    pub fn query_index(&self, key: &str, max: usize, begin: i64, end: i64) -> Vec<i64> {
+        let Ok(files) = self.index.lock() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for f in files.iter().rev() {
+            let h = f.header();
+            if h.end_timestamp < begin || (h.begin_timestamp > end && h.begin_timestamp > 0) {
+                continue;
+            }
+            out.extend(f.select(key, max - out.len(), begin, end));
+            if out.len() >= max {
+                break;
+            }
+        }
+        out
+    }
+
+    /// End time and offset of the newest index entry.
+    #[must_use]
+    pub fn index_last_update(&self) -> (i64, i64) {
+        self.index
+            .lock()
+            .ok()
+            .and_then(|f| {
+                f.last()
+                    .map(|f| (f.header().end_timestamp, f.header().end_phy_offset))
+            })
+            .unwrap_or((0, 0))
     }
 }

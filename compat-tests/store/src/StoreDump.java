@@ -28,6 +28,7 @@ import org.apache.rocketmq.store.GetMessageResult;
 import org.apache.rocketmq.store.config.BrokerRole;
 import org.apache.rocketmq.store.config.FlushDiskType;
 import org.apache.rocketmq.store.config.MessageStoreConfig;
+import org.apache.rocketmq.store.stats.BrokerStatsManager;
 
 /**
  * Dumps the messages of a RocketMQ store as JSON lines, using the Java classes of the version on the
@@ -63,7 +64,12 @@ public class StoreDump {
         }
     }
 
+    /** The real stdout; System.out is pointed at stderr so library logging (4.9.x logback console) cannot mix in. */
+    static java.io.PrintStream jsonOut;
+
     public static void main(String[] args) throws Exception {
+        jsonOut = System.out;
+        System.setOut(System.err);
         int rc;
         try {
             rc = run(args);
@@ -71,8 +77,12 @@ public class StoreDump {
             System.err.println("StoreDump: " + e.getMessage());
             usage();
             rc = 64;
+        } catch (Throwable t) {
+            System.err.println("StoreDump: failed: " + t);
+            t.printStackTrace();
+            rc = 3;
         }
-        System.out.flush();
+        jsonOut.flush();
         System.err.flush();
         // DefaultMessageStore's constructor starts non-daemon service threads; leave without shutdown() so
         // that nothing is flushed back into the store.
@@ -116,7 +126,7 @@ public class StoreDump {
                     walk = a;
             }
         }
-        PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), false);
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(jsonOut, StandardCharsets.UTF_8), false);
         if (readStore != null) {
             if (walk != null) {
                 throw new IllegalArgumentException("give either a store to walk or --read-store, not both");
@@ -361,15 +371,17 @@ public class StoreDump {
     }
 
     static DefaultMessageStore newStore(MessageStoreConfig cfg, BrokerConfig bc) throws Exception {
+        // getMessage() records statistics (5.x dereferences it); not started, so it spawns no work.
+        BrokerStatsManager stats = new BrokerStatsManager(bc.getBrokerClusterName(), false);
         // 4.9.x: (MessageStoreConfig, BrokerStatsManager, MessageArrivingListener, BrokerConfig)
         // 5.x:   (..., BrokerConfig, ConcurrentMap<String, TopicConfig> topicConfigTable)
         for (Constructor<?> c : DefaultMessageStore.class.getConstructors()) {
             Class<?>[] p = c.getParameterTypes();
             if (p.length == 4 && p[0] == MessageStoreConfig.class && p[3] == BrokerConfig.class) {
-                return (DefaultMessageStore) c.newInstance(cfg, null, null, bc);
+                return (DefaultMessageStore) c.newInstance(cfg, stats, null, bc);
             }
             if (p.length == 5 && p[0] == MessageStoreConfig.class && p[3] == BrokerConfig.class) {
-                return (DefaultMessageStore) c.newInstance(cfg, null, null, bc, new ConcurrentHashMap<>());
+                return (DefaultMessageStore) c.newInstance(cfg, stats, null, bc, new ConcurrentHashMap<>());
             }
         }
         throw new IllegalStateException("no known DefaultMessageStore constructor");

@@ -6,6 +6,7 @@
 //! absence is an error; `opt` fields are `Option`. Values travel as strings: numbers in decimal,
 //! booleans as `true`/`false` and parsed with `Boolean.parseBoolean` semantics.
 
+pub mod broker;
 pub mod namesrv;
 pub mod send;
 

@@ -54,3 +54,56 @@ ext_header! {
         recall_handle: opt String = "recallHandle",
     }
 }
+
+ext_header! {
+    /// SEND_MESSAGE (10), SEND_REPLY_MESSAGE (324): the long-named form.
+    pub struct SendMessageRequestHeader {
+        /// Producer group.
+        producer_group: req String = "producerGroup",
+        /// Topic.
+        topic: req String = "topic",
+        /// Auto-create template topic.
+        default_topic: req String = "defaultTopic",
+        /// Queues for auto-created topics.
+        default_topic_queue_nums: req i32 = "defaultTopicQueueNums",
+        /// Queue id (negative: broker picks).
+        queue_id: req i32 = "queueId",
+        /// `MessageSysFlag` bits.
+        sys_flag: req i32 = "sysFlag",
+        /// Producer time.
+        born_timestamp: req i64 = "bornTimestamp",
+        /// User flag.
+        flag: req i32 = "flag",
+        /// Properties string.
+        properties: opt String = "properties",
+        /// Delivery attempts.
+        reconsume_times: opt i32 = "reconsumeTimes",
+        /// Unit mode.
+        unit_mode: opt bool = "unitMode",
+        /// Batch.
+        batch: opt bool = "batch",
+        /// Attempts before the DLQ.
+        max_reconsume_times: opt i32 = "maxReconsumeTimes",
+    }
+}
+
+impl From<SendMessageRequestHeaderV2> for SendMessageRequestHeader {
+    /// `SendMessageRequestHeaderV2.createSendMessageRequestHeaderV1`.
+    fn from(v: SendMessageRequestHeaderV2) -> Self {
+        Self {
+            producer_group: v.a,
+            topic: v.b,
+            default_topic: v.c,
+            default_topic_queue_nums: v.d,
+            queue_id: v.e,
+            sys_flag: v.f,
+            born_timestamp: v.g,
+            flag: v.h,
+            properties: v.i,
+            reconsume_times: v.j,
+            unit_mode: v.k,
+            batch: v.m,
+            max_reconsume_times: v.l,
+        }
+    }
+}

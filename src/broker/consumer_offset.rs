@@ -1,0 +1,290 @@
+//! Consumer offsets (`broker:offset/ConsumerOffsetManager.java`): `"topic@group"` → queue id →
+//! next offset to consume, persisted to `consumerOffset.json` every few seconds and at shutdown.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::RwLock;
+
+use serde_json::Value;
+use tracing::warn;
+
+use super::config_file;
+use super::topic_config::data_version_node;
+use crate::remoting::body::data_version::DataVersion;
+use crate::remoting::json_tree::{Key, Node, sort_java_hash};
+
+/// Key separator (`ConsumerOffsetManager.TOPIC_GROUP_SEPARATOR`).
+pub const TOPIC_GROUP_SEPARATOR: char = '@';
+
+/// The offset table.
+#[derive(Debug)]
+pub struct ConsumerOffsetManager {
+    path: PathBuf,
+    table: RwLock<HashMap<String, BTreeMap<i32, i64>>>,
+    /// Set at first start, kept across restarts; Java never bumps it for commits.
+    data_version: DataVersion,
+}
+
+fn key(topic: &str, group: &str) -> String {
+    format!("{topic}{TOPIC_GROUP_SEPARATOR}{group}")
+}
+
+impl ConsumerOffsetManager {
+    /// Loads `consumerOffset.json` (its integer keys are unquoted, which serde_json rejects, so
+    /// the text is read with a tolerant pass first).
+    #[must_use]
+    pub fn load(path: PathBuf) -> Self {
+        let mut table = HashMap::new();
+        let mut data_version = DataVersion {
+            counter: 0,
+            state_version: 0,
+            timestamp: crate::store::message_store::now_millis(),
+        };
+        if let Some(text) = config_file::load(&path) {
+            match serde_json::from_str::<Value>(&quote_integer_keys(&text)) {
+                Ok(v) => {
+                    if let Some(dv) = v.get("dataVersion") {
+                        data_version = DataVersion::from_value(dv);
+                    }
+                    if let Some(Value::Object(t)) = v.get("offsetTable") {
+                        for (k, m) in t {
+                            let mut offsets = BTreeMap::new();
+                            if let Value::Object(m) = m {
+                                for (q, o) in m {
+                                    if let (Ok(q), Some(o)) = (q.parse::<i32>(), o.as_i64()) {
+                                        let _ = offsets.insert(q, o);
+                                    }
+                                }
+                            }
+                            let _ = table.insert(k.clone(), offsets);
+                        }
+                    }
+                }
+                Err(e) => {
+                    warn!(path = %path.display(), error = %e, "cannot parse consumerOffset.json")
+                }
+            }
+        }
+        Self {
+            path,
+            table: RwLock::new(table),
+            data_version,
+        }
+    }
+
+    /// Stored offset of a queue.
+    #[must_use]
+    pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.table
+            .read()
+            .ok()?
+            .get(&key(topic, group))?
+            .get(&queue_id)
+            .copied()
+    }
+
+    /// Stores an offset.
+    pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        if let Ok(mut t) = self.table.write() {
+            let _ = t
+                .entry(key(topic, group))
+                .or_default()
+                .insert(queue_id, offset);
+        }
+    }
+
+    /// Offsets of one group on one topic.
+    #[must_use]
+    pub fn queue_offsets(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+        self.table
+            .read()
+            .ok()
+            .and_then(|t| t.get(&key(topic, group)).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Groups with offsets on `topic`.
+    #[must_use]
+    pub fn groups_of_topic(&self, topic: &str) -> Vec<String> {
+        let t = self
+            .table
+            .read()
+            .map(|t| t.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        t.into_iter()
+            .filter_map(|k| {
+                k.split_once(TOPIC_GROUP_SEPARATOR)
+                    .filter(|(tp, _)| *tp == topic)
+                    .map(|(_, g)| g.to_owned())
+            })
+            .collect()
+    }
+
+    /// Topics a group has offsets on.
+    #[must_use]
+    pub fn topics_of_group(&self, group: &str) -> Vec<String> {
+        let t = self
+            .table
+            .read()
+            .map(|t| t.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        t.into_iter()
+            .filter_map(|k| {
+                k.split_once(TOPIC_GROUP_SEPARATOR)
+                    .filter(|(_, g)| *g == group)
+                    .map(|(tp, _)| tp.to_owned())
+            })
+            .collect()
+    }
+
+    /// Drops a group's offsets.
+    pub fn remove_group(&self, group: &str) {
+        if let Ok(mut t) = self.table.write() {
+            t.retain(|k, _| {
+                k.split_once(TOPIC_GROUP_SEPARATOR)
+                    .is_none_or(|(_, g)| g != group)
+            });
+        }
+    }
+
+    /// The table as fastjson writes it: integer queue ids unquoted.
+    #[must_use]
+    pub fn to_node(&self, dv: &DataVersion) -> Node {
+        let t = self.table.read().map(|t| t.clone()).unwrap_or_default();
+        let mut group_topics: std::collections::BTreeMap<String, Vec<String>> =
+            std::collections::BTreeMap::new();
+        let mut table: Vec<(Key, Node)> = Vec::new();
+        for (k, m) in &t {
+            if let Some((topic, group)) = k.split_once(TOPIC_GROUP_SEPARATOR) {
+                group_topics
+                    .entry(group.to_owned())
+                    .or_default()
+                    .push(topic.to_owned());
+            }
+            let mut inner: Vec<(Key, Node)> = m
+                .iter()
+                .map(|(q, o)| (Key::Int(i64::from(*q)), Node::Int(*o)))
+                .collect();
+            sort_java_hash(&mut inner, 64);
+            table.push((Key::Str(k.clone()), Node::Object(inner)));
+        }
+        // `ConcurrentHashMap<>(512)` iteration order.
+        sort_java_hash(&mut table, 1024);
+        let mut groups: Vec<(Key, Node)> = group_topics
+            .into_iter()
+            .map(|(g, topics)| {
+                (
+                    Key::Str(g),
+                    Node::Set(topics.into_iter().map(Node::Str).collect()),
+                )
+            })
+            .collect();
+        sort_java_hash(&mut groups, 16);
+        Node::object(vec![
+            ("dataVersion", data_version_node(dv)),
+            ("groupTopicMap", Node::Object(groups)),
+            ("offsetTable", Node::Object(table)),
+        ])
+    }
+
+    /// Writes `consumerOffset.json`.
+    pub fn persist(&self) {
+        if let Err(e) =
+            config_file::persist(&self.path, &self.to_node(&self.data_version).to_pretty())
+        {
+            warn!(path = %self.path.display(), error = %e, "cannot persist consumerOffset.json");
+        }
+    }
+}
+
+/// Quotes bare integer object keys (`{0:12}` → `{"0":12}`) so strict JSON parsers accept
+/// fastjson's output. Strings are skipped, so quoted text is never altered.
+#[must_use]
+pub fn quote_integer_keys(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut chars = text.chars().peekable();
+    let mut expect_key = false;
+    let mut stack: Vec<char> = Vec::new();
+    while let Some(c) = chars.next() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                expect_key = false;
+                out.push(c);
+            }
+            '{' | '[' => {
+                stack.push(c);
+                expect_key = c == '{';
+                out.push(c);
+            }
+            '}' | ']' => {
+                let _ = stack.pop();
+                expect_key = false;
+                out.push(c);
+            }
+            ',' => {
+                expect_key = stack.last() == Some(&'{');
+                out.push(c);
+            }
+            c if expect_key && (c.is_ascii_digit() || c == '-') => {
+                out.push('"');
+                out.push(c);
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    out.push(d);
+                    let _ = chars.next();
+                }
+                out.push('"');
+                expect_key = false;
+            }
+            c if c.is_whitespace() => out.push(c),
+            c => {
+                expect_key = false;
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_keys_are_quoted_only_where_keys() {
+        assert_eq!(
+            quote_integer_keys("{0:12,1:10\n\t\t}"),
+            "{\"0\":12,\"1\":10\n\t\t}"
+        );
+        assert_eq!(
+            quote_integer_keys(r#"{"a":[1,2],"b":"{0:1}"}"#),
+            r#"{"a":[1,2],"b":"{0:1}"}"#
+        );
+    }
+
+    #[test]
+    fn persist_and_reload() {
+        let dir = std::env::temp_dir().join(format!("cof-{}", std::process::id()));
+        let m = ConsumerOffsetManager::load(dir.join("consumerOffset.json"));
+        m.commit("g1", "T", 0, 12);
+        m.commit("g1", "T", 1, 10);
+        m.persist();
+        let again = ConsumerOffsetManager::load(dir.join("consumerOffset.json"));
+        assert_eq!(again.query("g1", "T", 1), Some(10));
+        assert_eq!(again.groups_of_topic("T"), vec!["g1".to_owned()]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

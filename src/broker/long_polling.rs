@@ -1,0 +1,73 @@
+//! Long polling (`PullRequestHoldService`): a pull that finds nothing waits on its queue's
+//! notifier until a message is dispatched to that queue or its suspend time runs out.
+//! Waiters are bounded; past the bound, pulls are answered at once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+/// Most pulls held at once, all queues together. Java bounds them only by client count.
+pub const MAX_HELD_PULLS: usize = 65_536;
+
+/// Per-queue notifiers.
+#[derive(Debug, Default)]
+pub struct HoldService {
+    /// (topic, queue id) → notifier. A std mutex: never held across an await.
+    notifiers: Mutex<HashMap<(String, i32), Arc<Notify>>>,
+    /// Pulls currently waiting.
+    held: AtomicUsize,
+}
+
+/// Releases a hold slot when dropped.
+#[derive(Debug)]
+pub struct HoldSlot<'a>(&'a AtomicUsize);
+
+impl Drop for HoldSlot<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl HoldService {
+    /// The notifier of a queue.
+    #[must_use]
+    pub fn notifier(&self, topic: &str, queue_id: i32) -> Arc<Notify> {
+        let mut m = self
+            .notifiers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(m.entry((topic.to_owned(), queue_id)).or_default())
+    }
+
+    /// Wakes every pull held on a queue (called by the dispatcher).
+    pub fn notify(&self, topic: &str, queue_id: i32) {
+        let n = {
+            let m = self
+                .notifiers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            m.get(&(topic.to_owned(), queue_id)).cloned()
+        };
+        if let Some(n) = n {
+            n.notify_waiters();
+        }
+    }
+
+    /// Takes a hold slot, or `None` when [`MAX_HELD_PULLS`] are already held.
+    pub fn try_hold(&self) -> Option<HoldSlot<'_>> {
+        let prev = self.held.fetch_add(1, Ordering::AcqRel);
+        if prev >= MAX_HELD_PULLS {
+            let _ = self.held.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(HoldSlot(&self.held))
+    }
+
+    /// Pulls held right now.
+    #[must_use]
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+}

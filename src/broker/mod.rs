@@ -1,0 +1,248 @@
+//! The broker: the store behind the remoting layer.
+//!
+//! [`Broker`] owns the store and the metadata managers; [`processor`] holds one handler file per
+//! request group and the single dispatch table; [`long_polling`] holds pull requests until a
+//! message arrives; [`register`] keeps the name servers informed; [`start`] wires it together.
+
+pub mod client_manager;
+pub mod config;
+pub mod config_file;
+pub mod consumer_offset;
+pub mod long_polling;
+pub mod processor;
+pub mod register;
+pub mod startup;
+pub mod subscription_group;
+pub mod topic_config;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::config::table::ConfigValues;
+use crate::net::{ConnectionHandle, RemotingClient, Service};
+use crate::remoting::RemotingCommand;
+use crate::store::{MessageStore, StoreError};
+use client_manager::ClientManager;
+use consumer_offset::ConsumerOffsetManager;
+use long_polling::HoldService;
+use subscription_group::SubscriptionGroupManager;
+use topic_config::TopicConfigManager;
+
+/// Counters behind GET_BROKER_RUNTIME_INFO and metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Messages stored.
+    pub put_messages: AtomicU64,
+    /// Messages delivered by pulls.
+    pub got_messages: AtomicU64,
+}
+
+/// Broker state shared by all connections.
+#[derive(Debug)]
+pub struct Broker {
+    /// Configuration (GET/UPDATE_BROKER_CONFIG read and change it).
+    pub config: RwLock<ConfigValues>,
+    /// `brokerClusterName`.
+    pub cluster: String,
+    /// `brokerName`.
+    pub name: String,
+    /// `brokerId`.
+    pub id: i64,
+    /// `brokerIP1:listenPort`, as registered and stamped into messages.
+    pub addr: String,
+    /// Same, parsed.
+    pub store_host: SocketAddr,
+    /// `brokerIP2:haListenPort`.
+    pub ha_addr: String,
+    /// The message store.
+    pub store: Arc<MessageStore>,
+    /// Topics.
+    pub topics: TopicConfigManager,
+    /// Subscription groups.
+    pub groups: SubscriptionGroupManager,
+    /// Consumer offsets.
+    pub offsets: ConsumerOffsetManager,
+    /// Producers and consumers.
+    pub clients: ClientManager,
+    /// Held pull requests.
+    pub holds: HoldService,
+    /// Connections to the name servers.
+    pub namesrv: RemotingClient,
+    /// Orderly-consumption queue locks.
+    pub locks: processor::lock::LockManager,
+    /// Counters.
+    pub stats: Stats,
+    /// Broker-wide permission (`brokerPermission`).
+    permission: AtomicI32,
+    /// Master address learned from the name server (slaves).
+    master_addr: Mutex<Option<String>>,
+    /// Fires after topic changes, to re-register at once.
+    pub topics_changed: watch::Sender<u64>,
+    /// When the broker started (ms), for runtime info.
+    pub started_ms: i64,
+}
+
+impl Broker {
+    /// A text setting.
+    #[must_use]
+    pub fn config_str(&self, key: &str) -> String {
+        self.config
+            .read()
+            .map(|c| c.get(key).to_owned())
+            .unwrap_or_default()
+    }
+
+    /// A numeric setting.
+    #[must_use]
+    pub fn config_i64(&self, key: &str) -> i64 {
+        self.config.read().map(|c| c.get_i64(key)).unwrap_or(0)
+    }
+
+    /// A boolean setting.
+    #[must_use]
+    pub fn config_bool(&self, key: &str) -> bool {
+        self.config.read().map(|c| c.get_bool(key)).unwrap_or(false)
+    }
+
+    /// `brokerPermission`.
+    #[must_use]
+    pub fn permission(&self) -> i32 {
+        self.permission.load(Ordering::Acquire)
+    }
+
+    /// Records the master address.
+    pub fn set_master_addr(&self, addr: String) {
+        if let Ok(mut m) = self.master_addr.lock() {
+            *m = Some(addr);
+        }
+    }
+
+    /// Signals a topic change (re-registration).
+    pub fn notify_topics_changed(&self) {
+        self.topics_changed.send_modify(|v| *v += 1);
+    }
+}
+
+/// Opens the store and the managers for `config` (already finished by [`config::finish`]).
+pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
+    let store_cfg = config::store_config(&config);
+    let root = store_cfg.root.clone();
+    let store = MessageStore::open(store_cfg)?;
+    let cfg_dir = root.join("config");
+    let cluster = config.get("brokerClusterName").to_owned();
+    let name = config.get("brokerName").to_owned();
+    let ip1 = config.get("brokerIP1").to_owned();
+    let port = config.get_i64("listenPort");
+    let addr = format!("{ip1}:{port}");
+    let store_host: SocketAddr = addr
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("brokerIP1/listenPort {addr}: {e}")))?;
+    let ha_addr = format!(
+        "{}:{}",
+        config.get("brokerIP2"),
+        config.get_i64("haListenPort")
+    );
+    let topics = TopicConfigManager::load(
+        cfg_dir.join("topics.json"),
+        &cluster,
+        &name,
+        i32::try_from(config.get_i64("defaultTopicQueueNums")).unwrap_or(8),
+        config.get_bool("autoCreateTopicEnable"),
+    );
+    let groups = SubscriptionGroupManager::load(cfg_dir.join("subscriptionGroup.json"));
+    let offsets = ConsumerOffsetManager::load(cfg_dir.join("consumerOffset.json"));
+    let permission = i32::try_from(config.get_i64("brokerPermission")).unwrap_or(6);
+    let id = config.get_i64("brokerId");
+    let (topics_changed, _) = watch::channel(0);
+    let broker = Arc::new(Broker {
+        config: RwLock::new(config),
+        cluster,
+        name,
+        id,
+        addr,
+        store_host,
+        ha_addr,
+        store,
+        topics,
+        groups,
+        offsets,
+        clients: ClientManager::default(),
+        holds: HoldService::default(),
+        namesrv: RemotingClient::new(),
+        locks: processor::lock::LockManager::default(),
+        stats: Stats::default(),
+        permission: AtomicI32::new(permission),
+        master_addr: Mutex::new(None),
+        topics_changed,
+        started_ms: crate::store::message_store::now_millis(),
+    });
+    broker.topics.persist();
+    broker.groups.persist();
+    let weak = Arc::downgrade(&broker);
+    broker
+        .store
+        .set_arrival_listener(crate::store::message_store::ArrivalListener(Box::new(
+            move |topic, queue_id, _code| {
+                if let Some(b) = weak.upgrade() {
+                    b.holds.notify(topic, queue_id);
+                }
+            },
+        )));
+    Ok(broker)
+}
+
+/// The remoting service of a broker.
+#[derive(Debug, Clone)]
+pub struct BrokerService(pub Arc<Broker>);
+
+impl Service for BrokerService {
+    async fn call(
+        &self,
+        conn: &ConnectionHandle,
+        request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
+        processor::dispatch(&self.0, conn, request).await
+    }
+
+    fn on_close(&self, conn: &ConnectionHandle) {
+        for group in self.0.clients.on_close(conn.id()) {
+            processor::client::notify_consumer_ids_changed(&self.0, &group);
+        }
+    }
+}
+
+/// Background upkeep: offsets persisted every 5 s (`flushConsumerOffsetInterval`), silent
+/// channels expired, held pulls past their deadline answered.
+pub async fn housekeeping(broker: Arc<Broker>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        let _ = tick.tick().await;
+        broker.offsets.persist();
+        for group in broker.clients.scan_expired() {
+            processor::client::notify_consumer_ids_changed(&broker, &group);
+        }
+    }
+}
+
+/// Persists metadata and closes the store (clean shutdown).
+pub fn shutdown(broker: &Broker) {
+    broker.offsets.persist();
+    broker.topics.persist();
+    broker.groups.persist();
+    if let Err(e) = broker.store.shutdown() {
+        warn!(error = %e, "store shutdown failed");
+    }
+    info!(broker = %broker.name, "broker stopped");
+}
+
+/// Where the broker keeps its config files.
+#[must_use]
+pub fn config_dir(broker: &Broker) -> PathBuf {
+    broker.store.config().root.join("config")
+}

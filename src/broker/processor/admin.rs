@@ -1,0 +1,571 @@
+//! Admin requests used by mqadmin and the dashboard (`broker:processor/AdminBrokerProcessor.java`).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::client::parse_body;
+use crate::broker::Broker;
+use crate::broker::subscription_group::SubscriptionGroupConfig;
+use crate::broker::topic_config::{
+    NOT_ALLOWED_SEND_TOPICS, TBW102, data_version_node, topic_config_node, validate_topic,
+};
+use crate::config::properties;
+use crate::net::ConnectionHandle;
+use crate::remoting::body::topic_config::TopicConfig;
+use crate::remoting::body::value_string;
+use crate::remoting::error::HeaderError;
+use crate::remoting::fastjson::{JsonWriter, Style};
+use crate::remoting::header::broker::{
+    ConsumerGroupRequestHeader, CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
+    GetConsumeStatsRequestHeader, ProducerGroupRequestHeader, TopicRequestHeader,
+};
+use crate::remoting::json_tree::{Key, Node};
+use crate::remoting::{ExtFields, RemotingCommand, ResponseCode, version};
+use crate::store::record::MessageRecord;
+
+/// What Java's `createResponseCommand` leaves in `remark` when a handler only sets the code.
+const UNSET_REMARK: &str = "not set any response code";
+
+fn java_success() -> RemotingCommand {
+    RemotingCommand::response(ResponseCode::SUCCESS, Some(UNSET_REMARK.to_owned()))
+}
+
+fn json_body(text: String) -> RemotingCommand {
+    RemotingCommand::success().with_body(text.into_bytes())
+}
+
+/// Keys a remote UPDATE_BROKER_CONFIG may never change: paths and the black list itself
+/// (CVE-2023-33246 class; Java's `configBlackList` plus every path key).
+const BROKER_BLOCKED_KEYS: &[&str] = &[
+    "configBlackList",
+    "brokerConfigPath",
+    "rocketmqHome",
+    "storePathRootDir",
+    "storePathCommitLog",
+    "namesrvAddr",
+    "listenPort",
+    "brokerIP1",
+    "brokerIP2",
+];
+
+/// UPDATE_AND_CREATE_TOPIC.
+pub(crate) fn update_and_create_topic(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = CreateTopicRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    if let Some(remark) = validate_topic(&h.topic) {
+        return Ok(RemotingCommand::error(
+            ResponseCode::INVALID_PARAMETER,
+            remark,
+        ));
+    }
+    if h.topic == TBW102
+        || NOT_ALLOWED_SEND_TOPICS.contains(&h.topic.as_str())
+        || h.topic.starts_with("rmq_sys_")
+    {
+        return Ok(RemotingCommand::error(
+            ResponseCode::INVALID_PARAMETER,
+            format!("The topic[{}] is conflict with system topic.", h.topic),
+        ));
+    }
+    if !(0..8).contains(&h.perm) || h.read_queue_nums < 0 || h.write_queue_nums < 0 {
+        return Ok(RemotingCommand::error(
+            ResponseCode::INVALID_PARAMETER,
+            format!(
+                "invalid perm {} or queue nums for topic {}",
+                h.perm, h.topic
+            ),
+        ));
+    }
+    let mut tc = TopicConfig::new(&h.topic);
+    tc.read_queue_nums = h.read_queue_nums;
+    tc.write_queue_nums = h.write_queue_nums;
+    tc.perm = h.perm;
+    tc.topic_filter_type = h.topic_filter_type.unwrap_or_else(|| "SINGLE_TAG".into());
+    tc.topic_sys_flag = h.topic_sys_flag.unwrap_or(0);
+    tc.order = h.order.unwrap_or(false);
+    if broker.topics.get(&h.topic).as_ref() != Some(&tc) {
+        broker.topics.upsert(tc);
+        broker.notify_topics_changed();
+    }
+    Ok(java_success())
+}
+
+/// DELETE_TOPIC_IN_BROKER: the topic's config goes; its messages age out with retention.
+pub(crate) fn delete_topic(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = TopicRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    if let Some(remark) = validate_topic(&h.topic) {
+        return Ok(RemotingCommand::error(
+            ResponseCode::INVALID_PARAMETER,
+            remark,
+        ));
+    }
+    let _existed = broker.topics.delete(&h.topic);
+    Ok(RemotingCommand::success())
+}
+
+/// GET_ALL_TOPIC_CONFIG: `TopicConfigAndMappingSerializeWrapper`.
+pub(crate) fn get_all_topic_config(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    _req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let dv = broker.topics.data_version();
+    let Node::Object(mut pairs) = broker.topics.wrapper_node() else {
+        return Ok(java_success());
+    };
+    pairs.insert(
+        1,
+        (
+            Key::Str("mappingDataVersion".into()),
+            data_version_node(&dv),
+        ),
+    );
+    pairs.push((
+        Key::Str("topicQueueMappingDetailMap".into()),
+        Node::Object(Vec::new()),
+    ));
+    pairs.push((
+        Key::Str("topicQueueMappingInfoMap".into()),
+        Node::Object(Vec::new()),
+    ));
+    Ok(json_body(Node::Object(pairs).to_compact()))
+}
+
+/// GET_TOPIC_CONFIG (5.x): `TopicConfigAndQueueMapping`, or TOPIC_NOT_EXIST.
+pub(crate) fn get_topic_config(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = TopicRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    Ok(match broker.topics.get(&h.topic) {
+        Some(tc) => json_body(topic_config_node(&tc).to_compact()),
+        None => RemotingCommand::error(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("No topic in this broker. topic: {}", h.topic),
+        ),
+    })
+}
+
+/// GET_BROKER_RUNTIME_INFO: the `KVTable` mqadmin clusterList and brokerStatus read. Every
+/// key clusterList parses as a number is present.
+pub(crate) fn get_broker_runtime_info(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    _req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let put = broker
+        .stats
+        .put_messages
+        .load(Ordering::Relaxed)
+        .to_string();
+    let got = broker
+        .stats
+        .got_messages
+        .load(Ordering::Relaxed)
+        .to_string();
+    let store = &broker.store;
+    let earliest = store
+        .all_queues()
+        .iter()
+        .filter_map(|q| {
+            let u = q.get(q.min_offset())?;
+            let b = store.read_record(
+                u64::try_from(u.commit_log_offset).ok()?,
+                usize::try_from(u.size).ok()?,
+            )?;
+            MessageRecord::decode(&b, false)
+                .ok()
+                .map(|(r, _)| r.store_timestamp)
+        })
+        .min()
+        .unwrap_or(0)
+        .to_string();
+    let max = store.max_phy_offset().to_string();
+    let min = store.min_phy_offset().to_string();
+    let entries: Vec<(&str, String)> = vec![
+        ("brokerActive", "true".into()),
+        ("brokerVersionDesc", version::desc(version::CURRENT).into()),
+        ("brokerVersion", version::CURRENT.to_string()),
+        ("msgPutTotalYesterdayMorning", "0".into()),
+        ("msgPutTotalTodayMorning", "0".into()),
+        ("msgPutTotalTodayNow", put),
+        ("msgGetTotalYesterdayMorning", "0".into()),
+        ("msgGetTotalTodayMorning", "0".into()),
+        ("msgGetTotalTodayNow", got),
+        ("dispatchBehindBytes", "0".into()),
+        ("pageCacheLockTimeMills", "0".into()),
+        ("earliestMessageTimeStamp", earliest),
+        ("startAcceptSendRequestTimeStamp", "0".into()),
+        ("timerReadBehind", "0".into()),
+        ("timerOffsetBehind", "0".into()),
+        ("timerCongestNum", "0".into()),
+        ("timerEnqueueTps", "0.0".into()),
+        ("timerDequeueTps", "0.0".into()),
+        ("remainTransientStoreBufferNumbs", "0".into()),
+        ("remainHowManyDataToFlush", "0 B".into()),
+        ("commitLogDiskRatio", "0.0".into()),
+        ("commitLogMaxOffset", max),
+        ("commitLogMinOffset", min),
+        ("putTps", "0.0 0.0 0.0".into()),
+        ("getTransferredTps", "0.0 0.0 0.0".into()),
+        ("getTotalTps", "0.0 0.0 0.0".into()),
+        ("sendThreadPoolQueueSize", "0".into()),
+        ("sendThreadPoolQueueCapacity", "10000".into()),
+        ("pullThreadPoolQueueSize", "0".into()),
+        ("pullThreadPoolQueueCapacity", "100000".into()),
+        ("sendThreadPoolQueueHeadWaitTimeMills", "0".into()),
+        ("pullThreadPoolQueueHeadWaitTimeMills", "0".into()),
+        ("queryThreadPoolQueueHeadWaitTimeMills", "0".into()),
+        ("bootTimestamp", broker.started_ms.to_string()),
+    ];
+    let text =
+        crate::remoting::body::simple::kv_table_json(entries.iter().map(|(k, v)| (*k, v.as_str())));
+    Ok(json_body(text))
+}
+
+/// The object-keyed `offsetTable` fastjson writes for `Map<MessageQueue, …>`: entries are
+/// `{mq}:{…}` with no comma between key and value handled by the writer, so it is built here.
+fn object_keyed_table(entries: Vec<(String, String)>) -> String {
+    let mut out = String::from("{");
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push(':');
+        out.push_str(v);
+    }
+    out.push('}');
+    out
+}
+
+fn mq_key(broker_name: &str, queue_id: i32, topic: &str) -> String {
+    let mut w = JsonWriter::new(Style::Default);
+    w.begin_object()
+        .field_str("brokerName", broker_name)
+        .field_num("queueId", i64::from(queue_id))
+        .field_str("topic", topic)
+        .end_object();
+    w.finish()
+}
+
+/// GET_TOPIC_STATS_INFO: `TopicStatsTable` with object-valued keys.
+pub(crate) fn get_topic_stats_info(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = TopicRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    let Some(tc) = broker.topics.get(&h.topic) else {
+        return Ok(RemotingCommand::error(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist", h.topic),
+        ));
+    };
+    let mut entries = Vec::new();
+    for qid in 0..tc.write_queue_nums.max(0) {
+        let q = broker.store.queue(&h.topic, qid);
+        let (min, max) = q
+            .as_ref()
+            .map_or((0, 0), |q| (q.min_offset(), q.max_offset()));
+        let last = q
+            .as_ref()
+            .and_then(|q| q.get(max.checked_sub(1)?))
+            .and_then(|u| {
+                let b = broker.store.read_record(
+                    u64::try_from(u.commit_log_offset).ok()?,
+                    usize::try_from(u.size).ok()?,
+                )?;
+                MessageRecord::decode(&b, false)
+                    .ok()
+                    .map(|(r, _)| r.store_timestamp)
+            });
+        let mut v = JsonWriter::new(Style::Default);
+        v.begin_object()
+            .field_num("lastUpdateTimestamp", last.unwrap_or(0))
+            .field_num("maxOffset", i64::try_from(max).unwrap_or(0))
+            .field_num("minOffset", i64::try_from(min).unwrap_or(0))
+            .end_object();
+        entries.push((mq_key(&broker.name, qid, &h.topic), v.finish()));
+    }
+    Ok(json_body(format!(
+        "{{\"offsetTable\":{},\"topicPutTps\":0.0}}",
+        object_keyed_table(entries)
+    )))
+}
+
+/// GET_CONSUME_STATS: `ConsumeStats` for a group (one topic, or every topic it has offsets or
+/// subscriptions on).
+pub(crate) fn get_consume_stats(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = GetConsumeStatsRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    let topics: Vec<String> = match h.topic.filter(|t| !t.is_empty()) {
+        Some(t) => vec![t],
+        None => {
+            let mut t = broker.offsets.topics_of_group(&h.consumer_group);
+            if let Some(g) = broker.clients.consumer_group(&h.consumer_group) {
+                t.extend(g.subscriptions.keys().cloned());
+            }
+            t.sort();
+            t.dedup();
+            t
+        }
+    };
+    let mut entries = Vec::new();
+    for topic in topics {
+        let Some(tc) = broker.topics.get(&topic) else {
+            continue;
+        };
+        for qid in 0..tc.read_queue_nums.max(0) {
+            let broker_offset = broker
+                .store
+                .queue(&topic, qid)
+                .map_or(0, |q| q.max_offset());
+            let consumer_offset = broker
+                .offsets
+                .query(&h.consumer_group, &topic, qid)
+                .unwrap_or(0)
+                .max(0);
+            let mut v = JsonWriter::new(Style::Default);
+            v.begin_object()
+                .field_num("brokerOffset", i64::try_from(broker_offset).unwrap_or(0))
+                .field_num("consumerOffset", consumer_offset)
+                .field_num("lastTimestamp", 0)
+                .field_num("pullOffset", consumer_offset)
+                .end_object();
+            entries.push((mq_key(&broker.name, qid, &topic), v.finish()));
+        }
+    }
+    Ok(json_body(format!(
+        "{{\"consumeTps\":0.0,\"offsetTable\":{}}}",
+        object_keyed_table(entries)
+    )))
+}
+
+fn connection_json(w: &mut JsonWriter, ch: &crate::broker::client_manager::ClientChannel) {
+    w.begin_object()
+        .field_str("clientAddr", &ch.conn.peer().to_string())
+        .field_str("clientId", &ch.client_id)
+        .field_str("language", ch.language.map_or("JAVA", |l| l.name()))
+        .field_num("version", i64::from(ch.version))
+        .end_object();
+}
+
+/// GET_CONSUMER_CONNECTION_LIST: `ConsumerConnection`, or CONSUMER_NOT_ONLINE.
+pub(crate) fn get_consumer_connection_list(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = ConsumerGroupRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    let Some(g) = broker.clients.consumer_group(&h.consumer_group) else {
+        return Ok(RemotingCommand::error(
+            ResponseCode::CONSUMER_NOT_ONLINE,
+            format!("the consumer group[{}] not online", h.consumer_group),
+        ));
+    };
+    let mut w = JsonWriter::new(Style::Default);
+    w.begin_object().key("connectionSet").begin_array();
+    for ch in g.channels.values() {
+        connection_json(&mut w, ch);
+    }
+    w.end_array();
+    w.field_str("consumeFromWhere", &g.consume_from_where)
+        .field_str("consumeType", &g.consume_type)
+        .field_str("messageModel", &g.message_model)
+        .key("subscriptionTable")
+        .begin_object();
+    for (topic, s) in &g.subscriptions {
+        w.key(topic)
+            .begin_object()
+            .field_bool("classFilterMode", false)
+            .key("codeSet")
+            .begin_array();
+        for c in &s.code_set {
+            w.number(i64::from(*c));
+        }
+        w.end_array()
+            .field_str("expressionType", &s.expression_type)
+            .field_str("subString", &s.sub_string)
+            .field_num("subVersion", s.sub_version)
+            .field_str_array("tagsSet", s.tags_set.iter().map(String::as_str))
+            .field_str("topic", &s.topic)
+            .end_object();
+    }
+    w.end_object().end_object();
+    Ok(json_body(w.finish()))
+}
+
+/// GET_PRODUCER_CONNECTION_LIST.
+pub(crate) fn get_producer_connection_list(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = ProducerGroupRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    let members = broker.clients.producer_group(&h.producer_group);
+    if members.is_empty() {
+        return Ok(RemotingCommand::error(
+            ResponseCode::SYSTEM_ERROR,
+            format!("the producer group[{}] not exist", h.producer_group),
+        ));
+    }
+    let mut w = JsonWriter::new(Style::Default);
+    w.begin_object().key("connectionSet").begin_array();
+    for ch in &members {
+        connection_json(&mut w, ch);
+    }
+    w.end_array().end_object();
+    Ok(json_body(w.finish()))
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: body is a `SubscriptionGroupConfig`.
+pub(crate) fn update_and_create_subscription_group(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let Some(v) = parse_body(&req.body) else {
+        return Ok(RemotingCommand::error(
+            ResponseCode::SYSTEM_ERROR,
+            "invalid SubscriptionGroupConfig body",
+        ));
+    };
+    let Some(name) = value_string(v.get("groupName")).filter(|n| !n.is_empty()) else {
+        return Ok(RemotingCommand::error(
+            ResponseCode::INVALID_PARAMETER,
+            "groupName is blank",
+        ));
+    };
+    broker
+        .groups
+        .upsert(SubscriptionGroupConfig::from_value(&name, &v));
+    Ok(RemotingCommand::success())
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG.
+pub(crate) fn get_all_subscription_group(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    _req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    Ok(json_body(broker.groups.wrapper_node().to_compact()))
+}
+
+/// DELETE_SUBSCRIPTIONGROUP.
+pub(crate) fn delete_subscription_group(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = DeleteSubscriptionGroupRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    let _existed = broker.groups.delete(&h.group_name);
+    if h.clean_offset == Some(true) {
+        broker.offsets.remove_group(&h.group_name);
+    }
+    Ok(RemotingCommand::success())
+}
+
+/// GET_BROKER_CONFIG: `key=value` lines; header `version` carries a DataVersion.
+pub(crate) fn get_broker_config(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    _req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let text: String = broker
+        .config
+        .read()
+        .map(|c| c.sorted().map(|(k, v)| format!("{k}={v}\n")).collect())
+        .unwrap_or_default();
+    let mut ext = ExtFields::new();
+    ext.insert("version", broker.topics.data_version().to_json());
+    Ok(RemotingCommand::success()
+        .with_ext_fields(ext)
+        .with_body(text.into_bytes()))
+}
+
+/// UPDATE_BROKER_CONFIG: known keys with valid values are applied in memory; blocked keys
+/// refuse the whole update. Values are never executed or used as paths.
+pub(crate) fn update_broker_config(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let text: String = req.body.iter().map(|b| char::from(*b)).collect();
+    let Ok(entries) = properties::parse(&text) else {
+        return Ok(RemotingCommand::error(
+            ResponseCode::SYSTEM_ERROR,
+            "string2Properties error",
+        ));
+    };
+    let black = broker.config_str("configBlackList");
+    if entries.iter().any(|e| {
+        BROKER_BLOCKED_KEYS.contains(&e.key.as_str()) || black.split(';').any(|b| b == e.key)
+    }) {
+        return Ok(RemotingCommand::error(
+            ResponseCode::NO_PERMISSION,
+            "Can not update config in black list.",
+        ));
+    }
+    if let Ok(mut c) = broker.config.write() {
+        for e in &entries {
+            if let Err(err) = c.set(&e.key, &e.value) {
+                tracing::warn!(error = %err, "ignored broker config update entry");
+            }
+        }
+    }
+    Ok(java_success())
+}
+
+/// QUERY_TOPIC_CONSUME_BY_WHO: `{"groupList":[…]}`.
+pub(crate) fn query_topic_consume_by_who(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = TopicRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    let mut groups = broker.clients.groups_subscribing(&h.topic);
+    groups.extend(broker.offsets.groups_of_topic(&h.topic));
+    groups.sort();
+    groups.dedup();
+    let mut w = JsonWriter::new(Style::Default);
+    w.begin_object()
+        .field_str_array("groupList", groups.iter().map(String::as_str))
+        .end_object();
+    Ok(json_body(w.finish()))
+}
+
+/// GET_ALL_CONSUMER_OFFSET (slave sync): the `consumerOffset.json` object, compact.
+pub(crate) fn get_all_consumer_offset(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    _req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let dv = broker.topics.data_version();
+    Ok(json_body(broker.offsets.to_node(&dv).to_compact()))
+}
+
+/// GET_ALL_DELAY_OFFSET (slave sync): delay progress; empty until delayed delivery exists.
+pub(crate) fn get_all_delay_offset(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    _req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let dv = broker.topics.data_version();
+    let node = Node::object(vec![
+        ("dataVersion", data_version_node(&dv)),
+        ("offsetTable", Node::Object(Vec::new())),
+    ]);
+    Ok(json_body(node.to_compact()))
+}

@@ -1,0 +1,233 @@
+//! The broker's dispatch table and shared handler helpers.
+//!
+//! One row per request code: Java name, handler, and whether it writes. Handlers are async
+//! (sends may wait for a flush, pulls may be held); each returns the response, or `None` when
+//! it answered by itself (pull bodies sent as mapped slices) or must not answer (oneway).
+
+pub mod admin;
+pub mod client;
+pub mod lock;
+pub mod offset;
+pub mod pull;
+pub mod query;
+pub mod send;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tracing::debug;
+
+use super::Broker;
+use crate::net::ConnectionHandle;
+use crate::remoting::error::HeaderError;
+use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
+
+/// A boxed handler future.
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Option<RemotingCommand>> + Send + 'a>>;
+
+/// A handler.
+type Handler =
+    for<'a> fn(&'a Arc<Broker>, &'a ConnectionHandle, RemotingCommand) -> HandlerFuture<'a>;
+
+/// One row of the dispatch table.
+#[derive(Debug)]
+pub struct Route {
+    /// Request code.
+    pub code: RequestCode,
+    handler: Handler,
+    /// True when the handler changes state.
+    pub writes: bool,
+}
+
+const fn row(code: RequestCode, handler: Handler, writes: bool) -> Route {
+    Route {
+        code,
+        handler,
+        writes,
+    }
+}
+
+/// Wraps a synchronous handler `fn(&Arc<Broker>, &ConnectionHandle, &RemotingCommand) ->
+/// Result<RemotingCommand, HeaderError>` as an async table entry.
+macro_rules! sync_handler {
+    ($name:ident => $f:path) => {
+        fn $name<'a>(
+            b: &'a Arc<Broker>,
+            c: &'a ConnectionHandle,
+            req: RemotingCommand,
+        ) -> HandlerFuture<'a> {
+            Box::pin(async move { Some(header_result($f(b, c, &req))) })
+        }
+    };
+}
+
+sync_handler!(heart_beat => client::heart_beat);
+sync_handler!(unregister_client => client::unregister_client);
+sync_handler!(consumer_list => client::consumer_list_by_group);
+sync_handler!(check_client_config => client::check_client_config);
+sync_handler!(query_offset => offset::query_consumer_offset);
+sync_handler!(update_offset => offset::update_consumer_offset);
+sync_handler!(max_offset => offset::get_max_offset);
+sync_handler!(min_offset => offset::get_min_offset);
+sync_handler!(search_offset => offset::search_offset_by_timestamp);
+sync_handler!(earliest_time => offset::get_earliest_msg_storetime);
+sync_handler!(lock_batch => lock::lock_batch_mq);
+sync_handler!(unlock_batch => lock::unlock_batch_mq);
+sync_handler!(update_topic => admin::update_and_create_topic);
+sync_handler!(delete_topic => admin::delete_topic);
+sync_handler!(all_topic_config => admin::get_all_topic_config);
+sync_handler!(topic_config => admin::get_topic_config);
+sync_handler!(runtime_info => admin::get_broker_runtime_info);
+sync_handler!(topic_stats => admin::get_topic_stats_info);
+sync_handler!(consume_stats => admin::get_consume_stats);
+sync_handler!(consumer_connections => admin::get_consumer_connection_list);
+sync_handler!(producer_connections => admin::get_producer_connection_list);
+sync_handler!(update_group => admin::update_and_create_subscription_group);
+sync_handler!(all_groups => admin::get_all_subscription_group);
+sync_handler!(delete_group => admin::delete_subscription_group);
+sync_handler!(broker_config => admin::get_broker_config);
+sync_handler!(update_broker_config => admin::update_broker_config);
+sync_handler!(consume_by_who => admin::query_topic_consume_by_who);
+sync_handler!(all_consumer_offsets => admin::get_all_consumer_offset);
+sync_handler!(all_delay_offsets => admin::get_all_delay_offset);
+sync_handler!(query_message => query::query_message);
+sync_handler!(view_message => query::view_message_by_id);
+
+fn send_message<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(send::send_message(b, c, req))
+}
+
+fn send_batch<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(send::send_batch_message(b, c, req))
+}
+
+fn send_back<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(send::consumer_send_msg_back(b, c, req))
+}
+
+fn pull_message<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(pull::pull_message(b, c, req))
+}
+
+/// Every request code the broker answers.
+pub static TABLE: &[Route] = &[
+    row(RequestCode::SEND_MESSAGE, send_message, true),
+    row(RequestCode::SEND_MESSAGE_V2, send_message, true),
+    row(RequestCode::SEND_BATCH_MESSAGE, send_batch, true),
+    row(RequestCode::CONSUMER_SEND_MSG_BACK, send_back, true),
+    row(RequestCode::PULL_MESSAGE, pull_message, false),
+    row(RequestCode::LITE_PULL_MESSAGE, pull_message, false),
+    row(RequestCode::HEART_BEAT, heart_beat, true),
+    row(RequestCode::UNREGISTER_CLIENT, unregister_client, true),
+    row(
+        RequestCode::GET_CONSUMER_LIST_BY_GROUP,
+        consumer_list,
+        false,
+    ),
+    row(RequestCode::CHECK_CLIENT_CONFIG, check_client_config, false),
+    row(RequestCode::QUERY_CONSUMER_OFFSET, query_offset, false),
+    row(RequestCode::UPDATE_CONSUMER_OFFSET, update_offset, true),
+    row(RequestCode::GET_MAX_OFFSET, max_offset, false),
+    row(RequestCode::GET_MIN_OFFSET, min_offset, false),
+    row(
+        RequestCode::SEARCH_OFFSET_BY_TIMESTAMP,
+        search_offset,
+        false,
+    ),
+    row(
+        RequestCode::GET_EARLIEST_MSG_STORETIME,
+        earliest_time,
+        false,
+    ),
+    row(RequestCode::LOCK_BATCH_MQ, lock_batch, true),
+    row(RequestCode::UNLOCK_BATCH_MQ, unlock_batch, true),
+    row(RequestCode::UPDATE_AND_CREATE_TOPIC, update_topic, true),
+    row(RequestCode::DELETE_TOPIC_IN_BROKER, delete_topic, true),
+    row(RequestCode::GET_ALL_TOPIC_CONFIG, all_topic_config, false),
+    row(RequestCode::GET_TOPIC_CONFIG, topic_config, false),
+    row(RequestCode::GET_BROKER_RUNTIME_INFO, runtime_info, false),
+    row(RequestCode::GET_TOPIC_STATS_INFO, topic_stats, false),
+    row(RequestCode::GET_CONSUME_STATS, consume_stats, false),
+    row(
+        RequestCode::GET_CONSUMER_CONNECTION_LIST,
+        consumer_connections,
+        false,
+    ),
+    row(
+        RequestCode::GET_PRODUCER_CONNECTION_LIST,
+        producer_connections,
+        false,
+    ),
+    row(
+        RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+        update_group,
+        true,
+    ),
+    row(
+        RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        all_groups,
+        false,
+    ),
+    row(RequestCode::DELETE_SUBSCRIPTIONGROUP, delete_group, true),
+    row(RequestCode::GET_BROKER_CONFIG, broker_config, false),
+    row(
+        RequestCode::UPDATE_BROKER_CONFIG,
+        update_broker_config,
+        true,
+    ),
+    row(
+        RequestCode::QUERY_TOPIC_CONSUME_BY_WHO,
+        consume_by_who,
+        false,
+    ),
+    row(
+        RequestCode::GET_ALL_CONSUMER_OFFSET,
+        all_consumer_offsets,
+        false,
+    ),
+    row(RequestCode::GET_ALL_DELAY_OFFSET, all_delay_offsets, false),
+    row(RequestCode::QUERY_MESSAGE, query_message, false),
+    row(RequestCode::VIEW_MESSAGE_BY_ID, view_message, false),
+];
+
+/// Answers one request.
+pub async fn dispatch(
+    broker: &Arc<Broker>,
+    conn: &ConnectionHandle,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let Some(route) = TABLE.iter().find(|r| r.code.code() == request.code) else {
+        return Some(RemotingCommand::error(
+            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+            format!(" request type {} not supported", request.code),
+        ));
+    };
+    debug!(code = route.code.name(), peer = %conn.peer(), "broker request");
+    (route.handler)(broker, conn, request).await
+}
+
+/// Turns a header error into Java's SYSTEM_ERROR answer.
+fn header_result(r: Result<RemotingCommand, HeaderError>) -> RemotingCommand {
+    r.unwrap_or_else(|e| RemotingCommand::error(ResponseCode::SYSTEM_ERROR, e.to_string()))
+}
+
+/// `FAQUrl.suggestTodo` with the 5.3.3 FAQ address.
+pub(crate) const FAQ_SUFFIX: &str =
+    "\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details.";

@@ -1,0 +1,147 @@
+//! Registration with the name servers (`BrokerOuterAPI.registerBrokerAll`): at start, every
+//! `registerNameServerPeriod`, and after topic changes; unregistration at clean shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::Broker;
+use super::topic_config::topic_config_node;
+use crate::checksum::java_crc32;
+use crate::remoting::body::topic_config::{PERM_READ, PERM_WRITE};
+use crate::remoting::header::namesrv::{
+    RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnRegisterBrokerRequestHeader,
+};
+use crate::remoting::json_tree::{Key, Node};
+use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
+
+/// The name-server addresses (`namesrvAddr`, `;`-separated).
+#[must_use]
+pub fn namesrv_addrs(broker: &Broker) -> Vec<String> {
+    let raw = broker.config_str("namesrvAddr");
+    raw.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The REGISTER_BROKER body: `{"filterServerList":[],"topicConfigSerializeWrapper":{…}}`.
+#[must_use]
+pub fn register_body(broker: &Broker) -> Vec<u8> {
+    let dv = broker.topics.data_version();
+    let table: Vec<(Key, Node)> = broker
+        .topics
+        .all()
+        .iter()
+        .map(|tc| {
+            let mut tc = tc.clone();
+            // The broker-wide permission caps every topic's (`registerBrokerAll`).
+            let p = broker.permission();
+            if p & PERM_WRITE == 0 || p & PERM_READ == 0 {
+                tc.perm &= p;
+            }
+            (Key::Str(tc.topic_name.clone()), topic_config_node(&tc))
+        })
+        .collect();
+    let wrapper = Node::object(vec![
+        ("dataVersion", super::topic_config::data_version_node(&dv)),
+        (
+            "mappingDataVersion",
+            super::topic_config::data_version_node(&dv),
+        ),
+        ("topicConfigTable", Node::Object(table)),
+        ("topicQueueMappingDetailMap", Node::Object(Vec::new())),
+        ("topicQueueMappingInfoMap", Node::Object(Vec::new())),
+    ]);
+    Node::object(vec![
+        ("filterServerList", Node::Array(Vec::new())),
+        ("topicConfigSerializeWrapper", wrapper),
+    ])
+    .to_compact()
+    .into_bytes()
+}
+
+/// Registers with every name server once.
+pub async fn register_all(broker: &Arc<Broker>) {
+    let body = register_body(broker);
+    let header = RegisterBrokerRequestHeader {
+        broker_name: broker.name.clone(),
+        broker_addr: broker.addr.clone(),
+        cluster_name: broker.cluster.clone(),
+        ha_server_addr: broker.ha_addr.clone(),
+        broker_id: broker.id,
+        heartbeat_timeout_millis: None,
+        enable_acting_master: Some(false),
+        compressed: Some(false),
+        body_crc32: Some(java_crc32(&body)),
+    };
+    let timeout = Duration::from_millis(
+        u64::try_from(broker.config_i64("registerBrokerTimeoutMills"))
+            .unwrap_or(24_000)
+            .min(30_000),
+    );
+    for addr in namesrv_addrs(broker) {
+        let req = RemotingCommand::request(
+            RequestCode::REGISTER_BROKER.code(),
+            Some(header.to_ext_fields()),
+        )
+        .with_body(body.clone());
+        match broker.namesrv.invoke(&addr, req, timeout).await {
+            Ok(resp) if resp.code == ResponseCode::SUCCESS.code() => {
+                if let Ok(h) =
+                    RegisterBrokerResponseHeader::from_ext_fields(resp.ext_fields.as_ref())
+                    && let Some(master) = h.master_addr
+                {
+                    broker.set_master_addr(master);
+                }
+            }
+            Ok(resp) => {
+                warn!(namesrv = %addr, code = resp.code, remark = ?resp.remark, "register broker refused")
+            }
+            Err(e) => warn!(namesrv = %addr, error = %e, "register broker failed"),
+        }
+    }
+}
+
+/// Unregisters from every name server (clean shutdown).
+pub async fn unregister_all(broker: &Arc<Broker>) {
+    let header = UnRegisterBrokerRequestHeader {
+        broker_name: broker.name.clone(),
+        broker_addr: broker.addr.clone(),
+        cluster_name: broker.cluster.clone(),
+        broker_id: broker.id,
+    };
+    for addr in namesrv_addrs(broker) {
+        let req = RemotingCommand::request(
+            RequestCode::UNREGISTER_BROKER.code(),
+            Some(header.to_ext_fields()),
+        );
+        match broker
+            .namesrv
+            .invoke(&addr, req, Duration::from_secs(3))
+            .await
+        {
+            Ok(_) => info!(namesrv = %addr, "unregistered"),
+            Err(e) => warn!(namesrv = %addr, error = %e, "unregister failed"),
+        }
+    }
+}
+
+/// Runs the periodic registration until the broker stops.
+pub async fn run(broker: Arc<Broker>) {
+    let period = Duration::from_millis(
+        u64::try_from(broker.config_i64("registerNameServerPeriod"))
+            .unwrap_or(30_000)
+            .clamp(10_000, 60_000),
+    );
+    let mut changed = broker.topics_changed.subscribe();
+    loop {
+        register_all(&broker).await;
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            r = changed.changed() => if r.is_err() { return },
+        }
+    }
+}

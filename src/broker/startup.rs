@@ -1,0 +1,129 @@
+//! Broker start-up and shutdown shared by `mqbroker` and the standalone binary: config from a
+//! Java-properties file and flags, the listeners on `listenPort` and `listenPort - 2` (the VIP
+//! channel), registration, housekeeping, and the clean-shutdown sequence.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use super::{BrokerService, config, housekeeping, register};
+use crate::config::properties;
+use crate::config::table::ConfigValues;
+use crate::net::{ServerConfig, serve};
+
+/// Loads `file` over the defaults, warning (with file and line) about unknown keys and values
+/// that do not parse; returns the config and the keys the file set.
+pub fn load_config(file: Option<&Path>) -> Result<(ConfigValues, Vec<String>), String> {
+    let mut cfg = config::defaults();
+    let mut explicit = Vec::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let entries = properties::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for e in entries {
+            match cfg.set(&e.key, &e.value) {
+                Ok(()) => explicit.push(e.key),
+                Err(err) => warn!("{}:{}: {err}", path.display(), e.line),
+            }
+        }
+    }
+    Ok((cfg, explicit))
+}
+
+/// Features this broker does not have yet; refused clearly instead of silently ignored.
+fn refuse_unsupported(cfg: &ConfigValues) -> Result<(), String> {
+    for key in [
+        "enableDLegerCommitLog",
+        "enableControllerMode",
+        "enableSlaveActingMaster",
+        "transientStorePoolEnable",
+    ] {
+        if cfg.get_bool(key) {
+            return Err(format!("{key}=true is not supported by this broker"));
+        }
+    }
+    if cfg.get("brokerRole") == "SLAVE" {
+        return Err(
+            "brokerRole=SLAVE is not supported yet (master-slave replication is a later milestone)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+async fn bind(ip: &str, port: i64) -> std::io::Result<TcpListener> {
+    TcpListener::bind(format!("{ip}:{port}")).await
+}
+
+/// Opens the broker, serves until `shutdown` completes, then shuts down cleanly: unregister,
+/// close listeners, persist metadata, close the store. `ready` receives the boot line.
+pub async fn run(
+    cfg: ConfigValues,
+    shutdown: impl Future<Output = ()>,
+    ready: impl FnOnce(String),
+) -> Result<(), String> {
+    refuse_unsupported(&cfg)?;
+    let bind_ip = "0.0.0.0";
+    let port = cfg.get_i64("listenPort");
+    let main_listener = bind(bind_ip, port)
+        .await
+        .map_err(|e| format!("cannot listen on {port}: {e}"))?;
+    let vip_listener = bind(bind_ip, port - 2)
+        .await
+        .map_err(|e| format!("cannot listen on VIP port {}: {e}", port - 2))?;
+    let namesrv = cfg.get("namesrvAddr").to_owned();
+    let broker = tokio::task::spawn_blocking(move || super::open(cfg))
+        .await
+        .map_err(|e| format!("store open task failed: {e}"))?
+        .map_err(|e| format!("cannot open the store: {e}"))?;
+    let idle = Duration::from_secs(
+        u64::try_from(broker.config_i64("serverChannelMaxIdleTimeSeconds"))
+            .unwrap_or(120)
+            .max(1),
+    );
+    let server_cfg = ServerConfig {
+        idle_timeout: idle,
+        ..ServerConfig::default()
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let wait = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let service = Arc::new(BrokerService(Arc::clone(&broker)));
+    let main = tokio::spawn(serve(
+        main_listener,
+        Arc::clone(&service),
+        server_cfg.clone(),
+        wait(stop_rx.clone()),
+    ));
+    let vip = tokio::spawn(serve(
+        vip_listener,
+        service,
+        server_cfg,
+        wait(stop_rx.clone()),
+    ));
+    let registrar = tokio::spawn(register::run(Arc::clone(&broker)));
+    let keeper = tokio::spawn(housekeeping(Arc::clone(&broker)));
+    ready(format!(
+        "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
+        broker.name, broker.addr, namesrv
+    ));
+    shutdown.await;
+    info!("broker shutting down");
+    registrar.abort();
+    keeper.abort();
+    register::unregister_all(&broker).await;
+    let _ = stop_tx.send(true);
+    let _ = main.await;
+    let _ = vip.await;
+    let b = Arc::clone(&broker);
+    if let Err(e) = tokio::task::spawn_blocking(move || super::shutdown(&b)).await {
+        error!(error = %e, "broker shutdown task failed");
+    }
+    Ok(())
+}
