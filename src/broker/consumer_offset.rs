@@ -151,8 +151,7 @@ impl ConsumerOffsetManager {
     #[must_use]
     pub fn to_node(&self, dv: &DataVersion) -> Node {
         let t = self.table.read().map(|t| t.clone()).unwrap_or_default();
-        let mut group_topics: std::collections::BTreeMap<String, Vec<String>> =
-            std::collections::BTreeMap::new();
+        let mut group_topics: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut table: Vec<(Key, Node)> = Vec::new();
         for (k, m) in &t {
             if let Some((topic, group)) = k.split_once(TOPIC_GROUP_SEPARATOR) {
