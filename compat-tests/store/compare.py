@@ -81,15 +81,33 @@ def cmp_jsonl(a_path, b_path, ignore, ignore_props, max_diffs):
         add("message count: %d in A vs %d in B" % (len(a), len(b)))
     pa = [m.get("physicalOffset") for m in a]
     pb = [m.get("physicalOffset") for m in b]
+    sa, sb = set(pa), set(pb)
+    pairs = None
     if pa != pb:
-        sa, sb = set(pa), set(pb)
         only_a, only_b = sorted(sa - sb), sorted(sb - sa)
         if only_a or only_b:
             add("physicalOffset sets differ: only in A %d %s, only in B %d %s"
                 % (len(only_a), only_a[:5], len(only_b), only_b[:5]))
-    for i in range(min(len(a), len(b))):
-        x, y = a[i], b[i]
-        where = "line %d (physicalOffset A=%s B=%s, topic %s)" % (
+        elif pa != sorted(pa) or pb != sorted(pb):
+            add("same physicalOffsets but not both ordered by physicalOffset")
+        # Align by physicalOffset when it is unique and most offsets are shared (a missing or extra
+        # message then shows up once instead of shifting every later line); otherwise by position.
+        if len(sa) == len(pa) and len(sb) == len(pb) and len(sa & sb) * 2 >= max(len(sa), len(sb), 1):
+            ia = {m.get("physicalOffset"): m for m in a}
+            ib = {m.get("physicalOffset"): m for m in b}
+            pairs = [(ia[o], ib[o]) for o in sorted(sa & sb)]
+            for o in only_a[:max_diffs]:
+                add("physicalOffset %s only in A: topic %s queue %s queueOffset %s" % (
+                    o, ia[o].get("topic"), ia[o].get("queueId"), ia[o].get("queueOffset")))
+            for o in only_b[:max_diffs]:
+                add("physicalOffset %s only in B: topic %s queue %s queueOffset %s" % (
+                    o, ib[o].get("topic"), ib[o].get("queueId"), ib[o].get("queueOffset")))
+        else:
+            add("(messages compared by line position)")
+    if pairs is None:
+        pairs = list(zip(a, b))
+    for i, (x, y) in enumerate(pairs):
+        where = "message %d (physicalOffset A=%s B=%s, topic %s)" % (
             i + 1, x.get("physicalOffset"), y.get("physicalOffset"), x.get("topic"))
         for k in sorted(set(x) | set(y)):
             if k in ignore:
@@ -334,21 +352,23 @@ def describe(root):
         print("  commitlog: %d files (%s .. %s), sizes %s" % (len(files), files[0] if files else "-",
                                                            files[-1] if files else "-", sizes))
         blanks = 0
+        magics = {}
+        names = {0xDAA320A7: "V1", 0xDAA320AB: "V2"}
         for f in files:
-            p = os.path.join(cl, f)
-            # find the blank filler: walk records
-            with open(p, "rb") as fh:
+            with open(os.path.join(cl, f), "rb") as fh:
                 data = fh.read()
             pos = 0
             while pos + 8 <= len(data):
-                size, magic = struct.unpack(">ii", data[pos:pos + 8])
-                if magic == struct.unpack(">i", bytes.fromhex("CBD43194"))[0]:
+                size, magic = struct.unpack(">iI", data[pos:pos + 8])
+                if magic == 0xCBD43194:
                     blanks += 1
                     break
-                if size <= 0:
+                if size <= 0 or magic not in names:
                     break
+                magics[names[magic]] = magics.get(names[magic], 0) + 1
                 pos += size
-        print("  commitlog: %d file(s) end with a BLANK filler" % blanks)
+        print("  commitlog: records by magic %s; %d file(s) end with a BLANK filler" % (
+            " ".join("%s=%d" % kv for kv in sorted(magics.items())), blanks))
     cq = os.path.join(root, "consumequeue")
     if os.path.isdir(cq):
         for topic in sorted(os.listdir(cq)):

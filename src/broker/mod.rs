@@ -11,6 +11,7 @@ pub mod consumer_offset;
 pub mod long_polling;
 pub mod processor;
 pub mod register;
+pub mod schedule;
 pub mod startup;
 pub mod subscription_group;
 pub mod topic_config;
@@ -78,6 +79,8 @@ pub struct Broker {
     pub locks: processor::lock::LockManager,
     /// Counters.
     pub stats: Stats,
+    /// Delayed-delivery progress.
+    pub schedule: schedule::ScheduleOffsets,
     /// Broker-wide permission (`brokerPermission`).
     permission: AtomicI32,
     /// Master address learned from the name server (slaves).
@@ -177,6 +180,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         namesrv: RemotingClient::new(),
         locks: processor::lock::LockManager::default(),
         stats: Stats::default(),
+        schedule: schedule::ScheduleOffsets::load(cfg_dir.join("delayOffset.json")),
         permission: AtomicI32::new(permission),
         master_addr: Mutex::new(None),
         topics_changed,
@@ -233,6 +237,7 @@ pub async fn housekeeping(broker: Arc<Broker>) {
 /// Persists metadata and closes the store (clean shutdown).
 pub fn shutdown(broker: &Broker) {
     broker.offsets.persist();
+    broker.schedule.persist();
     broker.topics.persist();
     broker.groups.persist();
     if let Err(e) = broker.store.shutdown() {

@@ -144,3 +144,78 @@ pub fn decode(bytes: &[u8]) -> RemotingCommand {
 pub fn encode(cmd: &RemotingCommand) -> Vec<u8> {
     frame::encode_to_bytes(cmd).unwrap().to_vec()
 }
+
+/// A running in-process broker (with its own name server), on free ports.
+pub struct TestBroker {
+    pub ns: TestNamesrv,
+    pub addr: String,
+    pub store_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), String>>>,
+}
+
+fn free_port_pair() -> u16 {
+    for _ in 0..200 {
+        let base = 20000 + (rand_suffix() % 10000) as u16;
+        let ok = [base, base - 2]
+            .iter()
+            .all(|p| std::net::TcpListener::bind(("0.0.0.0", *p)).is_ok());
+        if ok {
+            return base;
+        }
+    }
+    panic!("no free port pair");
+}
+
+impl TestBroker {
+    pub async fn start(extra: &[(&str, &str)]) -> Self {
+        let ns = TestNamesrv::start(&[]).await;
+        let store_dir = ns.dir.join("store");
+        let port = free_port_pair();
+        let mut cfg = rocketmq_rs::broker::config::defaults();
+        for (k, v) in [
+            ("listenPort", port.to_string()),
+            ("brokerIP1", "127.0.0.1".to_owned()),
+            ("brokerName", "broker-t".to_owned()),
+            ("namesrvAddr", ns.addr.clone()),
+            ("storePathRootDir", store_dir.display().to_string()),
+            ("mappedFileSizeCommitLog", "4194304".to_owned()),
+        ] {
+            cfg.set(k, &v).unwrap();
+        }
+        for (k, v) in extra {
+            cfg.set(k, v).unwrap();
+        }
+        rocketmq_rs::broker::config::finish(&mut cfg, &[]);
+        let (tx, rx) = oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = oneshot::channel::<String>();
+        let task = tokio::spawn(rocketmq_rs::broker::startup::run(
+            cfg,
+            async move {
+                let _ = rx.await;
+            },
+            move |line| {
+                let _ = ready_tx.send(line);
+            },
+        ));
+        let line = ready_rx.await.expect("broker did not start");
+        assert!(line.contains("boot success"), "{line}");
+        Self {
+            ns,
+            addr: format!("127.0.0.1:{port}"),
+            store_dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+        self.ns.stop().await;
+    }
+}

@@ -562,10 +562,5 @@ pub(crate) fn get_all_delay_offset(
     _c: &ConnectionHandle,
     _req: &RemotingCommand,
 ) -> Result<RemotingCommand, HeaderError> {
-    let dv = broker.topics.data_version();
-    let node = Node::object(vec![
-        ("dataVersion", data_version_node(&dv)),
-        ("offsetTable", Node::Object(Vec::new())),
-    ]);
-    Ok(json_body(node.to_compact()))
+    Ok(json_body(broker.schedule.to_node().to_compact()))
 }

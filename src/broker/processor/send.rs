@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use super::FAQ_SUFFIX;
-use crate::broker::Broker;
 use crate::broker::topic_config::{
     DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
 };
+use crate::broker::{Broker, schedule};
 use crate::message::{
     decode_batch, get_property, java_hashmap_order, parse_properties, properties_to_string,
     put_property,
@@ -324,9 +324,14 @@ pub async fn send_message(
     if tc.topic_filter_type == "MULTI_TAG" {
         sys_flag |= MULTI_TAGS_FLAG;
     }
+    let (mut topic, mut queue_id, mut properties) = (h.topic.clone(), h.queue_id, properties);
+    let tx = sys_flag & crate::store::record::TRANSACTION_MASK;
+    if let Some(level) = schedule::delay_level(&properties).filter(|_| tx == 0 || tx == 0x8) {
+        (topic, queue_id, properties) = schedule::transform(&topic, queue_id, &properties, level);
+    }
     let msg = PutMessage {
-        topic: h.topic.clone(),
-        queue_id: h.queue_id,
+        topic,
+        queue_id,
         flag: h.flag,
         body: req.body.clone(),
         properties,
@@ -515,13 +520,28 @@ pub async fn consumer_send_msg_back(
     if get_property(&props, "ORIGIN_MESSAGE_ID").is_none() {
         put_property(&mut props, "ORIGIN_MESSAGE_ID", &origin);
     }
+    let to_dlq = topic.starts_with(DLQ_PREFIX);
+    if !to_dlq {
+        let level = if h.delay_level == 0 {
+            3 + rec.reconsume_times
+        } else {
+            h.delay_level
+        };
+        put_property(&mut props, "DELAY", &level.to_string());
+    }
     java_hashmap_order(&mut props);
+    let mut queue_id = random_queue(queue_nums);
+    let mut properties = properties_to_string(&props);
+    let mut topic = topic;
+    if let Some(level) = schedule::delay_level(&properties).filter(|_| !to_dlq) {
+        (topic, queue_id, properties) = schedule::transform(&topic, queue_id, &properties, level);
+    }
     let msg = PutMessage {
         topic,
-        queue_id: random_queue(queue_nums),
+        queue_id,
         flag: rec.flag,
         body: rec.body.clone(),
-        properties: properties_to_string(&props),
+        properties,
         sys_flag: rec.sys_flag,
         born_timestamp: rec.born_timestamp,
         born_host: rec.born_host,
