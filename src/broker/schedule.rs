@@ -77,18 +77,17 @@ impl ScheduleOffsets {
             state_version: 0,
             timestamp: now_millis(),
         };
-        if let Some(text) = config_file::load(&path) {
-            if let Ok(v) =
+        if let Some(text) = config_file::load(&path)
+            && let Ok(v) =
                 serde_json::from_str::<Value>(&super::consumer_offset::quote_integer_keys(&text))
-            {
-                if let Some(dv) = v.get("dataVersion") {
-                    data_version = DataVersion::from_value(dv);
-                }
-                if let Some(Value::Object(t)) = v.get("offsetTable") {
-                    for (k, o) in t {
-                        if let (Ok(level), Some(o)) = (k.parse::<i32>(), o.as_u64()) {
-                            let _ = table.insert(level, o);
-                        }
+        {
+            if let Some(dv) = v.get("dataVersion") {
+                data_version = DataVersion::from_value(dv);
+            }
+            if let Some(Value::Object(t)) = v.get("offsetTable") {
+                for (k, o) in t {
+                    if let (Ok(level), Some(o)) = (k.parse::<i32>(), o.as_u64()) {
+                        let _ = table.insert(level, o);
                     }
                 }
             }
