@@ -48,12 +48,17 @@ fn append_then_kill(root: &Path, topic: &str, sync: bool, run_for: Duration) -> 
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut acks = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let parts: Vec<&str> = line.split(' ').collect();
-            if parts.len() == 4 && parts[0] == "ACK" {
-                acks.push((parts[1].parse().unwrap(), parts[3].parse().unwrap()));
+        let mut r = BufReader::new(stdout);
+        let mut line = String::new();
+        // Only complete lines count: the child may die in the middle of writing one.
+        while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            if line.ends_with('\n') {
+                let parts: Vec<&str> = line.trim_end().split(' ').collect();
+                if parts.len() == 4 && parts[0] == "ACK" {
+                    acks.push((parts[1].parse().unwrap(), parts[3].parse().unwrap()));
+                }
             }
+            line.clear();
         }
         acks
     });
@@ -196,6 +201,73 @@ fn torn_tail_and_truncated_file_are_cut_cleanly() {
     let store = MessageStore::open(config(&root, false)).unwrap();
     assert!(store.max_phy_offset() <= last.start + u64::try_from(cut).unwrap());
     check_no_half_records(&store);
+    store.shutdown().unwrap();
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Retention: expired CommitLog files go at the `deleteWhen` hour, the ConsumeQueue follows,
+/// reads below the new minimum answer OFFSET_TOO_SMALL, and writes continue.
+#[test]
+fn retention_deletes_expired_files_and_keeps_serving() {
+    use std::time::{Duration as D, SystemTime};
+    let root = std::env::temp_dir().join(format!("retention-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let mut cfg = config(&root, false);
+    cfg.file_reserved_time_hours = 1;
+    cfg.delete_when = "04".into();
+    let store = MessageStore::open(cfg).unwrap();
+    let host = "127.0.0.1:10911".parse().unwrap();
+    let msg = |i: u64| rocketmq_rs::store::PutMessage {
+        topic: "Ret".into(),
+        queue_id: 0,
+        flag: 0,
+        body: vec![b'r'; 4000].into(),
+        properties: format!("KEYS\u{1}k{i}\u{2}"),
+        sys_flag: 0,
+        born_timestamp: 0,
+        born_host: host,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    };
+    for i in 0..1200 {
+        store.put(std::slice::from_ref(&msg(i))).unwrap();
+    }
+    assert!(store.wait_dispatched(D::from_secs(10)));
+    let files = rocketmq_rs::store::tool::list_files(&root.join("commitlog")).unwrap();
+    assert!(files.len() >= 4, "need several files, got {}", files.len());
+    let old = SystemTime::now() - D::from_secs(7200);
+    for f in &files {
+        std::fs::File::options()
+            .write(true)
+            .open(&f.path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    // 04:01 UTC tomorrow: inside `deleteWhen`, and every file is past its reserved time.
+    let today = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    let at_four = SystemTime::UNIX_EPOCH + D::from_secs((today + 1) * 86_400 + 4 * 3600 + 60);
+    let deleted = rocketmq_rs::store::clean::run_once(&store, at_four).unwrap();
+    let remaining = rocketmq_rs::store::tool::list_files(&root.join("commitlog")).unwrap();
+    assert_eq!(
+        remaining.len(),
+        1,
+        "all but the newest file are deleted ({deleted} deleted)"
+    );
+    let r = store.get_message("Ret", 0, 0, 1, &|_| true);
+    assert_eq!(
+        r.status,
+        rocketmq_rs::store::GetMessageStatus::OffsetTooSmall
+    );
+    assert!(r.min_offset > 0);
+    let last = store.get_message("Ret", 0, 1199, 1, &|_| true);
+    assert_eq!(last.messages.len(), 1, "the newest data is still readable");
+    store.put(std::slice::from_ref(&msg(9999))).unwrap();
     store.shutdown().unwrap();
     let _ = std::fs::remove_dir_all(&root);
 }

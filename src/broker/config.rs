@@ -219,6 +219,11 @@ pub fn store_config(c: &ConfigValues) -> StoreConfig {
     s.max_index_num = size("maxIndexNum", s.max_index_num);
     s.auto_message_version_on_topic_len = c.get_bool("autoMessageVersionOnTopicLen");
     s.message_delay_level = c.get("messageDelayLevel").to_owned();
+    s.delete_when = c.get("deleteWhen").to_owned();
+    s.file_reserved_time_hours = u64::try_from(c.get_i64("fileReservedTime")).unwrap_or(72);
+    s.disk_max_used_space_ratio = u64::try_from(c.get_i64("diskMaxUsedSpaceRatio"))
+        .unwrap_or(75)
+        .clamp(10, 95);
     let cl = c.get("storePathCommitLog");
     if !cl.is_empty() {
         s.commit_log_path = Some(PathBuf::from(cl));

@@ -48,6 +48,12 @@ pub struct StoreConfig {
     pub message_delay_level: String,
     /// `storePathCommitLog`, when not `<root>/commitlog`.
     pub commit_log_path: Option<PathBuf>,
+    /// `deleteWhen`: hours of the day (`;`-separated) when expired files are deleted ("04").
+    pub delete_when: String,
+    /// `fileReservedTime`: hours a CommitLog file is kept (72).
+    pub file_reserved_time_hours: u64,
+    /// `diskMaxUsedSpaceRatio`: above this percentage expired files go at any hour (75).
+    pub disk_max_used_space_ratio: u64,
 }
 
 /// OS page size used by the least-pages flush rule (`MappedFile.OS_PAGE_SIZE`).
@@ -76,6 +82,9 @@ impl StoreConfig {
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
             commit_log_path: None,
+            delete_when: "04".into(),
+            file_reserved_time_hours: 72,
+            disk_max_used_space_ratio: 75,
         }
     }
 

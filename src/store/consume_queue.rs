@@ -69,6 +69,8 @@ pub struct ConsumeQueue {
     pub queue_id: i32,
     /// Files.
     files: MappedFileQueue,
+    /// First unit whose CommitLog data still exists (`minLogicOffset`, in units).
+    min_logic: std::sync::atomic::AtomicU64,
 }
 
 impl ConsumeQueue {
@@ -84,6 +86,7 @@ impl ConsumeQueue {
             topic: topic.to_owned(),
             queue_id,
             files: MappedFileQueue::load(&dir, file_size)?,
+            min_logic: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -175,12 +178,27 @@ impl ConsumeQueue {
     /// First queue offset still stored, skipping pre-filled blanks.
     #[must_use]
     pub fn min_offset(&self) -> u64 {
-        let mut off = self.files.min_offset() / u64::try_from(CQ_UNIT_SIZE).unwrap_or(20);
+        let mut off = (self.files.min_offset() / u64::try_from(CQ_UNIT_SIZE).unwrap_or(20))
+            .max(self.min_logic.load(std::sync::atomic::Ordering::Acquire));
         let max = self.max_offset();
         while off < max && self.get(off) == Some(BLANK_UNIT) {
             off += 1;
         }
         off
+    }
+
+    /// Moves the minimum past units whose CommitLog data is gone (`correctMinOffset`).
+    pub fn correct_min_offset(&self, min_phy_offset: i64) {
+        let max = self.max_offset();
+        let mut off = self.min_offset();
+        while off < max {
+            match self.get(off) {
+                Some(u) if u == BLANK_UNIT || u.commit_log_offset < min_phy_offset => off += 1,
+                _ => break,
+            }
+        }
+        self.min_logic
+            .fetch_max(off, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Removes units whose CommitLog offset is at or past `phy_offset` (after the CommitLog was

@@ -202,6 +202,14 @@ impl IndexFile {
         out
     }
 
+    /// Removes the file from disk (retention).
+    pub fn delete(self) -> Result<(), StoreError> {
+        let path = self.file.path().to_owned();
+        drop(self);
+        std::fs::remove_file(path)?;
+        Ok(())
+    }
+
     /// msync the whole file.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.file.set_positions(0);

@@ -248,6 +248,26 @@ impl AsRef<[u8]> for MappedSlice {
     }
 }
 
+/// Fraction of the file system holding `path` that is used, 0.0–1.0 (`statvfs`); `None` when
+/// the call fails. Lives here because it is the crate's only foreign call.
+#[must_use]
+pub fn disk_used_ratio(path: &Path) -> Option<f64> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call, and `st` points
+    // to writable memory of the right size; statvfs writes the whole struct on success (0).
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it initialised `st`.
+    let st = unsafe { st.assume_init() };
+    #[allow(clippy::cast_precision_loss)]
+    let (total, free) = (st.f_blocks as f64, st.f_bavail as f64);
+    (total > 0.0).then(|| ((total - free) / total).clamp(0.0, 1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

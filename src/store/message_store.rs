@@ -166,6 +166,8 @@ pub struct MessageStore {
     pub(crate) last_dispatch_timestamp: AtomicI64,
     /// Set after a failed flush.
     pub(crate) poisoned: AtomicBool,
+    /// Set while the disk is too full to accept writes.
+    pub(crate) disk_full: AtomicBool,
     pub(crate) shutdown: AtomicBool,
     pub(crate) flush_signal: Signal,
     pub(crate) dispatch_signal: Signal,
@@ -215,6 +217,7 @@ impl MessageStore {
             last_put_timestamp: AtomicI64::new(0),
             last_dispatch_timestamp: AtomicI64::new(0),
             poisoned: AtomicBool::new(false),
+            disk_full: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             flush_signal: Signal::default(),
             dispatch_signal: Signal::default(),
@@ -225,6 +228,7 @@ impl MessageStore {
         super::recovery::recover(&store)?;
         super::dispatch::start(&store);
         super::flush::start(&store);
+        super::clean::start(&store);
         Ok(store)
     }
 
@@ -315,6 +319,9 @@ impl MessageStore {
         let mut state = self.put_state.lock().map_err(|_| StoreError::Poisoned)?;
         if self.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned);
+        }
+        if self.disk_full.load(Ordering::Acquire) {
+            return Err(StoreError::DiskFull);
         }
         let store_timestamp = now_millis();
         let mut records = Vec::with_capacity(messages.len());

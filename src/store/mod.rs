@@ -11,6 +11,7 @@
 //! the dispatcher only publishes ConsumeQueue units for flushed records.
 
 pub mod checkpoint;
+pub mod clean;
 pub mod config;
 pub mod consume_queue;
 pub mod dispatch;
@@ -47,4 +48,7 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("store is shut down")]
     ShutDown,
+    /// The disk is over 90 % full; writes resume when space is freed.
+    #[error("disk full: the store refuses writes until space is freed")]
+    DiskFull,
 }

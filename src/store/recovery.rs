@@ -179,6 +179,7 @@ fn recover_queues(
                 };
                 let q = queue_for(store, &topic, qid)?;
                 let (_, q_max_phy) = q.recover();
+                q.correct_min_offset(i64::try_from(store.commit_log.min_offset()).unwrap_or(0));
                 q.truncate_dirty(i64::try_from(end).unwrap_or(i64::MAX))?;
                 max_phy = max_phy.max(q_max_phy.min(i64::try_from(end).unwrap_or(i64::MAX)));
             }

@@ -17,6 +17,10 @@
  *       Polls GET_ROUTEINFO_BY_TOPIC (105) until every topic has a route with at least one broker
  *       address and one queue entry. Prints "ROUTE OK <topic> ..." per topic and exits 0, or
  *       "ROUTE MISSING <topic> <last error>" and exits 3 at the deadline.
+ *   AdminProbe <namesrvAddr> createtopic <brokerAddr> <queues> <topic>...
+ *       UPDATE_AND_CREATE_TOPIC (17) to the broker for each topic (<queues> read and write queues,
+ *       perm 6), one JVM for many topics. Prints "TOPIC OK <topic>" per topic (exit 0) or
+ *       "TOPIC ERROR <topic> <exception>" (exit 3 after trying all).
  */
 
 import java.util.ArrayList;
@@ -37,7 +41,7 @@ public class AdminProbe {
         try {
             if (args.length < 2) {
                 System.out.println("usage: AdminProbe <namesrvAddr> kvget <namespace> <key> | waitbroker <timeoutSeconds> <cluster> <brokerAddr>"
-                    + " | waitroute <timeoutSeconds> <topic>...");
+                    + " | waitroute <timeoutSeconds> <topic>... | createtopic <brokerAddr> <queues> <topic>...");
                 System.exit(2);
             }
             admin = new DefaultMQAdminExt(5000);
@@ -48,6 +52,13 @@ public class AdminProbe {
                 code = kvget(admin, args[2], args[3]);
             } else if ("waitbroker".equals(args[1]) && args.length == 5) {
                 code = waitbroker(admin, Integer.parseInt(args[2]), args[3], args[4]);
+            } else if ("createtopic".equals(args[1]) && args.length >= 5) {
+                code = 0;
+                for (int i = 4; i < args.length; i++) {
+                    if (createtopic(admin, args[2], Integer.parseInt(args[3]), args[i]) != 0) {
+                        code = 3;
+                    }
+                }
             } else if ("waitroute".equals(args[1]) && args.length >= 4) {
                 List<String> topics = new ArrayList<>();
                 for (int i = 3; i < args.length; i++) {
@@ -159,5 +170,17 @@ public class AdminProbe {
             }
         }
         return 0;
+    }
+
+    static int createtopic(DefaultMQAdminExt admin, String brokerAddr, int queues, String topic) {
+        org.apache.rocketmq.common.TopicConfig tc = new org.apache.rocketmq.common.TopicConfig(topic, queues, queues, 6);
+        try {
+            admin.createAndUpdateTopicConfig(brokerAddr, tc);
+            System.out.println("TOPIC OK " + topic);
+            return 0;
+        } catch (Exception e) {
+            System.out.println("TOPIC ERROR " + topic + " " + e);
+            return 3;
+        }
     }
 }
