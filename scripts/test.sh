@@ -21,6 +21,8 @@ step "rustdoc -D warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
 
 if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
+    step "store interoperability with the Java broker 5.3.3 / 4.9.x (both directions)"
+    bash compat-tests/store/run.sh
     step "compat-tests (official Java/Go clients and mqadmin)"
     bash compat-tests/run.sh
 fi

@@ -255,6 +255,7 @@ fn rebuild(root: &Path, out: &Path, cq_file_size: usize, slots: usize, nums: usi
     let mut queues: BTreeMap<(String, i32), ConsumeQueue> = BTreeMap::new();
     let mut index = Vec::new();
     let mut failure: Option<String> = None;
+    let delays = StoreConfig::new(root);
     let _ = walk(&root.join("commitlog"), false, |rec| {
         if failure.is_some() {
             return;
@@ -272,7 +273,11 @@ fn rebuild(root: &Path, out: &Path, cq_file_size: usize, slots: usize, nums: usi
             }
             let size = rec.encoded_len();
             let code = if rec.topic == SCHEDULE_TOPIC {
-                rec.store_timestamp
+                let level = rec
+                    .property("DELAY")
+                    .and_then(|d| d.parse::<usize>().ok())
+                    .unwrap_or(0);
+                rec.store_timestamp + delays.delay_millis(level).unwrap_or(0)
             } else {
                 tags_code(rec.property("TAGS"))
             };

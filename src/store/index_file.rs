@@ -104,7 +104,7 @@ impl IndexFile {
             end_timestamp: self.i64_at(8),
             begin_phy_offset: self.i64_at(16),
             end_phy_offset: self.i64_at(24),
-            hash_slot_count: self.i32_at(32).max(1),
+            hash_slot_count: self.i32_at(32),
             index_count: self.i32_at(36).max(1),
         }
     }
