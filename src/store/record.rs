@@ -327,13 +327,10 @@ pub fn offset_msg_id(store_host: &SocketAddr, physical_offset: i64) -> String {
 /// appears twice (batch messages repeat `UNIQ_KEY`) resolves to its last value, as Java's map does.
 #[must_use]
 pub fn property<'a>(properties: &'a str, name: &str) -> Option<&'a str> {
-    properties
-        .split(PROPERTY_SEPARATOR)
-        .filter_map(|seg| {
-            let (k, v) = seg.split_once(NAME_VALUE_SEPARATOR)?;
-            (k == name && !k.is_empty()).then_some(v)
-        })
-        .last()
+    properties.split(PROPERTY_SEPARATOR).rev().find_map(|seg| {
+        let (k, v) = seg.split_once(NAME_VALUE_SEPARATOR)?;
+        (k == name && !k.is_empty()).then_some(v)
+    })
 }
 
 /// Java's `String.hashCode` over UTF-16 code units (tag codes, index key hashes).
