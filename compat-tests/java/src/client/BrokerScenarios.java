@@ -31,6 +31,10 @@
  *   offsets-after                (after run.sh restarted the broker) produce <count> "new" messages,
  *                                start the same group: all new ones must arrive, re-deliveries of
  *                                old ones must be <= 32 * queues. Needs the same tag= as before.
+ *   hold-consumer                produce <count> messages to <topicBase>-admin, consume them with a push
+ *                                consumer of group <groupBase>-admin, print "HOLDING", then keep the
+ *                                consumer up until the file holdFile=<path> exists (at most timeout s),
+ *                                so that mqadmin consumerConnection/consumerProgress can look at it.
  *   quickstart-producer          the official quick-start producer: group please_rename_unique_group_name,
  *                                1000 x "Hello RocketMQ i" to TopicTest/TagA (auto-created via TBW102).
  *   quickstart-consumer          the official quick-start consumer (group please_rename_unique_group_name_4,
@@ -85,6 +89,7 @@ public class BrokerScenarios {
         {"cluster", "cluster"}, {"broadcast", "broadcast"}, {"orderly", "orderly"},
         {"litepull-assign", "lpassign"}, {"litepull-subscribe", "lpsub"}, {"tags", "tags"},
         {"newgroup", "newgroup"}, {"offsets-before", "offsets"}, {"offsets-after", "offsets"},
+        {"hold-consumer", "admin"},
     };
 
     static String namesrv;
@@ -96,6 +101,7 @@ public class BrokerScenarios {
     static int batchSize = 100;
     static int timeoutSec = 120;
     static int queues = 4;
+    static String holdFile;
     static String version;
     static final AtomicInteger INSTANCE_SEQ = new AtomicInteger();
 
@@ -121,6 +127,7 @@ public class BrokerScenarios {
             batchSize = Integer.parseInt(opts.getOrDefault("batchSize", "100"));
             timeoutSec = Integer.parseInt(opts.getOrDefault("timeout", "120"));
             queues = Integer.parseInt(opts.getOrDefault("queues", "4"));
+            holdFile = opts.get("holdFile");
             runTag = opts.getOrDefault("tag", Long.toString(System.currentTimeMillis(), 36));
             version = org.apache.rocketmq.common.MQVersion.getVersionDesc(
                 org.apache.rocketmq.common.MQVersion.CURRENT_VERSION);
@@ -200,6 +207,8 @@ public class BrokerScenarios {
                 return offsetsBefore();
             case "offsets-after":
                 return offsetsAfter();
+            case "hold-consumer":
+                return holdConsumer();
             case "quickstart-producer":
                 return quickstartProducer();
             case "quickstart-consumer":
@@ -1230,6 +1239,36 @@ public class BrokerScenarios {
                 + router.problemSummary();
             boolean pass = neu.complete() && redelivered <= allowed && sendProblems.isEmpty() && router.problems.isEmpty();
             return (pass ? "PASS " : "FAIL ") + d;
+        } finally {
+            quietly("producer shutdown", p::shutdown);
+            quietly("consumer shutdown", c::shutdown);
+        }
+    }
+
+    // ------------------------------------------------------------------ 9. a consumer for mqadmin to look at
+
+    static String holdConsumer() throws Exception {
+        final String topic = topicOf("hold-consumer");
+        final String group = groupOf("hold-consumer");
+        final Router router = new Router();
+        final Tracker t = router.add(new Tracker("admin", "brk-" + runTag + "-admin-", count));
+        List<String> sendProblems = new ArrayList<>();
+        DefaultMQProducer p = producer(group + "_producer");
+        DefaultMQPushConsumer c = pushConsumer(group, "admin");
+        c.subscribe(topic, "*");
+        c.registerMessageListener(concurrentListener(router, null));
+        try {
+            int sent = produceSync(p, topic, t, sendProblems);
+            c.start();
+            String w = waitAll(t, timeoutSec * 1000L);
+            // Offsets are committed every 5 s by the client; push them now so consumerProgress shows them.
+            c.getDefaultMQPushConsumerImpl().persistConsumerOffset();
+            System.out.println("HOLDING group " + group + " topic " + topic + " sent " + sent + " consumed " + t.summary());
+            System.out.flush();
+            long took = holdFile == null ? -1 : waitUntil(timeoutSec * 1000L, () -> new java.io.File(holdFile).exists());
+            String d = "sent " + sent + ", consumed " + t.summary() + " (" + w + "), held "
+                + (took < 0 ? "until timeout" : took + " ms");
+            return (t.complete() && sendProblems.isEmpty() ? "PASS " : "FAIL ") + d;
         } finally {
             quietly("producer shutdown", p::shutdown);
             quietly("consumer shutdown", c::shutdown);

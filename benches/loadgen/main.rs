@@ -1,0 +1,424 @@
+//! `rmq-loadgen`: a protocol-level load generator for RocketMQ brokers (ours or Java's).
+//!
+//! ```text
+//! rmq-loadgen produce --namesrv 127.0.0.1:9876 --topic BenchTopic --concurrency 64 --size 1024 --duration 30
+//! rmq-loadgen produce ... --rate 5000          # fixed rate; latency measured from the scheduled time
+//! rmq-loadgen consume --namesrv 127.0.0.1:9876 --topic BenchTopic --group bench_cg
+//! ```
+//! It resolves the route through the name server, sends SEND_MESSAGE_V2 exactly as the Java
+//! client does (one request in flight per worker), prints progress every second, and ends with
+//! throughput and hdrhistogram latency percentiles. `consume` drains every queue from its
+//! minimum offset with PULL_MESSAGE and reports messages and bytes per second.
+
+// `serde_json::Value` indexing returns Null instead of panicking, and worker indices are taken
+// modulo the vector length, so indexing here cannot panic.
+#![allow(clippy::print_stdout, clippy::cast_precision_loss, clippy::indexing_slicing, missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use hdrhistogram::Histogram;
+use rocketmq_rs::net::RemotingClient;
+use rocketmq_rs::remoting::header::send::SendMessageRequestHeaderV2;
+use rocketmq_rs::remoting::{ExtFields, RemotingCommand};
+use tokio::sync::Mutex;
+
+#[derive(Debug, Parser)]
+#[command(name = "rmq-loadgen", about = "RocketMQ protocol load generator")]
+struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Send messages.
+    Produce {
+        #[arg(long, default_value = "127.0.0.1:9876")]
+        namesrv: String,
+        #[arg(long, default_value = "BenchTopic")]
+        topic: String,
+        /// Workers, each with one request in flight.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Body size in bytes.
+        #[arg(long, default_value_t = 1024)]
+        size: usize,
+        /// Stop after this many messages (0: use --duration).
+        #[arg(long, default_value_t = 0)]
+        count: u64,
+        /// Stop after this many seconds.
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        /// Total messages per second (0: as fast as possible).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        /// Connections to the broker, shared by the workers.
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+    },
+    /// Drain every queue of a topic from its minimum offset.
+    Consume {
+        #[arg(long, default_value = "127.0.0.1:9876")]
+        namesrv: String,
+        #[arg(long, default_value = "BenchTopic")]
+        topic: String,
+        #[arg(long, default_value = "bench_cg")]
+        group: String,
+        /// Stop after this many seconds even if not drained.
+        #[arg(long, default_value_t = 120)]
+        duration: u64,
+    },
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Broker address and queue count of a topic, from the name server.
+async fn route(
+    client: &RemotingClient,
+    namesrv: &str,
+    topic: &str,
+) -> Result<(String, i32), String> {
+    let ext: ExtFields = [("topic", topic)].into_iter().collect();
+    let mut req = RemotingCommand::request(105, Some(ext));
+    req.version = 479;
+    let mut resp = client
+        .invoke(namesrv, req.clone(), TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut queue_cap = 8;
+    if resp.code == 17 {
+        // The Java producer's `defaultTopicQueueNums`.
+        queue_cap = 4;
+        // Like the Java producer: route through the auto-create template; the broker creates
+        // the topic on first send.
+        let ext: ExtFields = [("topic", "TBW102")].into_iter().collect();
+        let mut tbw = RemotingCommand::request(105, Some(ext));
+        tbw.version = 479;
+        resp = client
+            .invoke(namesrv, tbw, TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    if resp.code != 0 {
+        return Err(format!(
+            "route of {topic}: code {} {:?}",
+            resp.code, resp.remark
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).map_err(|e| e.to_string())?;
+    let addr = v["brokerDatas"][0]["brokerAddrs"]["0"]
+        .as_str()
+        .ok_or("no master in route")?
+        .to_owned();
+    let queues = v["queueDatas"][0]["writeQueueNums"]
+        .as_i64()
+        .unwrap_or(4)
+        .min(queue_cap);
+    Ok((addr, i32::try_from(queues).unwrap_or(4)))
+}
+
+fn send_request(topic: &str, queue: i32, body: &Bytes, seq: u64) -> RemotingCommand {
+    let h = SendMessageRequestHeaderV2 {
+        a: "bench_pg".into(),
+        b: topic.into(),
+        c: "TBW102".into(),
+        d: 4,
+        e: queue,
+        f: 0,
+        g: 0,
+        h: 0,
+        i: Some(format!("UNIQ_KEY\u{1}{seq:032X}\u{2}WAIT\u{1}true\u{2}")),
+        j: Some(0),
+        k: Some(false),
+        l: None,
+        m: Some(false),
+        n: None,
+    };
+    RemotingCommand::request(310, Some(h.to_ext_fields())).with_body(body.clone())
+}
+
+fn report(label: &str, n: u64, elapsed: Duration, hist: &Histogram<u64>) {
+    let secs = elapsed.as_secs_f64();
+    println!(
+        "{label}: {n} msgs in {secs:.1} s = {:.0} msg/s; latency us p50={} p90={} p99={} p999={} max={}",
+        n as f64 / secs,
+        hist.value_at_quantile(0.5),
+        hist.value_at_quantile(0.9),
+        hist.value_at_quantile(0.99),
+        hist.value_at_quantile(0.999),
+        hist.max()
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn produce(
+    namesrv: String,
+    topic: String,
+    concurrency: usize,
+    size: usize,
+    count: u64,
+    duration: u64,
+    rate: u64,
+    connections: usize,
+) -> Result<(), String> {
+    let ns = RemotingClient::new();
+    let (addr, queues) = route(&ns, &namesrv, &topic).await?;
+    let clients: Vec<Arc<RemotingClient>> = (0..connections.max(1))
+        .map(|_| Arc::new(RemotingClient::new()))
+        .collect();
+    let body = Bytes::from(vec![b'x'; size]);
+    let sent = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let hist = Arc::new(Mutex::new(
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?,
+    ));
+    let started = Instant::now();
+    let per_worker_interval =
+        (rate > 0).then(|| Duration::from_secs_f64(concurrency as f64 / rate as f64));
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (client, addr, topic, body) = (
+            Arc::clone(&clients[w % clients.len()]),
+            addr.clone(),
+            topic.clone(),
+            body.clone(),
+        );
+        let (sent, errors, stop, hist) = (
+            Arc::clone(&sent),
+            Arc::clone(&errors),
+            Arc::clone(&stop),
+            Arc::clone(&hist),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
+                .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!()));
+            let mut next = Instant::now();
+            let mut seq = w as u64 * 1_000_000_000;
+            while !stop.load(Ordering::Relaxed) {
+                if per_worker_interval.is_some() {
+                    tokio::time::sleep_until(next.into()).await;
+                }
+                let scheduled = if per_worker_interval.is_some() {
+                    next
+                } else {
+                    Instant::now()
+                };
+                seq += 1;
+                let queue = i32::try_from(seq % u64::try_from(queues).unwrap_or(4)).unwrap_or(0);
+                match client
+                    .invoke(&addr, send_request(&topic, queue, &body, seq), TIMEOUT)
+                    .await
+                {
+                    Ok(r) if r.code == 0 => {
+                        let _ = local.record(
+                            u64::try_from(scheduled.elapsed().as_micros())
+                                .unwrap_or(u64::MAX)
+                                .max(1),
+                        );
+                        let n = sent.fetch_add(1, Ordering::Relaxed) + 1;
+                        if count > 0 && n >= count {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    other => {
+                        if errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                            match other {
+                                Ok(r) => eprintln!("first error: code {} {:?}", r.code, r.remark),
+                                Err(e) => eprintln!("first error: {e}"),
+                            }
+                        }
+                    }
+                }
+                if let Some(iv) = per_worker_interval {
+                    next += iv;
+                }
+            }
+            let _ = hist.lock().await.add(&local);
+        }));
+    }
+    let deadline = started + Duration::from_secs(duration);
+    let mut last = 0;
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let n = sent.load(Ordering::Relaxed);
+        eprintln!(
+            "[{:>4.0}s] sent {n} ({}/s) errors {}",
+            started.elapsed().as_secs_f64(),
+            n - last,
+            errors.load(Ordering::Relaxed)
+        );
+        last = n;
+        if count == 0 && Instant::now() >= deadline {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let label = if rate > 0 {
+        format!("produce rate={rate}/s size={size}")
+    } else {
+        format!("produce concurrency={concurrency} size={size}")
+    };
+    report(
+        &label,
+        sent.load(Ordering::Relaxed),
+        started.elapsed(),
+        &*hist.lock().await,
+    );
+    println!("errors: {}", errors.load(Ordering::Relaxed));
+    Ok(())
+}
+
+fn pull_request(group: &str, topic: &str, queue: i32, offset: i64) -> RemotingCommand {
+    let ext: ExtFields = [
+        ("consumerGroup", group.to_owned()),
+        ("topic", topic.to_owned()),
+        ("queueId", queue.to_string()),
+        ("queueOffset", offset.to_string()),
+        ("maxMsgNums", "32".to_owned()),
+        ("sysFlag", "4".to_owned()),
+        ("commitOffset", "0".to_owned()),
+        ("suspendTimeoutMillis", "0".to_owned()),
+        ("subscription", "*".to_owned()),
+        ("subVersion", "0".to_owned()),
+        ("expressionType", "TAG".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    RemotingCommand::request(11, Some(ext))
+}
+
+async fn consume(
+    namesrv: String,
+    topic: String,
+    group: String,
+    duration: u64,
+) -> Result<(), String> {
+    let ns = RemotingClient::new();
+    let (addr, queues) = route(&ns, &namesrv, &topic).await?;
+    let msgs = Arc::new(AtomicU64::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(duration);
+    let mut tasks = Vec::new();
+    for q in 0..queues {
+        let (addr, topic, group, msgs, bytes) = (
+            addr.clone(),
+            topic.clone(),
+            group.clone(),
+            Arc::clone(&msgs),
+            Arc::clone(&bytes),
+        );
+        tasks.push(tokio::spawn(async move {
+            let client = RemotingClient::new();
+            let mut offset = 0i64;
+            while Instant::now() < deadline {
+                let Ok(r) = client
+                    .invoke(&addr, pull_request(&group, &topic, q, offset), TIMEOUT)
+                    .await
+                else {
+                    break;
+                };
+                let next: i64 = r
+                    .ext("nextBeginOffset")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(offset);
+                match r.code {
+                    0 => {
+                        let _ = msgs.fetch_add(
+                            u64::try_from(next - offset).unwrap_or(0),
+                            Ordering::Relaxed,
+                        );
+                        let _ = bytes.fetch_add(r.body.len() as u64, Ordering::Relaxed);
+                        offset = next;
+                    }
+                    21 | 20 => offset = next,
+                    _ => break,
+                }
+            }
+        }));
+    }
+    let waiter = tokio::spawn(async move {
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+    let mut last = 0;
+    while !waiter.is_finished() {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let n = msgs.load(Ordering::Relaxed);
+        eprintln!(
+            "[{:>4.0}s] consumed {n} ({}/s)",
+            started.elapsed().as_secs_f64(),
+            n - last
+        );
+        last = n;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let n = msgs.load(Ordering::Relaxed);
+    println!(
+        "consume: {n} msgs in {secs:.1} s = {:.0} msg/s, {:.1} MiB/s",
+        n as f64 / secs,
+        bytes.load(Ordering::Relaxed) as f64 / secs / 1_048_576.0
+    );
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let r = rt.block_on(async move {
+        match args.cmd {
+            Cmd::Produce {
+                namesrv,
+                topic,
+                concurrency,
+                size,
+                count,
+                duration,
+                rate,
+                connections,
+            } => {
+                produce(
+                    namesrv,
+                    topic,
+                    concurrency,
+                    size,
+                    count,
+                    duration,
+                    rate,
+                    connections,
+                )
+                .await
+            }
+            Cmd::Consume {
+                namesrv,
+                topic,
+                group,
+                duration,
+            } => consume(namesrv, topic, group, duration).await,
+        }
+    });
+    match r {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rmq-loadgen: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
