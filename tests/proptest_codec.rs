@@ -67,3 +67,20 @@ proptest! {
         let _ = frame::decode(Bytes::from(f));
     }
 }
+
+proptest! {
+    /// The fast JSON header scanner and the general parser agree on every header our encoder
+    /// writes and on arbitrary text.
+    #[test]
+    fn fast_and_general_json_decoders_agree(cmd in command(), junk in "\\PC{0,60}") {
+        let mut json = cmd.clone();
+        json.serialize_type = SerializeType::Json;
+        let header = frame::encode_header(&json);
+        let fast = rocketmq_rs::remoting::json_header::decode(&header).unwrap();
+        let general = rocketmq_rs::remoting::json_header::decode_general(&header).unwrap();
+        prop_assert_eq!(fast, general);
+        let fast = rocketmq_rs::remoting::json_header::decode(junk.as_bytes()).ok();
+        let general = rocketmq_rs::remoting::json_header::decode_general(junk.as_bytes()).ok();
+        prop_assert_eq!(fast, general);
+    }
+}

@@ -12,7 +12,12 @@
 
 // `serde_json::Value` indexing returns Null instead of panicking, and worker indices are taken
 // modulo the vector length, so indexing here cannot panic.
-#![allow(clippy::print_stdout, clippy::cast_precision_loss, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::print_stdout,
+    clippy::cast_precision_loss,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

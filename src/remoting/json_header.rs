@@ -106,6 +106,15 @@ fn ext_fields_field(v: &Value) -> Result<Option<ExtFields>, WireError> {
 
 /// Decodes a JSON header. `body` is attached by the caller.
 pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
+    if let Some(cmd) = super::json_scan::decode(header) {
+        return Ok(cmd);
+    }
+    decode_general(header)
+}
+
+/// The general decoder (a full JSON parse); [`decode`] uses it for anything the fast scanner
+/// declines. Public so tests can check that both agree.
+pub fn decode_general(header: &[u8]) -> Result<RemotingCommand, WireError> {
     let value: Value =
         serde_json::from_slice(header).map_err(|e| WireError::InvalidJson(e.to_string()))?;
     let Value::Object(obj) = value else {

@@ -23,6 +23,7 @@ pub mod fastjson;
 pub mod frame;
 pub mod header;
 pub mod json_header;
+mod json_scan;
 pub mod json_tree;
 pub mod language;
 pub mod request_code;

@@ -21,6 +21,13 @@
  *       UPDATE_AND_CREATE_TOPIC (17) to the broker for each topic (<queues> read and write queues,
  *       perm 6), one JVM for many topics. Prints "TOPIC OK <topic>" per topic (exit 0) or
  *       "TOPIC ERROR <topic> <exception>" (exit 3 after trying all).
+ *   AdminProbe <namesrvAddr> subgroup <brokerAddr> <group>
+ *       Reads the subscription group back from the broker (examineSubscriptionGroupConfig, i.e.
+ *       GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201). Prints "SUBGROUP OK <group> <config>" (exit 0),
+ *       "SUBGROUP MISSING <group>" or "SUBGROUP ERROR <exception>" (exit 3).
+ *   AdminProbe <namesrvAddr> topicconfig <brokerAddr> <topic>
+ *       GET_TOPIC_CONFIG (351) to the broker. Prints "TOPICCONFIG OK <topic> <config>" (exit 0) or
+ *       "TOPICCONFIG ERROR <topic> <exception>" (exit 3).
  */
 
 import java.util.ArrayList;
@@ -59,6 +66,10 @@ public class AdminProbe {
                         code = 3;
                     }
                 }
+            } else if ("subgroup".equals(args[1]) && args.length == 4) {
+                code = subgroup(admin, args[2], args[3]);
+            } else if ("topicconfig".equals(args[1]) && args.length == 4) {
+                code = topicconfig(admin, args[2], args[3]);
             } else if ("waitroute".equals(args[1]) && args.length >= 4) {
                 List<String> topics = new ArrayList<>();
                 for (int i = 3; i < args.length; i++) {
@@ -180,6 +191,32 @@ public class AdminProbe {
             return 0;
         } catch (Exception e) {
             System.out.println("TOPIC ERROR " + topic + " " + e);
+            return 3;
+        }
+    }
+
+    static int subgroup(DefaultMQAdminExt admin, String brokerAddr, String group) {
+        try {
+            Object c = admin.examineSubscriptionGroupConfig(brokerAddr, group);
+            if (c == null) {
+                System.out.println("SUBGROUP MISSING " + group);
+                return 3;
+            }
+            System.out.println("SUBGROUP OK " + group + " " + c);
+            return 0;
+        } catch (Exception e) {
+            System.out.println("SUBGROUP ERROR " + group + " " + e);
+            return 3;
+        }
+    }
+
+    static int topicconfig(DefaultMQAdminExt admin, String brokerAddr, String topic) {
+        try {
+            Object c = admin.examineTopicConfig(brokerAddr, topic);
+            System.out.println("TOPICCONFIG OK " + topic + " " + c);
+            return c == null ? 3 : 0;
+        } catch (Exception e) {
+            System.out.println("TOPICCONFIG ERROR " + topic + " " + e);
             return 3;
         }
     }

@@ -35,6 +35,7 @@
  *                                consumer of group <groupBase>-admin, print "HOLDING", then keep the
  *                                consumer up until the file holdFile=<path> exists (at most timeout s),
  *                                so that mqadmin consumerConnection/consumerProgress can look at it.
+ *                                (quickstart-*: namesrvAddr "env" = rely on the NAMESRV_ADDR variable)
  *   quickstart-producer          the official quick-start producer: group please_rename_unique_group_name,
  *                                1000 x "Hello RocketMQ i" to TopicTest/TagA (auto-created via TBW102).
  *   quickstart-consumer          the official quick-start consumer (group please_rename_unique_group_name_4,
@@ -1279,8 +1280,12 @@ public class BrokerScenarios {
 
     static String quickstartProducer() throws Exception {
         // As in the official quick start (org.apache.rocketmq.example.quickstart.Producer).
+        // With namesrvAddr "env" the client finds the name server the way the quick start says:
+        // through the NAMESRV_ADDR environment variable.
         DefaultMQProducer producer = new DefaultMQProducer("please_rename_unique_group_name");
-        producer.setNamesrvAddr(namesrv);
+        if (!"env".equals(namesrv)) {
+            producer.setNamesrvAddr(namesrv);
+        }
         producer.start();
         int ok = 0;
         String first = null;
@@ -1321,7 +1326,9 @@ public class BrokerScenarios {
         final Set<Integer> got = ConcurrentHashMap.newKeySet();
         final AtomicInteger deliveries = new AtomicInteger();
         DefaultMQPushConsumer consumer = new DefaultMQPushConsumer("please_rename_unique_group_name_4");
-        consumer.setNamesrvAddr(namesrv);
+        if (!"env".equals(namesrv)) {
+            consumer.setNamesrvAddr(namesrv);
+        }
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         consumer.subscribe("TopicTest", "*");
         consumer.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {

@@ -1,0 +1,235 @@
+//! A fast path for JSON headers: a single-pass scanner for the flat shape every Java and Go
+//! client sends (`{"code":310,"extFields":{"a":"…",…},"flag":0,…}`). Anything it does not
+//! recognise (nested values in `extFields`, floats, unknown literals) makes it return `None`,
+//! and the caller falls back to the general parser, so the accepted language is unchanged.
+
+use super::command::{ExtFields, RemotingCommand, SerializeType};
+use super::language::LanguageCode;
+
+struct Scanner<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+enum Val {
+    Str(String),
+    Int(i64),
+    Null,
+    Bool(bool),
+}
+
+impl Scanner<'_> {
+    fn ws(&mut self) {
+        while self
+            .s
+            .get(self.pos)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        self.ws();
+        (self.s.get(self.pos) == Some(&b)).then(|| self.pos += 1)
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.s.get(self.pos).copied()
+    }
+
+    fn string(&mut self) -> Option<String> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        // Fast path: no escapes.
+        while let Some(&b) = self.s.get(self.pos) {
+            match b {
+                b'"' => {
+                    let out = std::str::from_utf8(self.s.get(start..self.pos)?)
+                        .ok()?
+                        .to_owned();
+                    self.pos += 1;
+                    return Some(out);
+                }
+                b'\\' => break,
+                _ => self.pos += 1,
+            }
+        }
+        let mut out = std::str::from_utf8(self.s.get(start..self.pos)?)
+            .ok()?
+            .to_owned();
+        loop {
+            let b = *self.s.get(self.pos)?;
+            self.pos += 1;
+            match b {
+                b'"' => return Some(out),
+                b'\\' => {
+                    let e = *self.s.get(self.pos)?;
+                    self.pos += 1;
+                    match e {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hex =
+                                std::str::from_utf8(self.s.get(self.pos..self.pos + 4)?).ok()?;
+                            self.pos += 4;
+                            let unit = u32::from_str_radix(hex, 16).ok()?;
+                            // Surrogate pairs go to the general parser.
+                            out.push(char::from_u32(unit)?);
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => {
+                    // Copy a run of plain bytes (valid UTF-8 checked on the run).
+                    let run_start = self.pos - 1;
+                    while self
+                        .s
+                        .get(self.pos)
+                        .is_some_and(|c| *c != b'"' && *c != b'\\')
+                    {
+                        self.pos += 1;
+                    }
+                    out.push_str(std::str::from_utf8(self.s.get(run_start..self.pos)?).ok()?);
+                }
+            }
+        }
+    }
+
+    fn value(&mut self) -> Option<Val> {
+        match self.peek()? {
+            b'"' => self.string().map(Val::Str),
+            b'n' => self.literal(b"null").map(|()| Val::Null),
+            b't' => self.literal(b"true").map(|()| Val::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Val::Bool(false)),
+            b'-' | b'0'..=b'9' => {
+                let start = self.pos;
+                self.pos += 1;
+                while self.s.get(self.pos).is_some_and(u8::is_ascii_digit) {
+                    self.pos += 1;
+                }
+                if self
+                    .s
+                    .get(self.pos)
+                    .is_some_and(|b| matches!(b, b'.' | b'e' | b'E'))
+                {
+                    return None;
+                }
+                std::str::from_utf8(self.s.get(start..self.pos)?)
+                    .ok()?
+                    .parse()
+                    .ok()
+                    .map(Val::Int)
+            }
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        (self.s.get(self.pos..self.pos + word.len())? == word).then(|| self.pos += word.len())
+    }
+
+    fn ext_fields(&mut self) -> Option<Option<ExtFields>> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(None);
+        }
+        self.eat(b'{')?;
+        let mut ext = ExtFields::new();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(Some(ext));
+        }
+        loop {
+            let k = self.string()?;
+            self.eat(b':')?;
+            match self.value()? {
+                Val::Str(v) => ext.insert(k, v),
+                Val::Int(i) => ext.insert(k, i.to_string()),
+                Val::Bool(b) => ext.insert(k, b.to_string()),
+                Val::Null => {}
+            }
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(Some(ext));
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+fn int(v: Val) -> Option<i32> {
+    match v {
+        Val::Int(i) => i32::try_from(i).ok(),
+        Val::Null => Some(0),
+        Val::Str(s) => s.trim().parse().ok(),
+        Val::Bool(_) => None,
+    }
+}
+
+/// Decodes the flat header shape, or `None` to defer to the general parser.
+pub(crate) fn decode(header: &[u8]) -> Option<RemotingCommand> {
+    let mut sc = Scanner { s: header, pos: 0 };
+    sc.eat(b'{')?;
+    let mut cmd = RemotingCommand::request(0, None);
+    cmd.language = None;
+    cmd.version = 0;
+    cmd.write_serialize_type_field = false;
+    cmd.serialize_type = SerializeType::Json;
+    if sc.peek()? == b'}' {
+        sc.pos += 1;
+    } else {
+        loop {
+            let key = sc.string()?;
+            sc.eat(b':')?;
+            match key.as_str() {
+                "extFields" => cmd.ext_fields = sc.ext_fields()?,
+                "code" => cmd.code = int(sc.value()?)?,
+                "flag" => cmd.flag = int(sc.value()?)?,
+                "opaque" => cmd.opaque = int(sc.value()?)?,
+                "version" => cmd.version = int(sc.value()?)?,
+                "language" => {
+                    cmd.language = match sc.value()? {
+                        Val::Str(s) => LanguageCode::from_name(&s),
+                        Val::Null => None,
+                        _ => return None,
+                    }
+                }
+                "remark" => {
+                    cmd.remark = match sc.value()? {
+                        Val::Str(s) => Some(s),
+                        Val::Null => None,
+                        _ => return None,
+                    }
+                }
+                "serializeTypeCurrentRPC" => {
+                    let _ = sc.value()?;
+                    cmd.write_serialize_type_field = true;
+                }
+                _ => {
+                    let _ = sc.value()?;
+                }
+            }
+            match sc.peek()? {
+                b',' => sc.pos += 1,
+                b'}' => {
+                    sc.pos += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    sc.ws();
+    (sc.pos == header.len()).then_some(cmd)
+}
