@@ -2,7 +2,7 @@
 //!
 //! [`Broker`] owns the store and the metadata managers; [`processor`] holds one handler file per
 //! request group and the single dispatch table; [`long_polling`] holds pull requests until a
-//! message arrives; [`register`] keeps the name servers informed; [`start`] wires it together.
+//! message arrives; [`register`] keeps the name servers informed; [`startup`] wires it together.
 
 pub mod client_manager;
 pub mod config;
