@@ -103,37 +103,38 @@ impl ConsumerOffsetManager {
             .unwrap_or_default()
     }
 
-    /// Groups with offsets on `topic`.
-    #[must_use]
-    pub fn groups_of_topic(&self, topic: &str) -> Vec<String> {
+    /// Every (topic, group) pair with offsets.
+    fn pairs(&self) -> Vec<(String, String)> {
         let t = self
             .table
             .read()
             .map(|t| t.keys().cloned().collect::<Vec<_>>())
             .unwrap_or_default();
-        t.into_iter()
+        t.iter()
             .filter_map(|k| {
                 k.split_once(TOPIC_GROUP_SEPARATOR)
-                    .filter(|(tp, _)| *tp == topic)
-                    .map(|(_, g)| g.to_owned())
+                    .map(|(tp, g)| (tp.to_owned(), g.to_owned()))
             })
+            .collect()
+    }
+
+    /// Groups with offsets on `topic`.
+    #[must_use]
+    pub fn groups_of_topic(&self, topic: &str) -> Vec<String> {
+        self.pairs()
+            .into_iter()
+            .filter(|(tp, _)| tp == topic)
+            .map(|(_, g)| g)
             .collect()
     }
 
     /// Topics a group has offsets on.
     #[must_use]
     pub fn topics_of_group(&self, group: &str) -> Vec<String> {
-        let t = self
-            .table
-            .read()
-            .map(|t| t.keys().cloned().collect::<Vec<_>>())
-            .unwrap_or_default();
-        t.into_iter()
-            .filter_map(|k| {
-                k.split_once(TOPIC_GROUP_SEPARATOR)
-                    .filter(|(_, g)| *g == group)
-                    .map(|(tp, _)| tp.to_owned())
-            })
+        self.pairs()
+            .into_iter()
+            .filter(|(_, g)| g == group)
+            .map(|(tp, _)| tp)
             .collect()
     }
 

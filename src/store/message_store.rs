@@ -254,11 +254,8 @@ impl MessageStore {
         Ok(())
     }
 
-    /// Stops the services, flushes everything and removes the abort file (a clean shutdown).
-    pub fn shutdown(&self) -> Result<(), StoreError> {
-        if self.shutdown.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
+    /// Wakes and joins the background threads (the shutdown flag is already set).
+    fn stop_threads(&self) {
         self.flush_signal.notify();
         self.dispatch_signal.notify();
         let threads: Vec<_> = self
@@ -269,6 +266,27 @@ impl MessageStore {
         for t in threads {
             let _ = t.join();
         }
+    }
+
+    /// Store time of the message at `offset` of a queue.
+    #[must_use]
+    pub fn store_time_at(&self, topic: &str, queue_id: i32, offset: u64) -> Option<i64> {
+        let u = self.queue(topic, queue_id)?.get(offset)?;
+        let b = self.read_record(
+            u64::try_from(u.commit_log_offset).ok()?,
+            usize::try_from(u.size).ok()?,
+        )?;
+        MessageRecord::decode(&b, false)
+            .ok()
+            .map(|(r, _)| r.store_timestamp)
+    }
+
+    /// Stops the services, flushes everything and removes the abort file (a clean shutdown).
+    pub fn shutdown(&self) -> Result<(), StoreError> {
+        if self.shutdown.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.stop_threads();
         super::dispatch::dispatch_available(self, u64::MAX)?;
         super::flush::flush_all(self)?;
         std::fs::remove_file(self.abort_file())?;
@@ -594,16 +612,7 @@ impl MessageStore {
     /// process had died; the next open runs crash recovery. For crash tests.
     pub fn halt(&self) {
         self.shutdown.store(true, Ordering::Release);
-        self.flush_signal.notify();
-        self.dispatch_signal.notify();
-        let threads: Vec<_> = self
-            .threads
-            .lock()
-            .map(|mut t| t.drain(..).collect())
-            .unwrap_or_default();
-        for t in threads {
-            let _ = t.join();
-        }
+        self.stop_threads();
     }
 
     /// CommitLog offsets of entries for an index key stored within `[begin, end]` ms, newest

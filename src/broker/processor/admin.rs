@@ -21,7 +21,6 @@ use crate::remoting::header::broker::{
 };
 use crate::remoting::json_tree::{Key, Node};
 use crate::remoting::{ExtFields, RemotingCommand, ResponseCode, version};
-use crate::store::record::MessageRecord;
 
 /// What Java's `createResponseCommand` leaves in `remark` when a handler only sets the code.
 const UNSET_REMARK: &str = "not set any response code";
@@ -175,16 +174,7 @@ pub(crate) fn get_broker_runtime_info(
     let earliest = store
         .all_queues()
         .iter()
-        .filter_map(|q| {
-            let u = q.get(q.min_offset())?;
-            let b = store.read_record(
-                u64::try_from(u.commit_log_offset).ok()?,
-                usize::try_from(u.size).ok()?,
-            )?;
-            MessageRecord::decode(&b, false)
-                .ok()
-                .map(|(r, _)| r.store_timestamp)
-        })
+        .filter_map(|q| store.store_time_at(&q.topic, q.queue_id, q.min_offset()))
         .min()
         .unwrap_or(0)
         .to_string();
@@ -276,18 +266,9 @@ pub(crate) fn get_topic_stats_info(
         let (min, max) = q
             .as_ref()
             .map_or((0, 0), |q| (q.min_offset(), q.max_offset()));
-        let last = q
-            .as_ref()
-            .and_then(|q| q.get(max.checked_sub(1)?))
-            .and_then(|u| {
-                let b = broker.store.read_record(
-                    u64::try_from(u.commit_log_offset).ok()?,
-                    usize::try_from(u.size).ok()?,
-                )?;
-                MessageRecord::decode(&b, false)
-                    .ok()
-                    .map(|(r, _)| r.store_timestamp)
-            });
+        let last = max
+            .checked_sub(1)
+            .and_then(|o| broker.store.store_time_at(&h.topic, qid, o));
         let mut v = JsonWriter::new(Style::Default);
         v.begin_object()
             .field_num("lastUpdateTimestamp", last.unwrap_or(0))

@@ -11,7 +11,6 @@ use crate::remoting::header::broker::{
     SearchOffsetRequestHeader, TopicQueueRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
 use crate::remoting::{RemotingCommand, ResponseCode};
-use crate::store::record::MessageRecord;
 
 fn offset_response(offset: i64) -> RemotingCommand {
     RemotingCommand::success().with_ext_fields(OffsetResponseHeader { offset }.to_ext_fields())
@@ -113,15 +112,7 @@ pub(crate) fn get_min_offset(
 }
 
 fn store_time(broker: &Broker, topic: &str, queue_id: i32, offset: u64) -> Option<i64> {
-    let q = broker.store.queue(topic, queue_id)?;
-    let u = q.get(offset)?;
-    let b = broker.store.read_record(
-        u64::try_from(u.commit_log_offset).ok()?,
-        usize::try_from(u.size).ok()?,
-    )?;
-    MessageRecord::decode(&b, false)
-        .ok()
-        .map(|(r, _)| r.store_timestamp)
+    broker.store.store_time_at(topic, queue_id, offset)
 }
 
 /// SEARCH_OFFSET_BY_TIMESTAMP: the first offset stored at or after `timestamp` (binary search

@@ -285,23 +285,31 @@ fn success_response(
     resp
 }
 
+/// Header, checks and queue choice shared by the send paths.
+fn prepare(
+    broker: &Broker,
+    conn: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<(SendMessageRequestHeader, TopicConfig), RemotingCommand> {
+    let mut h = parse_header(req)
+        .map_err(|e| base_response(broker, ResponseCode::SYSTEM_ERROR, Some(e)))?;
+    let tc = msg_check(broker, conn, &h)?;
+    if h.queue_id < 0 {
+        h.queue_id = random_queue(tc.write_queue_nums);
+    }
+    Ok((h, tc))
+}
+
 /// SEND_MESSAGE / SEND_MESSAGE_V2.
 pub async fn send_message(
     broker: &Arc<Broker>,
     conn: &ConnectionHandle,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let mut h = match parse_header(&req) {
-        Ok(h) => h,
-        Err(e) => return Some(base_response(broker, ResponseCode::SYSTEM_ERROR, Some(e))),
-    };
-    let tc = match msg_check(broker, conn, &h) {
-        Ok(tc) => tc,
+    let (mut h, tc) = match prepare(broker, conn, &req) {
+        Ok(v) => v,
         Err(resp) => return Some(resp),
     };
-    if h.queue_id < 0 {
-        h.queue_id = random_queue(tc.write_queue_nums);
-    }
     if let Err(resp) = retry_or_dlq(broker, &req, &mut h) {
         return Some(resp);
     }
@@ -360,17 +368,10 @@ pub async fn send_batch_message(
     conn: &ConnectionHandle,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let mut h = match parse_header(&req) {
-        Ok(h) => h,
-        Err(e) => return Some(base_response(broker, ResponseCode::SYSTEM_ERROR, Some(e))),
-    };
-    let tc = match msg_check(broker, conn, &h) {
-        Ok(tc) => tc,
+    let (mut h, tc) = match prepare(broker, conn, &req) {
+        Ok(v) => v,
         Err(resp) => return Some(resp),
     };
-    if h.queue_id < 0 {
-        h.queue_id = random_queue(tc.write_queue_nums);
-    }
     if h.topic.len() > 127 {
         return Some(base_response(
             broker,
