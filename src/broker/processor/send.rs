@@ -368,7 +368,7 @@ pub async fn send_batch_message(
     conn: &ConnectionHandle,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let (mut h, tc) = match prepare(broker, conn, &req) {
+    let (h, tc) = match prepare(broker, conn, &req) {
         Ok(v) => v,
         Err(resp) => return Some(resp),
     };
