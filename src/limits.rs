@@ -20,12 +20,14 @@ pub const SERVER_MAX_CONNECTIONS: usize = 4096;
 pub const SERVER_CHANNEL_MAX_IDLE_SECS: u64 = 120;
 
 /// Requests being processed at once for one connection; more are read only when one finishes.
-/// Java: `NettyServerConfig.serverOnewaySemaphoreValue = 256` bounds oneway work the same way.
-pub const CONNECTION_MAX_IN_FLIGHT: usize = 256;
+/// Java bounds only oneway work (`serverOnewaySemaphoreValue = 256`); held long-poll pulls also
+/// count here, and one client connection may hold a pull per queue it consumes, so the bound is
+/// well above any client's queue count.
+pub const CONNECTION_MAX_IN_FLIGHT: usize = 4096;
 
 /// Frames queued for writing on one connection before producers of responses wait.
 /// Java relies on Netty's write-buffer watermarks; a bounded channel is our equivalent.
-pub const CONNECTION_WRITE_QUEUE: usize = 1024;
+pub const CONNECTION_WRITE_QUEUE: usize = 4096;
 
 /// Requests a client may have outstanding on one connection.
 /// Java: `NettyClientConfig.clientAsyncSemaphoreValue = 65535`.
