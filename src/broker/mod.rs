@@ -13,12 +13,13 @@ pub mod processor;
 pub mod register;
 pub mod schedule;
 pub mod startup;
+pub mod stats;
 pub mod subscription_group;
 pub mod topic_config;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -32,17 +33,9 @@ use crate::store::{MessageStore, StoreError};
 use client_manager::ClientManager;
 use consumer_offset::ConsumerOffsetManager;
 use long_polling::HoldService;
+use stats::Stats;
 use subscription_group::SubscriptionGroupManager;
 use topic_config::TopicConfigManager;
-
-/// Counters behind GET_BROKER_RUNTIME_INFO and metrics.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Messages stored.
-    pub put_messages: AtomicU64,
-    /// Messages delivered by pulls.
-    pub got_messages: AtomicU64,
-}
 
 /// Broker state shared by all connections.
 #[derive(Debug)]
@@ -224,9 +217,17 @@ impl Service for BrokerService {
 /// Background upkeep: offsets persisted every 5 s (`flushConsumerOffsetInterval`), silent
 /// channels expired, held pulls past their deadline answered.
 pub async fn housekeeping(broker: Arc<Broker>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut n = 0u64;
     loop {
         let _ = tick.tick().await;
+        broker
+            .stats
+            .sample(crate::store::message_store::now_millis());
+        n += 1;
+        if !n.is_multiple_of(5) {
+            continue;
+        }
         broker.offsets.persist();
         for group in broker.clients.scan_expired() {
             processor::client::notify_consumer_ids_changed(&broker, &group);

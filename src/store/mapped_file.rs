@@ -248,10 +248,10 @@ impl AsRef<[u8]> for MappedSlice {
     }
 }
 
-/// Fraction of the file system holding `path` that is used, 0.0–1.0 (`statvfs`); `None` when
-/// the call fails. Lives here because it is the crate's only foreign call.
+/// Total and available bytes of the file system holding `path` (`statvfs`); `None` when the
+/// call fails. Lives here because it is the crate's only foreign call.
 #[must_use]
-pub fn disk_used_ratio(path: &Path) -> Option<f64> {
+pub fn disk_space(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt as _;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
@@ -263,8 +263,19 @@ pub fn disk_used_ratio(path: &Path) -> Option<f64> {
     }
     // SAFETY: statvfs returned 0, so it initialised `st`.
     let st = unsafe { st.assume_init() };
+    let frsize = st.f_frsize;
+    Some((
+        st.f_blocks.saturating_mul(frsize),
+        st.f_bavail.saturating_mul(frsize),
+    ))
+}
+
+/// Fraction of the file system holding `path` that is used, 0.0–1.0.
+#[must_use]
+pub fn disk_used_ratio(path: &Path) -> Option<f64> {
+    let (total, free) = disk_space(path)?;
     #[allow(clippy::cast_precision_loss)]
-    let (total, free) = (st.f_blocks as f64, st.f_bavail as f64);
+    let (total, free) = (total as f64, free as f64);
     (total > 0.0).then(|| ((total - free) / total).clamp(0.0, 1.0))
 }
 

@@ -153,71 +153,132 @@ pub(crate) fn get_topic_config(
     })
 }
 
-/// GET_BROKER_RUNTIME_INFO: the `KVTable` mqadmin clusterList and brokerStatus read. Every
-/// key clusterList parses as a number is present.
+/// `"[ 0 days, 0 hours, 5 minutes, 3 seconds ]"` (`BrokerStatsManager` runtime text).
+fn runtime_text(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    format!(
+        "[ {} days, {} hours, {} minutes, {} seconds ]",
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// `"Total : 100.0 GiB, Free : 50.0 GiB."`.
+fn capacity_text(path: &std::path::Path) -> String {
+    match crate::store::mapped_file::disk_space(path) {
+        Some((total, free)) => {
+            #[allow(clippy::cast_precision_loss)]
+            let gib = |b: u64| b as f64 / 1_073_741_824.0;
+            format!(
+                "Total : {:.1} GiB, Free : {:.1} GiB.",
+                gib(total),
+                gib(free)
+            )
+        }
+        None => "Total : 0.0 GiB, Free : 0.0 GiB.".into(),
+    }
+}
+
+/// GET_BROKER_RUNTIME_INFO: the `KVTable` mqadmin clusterList/brokerStatus and the exporter
+/// read, with the key set of a 5.3.3 broker. Thread-pool figures are 0: requests are not queued.
 pub(crate) fn get_broker_runtime_info(
     broker: &Arc<Broker>,
     _c: &ConnectionHandle,
     _req: &RemotingCommand,
 ) -> Result<RemotingCommand, HeaderError> {
-    let put = broker
-        .stats
-        .put_messages
-        .load(Ordering::Relaxed)
-        .to_string();
-    let got = broker
-        .stats
-        .got_messages
-        .load(Ordering::Relaxed)
-        .to_string();
+    use crate::broker::stats::Counter;
+    let stats = &broker.stats;
+    let put = stats.put_messages.load(Ordering::Relaxed);
+    let got = stats.got_messages.load(Ordering::Relaxed);
     let store = &broker.store;
+    let root = store.config().root.clone();
     let earliest = store
         .all_queues()
         .iter()
         .filter_map(|q| store.store_time_at(&q.topic, q.queue_id, q.min_offset()))
         .min()
-        .unwrap_or(0)
-        .to_string();
-    let max = store.max_phy_offset().to_string();
-    let min = store.min_phy_offset().to_string();
-    let entries: Vec<(&str, String)> = vec![
-        ("brokerActive", "true".into()),
-        ("brokerVersionDesc", version::desc(version::CURRENT).into()),
-        ("brokerVersion", version::CURRENT.to_string()),
-        ("msgPutTotalYesterdayMorning", "0".into()),
-        ("msgPutTotalTodayMorning", "0".into()),
-        ("msgPutTotalTodayNow", put),
-        ("msgGetTotalYesterdayMorning", "0".into()),
-        ("msgGetTotalTodayMorning", "0".into()),
-        ("msgGetTotalTodayNow", got),
-        ("dispatchBehindBytes", "0".into()),
-        ("pageCacheLockTimeMills", "0".into()),
-        ("earliestMessageTimeStamp", earliest),
-        ("startAcceptSendRequestTimeStamp", "0".into()),
-        ("timerReadBehind", "0".into()),
-        ("timerOffsetBehind", "0".into()),
-        ("timerCongestNum", "0".into()),
-        ("timerEnqueueTps", "0.0".into()),
-        ("timerDequeueTps", "0.0".into()),
-        ("remainTransientStoreBufferNumbs", "0".into()),
-        ("remainHowManyDataToFlush", "0 B".into()),
-        ("commitLogDiskRatio", "0.0".into()),
-        ("commitLogMaxOffset", max),
-        ("commitLogMinOffset", min),
-        ("putTps", "0.0 0.0 0.0".into()),
-        ("getTransferredTps", "0.0 0.0 0.0".into()),
-        ("getTotalTps", "0.0 0.0 0.0".into()),
-        ("sendThreadPoolQueueSize", "0".into()),
-        ("sendThreadPoolQueueCapacity", "10000".into()),
-        ("pullThreadPoolQueueSize", "0".into()),
-        ("pullThreadPoolQueueCapacity", "100000".into()),
-        ("sendThreadPoolQueueHeadWaitTimeMills", "0".into()),
-        ("pullThreadPoolQueueHeadWaitTimeMills", "0".into()),
-        ("queryThreadPoolQueueHeadWaitTimeMills", "0".into()),
-        ("bootTimestamp", broker.started_ms.to_string()),
+        .unwrap_or(-1);
+    let disk_ratio = crate::store::mapped_file::disk_used_ratio(&root).unwrap_or(0.0);
+    let now = crate::store::message_store::now_millis();
+    let put_bytes = stats.put_bytes.load(Ordering::Relaxed);
+    #[allow(clippy::cast_precision_loss)]
+    let avg_size = if put == 0 {
+        0.0
+    } else {
+        put_bytes as f64 / put as f64
+    };
+    let mut entries: Vec<(String, String)> = vec![
+        ("bootTimestamp".into(), broker.started_ms.to_string()),
+        ("runtime".into(), runtime_text(now - broker.started_ms)),
+        ("putMessageEntireTimeMax".into(), "0".into()),
+        ("putMessageTimesTotal".into(), put.max(1).to_string()),
+        ("putMessageFailedTimes".into(), "0".into()),
+        ("putMessageSizeTotal".into(), put_bytes.to_string()),
+        ("putMessageDistributeTime".into(), "[<=0ms]:0 [0~10ms]:0 [10~50ms]:0 [50~100ms]:0 [100~200ms]:0 [200~500ms]:0 [500ms~1s]:0 [1~2s]:0 [2~3s]:0 [3~4s]:0 [4~5s]:0 [5~10s]:0 [10s~]:0 ".into()),
+        ("putMessageAverageSize".into(), format!("{avg_size:.1}")),
+        ("dispatchMaxBuffer".into(), "0".into()),
+        ("getMessageEntireTimeMax".into(), "0".into()),
+        ("putTps".into(), stats.tps_text(Counter::Put)),
+        ("getFoundTps".into(), stats.tps_text(Counter::Found)),
+        ("getMissTps".into(), stats.tps_text(Counter::Miss)),
+        ("getTotalTps".into(), stats.tps_text(Counter::Got)),
+        ("getTransferredTps".into(), stats.tps_text(Counter::Got)),
+        ("putLatency99".into(), "0.00".into()),
+        ("putLatency999".into(), "0.00".into()),
+        ("commitLogDiskRatio".into(), format!("{disk_ratio:.2}")),
+        (format!("commitLogDiskRatio_{}", store.config().commit_log_dir().display()), format!("{disk_ratio:.2}")),
+        ("consumeQueueDiskRatio".into(), format!("{disk_ratio:.2}")),
+        ("commitLogMinOffset".into(), store.min_phy_offset().to_string()),
+        ("commitLogMaxOffset".into(), store.max_phy_offset().to_string()),
+        ("brokerActive".into(), "true".into()),
+        ("brokerVersionDesc".into(), version::desc(version::CURRENT).into()),
+        ("brokerVersion".into(), version::CURRENT.to_string()),
+        ("msgPutTotalYesterdayMorning".into(), "0".into()),
+        ("msgPutTotalTodayMorning".into(), "0".into()),
+        ("msgPutTotalTodayNow".into(), put.to_string()),
+        ("msgGetTotalYesterdayMorning".into(), "0".into()),
+        ("msgGetTotalTodayMorning".into(), "0".into()),
+        ("msgGetTotalTodayNow".into(), got.to_string()),
+        ("dispatchBehindBytes".into(), "0".into()),
+        ("pageCacheLockTimeMills".into(), "0".into()),
+        ("earliestMessageTimeStamp".into(), earliest.to_string()),
+        ("startAcceptSendRequestTimeStamp".into(), "0".into()),
+        ("timerReadBehind".into(), "0".into()),
+        ("timerOffsetBehind".into(), "0".into()),
+        ("timerCongestNum".into(), "0".into()),
+        ("timerEnqueueTps".into(), "0.0".into()),
+        ("timerDequeueTps".into(), "0.0".into()),
+        ("remainTransientStoreBufferNumbs".into(), i32::MAX.to_string()),
+        ("remainHowManyDataToFlush".into(), "0 B".into()),
+        ("commitLogDirCapacity".into(), capacity_text(&root)),
     ];
-    let text =
-        crate::remoting::body::simple::kv_table_json(entries.iter().map(|(k, v)| (*k, v.as_str())));
+    for (pool, capacity) in [
+        ("send", 10_000),
+        ("pull", 100_000),
+        ("litePull", 100_000),
+        ("query", 20_000),
+        ("ack", 100_000),
+    ] {
+        entries.push((format!("{pool}ThreadPoolQueueSize"), "0".into()));
+        entries.push((
+            format!("{pool}ThreadPoolQueueCapacity"),
+            capacity.to_string(),
+        ));
+        entries.push((
+            format!("{pool}ThreadPoolQueueHeadWaitTimeMills"),
+            "0".into(),
+        ));
+    }
+    entries.push(("EndTransactionQueueSize".into(), "0".into()));
+    entries.push((
+        "EndTransactionThreadPoolQueueCapacity".into(),
+        "100000".into(),
+    ));
+    let text = crate::remoting::body::simple::kv_table_json(
+        entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     Ok(json_body(text))
 }
 
@@ -291,12 +352,16 @@ pub(crate) fn get_consume_stats(
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, HeaderError> {
     let h = GetConsumeStatsRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    // Java: the group's topics from the offset table, narrowed to its subscriptions when the
+    // group is online; an explicit topic wins.
     let topics: Vec<String> = match h.topic.filter(|t| !t.is_empty()) {
         Some(t) => vec![t],
         None => {
             let mut t = broker.offsets.topics_of_group(&h.consumer_group);
-            if let Some(g) = broker.clients.consumer_group(&h.consumer_group) {
-                t.extend(g.subscriptions.keys().cloned());
+            if let Some(g) = broker.clients.consumer_group(&h.consumer_group)
+                && !g.subscriptions.is_empty()
+            {
+                t.retain(|topic| g.subscriptions.contains_key(topic));
             }
             t.sort();
             t.dedup();
@@ -322,7 +387,14 @@ pub(crate) fn get_consume_stats(
             v.begin_object()
                 .field_num("brokerOffset", i64::try_from(broker_offset).unwrap_or(0))
                 .field_num("consumerOffset", consumer_offset)
-                .field_num("lastTimestamp", 0)
+                .field_num(
+                    "lastTimestamp",
+                    u64::try_from(consumer_offset)
+                        .ok()
+                        .and_then(|o| o.checked_sub(1))
+                        .and_then(|o| broker.store.store_time_at(&topic, qid, o))
+                        .unwrap_or(0),
+                )
                 .field_num("pullOffset", consumer_offset)
                 .end_object();
             entries.push((mq_key(&broker.name, qid, &topic), v.finish()));

@@ -286,6 +286,12 @@ pub async fn pull_message(
         if !can_hold || slot.is_none() || conn.is_closed() {
             let n = u64::try_from(r.messages.len()).unwrap_or(0);
             let _ = broker.stats.got_messages.fetch_add(n, Ordering::Relaxed);
+            let counter = if n > 0 {
+                &broker.stats.get_found
+            } else {
+                &broker.stats.get_miss
+            };
+            let _ = counter.fetch_add(1, Ordering::Relaxed);
             respond(conn, &req, resp, r.messages).await;
             return None;
         }

@@ -244,6 +244,10 @@ async fn put_and_wait(
         .stats
         .put_messages
         .fetch_add(u64::try_from(msgs.len()).unwrap_or(0), Ordering::Relaxed);
+    let _ = broker
+        .stats
+        .put_bytes
+        .fetch_add(u64::try_from(r.wrote_bytes).unwrap_or(0), Ordering::Relaxed);
     let cfg = broker.store.config();
     let mut code = ResponseCode::SUCCESS;
     if cfg.flush_disk_type == FlushDiskType::SyncFlush
