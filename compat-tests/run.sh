@@ -960,6 +960,22 @@ p2_mqadmin() {
     else
         record broker.mqadmin.brokerStatus FAIL "missing keys: ${missing[*]:-none}; msgPutTotalTodayNow=${puts:-?}" "$f"
     fi
+    # Values, not just keys: after ~100,000 puts in the last minutes the rates and the disk ratio
+    # are non-zero on the Java broker (clusterList shows them as #InTPS/#OutTPS/#SPACE).
+    local bad=() tps ratio
+    tps="$(sed -n -E 's/^putTps +: (.*)/\1/p' "$f")"
+    awk -v v="$tps" 'BEGIN { n = split(v, a, " "); for (i = 1; i <= n; i++) if (a[i] + 0 > 0) exit 0; exit 1 }' \
+        || bad+=("putTps='$tps'")
+    tps="$(sed -n -E 's/^getTotalTps +: (.*)/\1/p' "$f")"
+    awk -v v="$tps" 'BEGIN { n = split(v, a, " "); for (i = 1; i <= n; i++) if (a[i] + 0 > 0) exit 0; exit 1 }' \
+        || bad+=("getTotalTps='$tps'")
+    ratio="$(sed -n -E 's/^commitLogDiskRatio +: (.*)/\1/p' "$f")"
+    awk -v v="$ratio" 'BEGIN { exit !(v + 0 > 0) }' || bad+=("commitLogDiskRatio='$ratio'")
+    if [[ ${#bad[@]} == 0 ]]; then
+        record broker.mqadmin.brokerStatus-values PASS "putTps, getTotalTps and commitLogDiskRatio are non-zero"
+    else
+        record broker.mqadmin.brokerStatus-values FAIL "zero after heavy traffic: ${bad[*]} (the Java broker reports the real rates and disk usage)"
+    fi
     if [[ -n "$REF_BROKERSTATUS" && -f "$REF_BROKERSTATUS" ]]; then
         local absent
         absent="$(comm -23 <(sed -n -E 's/^([A-Za-z_/0-9.]+) *: .*/\1/p' "$REF_BROKERSTATUS" | grep -v '^commitLogDiskRatio_/' | sort -u) \

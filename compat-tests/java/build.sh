@@ -5,7 +5,7 @@
 #   lib/server/        rocketmq-namesrv + rocketmq-broker + rocketmq-tools 5.3.3 (+ dependencies)
 #   lib/client-5.3.3/  rocketmq-client 5.3.3 (+ dependencies)
 #   lib/client-4.9.8/  rocketmq-client 4.9.8 (+ dependencies)
-#   classes/client-5.3.3/, classes/client-4.9.8/   ProduceConsume compiled against each client
+#   classes/client-5.3.3/, classes/client-4.9.8/   ProduceConsume and BrokerScenarios compiled against each client
 #   classes/admin/     AdminProbe compiled against the tools classpath
 #
 # Jars are cached in the local Maven repository (~/.m2); stamp files skip the work when the poms
