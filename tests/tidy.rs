@@ -49,5 +49,9 @@ fn source_tree_is_tidy() {
             problems.push(format!("{rel}: {lines} lines; split it"));
         }
     }
-    assert!(problems.is_empty(), "tidy problems:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "tidy problems:\n{}",
+        problems.join("\n")
+    );
 }
