@@ -90,7 +90,7 @@ pub(crate) fn flush_commit_log(store: &MessageStore, least_bytes: usize) -> Resu
         flushed_to = flushed_to.max(f.file_from_offset() + u64::try_from(pos).unwrap_or(0));
     }
     store.checkpoint.set(Field::PhysicMsgTimestamp, ts)?;
-    store.flushed.send_replace(flushed_to);
+    store.publish_flushed(flushed_to);
     store.dispatch_signal.notify();
     Ok(())
 }

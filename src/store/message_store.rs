@@ -158,6 +158,8 @@ pub struct MessageStore {
     pub(crate) checkpoint: Checkpoint,
     /// CommitLog flushed offset; async waiters watch it.
     pub(crate) flushed: watch::Sender<u64>,
+    /// Blocking waiters for `flushed` (tools, benches, crash tests).
+    pub(crate) flushed_wait: (Mutex<()>, Condvar),
     /// CommitLog offset dispatched to queues and index.
     pub(crate) dispatched: watch::Sender<u64>,
     /// Store time of the last appended record (checkpoint `physicMsgTimestamp`).
@@ -213,6 +215,7 @@ impl MessageStore {
             index: Mutex::new(Vec::new()),
             checkpoint,
             flushed,
+            flushed_wait: (Mutex::new(()), Condvar::new()),
             dispatched,
             last_put_timestamp: AtomicI64::new(0),
             last_dispatch_timestamp: AtomicI64::new(0),
@@ -453,13 +456,29 @@ impl MessageStore {
     pub fn wait_flushed_blocking(&self, offset: u64, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
         self.flush_signal.notify();
+        let mut guard = self
+            .flushed_wait
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         while *self.flushed.borrow() < offset {
-            if std::time::Instant::now() >= deadline || self.poisoned.load(Ordering::Acquire) {
+            let now = std::time::Instant::now();
+            if now >= deadline || self.poisoned.load(Ordering::Acquire) {
                 return false;
             }
-            std::thread::sleep(Duration::from_millis(1));
+            guard = match self.flushed_wait.1.wait_timeout(guard, deadline - now) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
         }
         true
+    }
+
+    /// Publishes a new flushed offset to async and blocking waiters.
+    pub(crate) fn publish_flushed(&self, offset: u64) {
+        self.flushed.send_replace(offset);
+        let _guard = self.flushed_wait.0.lock();
+        self.flushed_wait.1.notify_all();
     }
 
     /// Waits (blocking) until everything appended is dispatched (tests, tools).

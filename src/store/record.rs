@@ -319,7 +319,23 @@ pub fn offset_msg_id(store_host: &SocketAddr, physical_offset: i64) -> String {
     let mut raw = Vec::with_capacity(28);
     put_host(&mut raw, store_host);
     raw.extend_from_slice(&physical_offset.to_be_bytes());
-    raw.iter().map(|b| format!("{b:02X}")).collect()
+    upper_hex(&raw)
+}
+
+/// Uppercase hex (`UtilAll.bytes2string`).
+#[must_use]
+pub fn upper_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(
+            HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+        ));
+        out.push(char::from(
+            HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0'),
+        ));
+    }
+    out
 }
 
 /// Looks one property up in a properties string (`string2messageProperties` rules: segments

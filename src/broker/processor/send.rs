@@ -146,7 +146,7 @@ fn create_uniq_id(broker: &Broker) -> String {
     raw.extend_from_slice(&(low_u32(broker.started_ms)).to_be_bytes());
     raw.extend_from_slice(&(low_u32(crate::store::message_store::now_millis())).to_be_bytes());
     raw.extend_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
-    raw.iter().map(|b| format!("{b:02X}")).collect()
+    crate::store::record::upper_hex(&raw)
 }
 
 /// The properties string the Java broker stores: the client's properties plus MSG_REGION,
