@@ -285,3 +285,36 @@ async fn offsets_and_unknown_codes() {
     assert_eq!(forbidden.code, ResponseCode::NO_PERMISSION.code());
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_metrics_with_rocketmq_names() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let b = TestBroker::start(&[
+        ("metricsExporterType", "PROM"),
+        ("metricsPromExporterPort", port.as_str()),
+    ])
+    .await;
+    let c = RemotingClient::new();
+    assert_eq!(send(&c, &b.addr, "TopicM", 0, "x", "").await.code, 0);
+    let mut text = String::new();
+    for _ in 0..50 {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            s.read_to_string(&mut text).await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("rocketmq_messages_in_total{cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-t\"} 1"), "{text}");
+    assert!(text.contains("# TYPE rocketmq_topic_number gauge"));
+    b.stop().await;
+}

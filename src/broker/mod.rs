@@ -9,6 +9,7 @@ pub mod config;
 pub mod config_file;
 pub mod consumer_offset;
 pub mod long_polling;
+pub mod metrics;
 pub mod processor;
 pub mod register;
 pub mod schedule;

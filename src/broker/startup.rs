@@ -110,6 +110,7 @@ pub async fn run(
     let registrar = tokio::spawn(register::run(Arc::clone(&broker)));
     let keeper = tokio::spawn(housekeeping(Arc::clone(&broker)));
     let scheduler = tokio::spawn(super::schedule::run(Arc::clone(&broker)));
+    let metrics = tokio::spawn(super::metrics::run(Arc::clone(&broker)));
     ready(format!(
         "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
         broker.name, broker.addr, namesrv
@@ -119,6 +120,7 @@ pub async fn run(
     registrar.abort();
     keeper.abort();
     scheduler.abort();
+    metrics.abort();
     register::unregister_all(&broker).await;
     let _ = stop_tx.send(true);
     let _ = main.await;
