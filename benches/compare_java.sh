@@ -34,7 +34,10 @@ SIZE="${SIZE:-1024}"
 RATE="${RATE:-5000}"
 BACKLOG="${BACKLOG:-1000000}"
 JBENCH_SECS="${JBENCH_SECS:-40}"
-QUIET_WAIT="${QUIET_WAIT:-1200}"
+QUIET_WAIT="${QUIET_WAIT:-1200}"            # budget (s) for waiting for a quiet machine, per broker
+QUIET_HOLD="${QUIET_HOLD:-30}"              # ... which must stay quiet this long before a broker starts
+ATTEMPTS="${ATTEMPTS:-3}"                   # runs per broker when disturbed (see FOREIGN_MAX_PCT)
+FOREIGN_MAX_PCT="${FOREIGN_MAX_PCT:-5}"     # max foreign CPU during a run, % of one core
 OURS_MODE="${OURS_MODE:-split}"                # split: mqnamesrv + mqbroker; standalone: rocketmq-standalone
 SKIP_BUILD="${SKIP_BUILD:-0}"
 RESULTS="${RESULTS:-$ROOT/benches/RESULTS.md}"
@@ -42,7 +45,7 @@ CLUSTER=DefaultCluster
 NS="127.0.0.1:$NS_PORT"
 BIN="$ROOT/target/release"
 CMDLINE="$(printf '%q ' "$0" "$@")"
-ENVLINE="WORK=$WORK NS_PORT=$NS_PORT BROKER_PORT=$BROKER_PORT DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE BACKLOG=$BACKLOG JBENCH_SECS=$JBENCH_SECS OURS_MODE=$OURS_MODE"
+ENVLINE="QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT WORK=$WORK NS_PORT=$NS_PORT BROKER_PORT=$BROKER_PORT DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE BACKLOG=$BACKLOG JBENCH_SECS=$JBENCH_SECS OURS_MODE=$OURS_MODE"
 T_START=$SECONDS
 
 log() { printf '[%s +%4ds] %s\n' "$(date +%H:%M:%S)" "$((SECONDS - T_START))" "$*" >&2; }
@@ -62,10 +65,13 @@ stop_pid() { # <pid> [grace seconds]
     wait "$pid" 2>/dev/null
     return 0
 }
+SAMPLER_PID=""
 cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do stop_pid "$pid" 5; done
     PIDS=()
+    [[ -n "$SAMPLER_PID" ]] && stop_pid "$SAMPLER_PID" 2
+    return 0
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
@@ -148,9 +154,18 @@ def call(port, code, ext, timeout=1.0):
     head = json.loads(buf[8:8 + hl])
     return head, buf[8 + hl:].decode("utf-8", "replace")
 
-def startup(t0_ns, logfile, bport, nsport, addr, limit):
-    t0 = int(t0_ns)
+def startup(t0file, logfile, bport, nsport, addr, limit):
+    # Started before the broker so interpreter start-up is not counted: announce readiness, then wait
+    # for the launcher to write the broker's start time (epoch microseconds) into t0file.
+    open(t0file + ".ready", "w").close()
+    deadline = time.time() + 30
+    while not (os.path.exists(t0file) and open(t0file).read().strip()):
+        if time.time() > deadline:
+            sys.exit("no start time")
+        time.sleep(0.001)
+    t0 = int(open(t0file).read().strip()) * 1000
     got = {}
+    next_reg = 0.0
     deadline = time.time() + float(limit)
     while time.time() < deadline and len(got) < 3:
         now = lambda: (time.time_ns() - t0) / 1e6
@@ -167,14 +182,15 @@ def startup(t0_ns, logfile, bport, nsport, addr, limit):
                         got["boot"] = now()
             except OSError:
                 pass
-        if "reg" not in got:
+        if "reg" not in got and time.time() >= next_reg:
+            next_reg = time.time() + 0.01
             try:
                 h, body = call(int(nsport), 106, {}, 0.5)
                 if h.get("code") == 0 and addr in body:
                     got["reg"] = now()
             except (OSError, ValueError):
                 pass
-        time.sleep(0.005)
+        time.sleep(0.002)
     print(" ".join(f"{k}={got[k]:.0f}" if k in got else f"{k}=" for k in ("port", "boot", "reg")))
 
 def route(nsport, topic, queues, limit):
@@ -196,6 +212,67 @@ if __name__ == "__main__":
     {"startup": startup, "route": route}[sys.argv[1]](*sys.argv[2:])
 PY
 
+# Background sampler: CPU time used by processes that are not descendants of this script, per phase
+# (the phase name is read from $WORK/phase). Catches load from other users of the machine by any name.
+cat >"$WORK/sampler.py" <<'PY'
+import os, sys, time
+root, phase_file, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+hz = os.sysconf("SC_CLK_TCK")
+me = os.getpid()
+def scan():
+    procs = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        f = st[st.rindex(")") + 2:].split()
+        procs[int(d)] = (comm, int(f[1]), int(f[11]) + int(f[12]), f[19])  # comm, ppid, utime+stime, starttime
+    return procs
+def ours(pid, procs):
+    while pid > 1 and pid in procs:
+        if pid == root or pid == me:
+            return True
+        pid = procs[pid][1]
+    return False
+prev, totals, bycomm = {}, {}, {}
+first = True
+while True:
+    procs = scan()
+    try:
+        phase = open(phase_file).read().strip() or "idle"
+    except OSError:
+        phase = "idle"
+    cur = {}
+    for pid, (comm, ppid, cpu, start) in procs.items():
+        if pid == 2 or ppid == 2 or ours(pid, procs):  # kernel threads (e.g. writeback) and our own tree
+            continue
+        key = (pid, start)
+        cur[key] = cpu
+        if first:
+            continue
+        d = cpu - prev.get(key, 0)  # a new process is charged all its CPU (it started since the last scan)
+        if d > 0:
+            totals[phase] = totals.get(phase, 0) + d
+            bycomm.setdefault(phase, {})[comm] = bycomm.setdefault(phase, {}).get(comm, 0) + d
+    prev, first = cur, False
+    with open(out + ".tmp", "w") as f:
+        for ph, t in totals.items():
+            top = sorted(bycomm[ph].items(), key=lambda kv: -kv[1])[:4]
+            f.write(f"{ph} {t / hz:.1f} " + ",".join(f"{c}:{v / hz:.1f}" for c, v in top) + "\n")
+    os.replace(out + ".tmp", out)
+    time.sleep(0.5)
+PY
+echo idle >"$WORK/phase"
+rm -f "$WORK/foreign.txt"
+python3 "$WORK/sampler.py" $$ "$WORK/phase" "$WORK/foreign.txt" >"$WORK/logs/sampler.log" 2>&1 &
+SAMPLER_PID=$!
+foreign_cpu() { awk -v p="$1" '$1 == p {print $2, $3}' "$WORK/foreign.txt" 2>/dev/null; }
+
 FOREIGN_RE='^(java|mqbroker|mqnamesrv|rocketmq-standa|rustc)$'
 foreign() { # foreign processes that would skew the figures (ours are excluded by pid)
     local pid comm args mine p
@@ -210,28 +287,40 @@ foreign() { # foreign processes that would skew the figures (ours are excluded b
         [[ $mine == 0 ]] && echo "$pid $comm ${args:0:100}"
     done < <(ps -eo pid=,comm=,args=)
 }
-QUIET_DEADLINE=$((SECONDS + QUIET_WAIT))
 QUIET_NOTES=()
 INTERFERENCE=()
-wait_quiet() { # <label>
-    local f waited=$SECONDS
+INTERFERENCE_RUN=()
+wait_quiet() { # <label>: wait until, for QUIET_HOLD s, no foreign named process was seen (checked every 5 s)
+    #             and other processes used at most FOREIGN_MAX_PCT % of one core (background sampler)
+    local f c waited=$SECONDS quiet_since=$SECONDS QUIET_DEADLINE=$((SECONDS + QUIET_WAIT)) ph="hold-$SECONDS"
+    echo "$ph" >"$WORK/phase"
     while :; do
         f="$(foreign)"
-        [[ -z "$f" ]] && break
+        c="$(foreign_cpu "$ph" | cut -d' ' -f1)"
+        if [[ -n "$f" ]] || awk -v c="${c:-0}" -v t=$((SECONDS - quiet_since + 1)) -v m="$FOREIGN_MAX_PCT" \
+            'BEGIN { exit !(100 * c / t > m) }'; then
+            quiet_since=$SECONDS
+            ph="hold-$SECONDS"
+            echo "$ph" >"$WORK/phase"
+        elif ((SECONDS - quiet_since >= QUIET_HOLD)); then
+            break
+        fi
         if ((SECONDS >= QUIET_DEADLINE)); then
-            QUIET_NOTES+=("$1: machine NOT quiet after waiting $((SECONDS - waited)) s: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')")
-            log "not quiet, measuring anyway: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')"
+            QUIET_NOTES+=("$1: machine NOT quiet for ${QUIET_HOLD} s within the ${QUIET_WAIT} s wait budget; last seen: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')$(foreign_cpu "$ph" | cut -d' ' -f2)")
+            log "not quiet, measuring anyway"
+            echo idle >"$WORK/phase"
             return
         fi
-        log "waiting for a quiet machine: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')"
-        sleep 10
+        (((SECONDS - waited) % 60 < 5)) && log "waiting for a quiet machine: ${f:+$(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')}$(foreign_cpu "$ph" | cut -d' ' -f2)"
+        sleep 5
     done
-    QUIET_NOTES+=("$1: quiet (waited $((SECONDS - waited)) s)")
+    echo idle >"$WORK/phase"
+    QUIET_NOTES+=("$1: quiet for ${QUIET_HOLD} s before start (waited $((SECONDS - waited)) s in total)")
 }
 note_interference() { # <impl> <phase>
     local f
     f="$(foreign)"
-    [[ -n "$f" ]] && INTERFERENCE+=("$1/$2: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')")
+    [[ -n "$f" ]] && INTERFERENCE_RUN+=("$1/$2: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')(loadavg $(cut -d' ' -f1 /proc/loadavg))")
     return 0
 }
 
@@ -255,6 +344,18 @@ wait_line() { # <file> <text> <timeout s>
         sleep 0.1
     done
     return 1
+}
+# Start the start-up probe, wait until it is ready, then stamp the start time (no fork: EPOCHREALTIME).
+# The caller launches the broker right after this returns.
+start_probe() {
+    local i
+    rm -f "$WORK/t0" "$WORK/t0.ready" "$WORK/probe.out" "$L-broker.log"
+    python3 "$WORK/probe.py" startup "$WORK/t0" "$L-broker.log" "$BROKER_PORT" "$NS_PORT" \
+        "127.0.0.1:$BROKER_PORT" 180 >"$WORK/probe.out" 2>&1 &
+    PROBE_PID=$!
+    PIDS+=("$PROBE_PID")
+    for ((i = 0; i < 1000; i++)); do [[ -e "$WORK/t0.ready" ]] && break; sleep 0.01; done
+    echo "${EPOCHREALTIME/./}" >"$WORK/t0"
 }
 rss_kib() { ps -o rss= -p "$1" 2>/dev/null | tr -d ' '; }
 status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
@@ -283,10 +384,12 @@ mqadmin() {
 # ---------------------------------------------------------------- one implementation
 bench() { # java | ours
     IMPL=$1
-    local L="$WORK/logs/$IMPL" store="$WORK/store" t0 out ns_pid broker_pid
+    local L="$WORK/logs/$IMPL" store="$WORK/store" out ns_pid broker_pid
     log "===== $IMPL ====="
     wait_quiet "$IMPL"
     wait_ports_free
+    echo "$IMPL#$ATTEMPT" >"$WORK/phase"
+    BENCH_T0=$SECONDS
     rm -rf "$store" "$JHOME/namesrv" "$JHOME/store"
     mkdir -p "$store"
     cat >"$WORK/namesrv.conf" <<EOF
@@ -313,13 +416,13 @@ EOF
             -c "$WORK/namesrv.conf" >"$L-namesrv.log" 2>&1 &
         ns_pid=$!; PIDS+=("$ns_pid")
         wait_line "$L-namesrv.log" "boot success" 60 || die "java name server did not start (see $L-namesrv.log)"
-        t0=$(date +%s%N)
+        start_probe
         java "${JCOMMON[@]}" "${JBROKER_OPTS[@]}" -cp "$JCP" org.apache.rocketmq.broker.BrokerStartup \
             -c "$WORK/broker.conf" >"$L-broker.log" 2>&1 &
         broker_pid=$!; PIDS+=("$broker_pid")
     elif [[ $OURS_MODE == standalone ]]; then
         ns_pid=""
-        t0=$(date +%s%N)
+        start_probe
         HOME="$JHOME" "$BIN/rocketmq-standalone" --data-dir "$WORK/ours-data" --namesrv-port "$NS_PORT" \
             -c "$WORK/broker.conf" >"$L-broker.log" 2>&1 &
         broker_pid=$!; PIDS+=("$broker_pid")
@@ -327,11 +430,12 @@ EOF
         HOME="$JHOME" "$BIN/mqnamesrv" -c "$WORK/namesrv.conf" >"$L-namesrv.log" 2>&1 &
         ns_pid=$!; PIDS+=("$ns_pid")
         wait_line "$L-namesrv.log" "boot success" 60 || die "our name server did not start (see $L-namesrv.log)"
-        t0=$(date +%s%N)
+        start_probe
         HOME="$JHOME" "$BIN/mqbroker" -c "$WORK/broker.conf" >"$L-broker.log" 2>&1 &
         broker_pid=$!; PIDS+=("$broker_pid")
     fi
-    out="$(python3 "$WORK/probe.py" startup "$t0" "$L-broker.log" "$BROKER_PORT" "$NS_PORT" "127.0.0.1:$BROKER_PORT" 180)"
+    wait "$PROBE_PID"
+    out="$(cat "$WORK/probe.out")"
     log "$IMPL start-up (ms): $out"
     for kv in $out; do R[$IMPL.start_${kv%%=*}]="${kv#*=}"; done
     [[ -n "${R[$IMPL.start_port]:-}" ]] || die "$IMPL broker did not open port $BROKER_PORT (see $L-broker.log)"
@@ -404,6 +508,9 @@ EOF
     R[$IMPL.store_mib]=$(du -sm "$store" 2>/dev/null | cut -f1)
     kill -0 "$broker_pid" 2>/dev/null || log "WARN: $IMPL broker died during the run (see $L-broker.log)"
 
+    R[$IMPL.secs]=$((SECONDS - BENCH_T0))
+    sleep 1   # let the sampler take a last look at this phase
+    echo idle >"$WORK/phase"
     stop_pid "$broker_pid" 30
     [[ -n "$ns_pid" ]] && stop_pid "$ns_pid" 15
     PIDS=()
@@ -412,8 +519,28 @@ EOF
     rm -rf "$store" "$WORK/ours-data"
 }
 
-bench java
-bench ours
+# A broker's run is repeated (up to ATTEMPTS times) when other processes used more than FOREIGN_MAX_PCT % of
+# one core on average during it; the last attempt is reported either way.
+for impl in java ours; do
+    for ((ATTEMPT = 1; ATTEMPT <= ATTEMPTS; ATTEMPT++)); do
+        INTERFERENCE_RUN=()
+        bench "$impl"
+        read -r fcpu ftop < <(foreign_cpu "$impl#$ATTEMPT")
+        fcpu=${fcpu:-0}
+        pct=$(awk -v c="$fcpu" -v t="${R[$impl.secs]}" 'BEGIN { printf "%.1f", (t > 0 ? 100 * c / t : 0) }')
+        verdict="$impl attempt $ATTEMPT: other processes used ${fcpu} CPU-s in ${R[$impl.secs]} s (${pct} % of one core)${ftop:+; top: $ftop}"
+        log "$verdict"
+        if awk -v p="$pct" -v m="$FOREIGN_MAX_PCT" 'BEGIN { exit !(p <= m) }'; then
+            QUIET_NOTES+=("$verdict — kept (≤ ${FOREIGN_MAX_PCT} %)")
+            break
+        elif ((ATTEMPT < ATTEMPTS)); then
+            QUIET_NOTES+=("$verdict — discarded, repeated")
+        else
+            QUIET_NOTES+=("$verdict — **kept although disturbed** (no quiet attempt within $ATTEMPTS tries)")
+        fi
+    done
+    INTERFERENCE+=("${INTERFERENCE_RUN[@]}")
+done
 
 # ---------------------------------------------------------------- report
 ROWS=(
@@ -456,7 +583,7 @@ for row in "${ROWS[@]}"; do
     TABLE+=$'\n'"| $label | ${j:-n/a} | ${o:-n/a} | $(ratio "$o" "$j") |"
 done
 echo
-echo "$TABLE" | sed 's/^| //; s/ |$//' | column -t -s '|'
+echo "$TABLE" | grep -v '^|---' | sed 's/^| //; s/ |$//' | column -t -s '|'
 echo
 
 TOTAL=$((SECONDS - T_START))
@@ -492,15 +619,18 @@ TOTAL=$((SECONDS - T_START))
     echo "the broker process (the JVM for Java); it includes mapped CommitLog pages. The official Producer prints a"
     echo "9-s sliding-window \`Send TPS\` every second; the figure is the mean of the lines whose window starts ≥ 5 s after launch"
     echo "(${JBENCH_SECS} s run). It shares the 2 cores with the broker, as rmq-loadgen does."
+    echo "Interference: a /proc sampler charges every process outside this script's tree (kernel threads excluded) with"
+    echo "the CPU it used during each broker's run; a run where that exceeded ${FOREIGN_MAX_PCT} % of one core is repeated (up to ${ATTEMPTS} runs)."
+    echo 'Drain and `--count` times are measured by rmq-loadgen with 10 ms resolution.'
     echo
     echo "## Machine quietness"
     echo
     for n in "${QUIET_NOTES[@]}"; do echo "- $n"; done
     if ((${#INTERFERENCE[@]})); then
-        echo "- Foreign processes seen during phases (figures may be skewed):"
+        echo "- Named processes (java/mqbroker/mqnamesrv/rocketmq-standalone/rustc) seen at phase boundaries of the kept runs:"
         for n in "${INTERFERENCE[@]}"; do echo "  - $n"; done
     else
-        echo "- No foreign java/mqbroker/mqnamesrv/rocketmq-standalone/rustc process seen during the phases."
+        echo "- No foreign java/mqbroker/mqnamesrv/rocketmq-standalone/rustc process seen at the phase boundaries of the kept runs."
     fi
     echo
     echo "Logs of this run: $WORK/logs/."

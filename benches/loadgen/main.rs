@@ -248,8 +248,17 @@ async fn produce(
     }
     let deadline = started + Duration::from_secs(duration);
     let mut last = 0;
+    let mut ticks = 0u32;
+    // Check every 10 ms (so a --count run's elapsed time is not rounded up to a second); report every 1 s.
     while !stop.load(Ordering::Relaxed) {
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        ticks += 1;
+        if count == 0 && Instant::now() >= deadline {
+            stop.store(true, Ordering::Relaxed);
+        }
+        if !ticks.is_multiple_of(100) {
+            continue;
+        }
         let n = sent.load(Ordering::Relaxed);
         eprintln!(
             "[{:>4.0}s] sent {n} ({}/s) errors {}",
@@ -258,9 +267,6 @@ async fn produce(
             errors.load(Ordering::Relaxed)
         );
         last = n;
-        if count == 0 && Instant::now() >= deadline {
-            stop.store(true, Ordering::Relaxed);
-        }
     }
     for t in tasks {
         let _ = t.await;
@@ -355,8 +361,14 @@ async fn consume(
         }
     });
     let mut last = 0;
+    let mut ticks = 0u32;
+    // Check every 10 ms (so the drain time is not rounded up to a second); report every 1 s.
     while !waiter.is_finished() {
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        ticks += 1;
+        if !ticks.is_multiple_of(100) {
+            continue;
+        }
         let n = msgs.load(Ordering::Relaxed);
         eprintln!(
             "[{:>4.0}s] consumed {n} ({}/s)",
