@@ -11,6 +11,7 @@
 
 pub mod broker;
 pub mod checksum;
+pub mod cli;
 pub mod config;
 pub mod limits;
 pub mod message;

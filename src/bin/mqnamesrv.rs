@@ -33,15 +33,6 @@ struct Args {
     help: Option<bool>,
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 fn load_config(args: &Args) -> Result<rocketmq_rs::config::table::ConfigValues, String> {
     let mut config = namesrv::config::defaults();
     if let Some(path) = &args.config_file {
@@ -63,7 +54,7 @@ fn load_config(args: &Args) -> Result<rocketmq_rs::config::table::ConfigValues, 
 #[allow(clippy::print_stdout)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    init_logging();
+    rocketmq_rs::cli::init_logging("info");
     let config = match load_config(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -77,10 +68,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match rocketmq_rs::cli::runtime() {
         Ok(r) => r,
         Err(e) => {
             error!("cannot start the runtime: {e}");

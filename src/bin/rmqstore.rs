@@ -76,13 +76,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    rocketmq_rs::cli::init_logging("warn");
     let args = Args::parse();
     let result = match args.cmd {
         Cmd::Inspect { root } => inspect(&root),

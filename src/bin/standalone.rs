@@ -31,12 +31,7 @@ struct Args {
 #[allow(clippy::print_stdout)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    rocketmq_rs::cli::init_logging("info");
     let data = match std::path::absolute(&args.data_dir) {
         Ok(p) => p,
         Err(e) => {
@@ -84,10 +79,7 @@ fn main() -> ExitCode {
         let _ = broker_cfg.set("brokerName", "broker-a");
     }
     config::finish(&mut broker_cfg, &explicit);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match rocketmq_rs::cli::runtime() {
         Ok(r) => r,
         Err(e) => {
             error!("cannot start the runtime: {e}");
