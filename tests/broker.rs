@@ -318,3 +318,54 @@ async fn prometheus_metrics_with_rocketmq_names() {
     assert!(text.contains("# TYPE rocketmq_topic_number gauge"));
     b.stop().await;
 }
+
+async fn end_tx(
+    c: &RemotingClient,
+    addr: &str,
+    sent: &RemotingCommand,
+    action: i32,
+) -> RemotingCommand {
+    let msg_id = sent.ext("msgId").unwrap();
+    let commit_log_offset = i64::from_str_radix(&msg_id[msg_id.len() - 16..], 16).unwrap();
+    let ext: ExtFields = [
+        ("producerGroup", "pg".to_owned()),
+        (
+            "tranStateTableOffset",
+            sent.ext("queueOffset").unwrap().to_owned(),
+        ),
+        ("commitLogOffset", commit_log_offset.to_string()),
+        ("commitOrRollback", action.to_string()),
+        ("fromTransactionCheck", "false".to_owned()),
+        ("msgId", msg_id.to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    c.invoke(addr, RemotingCommand::request(37, Some(ext)), T)
+        .await
+        .unwrap()
+}
+
+/// Prepared messages stay invisible until END_TRANSACTION commits them; a rollback drops them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactional_commit_and_rollback() {
+    let b = TestBroker::start(&[]).await;
+    let c = RemotingClient::new();
+    let props = "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}";
+    let committed = send(&c, &b.addr, "TopicTx", 0, "commit-me", props).await;
+    let rolled = send(&c, &b.addr, "TopicTx", 0, "drop-me", props).await;
+    assert_eq!((committed.code, rolled.code), (0, 0));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = pull(&c, &b.addr, "TopicTx", 0, 0, 0, "*").await;
+    assert_ne!(before.code, 0, "half messages are invisible");
+    assert_eq!(end_tx(&c, &b.addr, &committed, 8).await.code, 0);
+    assert_eq!(end_tx(&c, &b.addr, &rolled, 12).await.code, 0);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after = pull(&c, &b.addr, "TopicTx", 0, 0, 0, "*").await;
+    assert_eq!(after.code, 0);
+    let recs = records(&after.body);
+    assert_eq!(recs.len(), 1, "only the committed message is delivered");
+    assert_eq!(recs[0].body.as_ref(), b"commit-me");
+    assert_eq!(recs[0].sys_flag & 0xC, 0x8, "stored with the COMMIT flag");
+    assert_eq!(recs[0].property("REAL_TOPIC"), None);
+    b.stop().await;
+}

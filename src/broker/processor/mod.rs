@@ -11,6 +11,7 @@ pub mod offset;
 pub mod pull;
 pub mod query;
 pub mod send;
+pub mod transaction;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -118,6 +119,14 @@ fn send_back<'a>(
     Box::pin(send::consumer_send_msg_back(b, c, req))
 }
 
+fn end_transaction<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(transaction::end_transaction(b, c, req))
+}
+
 fn pull_message<'a>(
     b: &'a Arc<Broker>,
     c: &'a ConnectionHandle,
@@ -132,6 +141,7 @@ pub static TABLE: &[Route] = &[
     row(RequestCode::SEND_MESSAGE_V2, send_message, true),
     row(RequestCode::SEND_BATCH_MESSAGE, send_batch, true),
     row(RequestCode::CONSUMER_SEND_MSG_BACK, send_back, true),
+    row(RequestCode::END_TRANSACTION, end_transaction, true),
     row(RequestCode::PULL_MESSAGE, pull_message, false),
     row(RequestCode::LITE_PULL_MESSAGE, pull_message, false),
     row(RequestCode::HEART_BEAT, heart_beat, true),

@@ -338,7 +338,13 @@ pub async fn send_message(
     }
     let (mut topic, mut queue_id, mut properties) = (h.topic.clone(), h.queue_id, properties);
     let tx = sys_flag & crate::store::record::TRANSACTION_MASK;
-    if let Some(level) = schedule::delay_level(&properties).filter(|_| tx == 0 || tx == 0x8) {
+    let prepared = get_property(&parse_properties(&properties), "TRAN_MSG") == Some("true")
+        && !(h.reconsume_times.unwrap_or(0) > 0 && schedule::delay_level(&properties).is_some());
+    if prepared {
+        (topic, queue_id, properties, sys_flag) =
+            super::transaction::to_half(&topic, queue_id, &properties, sys_flag);
+    } else if let Some(level) = schedule::delay_level(&properties).filter(|_| tx == 0 || tx == 0x8)
+    {
         (topic, queue_id, properties) = schedule::transform(&topic, queue_id, &properties, level);
     }
     let msg = PutMessage {

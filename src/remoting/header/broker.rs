@@ -251,3 +251,23 @@ ext_header! {
         index_last_update_phyoffset: req i64 = "indexLastUpdatePhyoffset",
     }
 }
+
+ext_header! {
+    /// END_TRANSACTION (37).
+    pub struct EndTransactionRequestHeader {
+        /// Producer group of the half message.
+        producer_group: req String = "producerGroup",
+        /// Half-topic queue offset.
+        tran_state_table_offset: req i64 = "tranStateTableOffset",
+        /// CommitLog offset of the half message.
+        commit_log_offset: req i64 = "commitLogOffset",
+        /// 0 unknown, 8 commit, 12 rollback.
+        commit_or_rollback: req i32 = "commitOrRollback",
+        /// Sent in answer to a check.
+        from_transaction_check: opt bool = "fromTransactionCheck",
+        /// Message id.
+        msg_id: opt String = "msgId",
+        /// Transaction id (UNIQ_KEY).
+        transaction_id: opt String = "transactionId",
+    }
+}
