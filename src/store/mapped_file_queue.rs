@@ -169,8 +169,8 @@ impl MappedFileQueue {
         self.first().map_or(0, |f| f.file_from_offset())
     }
 
-    /// Cuts the log at `offset`: later files are deleted, the file holding `offset` is zeroed
-    /// from there on (so cut bytes can never come back), and positions are reset.
+    /// Cuts the log at `offset`: files starting at or after it are deleted, the file holding it
+    /// is zeroed from there on (so cut bytes can never come back), and positions are reset.
     pub fn truncate(&self, offset: u64) -> Result<(), StoreError> {
         let mut files = self
             .files
@@ -182,7 +182,7 @@ impl MappedFileQueue {
             let start = f.file_from_offset();
             if start + size <= offset {
                 keep.push(f);
-            } else if start <= offset {
+            } else if start < offset {
                 f.invalidate_from(usize::try_from(offset - start).unwrap_or(0))?;
                 keep.push(f);
             } else {
