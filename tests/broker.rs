@@ -369,3 +369,43 @@ async fn transactional_commit_and_rollback() {
     assert_eq!(recs[0].property("REAL_TOPIC"), None);
     b.stop().await;
 }
+
+/// CONSUMER_SEND_MSG_BACK of the newest message (right at the write position) stores it in the
+/// group's retry topic with reconsumeTimes 1, via delay level 3 + reconsumeTimes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_back_of_the_newest_message() {
+    let b = TestBroker::start(&[]).await;
+    let c = RemotingClient::new();
+    let sent = send(&c, &b.addr, "TopicB", 0, "retry-me", "").await;
+    assert_eq!(sent.code, 0);
+    let msg_id = sent.ext("msgId").unwrap();
+    let offset = i64::from_str_radix(&msg_id[msg_id.len() - 16..], 16).unwrap();
+    let ext: ExtFields = [
+        ("offset", offset.to_string()),
+        ("group", "cgb".to_owned()),
+        ("delayLevel", "0".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let r = c
+        .invoke(&b.addr, RemotingCommand::request(36, Some(ext)), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let bad: ExtFields = [
+        ("offset", "123456789".to_owned()),
+        ("group", "cgb".to_owned()),
+        ("delayLevel", "0".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let r = c
+        .invoke(&b.addr, RemotingCommand::request(36, Some(bad)), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.code, r.remark.as_deref()),
+        (1, Some("look message by offset failed, 123456789"))
+    );
+    b.stop().await;
+}

@@ -271,6 +271,15 @@ impl MessageStore {
         }
     }
 
+    /// The whole record starting at CommitLog `offset` (its length read from its first field),
+    /// zero copy; `None` when no complete record starts there.
+    #[must_use]
+    pub fn message_at(&self, offset: u64) -> Option<Bytes> {
+        let head = self.read_record(offset, 4)?;
+        let len = usize::try_from(i32::from_be_bytes(head.as_ref().try_into().ok()?)).ok()?;
+        self.read_record(offset, len)
+    }
+
     /// Store time of the message at `offset` of a queue.
     #[must_use]
     pub fn store_time_at(&self, topic: &str, queue_id: i32, offset: u64) -> Option<i64> {

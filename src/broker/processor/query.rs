@@ -17,13 +17,6 @@ use crate::store::index_file::build_key;
 /// Results of a unique-key query (`defaultQueryMaxNum`).
 const DEFAULT_QUERY_MAX_NUM: usize = 32;
 
-/// The record at a CommitLog offset, whole.
-fn record_at(broker: &Broker, offset: u64) -> Option<bytes::Bytes> {
-    let head = broker.store.read_record(offset, 4)?;
-    let len = usize::try_from(i32::from_be_bytes(head.as_ref().try_into().ok()?)).ok()?;
-    broker.store.read_record(offset, len)
-}
-
 /// QUERY_MESSAGE: records whose `KEYS` or `UNIQ_KEY` match, concatenated.
 pub(crate) fn query_message(
     broker: &Arc<Broker>,
@@ -45,7 +38,10 @@ pub(crate) fn query_message(
     );
     let mut body = BytesMut::new();
     for off in &offsets {
-        if let Some(rec) = record_at(broker, u64::try_from(*off).unwrap_or(u64::MAX)) {
+        if let Some(rec) = broker
+            .store
+            .message_at(u64::try_from(*off).unwrap_or(u64::MAX))
+        {
             body.extend_from_slice(&rec);
         }
     }
@@ -73,7 +69,10 @@ pub(crate) fn view_message_by_id(
 ) -> Result<RemotingCommand, HeaderError> {
     let h = ViewMessageRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
     Ok(
-        match record_at(broker, u64::try_from(h.offset).unwrap_or(u64::MAX)) {
+        match broker
+            .store
+            .message_at(u64::try_from(h.offset).unwrap_or(u64::MAX))
+        {
             Some(rec) => RemotingCommand::success().with_body(rec),
             None => RemotingCommand::error(
                 ResponseCode::SYSTEM_ERROR,

@@ -479,22 +479,12 @@ pub async fn consumer_send_msg_back(
             format!("subscription group not exist, {} {FAQ_SUFFIX}", h.group),
         ));
     };
-    let found = broker
-        .store
-        .read_record(
-            u64::try_from(h.offset).unwrap_or(u64::MAX),
-            4 * 1024 * 1024 + 1024,
-        )
-        .and_then(|b| {
-            let len = b
-                .get(..4)
-                .and_then(|s| s.try_into().ok())
-                .map(i32::from_be_bytes)
-                .and_then(|l| usize::try_from(l).ok())?;
-            MessageRecord::decode(&b.slice(..len.min(b.len())), false)
-                .ok()
-                .map(|(r, _)| r)
-        });
+    // Read exactly the record at the offset the consumer names; a fixed-size window would
+    // miss records within 4 MiB of the write position.
+    let found = u64::try_from(h.offset)
+        .ok()
+        .and_then(|o| broker.store.message_at(o))
+        .and_then(|b| MessageRecord::decode(&b, false).ok().map(|(r, _)| r));
     let Some(rec) = found else {
         return Some(RemotingCommand::error(
             ResponseCode::SYSTEM_ERROR,

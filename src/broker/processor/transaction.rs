@@ -53,9 +53,7 @@ pub fn to_half(
 
 fn half_record(broker: &Broker, offset: i64) -> Option<MessageRecord> {
     let off = u64::try_from(offset).ok()?;
-    let head = broker.store.read_record(off, 4)?;
-    let len = usize::try_from(i32::from_be_bytes(head.as_ref().try_into().ok()?)).ok()?;
-    let bytes = broker.store.read_record(off, len)?;
+    let bytes = broker.store.message_at(off)?;
     MessageRecord::decode(&bytes, false)
         .ok()
         .map(|(r, _)| r)
