@@ -7,6 +7,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+step "no build outputs tracked"
+if tracked=$(git ls-files 2>/dev/null | grep -E '(^|/)target/|\.(jar|class)$'); then
+    echo "build outputs are tracked by git (remove them with git rm --cached):" >&2
+    echo "$tracked" | head -n 20 >&2
+    exit 1
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
