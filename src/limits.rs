@@ -2,18 +2,60 @@
 //!
 //! The relationships between limits are checked at compile time at the bottom of the file.
 
-/// Largest frame accepted on the wire, not counting the 4-byte length prefix.
-/// Java: `NettyDecoder.FRAME_MAX_LENGTH`, property `com.rocketmq.remoting.frameMaxLength`,
-/// default 16 MiB.
+/// Largest frame accepted on the wire, counting the 4-byte length prefix (so the largest
+/// announced length is 16,777,212). Java: `NettyDecoder.FRAME_MAX_LENGTH`, property
+/// `com.rocketmq.remoting.frameMaxLength`, default 16 MiB, given to Netty's
+/// `LengthFieldBasedFrameDecoder`, whose limit includes the length field.
 pub const FRAME_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// The header length is carried in the low 24 bits of the second frame word.
 /// Java: `RemotingCommand.getHeaderLength` (`length & 0xFFFFFF`).
 pub const HEADER_MAX_BYTES: usize = 0x00FF_FFFF;
 
-/// Most concurrent connections one server accepts; further accepts wait for a free slot.
-/// Java has no inbound cap besides the accept backlog; we bound it (TigerStyle).
+/// Most `extFields` keys accepted in one request header. Java has no cap (`HashMap` decode);
+/// the largest custom header any client sends has under 40 fields (SEND_MESSAGE_V2 with ACL and
+/// namespace fields), so this leaves wide room for extensions. Past it the request is answered
+/// with SYSTEM_ERROR (Java's answer to a header it cannot decode into its custom header) and the
+/// connection stays open.
+pub const EXT_FIELDS_MAX_KEYS: usize = 1024;
+
+/// Headers longer than this are decoded on the blocking pool, one at a time
+/// ([`LARGE_HEADER_DECODERS`]), so a hostile 16 MiB header never holds a runtime worker.
+/// Every header a real client sends is well under 4 KiB.
+pub const HEADER_INLINE_DECODE_MAX_BYTES: usize = 64 * 1024;
+
+/// Large headers decoded at once, process-wide; further ones wait (their connection stops reading).
+pub const LARGE_HEADER_DECODERS: usize = 1;
+
+/// Most concurrent connections one server keeps. Java has no inbound cap besides the accept
+/// backlog; we bound it (TigerStyle) but keep accepting: at the cap the stalest connection (one
+/// that never finished a frame first, then the longest without a whole frame) is closed so a new
+/// client always gets in.
 pub const SERVER_MAX_CONNECTIONS: usize = 4096;
+
+/// A frame must arrive whole within this many seconds of its first byte, or the connection is
+/// closed; bytes that trickle in do not count as activity. Java has no per-frame deadline (only
+/// the idle timeout), so a slowloris holds a Java channel for as long as it trickles. 30 s carries
+/// a 16 MiB frame at 600 KB/s.
+pub const FRAME_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Frames up to this size (prefix included) are cut from a connection's shared read buffer;
+/// larger ones get a buffer of their own, charged to the inbound budget. Send requests of
+/// typical messages (a few KiB) stay under it.
+pub const SMALL_FRAME_BYTES: usize = 64 * 1024;
+
+/// How much a connection's small read buffer grows at a time.
+pub const SMALL_READ_CHUNK_BYTES: usize = 16 * 1024;
+
+/// First capacity of a large frame's buffer; it then doubles as bytes arrive, up to the
+/// announced length.
+pub const LARGE_FRAME_GROWTH_MIN_BYTES: usize = 256 * 1024;
+
+/// Default of `serverInboundBudgetBytes`: all large-frame buffers of one server process
+/// together (unfinished frames and requests being handled). 64 producers sending 4 MiB
+/// messages (`maxMessageSize`) at once need 256 MiB; Java's equivalent is the direct-memory
+/// pool (`-XX:MaxDirectMemorySize`), which aborts the JVM's allocations when exhausted.
+pub const DEFAULT_INBOUND_BUDGET_BYTES: usize = 512 * 1024 * 1024;
 
 /// An idle connection (nothing read or written) is closed after this many seconds.
 /// Java: `NettyServerConfig.serverChannelMaxIdleTimeSeconds = 120`.
@@ -63,6 +105,9 @@ pub const NAMESRV_MAX_BROKERS: usize = 65_536;
 pub const NAMESRV_MAX_KV_ENTRIES: usize = 1_000_000;
 
 const _: () = assert!(HEADER_MAX_BYTES < FRAME_MAX_BYTES);
+const _: () = assert!(SMALL_FRAME_BYTES < LARGE_FRAME_GROWTH_MIN_BYTES);
+const _: () = assert!(HEADER_INLINE_DECODE_MAX_BYTES <= SMALL_FRAME_BYTES);
+const _: () = assert!(FRAME_MAX_BYTES <= DEFAULT_INBOUND_BUDGET_BYTES);
 const _: () = assert!(CONNECTION_MAX_IN_FLIGHT <= CONNECTION_WRITE_QUEUE);
 const _: () = assert!(SCAN_NOT_ACTIVE_BROKER_INTERVAL_MILLIS < BROKER_CHANNEL_EXPIRED_MILLIS);
 const _: () = assert!(REGISTER_BROKER_MAX_INFLATED_BYTES >= FRAME_MAX_BYTES);

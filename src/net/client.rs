@@ -8,9 +8,10 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::connection::{self, ConnectionHandle};
+use super::budget::InboundBudget;
+use super::connection::{self, ConnectionHandle, ConnectionOptions};
 use super::{NetError, Service};
-use crate::limits::SERVER_CHANNEL_MAX_IDLE_SECS;
+use crate::limits::{DEFAULT_INBOUND_BUDGET_BYTES, SERVER_CHANNEL_MAX_IDLE_SECS};
 use crate::remoting::{RemotingCommand, ResponseCode};
 
 /// Connect timeout. Java: `NettyClientConfig.connectTimeoutMillis = 3000`.
@@ -40,6 +41,8 @@ pub struct RemotingClient {
     connections: Mutex<HashMap<String, ConnectionHandle>>,
     /// Closing this drops every connection's reader.
     shutdown: watch::Sender<bool>,
+    /// Charged for large responses on every connection of the pool.
+    budget: Arc<InboundBudget>,
 }
 
 impl Default for RemotingClient {
@@ -56,6 +59,7 @@ impl RemotingClient {
         Self {
             connections: Mutex::new(HashMap::new()),
             shutdown,
+            budget: InboundBudget::new(DEFAULT_INBOUND_BUDGET_BYTES),
         }
     }
 
@@ -72,9 +76,16 @@ impl RemotingClient {
         let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
             .await
             .map_err(|_| NetError::Timeout(3_000))??;
-        let idle = Duration::from_secs(SERVER_CHANNEL_MAX_IDLE_SECS);
-        let (conn, _task) =
-            connection::spawn(stream, Arc::new(RejectAll), idle, self.shutdown.subscribe())?;
+        let options = ConnectionOptions {
+            idle_timeout: Duration::from_secs(SERVER_CHANNEL_MAX_IDLE_SECS),
+            budget: Arc::clone(&self.budget),
+        };
+        let (conn, _task) = connection::spawn(
+            stream,
+            Arc::new(RejectAll),
+            options,
+            self.shutdown.subscribe(),
+        )?;
         if let Ok(mut conns) = self.connections.lock() {
             let _old = conns.insert(addr.to_owned(), Arc::clone(&conn));
         }

@@ -3,8 +3,11 @@
 //!
 //! Bounds: at most [`CONNECTION_MAX_IN_FLIGHT`] requests are handled at once (the reader stops
 //! reading while they run), at most [`CONNECTION_WRITE_QUEUE`] frames wait for the writer, at most
-//! [`CLIENT_MAX_PENDING`] requests originated here await responses, and a connection idle in
-//! both directions for the idle timeout is closed.
+//! [`CLIENT_MAX_PENDING`] requests originated here await responses, a frame must arrive whole
+//! within [`FRAME_READ_TIMEOUT`] of its first byte, large frames are charged to the process's
+//! [`InboundBudget`], headers over [`HEADER_INLINE_DECODE_MAX_BYTES`] are decoded off the runtime
+//! workers, and a connection with no whole frame in either direction for the idle timeout is
+//! closed (bytes that trickle in are not activity).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,18 +16,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::StreamExt as _;
 use tokio::io::{AsyncWriteExt as _, BufWriter};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
-use tokio_util::codec::FramedRead;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, warn};
 
-use super::codec::RemotingCodec;
+use super::budget::InboundBudget;
+use super::reader::{FrameReader, InboundFrame};
 use super::{NetError, Service};
-use crate::limits::{CLIENT_MAX_PENDING, CONNECTION_MAX_IN_FLIGHT, CONNECTION_WRITE_QUEUE};
-use crate::remoting::{RemotingCommand, ResponseCode, frame};
+use crate::limits::{
+    CLIENT_MAX_PENDING, CONNECTION_MAX_IN_FLIGHT, CONNECTION_WRITE_QUEUE, FRAME_READ_TIMEOUT,
+    HEADER_INLINE_DECODE_MAX_BYTES, LARGE_HEADER_DECODERS,
+};
+use crate::remoting::{RemotingCommand, ResponseCode, SerializeType, WireError, frame};
+
+/// Large headers being decoded on the blocking pool, process-wide.
+static LARGE_HEADER_DECODE: Semaphore = Semaphore::const_new(LARGE_HEADER_DECODERS);
 
 /// One frame for the writer: contiguous, or header plus body slices (pull bodies straight from
 /// mapped CommitLog files, written with one vectored write and no copy).
@@ -62,10 +70,15 @@ pub struct Connection {
     next_opaque: AtomicI32,
     /// Set once the connection is closing; sends fail fast afterwards.
     closed: AtomicBool,
-    /// Milliseconds since `started` of the last read or write, for the idle timeout.
+    /// Milliseconds since `started` of the last whole frame read or written, for the idle
+    /// timeout and for choosing which connection to close at the connection cap.
     last_activity_ms: AtomicU64,
     /// Reference point of `last_activity_ms`.
     started: Instant,
+    /// Set once a whole frame has been read from the peer.
+    spoke: AtomicBool,
+    /// Asks the reader to close the connection (the server's connection cap).
+    evict: Notify,
 }
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
@@ -93,6 +106,28 @@ impl Connection {
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// How stale the connection is, for the connection cap: peers that never finished a frame
+    /// sort first, then the longest without a whole frame in either direction.
+    #[must_use]
+    pub fn staleness(&self) -> (bool, u64) {
+        (
+            self.spoke.load(Ordering::Relaxed),
+            self.last_activity_ms.load(Ordering::Relaxed),
+        )
+    }
+
+    /// How long since the connection was opened.
+    #[must_use]
+    pub fn age(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Asks the connection to close (its reader stops at the next wake-up).
+    pub fn evict(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.evict.notify_one();
     }
 
     fn touch(&self) {
@@ -207,12 +242,21 @@ impl Connection {
     }
 }
 
-/// Runs one connection until the peer closes, an error occurs, it idles out, or `shutdown` fires.
-/// Returns its handle once spawned through [`spawn`].
+/// Per-connection knobs shared by server and client connections.
+#[derive(Debug, Clone)]
+pub struct ConnectionOptions {
+    /// Close a connection with no whole frame in either direction for this long.
+    pub idle_timeout: Duration,
+    /// Charged for every large inbound frame.
+    pub budget: Arc<InboundBudget>,
+}
+
+/// Runs one connection until the peer closes, an error occurs, it idles out, a frame is too slow,
+/// it is evicted, or `shutdown` fires. Returns its handle and the reader task.
 pub fn spawn<S: Service>(
     stream: TcpStream,
     service: Arc<S>,
-    idle_timeout: Duration,
+    options: ConnectionOptions,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(ConnectionHandle, tokio::task::JoinHandle<()>), NetError> {
     stream.set_nodelay(true)?;
@@ -230,12 +274,20 @@ pub fn spawn<S: Service>(
         closed: AtomicBool::new(false),
         last_activity_ms: AtomicU64::new(0),
         started: Instant::now(),
+        spoke: AtomicBool::new(false),
+        evict: Notify::new(),
     });
     let writer = tokio::spawn(write_loop(write_half, rx, Arc::clone(&conn)));
     let reader_conn = Arc::clone(&conn);
     let handle = tokio::spawn(async move {
-        let framed = FramedRead::with_capacity(read_half, RemotingCodec, 64 * 1024);
-        read_loop(framed, &reader_conn, &service, idle_timeout, shutdown).await;
+        let reader = FrameReader::new(options.budget);
+        let mut link = Link {
+            half: read_half,
+            reader,
+            conn: &reader_conn,
+            in_flight: Arc::new(Semaphore::new(CONNECTION_MAX_IN_FLIGHT)),
+        };
+        link.run(&service, options.idle_timeout, shutdown).await;
         reader_conn.close();
         service.on_close(&reader_conn);
         writer.abort();
@@ -243,50 +295,142 @@ pub fn spawn<S: Service>(
     Ok((conn, handle))
 }
 
-async fn read_loop<S: Service>(
-    mut framed: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>,
-    conn: &ConnectionHandle,
-    service: &Arc<S>,
-    idle_timeout: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let in_flight = Arc::new(Semaphore::new(CONNECTION_MAX_IN_FLIGHT));
-    loop {
-        let idle_left = idle_timeout.saturating_sub(conn.idle_for());
-        let next = tokio::select! {
-            next = framed.next() => next,
-            () = tokio::time::sleep(idle_left) => {
-                if conn.idle_for() >= idle_timeout {
-                    debug!(peer = %conn.peer(), "closing idle connection");
-                    return;
+/// The reading side of one connection.
+struct Link<'a> {
+    half: OwnedReadHalf,
+    reader: FrameReader,
+    conn: &'a ConnectionHandle,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Link<'_> {
+    async fn run<S: Service>(
+        &mut self,
+        service: &Arc<S>,
+        idle_timeout: Duration,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let conn = self.conn;
+        loop {
+            loop {
+                match self.reader.next_frame() {
+                    Ok(Some(frame)) => {
+                        if !self.dispatch(service, frame).await {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!(peer = %conn.peer(), error = %e, "closing connection after bad input");
+                        return;
+                    }
                 }
-                continue;
             }
-            _ = shutdown.changed() => return,
-        };
-        let cmd = match next {
-            None => return,
-            Some(Ok(cmd)) => cmd,
-            Some(Err(e)) => {
-                warn!(peer = %conn.peer(), error = %e, "closing connection after bad input");
-                return;
+            let partial = self.reader.partial_since();
+            let wake = partial.map_or_else(
+                || tokio::time::Instant::now() + idle_timeout.saturating_sub(conn.idle_for()),
+                |since| tokio::time::Instant::from_std(since + FRAME_READ_TIMEOUT),
+            );
+            tokio::select! {
+                read = self.reader.fill(&mut self.half) => match read {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) => {
+                        debug!(peer = %conn.peer(), error = %e, "read failed");
+                        return;
+                    }
+                },
+                () = tokio::time::sleep_until(wake) => {
+                    if partial.is_some() {
+                        warn!(
+                            peer = %conn.peer(),
+                            received = self.reader.partial_bytes(),
+                            timeout_s = FRAME_READ_TIMEOUT.as_secs(),
+                            "closing connection: a frame did not arrive whole in time"
+                        );
+                        return;
+                    }
+                    if conn.idle_for() >= idle_timeout {
+                        debug!(peer = %conn.peer(), "closing idle connection");
+                        return;
+                    }
+                }
+                _ = shutdown.changed() => return,
+                () = conn.evict.notified() => return,
             }
-        };
+        }
+    }
+
+    /// Decodes one whole frame and hands it on; `false` closes the connection.
+    async fn dispatch<S: Service>(&self, service: &Arc<S>, frame: InboundFrame) -> bool {
+        let conn = self.conn;
         conn.touch();
+        conn.spoke.store(true, Ordering::Relaxed);
+        let InboundFrame { bytes, charge } = frame;
+        let type_byte = bytes.first().copied().unwrap_or(0);
+        let decoded = if frame::declared_header_len(&bytes) > HEADER_INLINE_DECODE_MAX_BYTES {
+            decode_large(bytes).await
+        } else {
+            frame::decode(bytes)
+        };
+        let cmd = match decoded {
+            Ok(cmd) => cmd,
+            Err(WireError::TooManyExtFields {
+                count,
+                max,
+                code,
+                opaque,
+                flag,
+            }) => {
+                warn!(peer = %conn.peer(), code, count, max, "refusing a request with too many header fields");
+                if flag & crate::remoting::command::FLAG_ONEWAY == 0 {
+                    let mut answer = RemotingCommand::error(
+                        ResponseCode::SYSTEM_ERROR,
+                        format!(
+                            "the request header has {count} extFields keys, more than the limit of {max}"
+                        ),
+                    );
+                    answer.opaque = opaque;
+                    answer.serialize_type = SerializeType::from_code(type_byte).unwrap_or_default();
+                    if conn.send(&answer).await.is_err() {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            Err(e) => {
+                warn!(peer = %conn.peer(), error = %e, "closing connection after bad input");
+                return false;
+            }
+        };
         if cmd.is_response() {
             conn.complete(cmd);
-            continue;
+            return true;
         }
-        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
-            return;
+        let Ok(permit) = Arc::clone(&self.in_flight).acquire_owned().await else {
+            return false;
         };
         let conn = Arc::clone(conn);
         let service = Arc::clone(service);
         drop(tokio::spawn(async move {
             handle_request(&conn, &*service, cmd).await;
+            drop(charge);
             drop(permit);
         }));
+        true
     }
+}
+
+/// Decodes a frame with a large header on the blocking pool, one such frame at a time.
+async fn decode_large(bytes: Bytes) -> Result<RemotingCommand, WireError> {
+    let _turn = LARGE_HEADER_DECODE.acquire().await;
+    tokio::task::spawn_blocking(move || frame::decode(bytes))
+        .await
+        .unwrap_or_else(|e| {
+            Err(WireError::InvalidJson(format!(
+                "header decode task failed: {e}"
+            )))
+        })
 }
 
 async fn handle_request<S: Service>(

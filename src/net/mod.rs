@@ -5,15 +5,17 @@
 //! requests (broker → client notifications), and a client connection can be sent requests.
 //! A [`Service`] sees decoded requests only; framing and bounds live here.
 
+pub mod budget;
 pub mod client;
-pub mod codec;
 pub mod connection;
+pub mod reader;
 pub mod server;
 
 use std::future::Future;
 
+pub use budget::InboundBudget;
 pub use client::RemotingClient;
-pub use connection::{Connection, ConnectionHandle};
+pub use connection::{Connection, ConnectionHandle, ConnectionOptions};
 pub use server::{ServerConfig, serve};
 
 use crate::remoting::{RemotingCommand, WireError};

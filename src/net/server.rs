@@ -1,26 +1,40 @@
-//! The accept loop: a connection cap, accept-error backoff, and graceful shutdown.
+//! The accept loop: a connection cap that never stops accepting, accept-error backoff, and
+//! graceful shutdown.
+//!
+//! At [`SERVER_MAX_CONNECTIONS`] the loop still accepts; it closes the stalest connection (one
+//! that never finished a frame first, then the one longest without a whole frame) so that a new
+//! client is always served and a crowd of slow or silent peers cannot lock it out. Only when
+//! evicted connections have not yet gone away is a new one refused, with a log line.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
-use super::{Service, connection};
-use crate::limits::{SERVER_CHANNEL_MAX_IDLE_SECS, SERVER_MAX_CONNECTIONS, SHUTDOWN_GRACE_MILLIS};
+use super::Service;
+use super::budget::InboundBudget;
+use super::connection::{self, ConnectionHandle, ConnectionOptions};
+use crate::limits::{
+    DEFAULT_INBOUND_BUDGET_BYTES, SERVER_CHANNEL_MAX_IDLE_SECS, SERVER_MAX_CONNECTIONS,
+    SHUTDOWN_GRACE_MILLIS,
+};
 
 /// Server knobs; defaults follow Java's `NettyServerConfig`.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Most open connections; accepting waits for a free slot beyond this.
+    /// Most open connections; at the cap the stalest is closed for each new one.
     pub max_connections: usize,
-    /// Close a connection idle (no reads, no writes) this long.
+    /// Close a connection with no whole frame in either direction for this long.
     pub idle_timeout: Duration,
     /// How long shutdown waits for connections to finish.
     pub shutdown_grace: Duration,
+    /// Budget for large inbound frames; servers given clones of one config share it.
+    pub inbound_budget: Arc<InboundBudget>,
 }
 
 impl Default for ServerConfig {
@@ -29,12 +43,46 @@ impl Default for ServerConfig {
             max_connections: SERVER_MAX_CONNECTIONS,
             idle_timeout: Duration::from_secs(SERVER_CHANNEL_MAX_IDLE_SECS),
             shutdown_grace: Duration::from_millis(SHUTDOWN_GRACE_MILLIS),
+            inbound_budget: InboundBudget::new(DEFAULT_INBOUND_BUDGET_BYTES),
         }
     }
 }
 
 /// Longest pause after repeated accept errors (mini-redis backs off 1, 2, 4 … 64 s).
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(64);
+
+/// Live connections by id. A std mutex: never held across an await.
+#[derive(Debug, Default)]
+struct Registry(Mutex<HashMap<u64, ConnectionHandle>>);
+
+impl Registry {
+    fn len(&self) -> usize {
+        self.0.lock().map_or(0, |m| m.len())
+    }
+
+    fn add(&self, conn: &ConnectionHandle) {
+        if let Ok(mut m) = self.0.lock() {
+            let _old = m.insert(conn.id(), Arc::clone(conn));
+        }
+    }
+
+    fn remove(&self, id: u64) {
+        if let Ok(mut m) = self.0.lock() {
+            let _gone = m.remove(&id);
+        }
+    }
+
+    /// Closes the stalest connection not already closing; returns it for the log line.
+    fn evict_stalest(&self) -> Option<ConnectionHandle> {
+        let m = self.0.lock().ok()?;
+        let victim = m
+            .values()
+            .filter(|c| !c.is_closed())
+            .min_by_key(|c| c.staleness())?;
+        victim.evict();
+        Some(Arc::clone(victim))
+    }
+}
 
 /// Serves `listener` with `service` until `shutdown` completes, then closes every connection
 /// (waiting up to the grace period for in-flight work).
@@ -44,47 +92,66 @@ pub async fn serve<S: Service>(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) {
-    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let registry = Arc::new(Registry::default());
+    // Evicted connections take a moment to go; past this many extra, new ones are refused.
+    let hard_cap = config.max_connections + config.max_connections / 8 + 1;
+    let options = ConnectionOptions {
+        idle_timeout: config.idle_timeout,
+        budget: Arc::clone(&config.inbound_budget),
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut backoff = Duration::from_millis(100);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            () = &mut shutdown => break,
-            permit = Arc::clone(&slots).acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
         let accepted = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
         while tasks.try_join_next().is_some() {}
-        match accepted {
-            Ok((stream, _addr)) => {
-                backoff = Duration::from_millis(100);
-                match connection::spawn(
-                    stream,
-                    Arc::clone(&service),
-                    config.idle_timeout,
-                    stop_rx.clone(),
-                ) {
-                    Ok((_conn, handle)) => {
-                        let _abort = tasks.spawn(async move {
-                            let _done = handle.await;
-                            drop(permit);
-                        });
-                    }
-                    Err(e) => warn!(error = %e, "failed to set up accepted connection"),
-                }
-            }
+        let (stream, addr) = match accepted {
+            Ok(pair) => pair,
             Err(e) => {
                 error!(error = %e, backoff_ms = backoff.as_millis(), "accept failed");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                continue;
             }
+        };
+        backoff = Duration::from_millis(100);
+        let live = registry.len();
+        if live >= hard_cap {
+            warn!(peer = %addr, live, "connection cap exceeded while evicted connections close; refusing");
+            drop(stream);
+            continue;
+        }
+        if live >= config.max_connections
+            && let Some(victim) = registry.evict_stalest()
+        {
+            warn!(
+                cap = config.max_connections,
+                closed = %victim.peer(),
+                age_s = victim.age().as_secs(),
+                accepted = %addr,
+                "connection cap reached; closing the stalest connection"
+            );
+        }
+        match connection::spawn(
+            stream,
+            Arc::clone(&service),
+            options.clone(),
+            stop_rx.clone(),
+        ) {
+            Ok((conn, handle)) => {
+                registry.add(&conn);
+                let registry = Arc::clone(&registry);
+                let id = conn.id();
+                let _abort = tasks.spawn(async move {
+                    let _done = handle.await;
+                    registry.remove(id);
+                });
+            }
+            Err(e) => warn!(error = %e, "failed to set up accepted connection"),
         }
     }
     info!("server shutting down, closing {} connections", tasks.len());

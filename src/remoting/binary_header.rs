@@ -10,6 +10,7 @@
 use super::command::{ExtFields, RemotingCommand, SerializeType};
 use super::error::WireError;
 use super::language::LanguageCode;
+use crate::limits::EXT_FIELDS_MAX_KEYS;
 
 /// Java narrows `code` and `version` with a `(short)` cast; so do we, explicitly.
 #[allow(clippy::cast_possible_truncation)]
@@ -145,6 +146,15 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
     if ext_len > 0 {
         let mut ext = ExtFields::new();
         while r.pos < ext_end {
+            if ext.len() >= EXT_FIELDS_MAX_KEYS {
+                return Err(WireError::TooManyExtFields {
+                    count: ext.len() + 1,
+                    max: EXT_FIELDS_MAX_KEYS,
+                    code: cmd.code,
+                    opaque: cmd.opaque,
+                    flag: cmd.flag,
+                });
+            }
             let at = r.pos;
             let raw = r.i16()?;
             let key_len = r.len(i64::from(raw), "extFields key", at)?;

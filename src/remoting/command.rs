@@ -1,6 +1,7 @@
 //! `RemotingCommand`: one decoded frame, request or response.
 
 use bytes::Bytes;
+use indexmap::IndexMap;
 
 use super::language::LanguageCode;
 use super::response_code::ResponseCode;
@@ -53,11 +54,23 @@ impl SerializeType {
 
 /// `extFields`: the custom header as string pairs, in the order they arrived (Java uses a
 /// `HashMap`; keeping arrival order lets a decoded frame re-encode byte for byte).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Lookups and inserts are O(1) (an insertion-ordered hash map), so decoding a header is linear
+/// in its key count; the decoders also cap that count ([`crate::limits::EXT_FIELDS_MAX_KEYS`]).
+#[derive(Debug, Clone, Default)]
 pub struct ExtFields {
-    /// The pairs; keys are unique.
-    entries: Vec<(String, String)>,
+    /// The pairs in arrival order; keys are unique.
+    entries: IndexMap<String, String>,
 }
+
+impl PartialEq for ExtFields {
+    /// Equal when the same pairs come in the same order (the order is part of the encoding).
+    fn eq(&self, other: &Self) -> bool {
+        self.entries.len() == other.entries.len() && self.entries.iter().eq(other.entries.iter())
+    }
+}
+
+impl Eq for ExtFields {}
 
 impl ExtFields {
     /// An empty map.
@@ -69,27 +82,17 @@ impl ExtFields {
     /// The value of `key`.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.entries.get(key).map(String::as_str)
     }
 
     /// Sets `key`, replacing an earlier value in place.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
-        let value = value.into();
-        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| *k == key) {
-            slot.1 = value;
-        } else {
-            self.entries.push((key, value));
-        }
+        let _previous = self.entries.insert(key.into(), value.into());
     }
 
-    /// Removes `key`, returning its value.
+    /// Removes `key`, returning its value; the other pairs keep their order.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let pos = self.entries.iter().position(|(k, _)| k == key)?;
-        Some(self.entries.remove(pos).1)
+        self.entries.shift_remove(key)
     }
 
     /// The pairs in order.

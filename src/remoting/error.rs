@@ -3,7 +3,8 @@
 use thiserror::Error;
 
 /// A frame or header that cannot be decoded. The transport closes the connection on any of these,
-/// as Java's `NettyDecoder` does; none of them may panic.
+/// as Java's `NettyDecoder` does, except [`WireError::TooManyExtFields`], which is answered; none of
+/// them may panic.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum WireError {
     /// The length prefix announces more than the frame cap (`NettyDecoder.FRAME_MAX_LENGTH`).
@@ -59,6 +60,22 @@ pub enum WireError {
     /// The JSON header does not parse or has the wrong shape.
     #[error("invalid JSON header: {0}")]
     InvalidJson(String),
+    /// The header carries more `extFields` keys than [`crate::limits::EXT_FIELDS_MAX_KEYS`].
+    /// Unlike the other variants this one is answered (the request's identity is known) and the
+    /// connection stays open.
+    #[error("the request header has {count} extFields keys, more than the limit of {max}")]
+    TooManyExtFields {
+        /// Keys counted (all of them for JSON, up to the first over the limit for ROCKETMQ).
+        count: usize,
+        /// The limit.
+        max: usize,
+        /// Request code, to log and answer.
+        code: i32,
+        /// Request id, echoed in the answer.
+        opaque: i32,
+        /// Request flags (a oneway request gets no answer).
+        flag: i32,
+    },
     /// An encoded header would not fit in the 24-bit length field.
     #[error("header of {0} bytes does not fit the 24-bit header length")]
     HeaderTooLong(usize),

@@ -14,24 +14,42 @@ use crate::limits::{FRAME_MAX_BYTES, HEADER_MAX_BYTES};
 /// Bytes of the total-length prefix.
 pub const LENGTH_PREFIX_BYTES: usize = 4;
 
+/// The whole length (prefix included) that the frame starting `buf` announces, once its prefix
+/// is buffered. Not checked against the cap; [`check`] does that.
+#[must_use]
+pub fn announced_total(buf: &[u8]) -> Option<usize> {
+    let prefix: [u8; 4] = buf.get(..LENGTH_PREFIX_BYTES)?.try_into().ok()?;
+    usize::try_from(u32::from_be_bytes(prefix))
+        .ok()?
+        .checked_add(LENGTH_PREFIX_BYTES)
+}
+
 /// Returns the length of the first complete frame in `buf` (prefix included), `None` if more
 /// bytes are needed, or an error if the announced length is over the cap. Never allocates.
+/// Like Java's `NettyDecoder`, the cap counts the 4-byte prefix: the largest accepted announced
+/// length is `FRAME_MAX_BYTES - 4`.
 pub fn check(buf: &[u8]) -> Result<Option<usize>, WireError> {
-    let Some(prefix) = buf.get(..LENGTH_PREFIX_BYTES) else {
+    let Some(total) = announced_total(buf) else {
         return Ok(None);
     };
-    let mut word = [0u8; 4];
-    word.copy_from_slice(prefix);
-    let len = u32::from_be_bytes(word);
-    let len_usize = usize::try_from(len).unwrap_or(usize::MAX);
-    if len_usize > FRAME_MAX_BYTES {
+    if total > FRAME_MAX_BYTES {
         return Err(WireError::FrameTooLong {
-            len: u64::from(len),
-            max: FRAME_MAX_BYTES,
+            len: u64::try_from(total - LENGTH_PREFIX_BYTES).unwrap_or(u64::MAX),
+            max: FRAME_MAX_BYTES - LENGTH_PREFIX_BYTES,
         });
     }
-    let total = len_usize + LENGTH_PREFIX_BYTES;
     Ok((buf.len() >= total).then_some(total))
+}
+
+/// The header length a frame (prefix stripped) declares, before anything is checked.
+#[must_use]
+pub fn declared_header_len(frame: &[u8]) -> usize {
+    frame
+        .get(..4)
+        .and_then(|s| <[u8; 4]>::try_from(s).ok())
+        .map_or(0, |w| {
+            usize::try_from(u32::from_be_bytes(w) & 0x00FF_FFFF).unwrap_or(0)
+        })
 }
 
 /// Decodes one frame whose length prefix has been stripped. The body shares `frame`'s memory.
@@ -88,7 +106,7 @@ pub fn encode_prefix(
         return Err(WireError::HeaderTooLong(header.len()));
     }
     let total = 4 + header.len() + body_len;
-    if total > FRAME_MAX_BYTES {
+    if total + LENGTH_PREFIX_BYTES > FRAME_MAX_BYTES {
         return Err(WireError::FrameTooLong {
             len: u64::try_from(total).unwrap_or(u64::MAX),
             max: FRAME_MAX_BYTES,

@@ -12,6 +12,7 @@ use super::command::{ExtFields, RemotingCommand, SerializeType};
 use super::error::WireError;
 use super::fastjson::{Style, escape_into};
 use super::language::LanguageCode;
+use crate::limits::EXT_FIELDS_MAX_KEYS;
 
 /// Appends the JSON header of `cmd` to `out`.
 pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
@@ -104,12 +105,27 @@ fn ext_fields_field(v: &Value) -> Result<Option<ExtFields>, WireError> {
     Ok(Some(ext))
 }
 
-/// Decodes a JSON header. `body` is attached by the caller.
+/// Decodes a JSON header. `body` is attached by the caller. A header with more than
+/// [`EXT_FIELDS_MAX_KEYS`] `extFields` keys is refused with [`WireError::TooManyExtFields`],
+/// after a linear scan that learns the request's identity.
 pub fn decode(header: &[u8]) -> Result<RemotingCommand, WireError> {
-    if let Some(cmd) = super::json_scan::decode(header) {
-        return Ok(cmd);
+    if let Some((cmd, ext_keys)) = super::json_scan::decode(header) {
+        return check_ext_count(cmd, ext_keys);
     }
     decode_general(header)
+}
+
+fn check_ext_count(cmd: RemotingCommand, count: usize) -> Result<RemotingCommand, WireError> {
+    if count > EXT_FIELDS_MAX_KEYS {
+        return Err(WireError::TooManyExtFields {
+            count,
+            max: EXT_FIELDS_MAX_KEYS,
+            code: cmd.code,
+            opaque: cmd.opaque,
+            flag: cmd.flag,
+        });
+    }
+    Ok(cmd)
 }
 
 /// The general decoder (a full JSON parse); [`decode`] uses it for anything the fast scanner
@@ -125,6 +141,22 @@ pub fn decode_general(header: &[u8]) -> Result<RemotingCommand, WireError> {
     cmd.version = 0;
     cmd.write_serialize_type_field = false;
     cmd.serialize_type = SerializeType::Json;
+    let ext_keys = match obj.get("extFields") {
+        Some(Value::Object(map)) => map.len(),
+        _ => 0,
+    };
+    if ext_keys > EXT_FIELDS_MAX_KEYS {
+        // Learn the identity without building the oversized map.
+        for (key, v) in &obj {
+            match key.as_str() {
+                "code" => cmd.code = int_field(v, "code")?,
+                "flag" => cmd.flag = int_field(v, "flag")?,
+                "opaque" => cmd.opaque = int_field(v, "opaque")?,
+                _ => {}
+            }
+        }
+        return check_ext_count(cmd, ext_keys);
+    }
     for (key, v) in &obj {
         match key.as_str() {
             "code" => cmd.code = int_field(v, "code")?,

@@ -5,10 +5,13 @@
 
 use super::command::{ExtFields, RemotingCommand, SerializeType};
 use super::language::LanguageCode;
+use crate::limits::EXT_FIELDS_MAX_KEYS;
 
 struct Scanner<'a> {
     s: &'a [u8],
     pos: usize,
+    /// `extFields` keys seen, stored or not (only the first [`EXT_FIELDS_MAX_KEYS`] are stored).
+    ext_keys: usize,
 }
 
 enum Val {
@@ -150,11 +153,17 @@ impl Scanner<'_> {
         loop {
             let k = self.string()?;
             self.eat(b':')?;
-            match self.value()? {
-                Val::Str(v) => ext.insert(k, v),
-                Val::Int(i) => ext.insert(k, i.to_string()),
-                Val::Bool(b) => ext.insert(k, b.to_string()),
-                Val::Null => {}
+            let v = self.value()?;
+            self.ext_keys += 1;
+            if self.ext_keys > EXT_FIELDS_MAX_KEYS {
+                // Keep scanning (linear) to learn the request's opaque, storing nothing more.
+            } else {
+                match v {
+                    Val::Str(v) => ext.insert(k, v),
+                    Val::Int(i) => ext.insert(k, i.to_string()),
+                    Val::Bool(b) => ext.insert(k, b.to_string()),
+                    Val::Null => {}
+                }
             }
             match self.peek()? {
                 b',' => self.pos += 1,
@@ -177,9 +186,15 @@ fn int(v: Val) -> Option<i32> {
     }
 }
 
-/// Decodes the flat header shape, or `None` to defer to the general parser.
-pub(crate) fn decode(header: &[u8]) -> Option<RemotingCommand> {
-    let mut sc = Scanner { s: header, pos: 0 };
+/// Decodes the flat header shape, or `None` to defer to the general parser. Alongside the
+/// command it returns how many `extFields` keys the header had; only the first
+/// [`EXT_FIELDS_MAX_KEYS`] are kept, and the caller rejects a header with more.
+pub(crate) fn decode(header: &[u8]) -> Option<(RemotingCommand, usize)> {
+    let mut sc = Scanner {
+        s: header,
+        pos: 0,
+        ext_keys: 0,
+    };
     sc.eat(b'{')?;
     let mut cmd = RemotingCommand::request(0, None);
     cmd.language = None;
@@ -231,5 +246,5 @@ pub(crate) fn decode(header: &[u8]) -> Option<RemotingCommand> {
         }
     }
     sc.ws();
-    (sc.pos == header.len()).then_some(cmd)
+    (sc.pos == header.len()).then_some((cmd, sc.ext_keys))
 }
