@@ -846,7 +846,8 @@ def cmd_unfinished(args):
 def cmd_topicflood(args):
     port = args.port
     names = ["%s_%05d" % (args.prefix, i) for i in range(args.topics)]
-    done = []  # (t_done, ok, code, remark)
+    done = []  # (t_done, ok, code, remark, name)
+    busy = [0]  # SYSTEM_BUSY answers that were retried
     lock = threading.Lock()
     t0 = time.monotonic()
     deadline = t0 + args.timeout
@@ -861,7 +862,15 @@ def cmd_topicflood(args):
             try:
                 if c is None:
                     c = Conn(port, connect_timeout=3.0)
-                r, secs = c.call(CODE_SEND_MESSAGE_V2, send_message_ext(names[i]), b"x", timeout=10.0)
+                # SYSTEM_BUSY (2, e.g. Java's "[TIMEOUT_CLEAN_QUEUE]broker busy" flow control) means the
+                # request was dropped unprocessed; a real producer retries it, so do we (bounded).
+                for attempt in range(args.busy_retries + 1):
+                    r, secs = c.call(CODE_SEND_MESSAGE_V2, send_message_ext(names[i]), b"x", timeout=10.0)
+                    if r.code != 2 or time.monotonic() > deadline:
+                        break
+                    with lock:
+                        busy[0] += 1
+                    time.sleep(0.02)
                 with lock:
                     done.append((time.monotonic() - t0, r.code == 0, r.code, r.remark, names[i]))
             except (Closed, Timeout, OSError) as e:
@@ -901,6 +910,7 @@ def cmd_topicflood(args):
             k = "code=%s %s" % (d[2], short(d[3], 60))
             errs[k] = errs.get(k, 0) + 1
     m["failures"] = "; ".join("%dx %s" % (v, k) for k, v in list(errs.items())[:3]) or "-"
+    m["SYSTEM_BUSY (code 2) answers, retried after 20 ms"] = busy[0]
     m["elapsed (s)"] = round(elapsed, 1)
     m["creates/s overall"] = round(len(ok) / elapsed, 1) if elapsed > 0 and ok else None
     if len(ok) >= 1000:
@@ -1065,6 +1075,7 @@ def main():
     sp.add_argument("--prefix", default="flood")
     sp.add_argument("--timeout", type=float, default=240.0)
     sp.add_argument("--names-out")
+    sp.add_argument("--busy-retries", type=int, default=50, help="retries per topic on SYSTEM_BUSY")
     sp.set_defaults(fn=cmd_topicflood)
 
     sp = sub.add_parser("topiccount", help="count created topics in topics.json and/or a live broker")

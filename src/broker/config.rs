@@ -76,6 +76,9 @@ pub const STORE_KEYS: &[KeyDef] = keys! {
     "deleteWhen": Str = "04" => important,
     "fileReservedTime": Int = "72" => important,
     "diskMaxUsedSpaceRatio": Int = "75",
+    "diskSpaceWarningLevelRatio": Int = "90",
+    "diskSpaceCleanForciblyRatio": Int = "85",
+    "cleanFileForciblyEnable": Bool = "true",
     "maxMessageSize": Int = "4194304",
     "checkCRCOnRecover": Bool = "true",
     "messageIndexEnable": Bool = "true",
@@ -106,6 +109,9 @@ pub const NETTY_KEYS: &[KeyDef] = keys! {
     "serverOnewaySemaphoreValue": Int = "256",
     "serverAsyncSemaphoreValue": Int = "64",
     "serverChannelMaxIdleTimeSeconds": Int = "120",
+    // Ours (no Java key): the memory budget over all large inbound frames of the process
+    // (`limits::DEFAULT_INBOUND_BUDGET_BYTES`, 512 MiB).
+    "serverInboundBudgetBytes": Long = "536870912",
 };
 
 /// The machine's hostname (Java's default `brokerName`).
@@ -224,6 +230,11 @@ pub fn store_config(c: &ConfigValues) -> StoreConfig {
     s.disk_max_used_space_ratio = u64::try_from(c.get_i64("diskMaxUsedSpaceRatio"))
         .unwrap_or(75)
         .clamp(10, 95);
+    s.disk_space_warning_level_ratio =
+        u64::try_from(c.get_i64("diskSpaceWarningLevelRatio")).unwrap_or(90);
+    s.disk_space_clean_forcibly_ratio =
+        u64::try_from(c.get_i64("diskSpaceCleanForciblyRatio")).unwrap_or(85);
+    s.clean_file_forcibly_enable = c.get_bool("cleanFileForciblyEnable");
     let cl = c.get("storePathCommitLog");
     if !cl.is_empty() {
         s.commit_log_path = Some(PathBuf::from(cl));

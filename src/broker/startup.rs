@@ -14,7 +14,7 @@ use tracing::{error, info, warn};
 use super::{BrokerService, config, housekeeping, register};
 use crate::config::properties;
 use crate::config::table::ConfigValues;
-use crate::net::{ServerConfig, serve};
+use crate::net::{InboundBudget, ServerConfig, budget_bytes, serve};
 
 /// Loads `file` over the defaults, warning (with file and line) about unknown keys and values
 /// that do not parse; returns the config and the keys the file set.
@@ -88,6 +88,9 @@ pub async fn run(
     );
     let server_cfg = ServerConfig {
         idle_timeout: idle,
+        inbound_budget: InboundBudget::new(budget_bytes(broker.config_i64(
+            "serverInboundBudgetBytes",
+        ))),
         ..ServerConfig::default()
     };
     let (stop_tx, stop_rx) = watch::channel(false);

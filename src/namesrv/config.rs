@@ -53,6 +53,9 @@ pub const NETTY_SERVER_KEYS: &[KeyDef] = keys! {
     "enableShutdownGracefully": Bool = "false",
     "shutdownWaitTimeSeconds": Int = "30",
     "useEpollNativeSelector": Bool = "false",
+    // Ours (no Java key): the memory budget over all large inbound frames of the process
+    // (`limits::DEFAULT_INBOUND_BUDGET_BYTES`, 512 MiB).
+    "serverInboundBudgetBytes": Long = "536870912",
 };
 
 /// Keys no remote update may touch, whatever `configBlackList` says

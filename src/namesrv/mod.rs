@@ -82,7 +82,7 @@ pub async fn run(
     server: Arc<NameServer>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let (idle_secs, scan_ms) = {
+    let (idle_secs, scan_ms, budget) = {
         let c = server
             .config
             .read()
@@ -90,6 +90,7 @@ pub async fn run(
         (
             c.get_i64("serverChannelMaxIdleTimeSeconds"),
             c.get_i64("scanNotActiveBrokerInterval"),
+            c.get_i64("serverInboundBudgetBytes"),
         )
     };
     let scan_every = Duration::from_millis(u64::try_from(scan_ms).unwrap_or(5_000).max(100));
@@ -105,6 +106,7 @@ pub async fn run(
     };
     let config = ServerConfig {
         idle_timeout: Duration::from_secs(u64::try_from(idle_secs).unwrap_or(120).max(1)),
+        inbound_budget: crate::net::InboundBudget::new(crate::net::budget_bytes(budget)),
         ..ServerConfig::default()
     };
     crate::net::serve(listener, server, config, shutdown).await;

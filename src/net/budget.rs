@@ -13,6 +13,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
+use crate::limits::{DEFAULT_INBOUND_BUDGET_BYTES, FRAME_MAX_BYTES};
+
+/// The budget a `serverInboundBudgetBytes` value asks for, never below one whole frame (a budget
+/// smaller than the largest frame would stall that frame forever).
+#[must_use]
+pub fn budget_bytes(configured: i64) -> usize {
+    usize::try_from(configured)
+        .unwrap_or(DEFAULT_INBOUND_BUDGET_BYTES)
+        .max(FRAME_MAX_BYTES)
+}
+
 /// The shared budget: a limit, what is charged, and a wake-up for waiters.
 #[derive(Debug)]
 pub struct InboundBudget {

@@ -13,7 +13,7 @@ pub mod server;
 
 use std::future::Future;
 
-pub use budget::InboundBudget;
+pub use budget::{InboundBudget, budget_bytes};
 pub use client::RemotingClient;
 pub use connection::{Connection, ConnectionHandle, ConnectionOptions};
 pub use server::{ServerConfig, serve};

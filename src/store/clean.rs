@@ -1,11 +1,14 @@
 //! Retention (`CleanCommitLogService`, `CleanConsumeQueueService`, `IndexService.deleteExpiredFile`).
 //!
-//! Every 10 s: CommitLog files older than `fileReservedTime` are deleted during the `deleteWhen`
-//! hours (UTC), or at any hour once the disk is more than `diskMaxUsedSpaceRatio` full; above
-//! 85 % the oldest files go even if not yet expired (Java's `diskSpaceCleanForciblyRatio`). The
-//! newest file is never deleted. ConsumeQueue and index files that only point at deleted data
-//! follow. Above 90 % (`diskSpaceWarningLevelRatio`) the store refuses writes with a clear error
-//! and accepts them again once space is back; nothing already written is touched by that.
+//! Every 10 s, Java's rules: CommitLog files older than `fileReservedTime` are deleted during
+//! the `deleteWhen` hours (UTC), or at any hour once the disk is more than
+//! `diskMaxUsedSpaceRatio` full. Files not yet expired are deleted only when
+//! `cleanFileForciblyEnable` is on and the disk is more than `diskSpaceCleanForciblyRatio` (85 %)
+//! full; like Java, that rule does not look at consumer offsets. Deletion goes oldest first, stops
+//! at the first file it may not delete, takes at most 10 files a pass, never the newest file, and
+//! logs every file it deletes. ConsumeQueue and index files that only point at deleted data
+//! follow. The pass also refreshes the [`DiskGuard`](super::disk::DiskGuard), which refuses
+//! writes while the disk is full.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,13 +17,8 @@ use std::time::{Duration, SystemTime};
 use tracing::{info, warn};
 
 use super::StoreError;
-use super::mapped_file::disk_used_ratio;
 use super::message_store::MessageStore;
 
-/// Above this used fraction writes are refused (`diskSpaceWarningLevelRatio = 0.90`).
-pub const DISK_FULL_RATIO: f64 = 0.90;
-/// Above this used fraction unexpired files are deleted too (`diskSpaceCleanForciblyRatio = 0.85`).
-pub const DISK_CLEAN_FORCIBLY_RATIO: f64 = 0.85;
 /// Most CommitLog files deleted per pass (`deleteCommitLogFilesInterval` spacing in Java).
 const MAX_FILES_PER_PASS: usize = 10;
 
@@ -66,24 +64,11 @@ fn hour_matches(delete_when: &str, now: SystemTime) -> bool {
 /// One retention pass at `now`; returns the CommitLog files deleted.
 pub fn run_once(store: &MessageStore, now: SystemTime) -> Result<usize, StoreError> {
     let cfg = &store.config;
-    let used = disk_used_ratio(&cfg.root).unwrap_or(0.0);
-    let full = used > DISK_FULL_RATIO;
-    if full != store.disk_full.swap(full, Ordering::AcqRel) {
-        if full {
-            warn!(
-                used_percent = used * 100.0,
-                "disk full: refusing writes until space is freed"
-            );
-        } else {
-            info!(
-                used_percent = used * 100.0,
-                "disk space back: accepting writes"
-            );
-        }
-    }
+    let usage = store.disk.refresh();
+    let used = usage.commit_log.max(usage.consume_queue);
     #[allow(clippy::cast_precision_loss)]
     let over_ratio = used * 100.0 > cfg.disk_max_used_space_ratio as f64;
-    let forcibly = used > DISK_CLEAN_FORCIBLY_RATIO;
+    let forcibly = cfg.clean_file_forcibly_enable && used > store.disk.forcibly_ratio();
     if !(hour_matches(&cfg.delete_when, now) || over_ratio || forcibly) {
         return Ok(0);
     }
@@ -99,6 +84,13 @@ pub fn run_once(store: &MessageStore, now: SystemTime) -> Result<usize, StoreErr
         if !(expired || forcibly) || deleted >= MAX_FILES_PER_PASS {
             break;
         }
+        info!(
+            file = %f.path().display(),
+            expired,
+            forcibly = !expired,
+            usage = %usage.java_text(),
+            "retention deletes CommitLog file"
+        );
         cut = f.file_from_offset() + u64::try_from(f.size()).unwrap_or(0);
         deleted += 1;
     }

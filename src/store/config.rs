@@ -54,6 +54,14 @@ pub struct StoreConfig {
     pub file_reserved_time_hours: u64,
     /// `diskMaxUsedSpaceRatio`: above this percentage expired files go at any hour (75).
     pub disk_max_used_space_ratio: u64,
+    /// `diskSpaceWarningLevelRatio`: above this percentage writes are refused (90).
+    pub disk_space_warning_level_ratio: u64,
+    /// `diskSpaceCleanForciblyRatio`: above this percentage unexpired files may be deleted, and
+    /// below it refused writes resume (85).
+    pub disk_space_clean_forcibly_ratio: u64,
+    /// `cleanFileForciblyEnable`: whether retention may delete unexpired files when the disk is
+    /// over `diskSpaceCleanForciblyRatio` (true).
+    pub clean_file_forcibly_enable: bool,
 }
 
 /// OS page size used by the least-pages flush rule (`MappedFile.OS_PAGE_SIZE`).
@@ -85,6 +93,9 @@ impl StoreConfig {
             delete_when: "04".into(),
             file_reserved_time_hours: 72,
             disk_max_used_space_ratio: 75,
+            disk_space_warning_level_ratio: 90,
+            disk_space_clean_forcibly_ratio: 85,
+            clean_file_forcibly_enable: true,
         }
     }
 

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use super::StoreError;
 use super::config::FlushDiskType;
 use super::consume_queue::{ConsumeQueue, CqUnit};
 use super::index_file::{IndexFile, build_key};
+use super::mapped_file::is_no_space;
 use super::message_store::MessageStore;
 use super::record::{
     MessageRecord, RecordError, TRANSACTION_MASK, TRANSACTION_PREPARED, TRANSACTION_ROLLBACK,
@@ -28,11 +29,29 @@ pub(crate) fn start(store: &Arc<MessageStore>) {
     let spawned = std::thread::Builder::new()
         .name("ReputMessageService".into())
         .spawn(move || {
+            let mut failing = false;
             while !s.shutdown.load(Ordering::Acquire) {
-                if let Err(e) = dispatch_available(&s, u64::MAX) {
-                    error!(error = %e, "dispatch failed; retrying");
+                match dispatch_available(&s, u64::MAX) {
+                    Ok(()) => {
+                        if failing {
+                            info!("dispatch resumed");
+                        }
+                        failing = false;
+                        s.dispatch_signal.wait(Duration::from_millis(10));
+                    }
+                    Err(e) => {
+                        if let StoreError::Io(io) = &e
+                            && is_no_space(io)
+                        {
+                            s.disk.mark_no_space("consumequeue or index");
+                        }
+                        if !failing {
+                            error!(error = %e, "dispatch failed; retrying every second");
+                        }
+                        failing = true;
+                        s.dispatch_signal.wait(Duration::from_secs(1));
+                    }
                 }
-                s.dispatch_signal.wait(Duration::from_millis(10));
             }
         });
     match spawned {

@@ -45,6 +45,11 @@ pub fn fsync_dir(dir: &Path) -> std::io::Result<()> {
 impl MappedFile {
     /// Creates (or opens) `path` at exactly `size` bytes and maps it. A new file and its directory
     /// are fsynced before this returns.
+    ///
+    /// The file's blocks are reserved (`fallocate`) before it is mapped, as the JDK's
+    /// `FileChannel.map` does since 8u162, so a full disk fails here with `ENOSPC` instead of
+    /// killing the process with SIGBUS on a later write to a page without a block. A new file
+    /// that cannot be reserved is removed again.
     pub fn open(path: &Path, file_from_offset: u64, size: usize) -> std::io::Result<Self> {
         let existed = path.exists();
         if let Some(dir) = path.parent() {
@@ -57,8 +62,14 @@ impl MappedFile {
             .truncate(false)
             .open(path)?;
         let want = u64::try_from(size).map_err(std::io::Error::other)?;
-        if file.metadata()?.len() != want {
+        if file.metadata()?.len() > want {
             file.set_len(want)?;
+        }
+        if let Err(e) = reserve(&file, want) {
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
         }
         if !existed {
             file.sync_all()?;
@@ -248,10 +259,64 @@ impl AsRef<[u8]> for MappedSlice {
     }
 }
 
-/// Total and available bytes of the file system holding `path` (`statvfs`); `None` when the
-/// call fails. Lives here because it is the crate's only foreign call.
+/// Gives `file` `len` bytes with every block allocated (`fallocate` mode 0: extends the size,
+/// keeps existing data). File systems without `fallocate` get a plain (sparse) `set_len`.
+fn reserve(file: &File, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    let len_off = libc::off_t::try_from(len).map_err(std::io::Error::other)?;
+    loop {
+        // SAFETY: the descriptor belongs to `file`, which is open for writing and outlives the
+        // call; fallocate only reads its integer arguments.
+        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len_off) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EOPNOTSUPP) => return file.set_len(len),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// True when `e` says the file system has no space left.
 #[must_use]
-pub fn disk_space(path: &Path) -> Option<(u64, u64)> {
+pub fn is_no_space(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOSPC)
+}
+
+/// Sizes of a file system, in bytes (`statvfs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    /// Size of the file system.
+    pub total: u64,
+    /// Free bytes (Java's `File.getFreeSpace`, root's reserve included).
+    pub free: u64,
+    /// Bytes an unprivileged writer may still use (Java's `File.getUsableSpace`).
+    pub available: u64,
+}
+
+impl DiskSpace {
+    /// Java's `UtilAll.getDiskPartitionSpaceUsedPercent`: used / (used + usable), rounded up to
+    /// the hundredth, as a fraction.
+    #[must_use]
+    pub fn java_used_ratio(&self) -> f64 {
+        let used = self.total.saturating_sub(self.free);
+        let base = used.saturating_add(self.available);
+        if base == 0 {
+            return 0.0;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let percent = (used as f64 * 100.0 / base as f64).ceil();
+        percent / 100.0
+    }
+}
+
+/// The sizes of the file system holding `path`; `None` when the call fails. Lives here because
+/// this is the crate's one module of foreign calls.
+#[must_use]
+pub fn disk_space(path: &Path) -> Option<DiskSpace> {
     use std::os::unix::ffi::OsStrExt as _;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
@@ -264,19 +329,17 @@ pub fn disk_space(path: &Path) -> Option<(u64, u64)> {
     // SAFETY: statvfs returned 0, so it initialised `st`.
     let st = unsafe { st.assume_init() };
     let frsize = st.f_frsize;
-    Some((
-        st.f_blocks.saturating_mul(frsize),
-        st.f_bavail.saturating_mul(frsize),
-    ))
+    Some(DiskSpace {
+        total: st.f_blocks.saturating_mul(frsize),
+        free: st.f_bfree.saturating_mul(frsize),
+        available: st.f_bavail.saturating_mul(frsize),
+    })
 }
 
-/// Fraction of the file system holding `path` that is used, 0.0–1.0.
+/// Fraction of the file system holding `path` that is used, 0.0–1.0 (Java's rounding).
 #[must_use]
 pub fn disk_used_ratio(path: &Path) -> Option<f64> {
-    let (total, free) = disk_space(path)?;
-    #[allow(clippy::cast_precision_loss)]
-    let (total, free) = (total as f64, free as f64);
-    (total > 0.0).then(|| ((total - free) / total).clamp(0.0, 1.0))
+    disk_space(path).map(|d| d.java_used_ratio().clamp(0.0, 1.0))
 }
 
 #[cfg(test)]

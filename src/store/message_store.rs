@@ -16,7 +16,9 @@ use super::StoreError;
 use super::checkpoint::Checkpoint;
 use super::config::{FlushDiskType, StoreConfig};
 use super::consume_queue::ConsumeQueue;
+use super::disk::DiskGuard;
 use super::index_file::IndexFile;
+use super::mapped_file::is_no_space;
 use super::mapped_file_queue::MappedFileQueue;
 use super::record::{
     BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH, MAGIC_V1, MAGIC_V2, MessageRecord, TRANSACTION_MASK,
@@ -168,8 +170,8 @@ pub struct MessageStore {
     pub(crate) last_dispatch_timestamp: AtomicI64,
     /// Set after a failed flush.
     pub(crate) poisoned: AtomicBool,
-    /// Set while the disk is too full to accept writes.
-    pub(crate) disk_full: AtomicBool,
+    /// Whether the disk has room for writes.
+    pub(crate) disk: DiskGuard,
     pub(crate) shutdown: AtomicBool,
     pub(crate) flush_signal: Signal,
     pub(crate) dispatch_signal: Signal,
@@ -207,7 +209,9 @@ impl MessageStore {
         let checkpoint = Checkpoint::open(&config.root.join("checkpoint"))?;
         let (flushed, _) = watch::channel(0);
         let (dispatched, _) = watch::channel(0);
+        let disk = DiskGuard::new(&config);
         let store = Arc::new(Self {
+            disk,
             config,
             commit_log,
             put_state: Mutex::new(PutState::default()),
@@ -220,7 +224,6 @@ impl MessageStore {
             last_put_timestamp: AtomicI64::new(0),
             last_dispatch_timestamp: AtomicI64::new(0),
             poisoned: AtomicBool::new(false),
-            disk_full: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             flush_signal: Signal::default(),
             dispatch_signal: Signal::default(),
@@ -228,11 +231,18 @@ impl MessageStore {
             written: AtomicU64::new(0),
             arrival_listener: std::sync::OnceLock::new(),
         });
+        let _usage = store.disk.refresh();
         super::recovery::recover(&store)?;
         super::dispatch::start(&store);
         super::flush::start(&store);
         super::clean::start(&store);
         Ok(store)
+    }
+
+    /// The disk-space guard (usage figures for runtime info and remarks).
+    #[must_use]
+    pub fn disk(&self) -> &DiskGuard {
+        &self.disk
     }
 
     /// Installs the new-message callback (once; later calls are ignored).
@@ -350,8 +360,8 @@ impl MessageStore {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned);
         }
-        if self.disk_full.load(Ordering::Acquire) {
-            return Err(StoreError::DiskFull);
+        if self.disk.is_full() {
+            return Err(StoreError::DiskFull(self.disk.usage().java_text()));
         }
         let store_timestamp = now_millis();
         let mut records = Vec::with_capacity(messages.len());
@@ -448,8 +458,13 @@ impl MessageStore {
             }
             None => 0,
         };
-        let f = self.commit_log.create(next_start)?;
-        Ok(f)
+        self.commit_log.create(next_start).map_err(|e| match e {
+            StoreError::Io(io) if is_no_space(&io) => {
+                self.disk.mark_no_space("commitlog");
+                StoreError::DiskFull(self.disk.usage().java_text())
+            }
+            other => other,
+        })
     }
 
     /// Waits (async) until the CommitLog is flushed to `offset`; false on timeout.

@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod clean;
 pub mod config;
 pub mod consume_queue;
+pub mod disk;
 pub mod dispatch;
 pub mod flush;
 pub mod index_file;
@@ -48,7 +49,8 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("store is shut down")]
     ShutDown,
-    /// The disk is over 90 % full; writes resume when space is freed.
-    #[error("disk full: the store refuses writes until space is freed")]
-    DiskFull,
+    /// The disk is over `diskSpaceWarningLevelRatio` full, or a store file could not be
+    /// created for lack of space; writes resume when space is freed. Carries Java's usage text.
+    #[error("the broker's disk is full [{0}]")]
+    DiskFull(String),
 }

@@ -168,13 +168,13 @@ fn runtime_text(ms: i64) -> String {
 /// `"Total : 100.0 GiB, Free : 50.0 GiB."`.
 fn capacity_text(path: &std::path::Path) -> String {
     match crate::store::mapped_file::disk_space(path) {
-        Some((total, free)) => {
+        Some(d) => {
             #[allow(clippy::cast_precision_loss)]
             let gib = |b: u64| b as f64 / 1_073_741_824.0;
             format!(
                 "Total : {:.1} GiB, Free : {:.1} GiB.",
-                gib(total),
-                gib(free)
+                gib(d.total),
+                gib(d.available)
             )
         }
         None => "Total : 0.0 GiB, Free : 0.0 GiB.".into(),

@@ -221,14 +221,25 @@ fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
                 broker.store.config().max_message_size
             )),
         ),
+        StoreError::DiskFull(_) | StoreError::ShutDown => base_response(
+            broker,
+            ResponseCode::SERVICE_NOT_AVAILABLE,
+            Some(service_not_available_remark(broker)),
+        ),
         other => base_response(
             broker,
             ResponseCode::SERVICE_NOT_AVAILABLE,
-            Some(format!(
-                "service not available now. It may be caused by one of the following reasons: the broker's disk is full, messages are put to the slave, message store has been shut down, etc. ({other})"
-            )),
+            Some(format!("{} ({other})", service_not_available_remark(broker))),
         ),
     }
+}
+
+/// Java's SERVICE_NOT_AVAILABLE remark, with `diskUtil()`'s usage figures.
+fn service_not_available_remark(broker: &Broker) -> String {
+    format!(
+        "service not available now. It may be caused by one of the following reasons: the broker's disk is full [{}], messages are put to the slave, message store has been shut down, etc.",
+        broker.store.disk().usage().java_text()
+    )
 }
 
 /// Appends and, under SYNC_FLUSH, waits for the flush; maps the outcome to a response code.
