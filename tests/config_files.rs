@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use rocketmq_rs::broker::config_file::ConfigManager as _;
 use std::path::PathBuf;
 
 use rocketmq_rs::broker::consumer_offset::ConsumerOffsetManager;
@@ -38,7 +39,7 @@ fn topics_json_is_byte_identical() {
     let out = temp("topics.json");
     std::fs::copy(fixture("topics.json"), &out).unwrap();
     let m = TopicConfigManager::load(out.clone(), "CfgCluster", "broker-cfg", 8, true);
-    m.persist();
+    m.persist_now();
     assert_same(&out, &fixture("topics.json"));
 }
 
@@ -47,7 +48,7 @@ fn subscription_group_json_is_byte_identical() {
     let out = temp("subscriptionGroup.json");
     std::fs::copy(fixture("subscriptionGroup.json"), &out).unwrap();
     let m = SubscriptionGroupManager::load(out.clone());
-    m.persist();
+    m.persist_now();
     assert_same(&out, &fixture("subscriptionGroup.json"));
 }
 
@@ -56,6 +57,6 @@ fn consumer_offset_json_is_byte_identical() {
     let out = temp("consumerOffset.json");
     std::fs::copy(fixture("consumerOffset.json"), &out).unwrap();
     let m = ConsumerOffsetManager::load(out.clone());
-    m.persist();
+    m.persist_now();
     assert_same(&out, &fixture("consumerOffset.json"));
 }

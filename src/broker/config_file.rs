@@ -1,10 +1,20 @@
 //! The JSON files under `<storePathRootDir>/config/` (`ConfigManager`): load with a fallback to
 //! `<file>.bak`, persist by keeping the previous file as `<file>.bak` and writing the new one
 //! through a synced temp file and a rename, so a crash never leaves a torn file.
+//!
+//! [`ConfigFile`] is the one writer of a file: snapshots are numbered as they are taken, only the
+//! newest waits to be written, and a thread of the file's own writes it, so bursts of changes
+//! (an auto-create flood) coalesce into few writes, an older snapshot can never replace a newer
+//! one, and no fsync runs on the async runtime. Java serialises the same way
+//! (`ConfigManager.persist` and `MixAll.string2File` are `synchronized`) but writes once per change.
 
+use std::future::Future;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
+use tokio::sync::watch;
 use tracing::warn;
 
 /// Reads `path`, or `path.bak` when `path` is missing or empty (`ConfigManager.load`).
@@ -51,6 +61,226 @@ pub fn persist(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A manager whose state lives in one config file (Java's `ConfigManager`): it names the file
+/// and encodes its state; persisting goes through the file's single writer.
+pub trait ConfigManager {
+    /// The file's writer.
+    fn config_file(&self) -> &ConfigFile;
+
+    /// The state as the file's text.
+    fn encode(&self) -> String;
+
+    /// Queues the current state for writing; returns the snapshot number. Never blocks on disk.
+    fn persist(&self) -> u64 {
+        self.config_file().submit(|| self.encode())
+    }
+
+    /// Writes the current state now and waits for it (clean shutdown).
+    fn persist_now(&self) {
+        if let Err(e) = self.config_file().persist_now(|| self.encode()) {
+            warn!(path = %self.config_file().path().display(), error = %e, "cannot persist config file");
+        }
+    }
+
+    /// Waits until snapshot `ticket` of [`Self::persist`] is on disk.
+    fn persisted(&self, ticket: u64) -> impl Future<Output = Result<(), String>> + Send
+    where
+        Self: Sync,
+    {
+        self.config_file().written(ticket)
+    }
+}
+
+/// What the writer thread and the submitters share.
+#[derive(Debug)]
+struct Shared {
+    path: PathBuf,
+    state: Mutex<WriterState>,
+    wake: Condvar,
+    /// Highest snapshot number written (or given up on), for async waiters.
+    done: watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct WriterState {
+    /// Number of the last snapshot handed out.
+    taken: u64,
+    /// The newest snapshot not yet written.
+    pending: Option<(u64, String)>,
+    /// Highest snapshot number written successfully.
+    written: u64,
+    /// Highest snapshot number whose write failed, with the error.
+    failed: Option<(u64, String)>,
+    /// The writer thread is running.
+    started: bool,
+    /// The owner is gone; the writer exits once nothing is pending.
+    closed: bool,
+}
+
+/// The single writer of one config file.
+#[derive(Debug)]
+pub struct ConfigFile {
+    shared: Arc<Shared>,
+}
+
+impl ConfigFile {
+    /// A writer for `path`; its thread starts with the first snapshot.
+    #[must_use]
+    pub fn new(path: PathBuf) -> Self {
+        let (done, _) = watch::channel(0);
+        Self {
+            shared: Arc::new(Shared {
+                path,
+                state: Mutex::new(WriterState::default()),
+                wake: Condvar::new(),
+                done,
+            }),
+        }
+    }
+
+    /// The file's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Queues the current state for writing and returns its number. `encode` runs after the
+    /// caller's change was made and is skipped when a newer snapshot is already queued (that one
+    /// includes the change). Never blocks on the disk.
+    pub fn submit(&self, encode: impl FnOnce() -> String) -> u64 {
+        let shared = &self.shared;
+        let ticket = {
+            let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+            st.taken += 1;
+            st.taken
+        };
+        if self.newer_queued(ticket) {
+            return ticket;
+        }
+        // Any change made before `ticket` was taken is in a snapshot encoded after it.
+        let text = encode();
+        let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if st.pending.as_ref().is_none_or(|(n, _)| *n < ticket) && st.written < ticket {
+            st.pending = Some((ticket, text));
+        }
+        if !st.started {
+            st.started = true;
+            let worker = Arc::clone(shared);
+            let name = format!(
+                "persist-{}",
+                shared.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            );
+            if let Err(e) = std::thread::Builder::new()
+                .name(name)
+                .spawn(move || write_loop(&worker))
+            {
+                st.started = false;
+                warn!(path = %shared.path.display(), error = %e, "cannot start the config writer thread");
+                if let Some((n, text)) = st.pending.take() {
+                    drop(st);
+                    write_one(shared, n, &text);
+                    return ticket;
+                }
+            }
+        }
+        shared.wake.notify_one();
+        ticket
+    }
+
+    /// Number of the newest snapshot taken so far.
+    #[must_use]
+    pub fn latest(&self) -> u64 {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .taken
+    }
+
+    /// A snapshot newer than `ticket` is queued (it includes every change before `ticket`).
+    fn newer_queued(&self, ticket: u64) -> bool {
+        let st = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.pending.as_ref().is_some_and(|(n, _)| *n > ticket)
+    }
+
+    /// Waits until snapshot `ticket` (or a newer one) is on disk; the error if its write failed.
+    pub async fn written(&self, ticket: u64) -> Result<(), String> {
+        let mut rx = self.shared.done.subscribe();
+        let _ = rx.wait_for(|done| *done >= ticket).await;
+        self.outcome(ticket)
+    }
+
+    /// Blocking form of [`Self::written`], bounded by `timeout`.
+    pub fn written_blocking(&self, ticket: u64, timeout: Duration) -> Result<(), String> {
+        let st = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (st, _timed_out) = self
+            .shared
+            .wake
+            .wait_timeout_while(st, timeout, |st| {
+                st.written < ticket && st.failed.as_ref().is_none_or(|(n, _)| *n < ticket)
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        drop(st);
+        self.outcome(ticket)
+    }
+
+    fn outcome(&self, ticket: u64) -> Result<(), String> {
+        let st = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if st.written >= ticket {
+            return Ok(());
+        }
+        match &st.failed {
+            Some((n, e)) if *n >= ticket => Err(e.clone()),
+            _ => Err(format!("{} not written yet", self.shared.path.display())),
+        }
+    }
+
+    /// Queues a snapshot and waits (blocking, up to 10 s) until it is written: shutdown and tools.
+    pub fn persist_now(&self, encode: impl FnOnce() -> String) -> Result<(), String> {
+        let ticket = self.submit(encode);
+        self.written_blocking(ticket, Duration::from_secs(10))
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let mut st = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.closed = true;
+        drop(st);
+        self.shared.wake.notify_all();
+    }
+}
+
+/// The writer thread: writes the newest pending snapshot until the owner is gone.
+fn write_loop(shared: &Shared) {
+    loop {
+        let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while st.pending.is_none() && !st.closed {
+            st = shared.wake.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+        let Some((n, text)) = st.pending.take() else {
+            return;
+        };
+        drop(st);
+        write_one(shared, n, &text);
+    }
+}
+
+fn write_one(shared: &Shared, n: u64, text: &str) {
+    let result = persist(&shared.path, text);
+    let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+    match result {
+        Ok(()) => st.written = st.written.max(n),
+        Err(e) => {
+            warn!(path = %shared.path.display(), error = %e, "cannot persist config file");
+            st.failed = Some((n, e.to_string()));
+        }
+    }
+    drop(st);
+    shared.wake.notify_all();
+    shared.done.send_modify(|d| *d = (*d).max(n));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +298,36 @@ mod tests {
         );
         std::fs::write(&p, "").unwrap();
         assert_eq!(load(&p).as_deref(), Some("one"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_newest_snapshot_wins_under_concurrent_submits() {
+        let dir = std::env::temp_dir().join(format!("cfgfile-w-{}", std::process::id()));
+        let path = dir.join("topics.json");
+        let file = Arc::new(ConfigFile::new(path.clone()));
+        let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let file = Arc::clone(&file);
+                let counter = Arc::clone(&counter);
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        let _ = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let c = Arc::clone(&counter);
+                        let _ticket = file
+                            .submit(move || c.load(std::sync::atomic::Ordering::SeqCst).to_string());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        file.persist_now(|| counter.load(std::sync::atomic::Ordering::SeqCst).to_string())
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "400");
+        assert!(!dir.join("topics.json.tmp").exists());
         let _ = std::fs::remove_dir_all(dir);
     }
 }

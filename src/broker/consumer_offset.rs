@@ -19,7 +19,7 @@ pub const TOPIC_GROUP_SEPARATOR: char = '@';
 /// The offset table.
 #[derive(Debug)]
 pub struct ConsumerOffsetManager {
-    path: PathBuf,
+    file: config_file::ConfigFile,
     table: RwLock<HashMap<String, BTreeMap<i32, i64>>>,
     /// Set at first start, kept across restarts; Java never bumps it for commits.
     data_version: DataVersion,
@@ -66,7 +66,7 @@ impl ConsumerOffsetManager {
             }
         }
         Self {
-            path,
+            file: config_file::ConfigFile::new(path),
             table: RwLock::new(table),
             data_version,
         }
@@ -186,15 +186,6 @@ impl ConsumerOffsetManager {
             ("offsetTable", Node::Object(table)),
         ])
     }
-
-    /// Writes `consumerOffset.json`.
-    pub fn persist(&self) {
-        if let Err(e) =
-            config_file::persist(&self.path, &self.to_node(&self.data_version).to_pretty())
-        {
-            warn!(path = %self.path.display(), error = %e, "cannot persist consumerOffset.json");
-        }
-    }
 }
 
 /// Quotes bare integer object keys (`{0:12}` → `{"0":12}`) so strict JSON parsers accept
@@ -259,9 +250,20 @@ pub fn quote_integer_keys(text: &str) -> String {
     out
 }
 
+impl config_file::ConfigManager for ConsumerOffsetManager {
+    fn config_file(&self) -> &config_file::ConfigFile {
+        &self.file
+    }
+
+    fn encode(&self) -> String {
+        self.to_node(&self.data_version).to_pretty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::config_file::ConfigManager as _;
 
     #[test]
     fn integer_keys_are_quoted_only_where_keys() {
@@ -281,7 +283,7 @@ mod tests {
         let m = ConsumerOffsetManager::load(dir.join("consumerOffset.json"));
         m.commit("g1", "T", 0, 12);
         m.commit("g1", "T", 1, 10);
-        m.persist();
+        m.persist_now();
         let again = ConsumerOffsetManager::load(dir.join("consumerOffset.json"));
         assert_eq!(again.query("g1", "T", 1), Some(10));
         assert_eq!(again.groups_of_topic("T"), vec!["g1".to_owned()]);

@@ -18,6 +18,7 @@ pub mod stats;
 pub mod subscription_group;
 pub mod topic_config;
 
+use crate::broker::config_file::ConfigManager as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -180,8 +181,8 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         topics_changed,
         started_ms: crate::store::message_store::now_millis(),
     });
-    broker.topics.persist();
-    broker.groups.persist();
+    broker.topics.persist_now();
+    broker.groups.persist_now();
     let weak = Arc::downgrade(&broker);
     broker
         .store
@@ -238,10 +239,10 @@ pub async fn housekeeping(broker: Arc<Broker>) {
 
 /// Persists metadata and closes the store (clean shutdown).
 pub fn shutdown(broker: &Broker) {
-    broker.offsets.persist();
-    broker.schedule.persist();
-    broker.topics.persist();
-    broker.groups.persist();
+    broker.offsets.persist_now();
+    broker.schedule.persist_now();
+    broker.topics.persist_now();
+    broker.groups.persist_now();
     if let Err(e) = broker.store.shutdown() {
         warn!(error = %e, "store shutdown failed");
     }

@@ -6,6 +6,7 @@
 //! unit's time has come, stores the message again under its real topic and queue. Progress per
 //! level is kept in `delayOffset.json`.
 
+use crate::broker::config_file::ConfigManager as _;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -62,7 +63,7 @@ pub fn delay_level(properties: &str) -> Option<i32> {
 /// Per-level delivery progress.
 #[derive(Debug)]
 pub struct ScheduleOffsets {
-    path: PathBuf,
+    file: config_file::ConfigFile,
     table: Mutex<BTreeMap<i32, u64>>,
     data_version: DataVersion,
 }
@@ -93,7 +94,7 @@ impl ScheduleOffsets {
             }
         }
         Self {
-            path,
+            file: config_file::ConfigFile::new(path),
             table: Mutex::new(table),
             data_version,
         }
@@ -131,13 +132,6 @@ impl ScheduleOffsets {
             ("dataVersion", data_version_node(&self.data_version)),
             ("offsetTable", Node::Object(pairs)),
         ])
-    }
-
-    /// Writes `delayOffset.json`.
-    pub fn persist(&self) {
-        if let Err(e) = config_file::persist(&self.path, &self.to_node().to_pretty()) {
-            warn!(path = %self.path.display(), error = %e, "cannot persist delayOffset.json");
-        }
     }
 }
 
@@ -216,6 +210,16 @@ pub async fn run(broker: Arc<Broker>) {
             since_persist = 0;
             broker.schedule.persist();
         }
+    }
+}
+
+impl config_file::ConfigManager for ScheduleOffsets {
+    fn config_file(&self) -> &config_file::ConfigFile {
+        &self.file
+    }
+
+    fn encode(&self) -> String {
+        self.to_node().to_pretty()
     }
 }
 

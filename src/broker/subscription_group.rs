@@ -1,6 +1,7 @@
 //! Subscription groups (`broker:subscription/SubscriptionGroupManager.java`) and
 //! `subscriptionGroup.json`.
 
+use crate::broker::config_file::ConfigManager as _;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, RwLock};
@@ -149,7 +150,7 @@ impl SubscriptionGroupConfig {
 /// Groups plus data version.
 #[derive(Debug)]
 pub struct SubscriptionGroupManager {
-    path: PathBuf,
+    file: config_file::ConfigFile,
     table: RwLock<BTreeMap<String, SubscriptionGroupConfig>>,
     data_version: Mutex<DataVersion>,
 }
@@ -200,7 +201,7 @@ impl SubscriptionGroupManager {
                 .or_insert_with(|| SubscriptionGroupConfig::new(g));
         }
         Self {
-            path,
+            file: config_file::ConfigFile::new(path),
             table: RwLock::new(table),
             data_version: Mutex::new(version),
         }
@@ -282,11 +283,14 @@ impl SubscriptionGroupManager {
             }),
         ])
     }
+}
 
-    /// Writes `subscriptionGroup.json`.
-    pub fn persist(&self) {
-        if let Err(e) = config_file::persist(&self.path, &self.wrapper_node().to_pretty()) {
-            warn!(path = %self.path.display(), error = %e, "cannot persist subscriptionGroup.json");
-        }
+impl config_file::ConfigManager for SubscriptionGroupManager {
+    fn config_file(&self) -> &config_file::ConfigFile {
+        &self.file
+    }
+
+    fn encode(&self) -> String {
+        self.wrapper_node().to_pretty()
     }
 }

@@ -1,6 +1,7 @@
 //! Topic configuration (`broker:topic/TopicConfigManager.java`): the system topics a broker
 //! creates at start, auto-creation from `TBW102`, admin updates, and `topics.json`.
 
+use crate::broker::config_file::ConfigManager as _;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, RwLock};
@@ -62,7 +63,7 @@ pub fn validate_topic(topic: &str) -> Option<String> {
 #[derive(Debug)]
 pub struct TopicConfigManager {
     /// `topics.json`.
-    path: PathBuf,
+    file: config_file::ConfigFile,
     /// Topic → config. A std lock, never held across an await.
     table: RwLock<BTreeMap<String, TopicConfig>>,
     /// Bumped on every change (`DataVersion.nextVersion`).
@@ -146,7 +147,7 @@ impl TopicConfigManager {
             let _ = table.entry(tc.topic_name.clone()).or_insert(tc);
         }
         Self {
-            path,
+            file: config_file::ConfigFile::new(path),
             table: RwLock::new(table),
             data_version: Mutex::new(version),
         }
@@ -259,13 +260,6 @@ impl TopicConfigManager {
             ("topicConfigTable", Node::Object(table)),
         ])
     }
-
-    /// Writes `topics.json`.
-    pub fn persist(&self) {
-        if let Err(e) = config_file::persist(&self.path, &self.wrapper_node().to_pretty()) {
-            warn!(path = %self.path.display(), error = %e, "cannot persist topics.json");
-        }
-    }
 }
 
 /// DataVersion as fastjson writes it (5.x).
@@ -306,6 +300,16 @@ pub fn topic_config_node(tc: &TopicConfig) -> Node {
     ])
 }
 
+impl config_file::ConfigManager for TopicConfigManager {
+    fn config_file(&self) -> &config_file::ConfigFile {
+        &self.file
+    }
+
+    fn encode(&self) -> String {
+        self.wrapper_node().to_pretty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +338,10 @@ mod tests {
             (tc.read_queue_nums, tc.write_queue_nums, tc.perm),
             (4, 4, 6)
         );
+        let ticket = m.file.latest();
+        m.file
+            .written_blocking(ticket, std::time::Duration::from_secs(10))
+            .unwrap();
         let again = TopicConfigManager::load(
             dir.join("topics.json"),
             "DefaultCluster",

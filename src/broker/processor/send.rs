@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
+use tracing::warn;
+
 use super::FAQ_SUFFIX;
+use crate::broker::config_file::ConfigManager as _;
 use crate::broker::topic_config::{
     DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
 };
@@ -61,12 +64,13 @@ fn random_queue(n: i32) -> i32 {
     i32::try_from(seed % n.max(1).cast_unsigned()).unwrap_or(0)
 }
 
-/// `msgCheck`: permission, topic rules, auto-creation, queue id range.
+/// `msgCheck`: permission, topic rules, auto-creation, queue id range. Also says whether the
+/// topic was created here (its `topics.json` snapshot number).
 fn msg_check(
     broker: &Broker,
     conn: &ConnectionHandle,
     h: &SendMessageRequestHeader,
-) -> Result<TopicConfig, RemotingCommand> {
+) -> Result<(TopicConfig, Option<u64>), RemotingCommand> {
     let err = |code, remark: String| base_response(broker, code, Some(remark));
     let ip1 = broker.config_str("brokerIP1");
     if broker.permission() & PERM_WRITE == 0 && broker.topics.get(&h.topic).is_some_and(|t| t.order)
@@ -86,6 +90,7 @@ fn msg_check(
         ));
     }
     let mut tc = broker.topics.get(&h.topic);
+    let mut created = None;
     if tc.is_none() {
         if broker.config_bool("autoCreateTopicEnable") {
             tc = broker.topics.create_in_send(
@@ -100,6 +105,7 @@ fn msg_check(
         }
         if tc.is_some() {
             broker.notify_topics_changed();
+            created = Some(broker.topics.config_file().latest());
         }
     }
     let Some(tc) = tc else {
@@ -127,7 +133,7 @@ fn msg_check(
             format!("the topic[{}] sending message is forbidden", h.topic),
         ));
     }
-    Ok(tc)
+    Ok((tc, created))
 }
 
 /// `MessageClientIDSetter.createUniqID`-shaped id: broker IP, pid, time and a counter in hex.
@@ -300,15 +306,22 @@ fn success_response(
     resp
 }
 
-/// Header, checks and queue choice shared by the send paths.
-fn prepare(
+/// Header, checks and queue choice shared by the send paths. A topic created here is on disk
+/// before the send goes on, as in Java (which writes `topics.json` inside the create call); the
+/// wait is async, the write happens on the file's own thread.
+async fn prepare(
     broker: &Broker,
     conn: &ConnectionHandle,
     req: &RemotingCommand,
 ) -> Result<(SendMessageRequestHeader, TopicConfig), RemotingCommand> {
     let mut h = parse_header(req)
         .map_err(|e| base_response(broker, ResponseCode::SYSTEM_ERROR, Some(e)))?;
-    let tc = msg_check(broker, conn, &h)?;
+    let (tc, created) = msg_check(broker, conn, &h)?;
+    if let Some(ticket) = created
+        && let Err(e) = broker.topics.persisted(ticket).await
+    {
+        warn!(topic = %h.topic, error = %e, "auto-created topic not persisted");
+    }
     if h.queue_id < 0 {
         h.queue_id = random_queue(tc.write_queue_nums);
     }
@@ -321,7 +334,7 @@ pub async fn send_message(
     conn: &ConnectionHandle,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let (mut h, tc) = match prepare(broker, conn, &req) {
+    let (mut h, tc) = match prepare(broker, conn, &req).await {
         Ok(v) => v,
         Err(resp) => return Some(resp),
     };
@@ -389,7 +402,7 @@ pub async fn send_batch_message(
     conn: &ConnectionHandle,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let (h, tc) = match prepare(broker, conn, &req) {
+    let (h, tc) = match prepare(broker, conn, &req).await {
         Ok(v) => v,
         Err(resp) => return Some(resp),
     };
