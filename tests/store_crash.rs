@@ -74,7 +74,7 @@ fn check_acked(store: &MessageStore, topic: &str, acks: &[(u64, i64)]) {
         let r = store.get_message(
             topic,
             qid,
-            u64::try_from(*queue_offset).unwrap(),
+            *queue_offset,
             1,
             &|_| true,
         );

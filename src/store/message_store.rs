@@ -564,16 +564,18 @@ impl MessageStore {
     }
 
     /// Reads up to `max_msgs` records of a queue from `offset`, keeping those whose tag code
-    /// `filter` accepts (`DefaultMessageStore.getMessage`).
+    /// `filter` accepts (`DefaultMessageStore.getMessage`). A negative offset is below every
+    /// queue's minimum: OFFSET_TOO_SMALL, or NO_MESSAGE_IN_QUEUE for an empty queue, as in Java.
     #[must_use]
     pub fn get_message(
         &self,
         topic: &str,
         queue_id: i32,
-        offset: u64,
+        requested: i64,
         max_msgs: usize,
         filter: &dyn Fn(i64) -> bool,
     ) -> GetMessageResult {
+        let offset = u64::try_from(requested).unwrap_or(0);
         let mut r = GetMessageResult {
             status: GetMessageStatus::NoMatchedLogicQueue,
             next_begin_offset: offset,
@@ -592,7 +594,7 @@ impl MessageStore {
         if r.max_offset == 0 {
             r.status = GetMessageStatus::NoMessageInQueue;
             r.next_begin_offset = 0;
-        } else if offset < r.min_offset {
+        } else if requested < 0 || offset < r.min_offset {
             r.status = GetMessageStatus::OffsetTooSmall;
             r.next_begin_offset = r.min_offset;
         } else if offset == r.max_offset {

@@ -578,7 +578,8 @@ pub(crate) fn update_broker_config(
             }
         }
     }
-    Ok(java_success())
+    // `AdminBrokerProcessor.updateBrokerConfig` clears the placeholder remark on success.
+    Ok(RemotingCommand::success())
 }
 
 /// QUERY_TOPIC_CONSUME_BY_WHO: `{"groupList":[…]}`.

@@ -204,7 +204,7 @@ fn read(broker: &Broker, c: &Checked) -> GetMessageResult {
     broker.store.get_message(
         &c.header.topic,
         c.header.queue_id,
-        u64::try_from(c.header.queue_offset).unwrap_or(0),
+        c.header.queue_offset,
         max,
         &|code| sub.matches(code),
     )
