@@ -17,89 +17,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use common::TestBroker;
+use common::{T, TestBroker, pull, records, send};
 use rocketmq_rs::net::RemotingClient;
-use rocketmq_rs::remoting::header::send::SendMessageRequestHeaderV2;
 use rocketmq_rs::remoting::{ExtFields, RemotingCommand, ResponseCode};
-use rocketmq_rs::store::record::MessageRecord;
-
-const T: Duration = Duration::from_secs(5);
-
-async fn send(
-    c: &RemotingClient,
-    addr: &str,
-    topic: &str,
-    queue: i32,
-    body: &str,
-    props: &str,
-) -> RemotingCommand {
-    let h = SendMessageRequestHeaderV2 {
-        a: "pg".into(),
-        b: topic.into(),
-        c: "TBW102".into(),
-        d: 4,
-        e: queue,
-        f: 0,
-        g: 1_700_000_000_000,
-        h: 0,
-        i: Some(props.into()),
-        j: Some(0),
-        k: Some(false),
-        l: None,
-        m: Some(false),
-        n: Some("broker-t".into()),
-    };
-    let req = RemotingCommand::request(310, Some(h.to_ext_fields()))
-        .with_body(Bytes::copy_from_slice(body.as_bytes()));
-    c.invoke(addr, req, T).await.unwrap()
-}
-
-async fn pull(
-    c: &RemotingClient,
-    addr: &str,
-    topic: &str,
-    queue: i32,
-    offset: i64,
-    suspend_ms: i64,
-    sub: &str,
-) -> RemotingCommand {
-    let sys_flag = 0x4 | if suspend_ms > 0 { 0x2 } else { 0 };
-    let ext: ExtFields = [
-        ("consumerGroup", "cg"),
-        ("topic", topic),
-        ("queueId", &queue.to_string()),
-        ("queueOffset", &offset.to_string()),
-        ("maxMsgNums", "32"),
-        ("sysFlag", &sys_flag.to_string()),
-        ("commitOffset", "0"),
-        ("suspendTimeoutMillis", &suspend_ms.to_string()),
-        ("subscription", sub),
-        ("subVersion", "1"),
-        ("expressionType", "TAG"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    c.invoke(
-        addr,
-        RemotingCommand::request(11, Some(ext)),
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap()
-}
-
-fn records(body: &Bytes) -> Vec<MessageRecord> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < body.len() {
-        let (r, n) = MessageRecord::decode(&body.slice(pos..), true).unwrap();
-        out.push(r);
-        pos += n;
-    }
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_then_pull_with_java_fields() {

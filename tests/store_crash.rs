@@ -71,13 +71,7 @@ fn append_then_kill(root: &Path, topic: &str, sync: bool, run_for: Duration) -> 
 fn check_acked(store: &MessageStore, topic: &str, acks: &[(u64, i64)]) {
     for (i, queue_offset) in acks {
         let qid = i32::try_from(i % 4).unwrap();
-        let r = store.get_message(
-            topic,
-            qid,
-            *queue_offset,
-            1,
-            &|_| true,
-        );
+        let r = store.get_message(topic, qid, *queue_offset, 1, &|_| true);
         assert_eq!(
             r.messages.len(),
             1,

@@ -805,10 +805,20 @@ def cmd_unfinished(args):
         except OSError:
             pass
     sel.close()
+    t_close = time.monotonic()
     time.sleep(args.after)
     rss_after = proc_status(pid) if pid else None
     stop_ev.set()
     pt.join(10)
+    # recovery: after the attacker is gone, how long until a fresh client is served again?
+    recovered = None
+    rec_end = t_close + args.recover
+    while time.monotonic() < rec_end and (not pid or proc_status(pid)):
+        ok, _, _, _ = one_call(port, CODE_GET_MAX_OFFSET, {"topic": "TBW102", "queueId": "0"}, timeout=3.0)
+        if ok:
+            recovered = time.monotonic() - t_close
+            break
+        time.sleep(1.0)
     sampler.stop()
 
     probe_ok = [p for p in probes if p[1]]
@@ -833,6 +843,8 @@ def cmd_unfinished(args):
         "NO (gone at t=%.1fs)" % (sampler.died_at - 1.2 if sampler.died_at else -1)
     m["fresh-client GET_MAX_OFFSET probes OK / total"] = "%d / %d" % (len(probe_ok), len(probes))
     m["probe p50 / max (ms)"] = "%s / %s" % (ms(pct(probe_lat, 50)), ms(max(probe_lat) if probe_lat else None))
+    m["first OK probe after the attacker closed (s)"] = round(recovered, 1) if recovered is not None else \
+        "none within %d s" % args.recover
     if probe_err:
         m["first failed probe"] = "t=%.1fs %s" % (probe_err[0][0], short(probe_err[0][3], 80))
     m["test duration (s)"] = round(t_hold, 1)
@@ -1065,6 +1077,8 @@ def main():
     sp.add_argument("--timeout", type=float, default=150.0, help="send-phase limit (s)")
     sp.add_argument("--hold", type=float, default=20.0)
     sp.add_argument("--after", type=float, default=5.0, help="s to wait after closing before the last RSS")
+    sp.add_argument("--recover", type=float, default=60.0,
+                    help="after closing, probe until the first success, at most this long (s)")
     sp.add_argument("--verbose", action="store_true")
     sp.set_defaults(fn=cmd_unfinished)
 

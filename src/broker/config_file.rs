@@ -168,7 +168,10 @@ impl ConfigFile {
             let worker = Arc::clone(shared);
             let name = format!(
                 "persist-{}",
-                shared.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                shared
+                    .path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
             );
             if let Err(e) = std::thread::Builder::new()
                 .name(name)
@@ -199,7 +202,11 @@ impl ConfigFile {
 
     /// A snapshot newer than `ticket` is queued (it includes every change before `ticket`).
     fn newer_queued(&self, ticket: u64) -> bool {
-        let st = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let st = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         st.pending.as_ref().is_some_and(|(n, _)| *n > ticket)
     }
 
@@ -212,7 +219,11 @@ impl ConfigFile {
 
     /// Blocking form of [`Self::written`], bounded by `timeout`.
     pub fn written_blocking(&self, ticket: u64, timeout: Duration) -> Result<(), String> {
-        let st = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let st = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let (st, _timed_out) = self
             .shared
             .wake
@@ -225,7 +236,11 @@ impl ConfigFile {
     }
 
     fn outcome(&self, ticket: u64) -> Result<(), String> {
-        let st = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let st = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if st.written >= ticket {
             return Ok(());
         }
@@ -244,7 +259,11 @@ impl ConfigFile {
 
 impl Drop for ConfigFile {
     fn drop(&mut self) {
-        let mut st = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut st = self
+            .shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         st.closed = true;
         drop(st);
         self.shared.wake.notify_all();
@@ -315,8 +334,9 @@ mod tests {
                     for _ in 0..50 {
                         let _ = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         let c = Arc::clone(&counter);
-                        let _ticket = file
-                            .submit(move || c.load(std::sync::atomic::Ordering::SeqCst).to_string());
+                        let _ticket = file.submit(move || {
+                            c.load(std::sync::atomic::Ordering::SeqCst).to_string()
+                        });
                     }
                 })
             })
@@ -324,8 +344,12 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        file.persist_now(|| counter.load(std::sync::atomic::Ordering::SeqCst).to_string())
-            .unwrap();
+        file.persist_now(|| {
+            counter
+                .load(std::sync::atomic::Ordering::SeqCst)
+                .to_string()
+        })
+        .unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "400");
         assert!(!dir.join("topics.json.tmp").exists());
         let _ = std::fs::remove_dir_all(dir);

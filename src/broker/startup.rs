@@ -88,9 +88,9 @@ pub async fn run(
     );
     let server_cfg = ServerConfig {
         idle_timeout: idle,
-        inbound_budget: InboundBudget::new(budget_bytes(broker.config_i64(
-            "serverInboundBudgetBytes",
-        ))),
+        inbound_budget: InboundBudget::new(budget_bytes(
+            broker.config_i64("serverInboundBudgetBytes"),
+        )),
         ..ServerConfig::default()
     };
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -11,7 +11,9 @@ use tokio::sync::watch;
 use super::budget::InboundBudget;
 use super::connection::{self, ConnectionHandle, ConnectionOptions};
 use super::{NetError, Service};
-use crate::limits::{DEFAULT_INBOUND_BUDGET_BYTES, SERVER_CHANNEL_MAX_IDLE_SECS};
+use crate::limits::{
+    DEFAULT_INBOUND_BUDGET_BYTES, FRAME_READ_TIMEOUT, SERVER_CHANNEL_MAX_IDLE_SECS,
+};
 use crate::remoting::{RemotingCommand, ResponseCode};
 
 /// Connect timeout. Java: `NettyClientConfig.connectTimeoutMillis = 3000`.
@@ -78,6 +80,7 @@ impl RemotingClient {
             .map_err(|_| NetError::Timeout(3_000))??;
         let options = ConnectionOptions {
             idle_timeout: Duration::from_secs(SERVER_CHANNEL_MAX_IDLE_SECS),
+            frame_timeout: FRAME_READ_TIMEOUT,
             budget: Arc::clone(&self.budget),
         };
         let (conn, _task) = connection::spawn(

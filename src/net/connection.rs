@@ -4,7 +4,7 @@
 //! Bounds: at most [`CONNECTION_MAX_IN_FLIGHT`] requests are handled at once (the reader stops
 //! reading while they run), at most [`CONNECTION_WRITE_QUEUE`] frames wait for the writer, at most
 //! [`CLIENT_MAX_PENDING`] requests originated here await responses, a frame must arrive whole
-//! within [`FRAME_READ_TIMEOUT`] of its first byte, large frames are charged to the process's
+//! within the frame timeout ([`crate::limits::FRAME_READ_TIMEOUT`]) of its first byte, large frames are charged to the process's
 //! [`InboundBudget`], headers over [`HEADER_INLINE_DECODE_MAX_BYTES`] are decoded off the runtime
 //! workers, and a connection with no whole frame in either direction for the idle timeout is
 //! closed (bytes that trickle in are not activity).
@@ -26,7 +26,7 @@ use super::budget::InboundBudget;
 use super::reader::{FrameReader, InboundFrame};
 use super::{NetError, Service};
 use crate::limits::{
-    CLIENT_MAX_PENDING, CONNECTION_MAX_IN_FLIGHT, CONNECTION_WRITE_QUEUE, FRAME_READ_TIMEOUT,
+    CLIENT_MAX_PENDING, CONNECTION_MAX_IN_FLIGHT, CONNECTION_WRITE_QUEUE,
     HEADER_INLINE_DECODE_MAX_BYTES, LARGE_HEADER_DECODERS,
 };
 use crate::remoting::{RemotingCommand, ResponseCode, SerializeType, WireError, frame};
@@ -247,6 +247,9 @@ impl Connection {
 pub struct ConnectionOptions {
     /// Close a connection with no whole frame in either direction for this long.
     pub idle_timeout: Duration,
+    /// Close a connection whose frame has not arrived whole this long after its first byte
+    /// ([`crate::limits::FRAME_READ_TIMEOUT`] by default).
+    pub frame_timeout: Duration,
     /// Charged for every large inbound frame.
     pub budget: Arc<InboundBudget>,
 }
@@ -280,14 +283,14 @@ pub fn spawn<S: Service>(
     let writer = tokio::spawn(write_loop(write_half, rx, Arc::clone(&conn)));
     let reader_conn = Arc::clone(&conn);
     let handle = tokio::spawn(async move {
-        let reader = FrameReader::new(options.budget);
+        let reader = FrameReader::new(Arc::clone(&options.budget));
         let mut link = Link {
             half: read_half,
             reader,
             conn: &reader_conn,
             in_flight: Arc::new(Semaphore::new(CONNECTION_MAX_IN_FLIGHT)),
         };
-        link.run(&service, options.idle_timeout, shutdown).await;
+        link.run(&service, &options, shutdown).await;
         reader_conn.close();
         service.on_close(&reader_conn);
         writer.abort();
@@ -307,10 +310,11 @@ impl Link<'_> {
     async fn run<S: Service>(
         &mut self,
         service: &Arc<S>,
-        idle_timeout: Duration,
+        options: &ConnectionOptions,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let conn = self.conn;
+        let idle_timeout = options.idle_timeout;
         loop {
             loop {
                 match self.reader.next_frame() {
@@ -329,7 +333,7 @@ impl Link<'_> {
             let partial = self.reader.partial_since();
             let wake = partial.map_or_else(
                 || tokio::time::Instant::now() + idle_timeout.saturating_sub(conn.idle_for()),
-                |since| tokio::time::Instant::from_std(since + FRAME_READ_TIMEOUT),
+                |since| tokio::time::Instant::from_std(since + options.frame_timeout),
             );
             tokio::select! {
                 read = self.reader.fill(&mut self.half) => match read {
@@ -345,7 +349,7 @@ impl Link<'_> {
                         warn!(
                             peer = %conn.peer(),
                             received = self.reader.partial_bytes(),
-                            timeout_s = FRAME_READ_TIMEOUT.as_secs(),
+                            timeout_ms = options.frame_timeout.as_millis(),
                             "closing connection: a frame did not arrive whole in time"
                         );
                         return;

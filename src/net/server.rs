@@ -20,8 +20,8 @@ use super::Service;
 use super::budget::InboundBudget;
 use super::connection::{self, ConnectionHandle, ConnectionOptions};
 use crate::limits::{
-    DEFAULT_INBOUND_BUDGET_BYTES, SERVER_CHANNEL_MAX_IDLE_SECS, SERVER_MAX_CONNECTIONS,
-    SHUTDOWN_GRACE_MILLIS,
+    DEFAULT_INBOUND_BUDGET_BYTES, FRAME_READ_TIMEOUT, SERVER_CHANNEL_MAX_IDLE_SECS,
+    SERVER_MAX_CONNECTIONS, SHUTDOWN_GRACE_MILLIS,
 };
 
 /// Server knobs; defaults follow Java's `NettyServerConfig`.
@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Close a connection with no whole frame in either direction for this long.
     pub idle_timeout: Duration,
+    /// Close a connection whose frame is not whole this long after its first byte.
+    pub frame_timeout: Duration,
     /// How long shutdown waits for connections to finish.
     pub shutdown_grace: Duration,
     /// Budget for large inbound frames; servers given clones of one config share it.
@@ -42,6 +44,7 @@ impl Default for ServerConfig {
         Self {
             max_connections: SERVER_MAX_CONNECTIONS,
             idle_timeout: Duration::from_secs(SERVER_CHANNEL_MAX_IDLE_SECS),
+            frame_timeout: FRAME_READ_TIMEOUT,
             shutdown_grace: Duration::from_millis(SHUTDOWN_GRACE_MILLIS),
             inbound_budget: InboundBudget::new(DEFAULT_INBOUND_BUDGET_BYTES),
         }
@@ -97,6 +100,7 @@ pub async fn serve<S: Service>(
     let hard_cap = config.max_connections + config.max_connections / 8 + 1;
     let options = ConnectionOptions {
         idle_timeout: config.idle_timeout,
+        frame_timeout: config.frame_timeout,
         budget: Arc::clone(&config.inbound_budget),
     };
     let (stop_tx, stop_rx) = watch::channel(false);

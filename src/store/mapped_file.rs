@@ -336,6 +336,34 @@ pub fn disk_space(path: &Path) -> Option<DiskSpace> {
     })
 }
 
+/// Raises this process's open-file limit (`RLIMIT_NOFILE`) towards `want`, never past the hard
+/// limit; returns the soft limit now in force (0 if it cannot be read). Every connection is a
+/// descriptor, and a server at its connection cap needs more than the common default of 1,024
+/// (Java's start scripts run `ulimit -n` for the same reason).
+pub fn raise_open_file_limit(want: u64) -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only the struct it is given, which lives on this stack frame.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } != 0 {
+        return 0;
+    }
+    if lim.rlim_cur >= want {
+        return lim.rlim_cur;
+    }
+    let raised = libc::rlimit {
+        rlim_cur: want.min(lim.rlim_max),
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: setrlimit only reads the struct it is given.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const raised) } == 0 {
+        raised.rlim_cur
+    } else {
+        lim.rlim_cur
+    }
+}
+
 /// Fraction of the file system holding `path` that is used, 0.0–1.0 (Java's rounding).
 #[must_use]
 pub fn disk_used_ratio(path: &Path) -> Option<f64> {

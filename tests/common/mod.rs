@@ -5,9 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use rocketmq_rs::namesrv::{self, NameServer};
+use rocketmq_rs::net::RemotingClient;
+use rocketmq_rs::remoting::ExtFields;
+use rocketmq_rs::remoting::header::send::SendMessageRequestHeaderV2;
 use rocketmq_rs::remoting::{RemotingCommand, frame};
+use rocketmq_rs::store::record::MessageRecord;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -103,7 +109,7 @@ impl TestNamesrv {
     }
 }
 
-fn rand_suffix() -> u64 {
+pub fn rand_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let t = std::time::SystemTime::now()
@@ -169,8 +175,14 @@ fn free_port_pair() -> u16 {
 
 impl TestBroker {
     pub async fn start(extra: &[(&str, &str)]) -> Self {
+        Self::start_with_store(None, extra).await
+    }
+
+    /// Starts a broker on `store` (kept after `stop`), or on a fresh store inside the name
+    /// server's directory when `None`.
+    pub async fn start_with_store(store: Option<PathBuf>, extra: &[(&str, &str)]) -> Self {
         let ns = TestNamesrv::start(&[]).await;
-        let store_dir = ns.dir.join("store");
+        let store_dir = store.unwrap_or_else(|| ns.dir.join("store"));
         let port = free_port_pair();
         let mut cfg = rocketmq_rs::broker::config::defaults();
         for (k, v) in [
@@ -218,4 +230,82 @@ impl TestBroker {
         }
         self.ns.stop().await;
     }
+}
+
+/// Default request timeout of the helpers below.
+pub const T: Duration = Duration::from_secs(5);
+
+pub async fn send(
+    c: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    queue: i32,
+    body: &str,
+    props: &str,
+) -> RemotingCommand {
+    let h = SendMessageRequestHeaderV2 {
+        a: "pg".into(),
+        b: topic.into(),
+        c: "TBW102".into(),
+        d: 4,
+        e: queue,
+        f: 0,
+        g: 1_700_000_000_000,
+        h: 0,
+        i: Some(props.into()),
+        j: Some(0),
+        k: Some(false),
+        l: None,
+        m: Some(false),
+        n: Some("broker-t".into()),
+    };
+    let req = RemotingCommand::request(310, Some(h.to_ext_fields()))
+        .with_body(Bytes::copy_from_slice(body.as_bytes()));
+    c.invoke(addr, req, T).await.unwrap()
+}
+
+pub async fn pull(
+    c: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    queue: i32,
+    offset: i64,
+    suspend_ms: i64,
+    sub: &str,
+) -> RemotingCommand {
+    let sys_flag = 0x4 | if suspend_ms > 0 { 0x2 } else { 0 };
+    let ext: ExtFields = [
+        ("consumerGroup", "cg"),
+        ("topic", topic),
+        ("queueId", &queue.to_string()),
+        ("queueOffset", &offset.to_string()),
+        ("maxMsgNums", "32"),
+        ("sysFlag", &sys_flag.to_string()),
+        ("commitOffset", "0"),
+        ("suspendTimeoutMillis", &suspend_ms.to_string()),
+        ("subscription", sub),
+        ("subVersion", "1"),
+        ("expressionType", "TAG"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    c.invoke(
+        addr,
+        RemotingCommand::request(11, Some(ext)),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap()
+}
+
+pub fn records(body: &Bytes) -> Vec<MessageRecord> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < body.len() {
+        let (r, n) = MessageRecord::decode(&body.slice(pos..), true).unwrap();
+        out.push(r);
+        pos += n;
+    }
+    out
 }

@@ -235,7 +235,10 @@ fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
         other => base_response(
             broker,
             ResponseCode::SERVICE_NOT_AVAILABLE,
-            Some(format!("{} ({other})", service_not_available_remark(broker))),
+            Some(format!(
+                "{} ({other})",
+                service_not_available_remark(broker)
+            )),
         ),
     }
 }
