@@ -354,3 +354,226 @@ async fn unfinished_16mib_frames_stay_within_the_inbound_budget() {
     let _ = child.wait();
     ns.stop().await;
 }
+
+/// A tmpfs of `mib` MiB mounted on a fresh directory, unmounted on drop.
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(mib: u64) -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!("rmqrs-tmpfs-{}", common::rand_suffix()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(&dir)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_dir(&dir);
+            return Err(format!(
+                "mount -t tmpfs failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Self { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_an_error_code_and_writing_resumes_when_space_is_freed() {
+    let disk = match SmallDisk::mount(48) {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("SKIPPED: needs a small tmpfs to fill ({why}); run as root to include it");
+            return;
+        }
+    };
+    // A ballast file the test deletes later to free space.
+    let ballast = disk.dir.join("ballast");
+    std::fs::write(&ballast, vec![1u8; 12 << 20]).unwrap();
+    let store = disk.dir.join("store");
+    let b = TestBroker::start_with_store(
+        Some(store.clone()),
+        &[
+            ("mappedFileSizeConsumeQueue", "60000"),
+            ("maxHashSlotNum", "1000"),
+            ("maxIndexNum", "4000"),
+            // Keep everything: nothing may be deleted to make room in this test.
+            ("cleanFileForciblyEnable", "false"),
+            ("diskMaxUsedSpaceRatio", "95"),
+        ],
+    )
+    .await;
+    let client = RemotingClient::new();
+    let body = "x".repeat(64 * 1024);
+    let mut acked = 0i64;
+    let mut refusal = None;
+    for _ in 0..2_000 {
+        let r = send(&client, &b.addr, "FullDisk", 0, &body, "").await;
+        if r.code == ResponseCode::SUCCESS.code() {
+            acked += 1;
+        } else {
+            refusal = Some(r);
+            break;
+        }
+    }
+    let refusal = refusal.expect("the disk never filled");
+    assert_eq!(
+        refusal.code,
+        ResponseCode::SERVICE_NOT_AVAILABLE.code(),
+        "{refusal:?}"
+    );
+    let remark = refusal.remark.clone().unwrap_or_default();
+    assert!(
+        remark.starts_with("service not available now. It may be caused by one of the following reasons: the broker's disk is full [CL: "),
+        "{remark}"
+    );
+    eprintln!("full after {acked} acknowledged 64 KiB messages: {remark}");
+    // Still up: refuses again, serves pulls and admin calls.
+    let again = send(&client, &b.addr, "FullDisk", 0, &body, "").await;
+    assert_eq!(again.code, ResponseCode::SERVICE_NOT_AVAILABLE.code());
+    let p = pull(&client, &b.addr, "FullDisk", 0, 0, 0, "*").await;
+    assert_eq!(p.code, ResponseCode::SUCCESS.code(), "{p:?}");
+    let max = client
+        .invoke(&b.addr, get_max_offset("FullDisk"), T)
+        .await
+        .unwrap();
+    assert_eq!(max.code, 0);
+    // Free space: writing resumes without a restart.
+    std::fs::remove_file(&ballast).unwrap();
+    let t = Instant::now();
+    loop {
+        let r = send(&client, &b.addr, "FullDisk", 0, &body, "").await;
+        if r.code == ResponseCode::SUCCESS.code() {
+            acked += 1;
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "writes did not resume: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("writes resumed {:?} after space was freed", t.elapsed());
+    // Every acknowledged message is readable, in order.
+    let mut offset = 0i64;
+    let mut seen = 0i64;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while seen < acked {
+        assert!(
+            Instant::now() < deadline,
+            "only {seen} of {acked} messages readable"
+        );
+        let p = pull(&client, &b.addr, "FullDisk", 0, offset, 0, "*").await;
+        if p.code != ResponseCode::SUCCESS.code() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        for r in records(&p.body) {
+            assert_eq!(r.queue_offset, offset);
+            assert_eq!(r.body.len(), body.len());
+            offset += 1;
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, acked);
+    client.close_all();
+    b.stop().await;
+    drop(disk);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_creators_of_two_thousand_topics_lose_none_across_a_restart() {
+    let store = std::env::temp_dir().join(format!("rmqrs-flood-{}", common::rand_suffix()));
+    // Small ConsumeQueue files: 2,000 queues at Java's 6 MB each would reserve 12 GB.
+    let small_cq = [("mappedFileSizeConsumeQueue", "60000")];
+    let b = TestBroker::start_with_store(Some(store.clone()), &small_cq).await;
+    let client = Arc::new(RemotingClient::new());
+    let t = Instant::now();
+    let mut creators = tokio::task::JoinSet::new();
+    for w in 0..16 {
+        let (client, addr) = (Arc::clone(&client), b.addr.clone());
+        creators.spawn(async move {
+            for i in 0..125 {
+                let topic = format!("Flood_{w:02}_{i:03}");
+                let r = send(&client, &addr, &topic, 0, "x", "").await;
+                assert_eq!(r.code, 0, "{topic}: {r:?}");
+            }
+        });
+    }
+    while let Some(done) = creators.join_next().await {
+        done.unwrap();
+    }
+    let took = t.elapsed();
+    eprintln!(
+        "2,000 topics auto-created by 16 senders in {took:?} ({:.0} creates/s)",
+        2_000.0 / took.as_secs_f64()
+    );
+    client.close_all();
+    b.stop().await;
+    let topics_in_file = || {
+        let text = std::fs::read_to_string(store.join("config").join("topics.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let table = v["topicConfigTable"].as_object().unwrap().clone();
+        (0..16)
+            .flat_map(|w| (0..125).map(move |i| format!("Flood_{w:02}_{i:03}")))
+            .filter(|t| !table.contains_key(t))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(topics_in_file(), Vec::<String>::new(), "missing after stop");
+    let again = TestBroker::start_with_store(Some(store.clone()), &small_cq).await;
+    again.stop().await;
+    assert_eq!(
+        topics_in_file(),
+        Vec::<String>::new(),
+        "missing after restart"
+    );
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn java_answers_for_negative_offsets_config_updates_and_the_frame_limit() {
+    let b = TestBroker::start(&[]).await;
+    let client = RemotingClient::new();
+    for _ in 0..3 {
+        assert_eq!(send(&client, &b.addr, "NegTopic", 0, "m", "").await.code, 0);
+    }
+    // PULL with a negative queueOffset: OFFSET_TOO_SMALL → PULL_OFFSET_MOVED, next = min.
+    let p = pull(&client, &b.addr, "NegTopic", 0, -5, 0, "*").await;
+    assert_eq!(p.code, ResponseCode::PULL_OFFSET_MOVED.code(), "{p:?}");
+    assert_eq!(p.remark.as_deref(), Some("OFFSET_TOO_SMALL"));
+    assert_eq!(p.ext("nextBeginOffset"), Some("0"));
+    assert!(p.body.is_empty());
+    // UPDATE_BROKER_CONFIG success carries no remark.
+    let update = RemotingCommand::request(25, None).with_body(&b"flushIntervalCommitLog=500\n"[..]);
+    let r = client.invoke(&b.addr, update, T).await.unwrap();
+    assert_eq!(r.code, 0);
+    assert_eq!(r.remark, None);
+    // The frame limit counts the 4-byte prefix: 16,777,212 is answered, 16,777,213 closes.
+    for (declared, answered) in [(16_777_212usize, true), (16_777_213, false)] {
+        let header = encode(&get_max_offset("NegTopic"));
+        let mut frame = Vec::with_capacity(declared + 4);
+        frame.extend_from_slice(&(declared as u32).to_be_bytes());
+        frame.extend_from_slice(&header[4..]);
+        frame.resize(declared + 4, b'b');
+        let mut s = TcpStream::connect(&b.addr).await.unwrap();
+        let _ = s.write_all(&frame).await;
+        let got = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut s))
+            .await
+            .expect("neither answered nor closed");
+        assert_eq!(got.is_some(), answered, "declared length {declared}");
+    }
+    client.close_all();
+    b.stop().await;
+}

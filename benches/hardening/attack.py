@@ -268,6 +268,16 @@ def proc_status(pid):
         return None
 
 
+def cpu_secs(pid):
+    """utime + stime of a process in seconds (None if it is gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def socket_fds(pid):
     """Number of socket file descriptors the process holds (None if unreadable)."""
     try:
@@ -438,7 +448,8 @@ def big_sender(port, frame, timeout, res, idx, t_base):
             resp = c.read_frame(deadline)
             if (resp.flag or 0) & 1:
                 r.update(outcome="answered", code=resp.code, remark=short(resp.remark, 120),
-                         resp_bytes=resp.size, secs=time.monotonic() - t0)
+                         resp_bytes=resp.size, resp_type=("JSON", "ROCKETMQ")[resp.serialize == 1],
+                         secs=time.monotonic() - t0)
                 break
     except Closed as e:
         r.update(outcome="closed by server (%s%s)" % ("during send, " if "sent_secs" not in r else "", e),
@@ -470,6 +481,7 @@ def cmd_bigheader(args):
     st.start()
     time.sleep(args.warmup)
     t_win0 = time.monotonic()
+    cpu0 = cpu_secs(args.server_pid) if args.server_pid else None
     res = [None] * args.conns
     bts = [threading.Thread(target=big_sender, daemon=True,
                             args=(args.port, frame, args.timeout, res, i, t_base)) for i in range(args.conns)]
@@ -478,6 +490,7 @@ def cmd_bigheader(args):
     for b in bts:
         b.join(max(0.0, hard_deadline - time.monotonic()))
     t_win1 = time.monotonic()
+    cpu1 = cpu_secs(args.server_pid) if args.server_pid else None
     time.sleep(args.warmup)
     stop_ev.set()
     st.join(10)
@@ -491,6 +504,11 @@ def cmd_bigheader(args):
     # of all requests sent during the window (answered or not) in max
     win_all = [s for (t, s, e) in win]
     after = [s for (t, s, e) in small if t > t_win1 and e is None]
+    # longest stretch of the window in which no small request was answered (the loop is sequential,
+    # so a stalled request also stops further ones from being sent: this is the stall the client saw)
+    marks = sorted([t_win0, t_win1] + [t + s for (t, s, e) in small if e is None and t_win0 < t + s < t_win1])
+    gap = max(b - a for a, b in zip(marks, marks[1:])) if len(marks) > 1 else None
+    n_timeouts = sum(1 for (t, s, e) in win if e and e.startswith("Timeout"))
     m = {}
     m["frame bytes (each)"] = len(frame)
     for r in res:
@@ -499,7 +517,7 @@ def cmd_bigheader(args):
         desc = r.get("outcome", "unresolved")
         if "code" in r:
             desc += " code=%s remark=%s" % (r["code"], r.get("remark"))
-            desc += " resp=%dB" % r.get("resp_bytes", 0)
+            desc += " resp=%dB %s" % (r.get("resp_bytes", 0), r.get("resp_type"))
         m["big frame %d: resolved after (ms)" % (r["conn"] + 1)] = ms(r.get("secs"))
         m["big frame %d: outcome" % (r["conn"] + 1)] = desc
     m["window (ms)"] = ms(t_win1 - t_win0)
@@ -509,9 +527,12 @@ def cmd_bigheader(args):
     m["small p50 in window (ms)"] = ms(pct(win_ok, 50))
     m["small p99 in window (ms)"] = ms(pct(win_ok, 99))
     m["small max in window incl. failed (ms)"] = ms(max(win_all) if win_all else None)
+    m["small: 5 s timeouts in window"] = n_timeouts
+    m["small: longest stretch with no answer (ms)"] = ms(gap)
     m["small p50 after window (ms)"] = ms(pct(after, 50))
     if win_err:
         m["small first error"] = short(win_err[0], 120)
+    m["server CPU seconds used in window"] = round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 is not None else None
     m["server peak RSS (MiB)"] = sampler.peak_mib()
     m["server RSS before (MiB)"] = sampler.first_mib()
     m["server alive after"] = "yes" if proc_status(args.server_pid or 0) or not args.server_pid else "NO"

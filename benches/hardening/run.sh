@@ -214,8 +214,9 @@ start_servers() { # <tag> [broker wrapper...]: fresh store, name server + broker
 log_findings() { # <tag>
     local tag=$1 files=("$WORK/logs/$tag-broker.log" "$WORK/logs/$tag-namesrv.log") hits
     [[ -d "$JHOME/logs" ]] && files+=("$JHOME"/logs/rocketmqlogs/*.log)
-    hits="$(grep -h -i -E 'OutOfMemory|OutOfDirectMemory|panicked|memory allocation|Too many open|exceed|TooLong|decode.*(fail|error)|frame' \
-        "${files[@]}" 2>/dev/null | grep -v -i -E 'boot success|^\s*at ' | sort | uniq -c | sort -rn | head -3 \
+    hits="$(grep -h -i -E 'OutOfMemory|OutOfDirectMemory|panicked|memory allocation|Too many open|exceed|TooLong|decode.*(fail|error)|frame|cannot persist|persist.*fail' \
+        "${files[@]}" 2>/dev/null | sed -E 's/\x1b\[[0-9;]*m//g; s/^[0-9T:.Z-]+ +//; s/^[0-9-]+ [0-9:,]+ //' \
+        | grep -v -i -E 'boot success|^\s*at ' | sort | uniq -c | sort -rn | head -3 \
         | sed -E 's/^ *([0-9]+) /\1x /' | cut -c1-220 | tr '\n' ' ')"
     echo "${hits:--}"
 }

@@ -91,22 +91,36 @@ pub trait ConfigManager {
     }
 }
 
+/// Encodes the owner's current state; `None` once the owner is gone.
+pub type Encoder = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
 /// What the writer thread and the submitters share.
-#[derive(Debug)]
 struct Shared {
     path: PathBuf,
     state: Mutex<WriterState>,
     wake: Condvar,
     /// Highest snapshot number written (or given up on), for async waiters.
     done: watch::Sender<u64>,
+    /// When set, the writer thread encodes (once per write) instead of each submitter.
+    encoder: std::sync::OnceLock<Encoder>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
 struct WriterState {
     /// Number of the last snapshot handed out.
     taken: u64,
-    /// The newest snapshot not yet written.
+    /// The newest snapshot encoded by a submitter and not yet written.
     pending: Option<(u64, String)>,
+    /// Changes were submitted that the writer thread has not encoded yet.
+    dirty: bool,
     /// Highest snapshot number written successfully.
     written: u64,
     /// Highest snapshot number whose write failed, with the error.
@@ -134,6 +148,7 @@ impl ConfigFile {
                 state: Mutex::new(WriterState::default()),
                 wake: Condvar::new(),
                 done,
+                encoder: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -144,24 +159,34 @@ impl ConfigFile {
         &self.shared.path
     }
 
-    /// Queues the current state for writing and returns its number. `encode` runs after the
-    /// caller's change was made and is skipped when a newer snapshot is already queued (that one
-    /// includes the change). Never blocks on the disk.
+    /// Lets the writer thread encode the state itself, once per write: a burst of changes then
+    /// costs one encoding and one write however many callers submitted. Set once.
+    pub fn set_encoder(&self, encoder: Encoder) {
+        let _ = self.shared.encoder.set(encoder);
+    }
+
+    /// Queues the current state for writing and returns its number; never blocks on the disk.
+    /// With an encoder installed this only marks the file dirty. Without one, `encode` runs here,
+    /// after the caller's change was made, and is skipped when a newer snapshot is already queued
+    /// (that one includes the change).
     pub fn submit(&self, encode: impl FnOnce() -> String) -> u64 {
         let shared = &self.shared;
-        let ticket = {
-            let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-            st.taken += 1;
-            st.taken
-        };
-        if self.newer_queued(ticket) {
-            return ticket;
-        }
-        // Any change made before `ticket` was taken is in a snapshot encoded after it.
-        let text = encode();
         let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if st.pending.as_ref().is_none_or(|(n, _)| *n < ticket) && st.written < ticket {
-            st.pending = Some((ticket, text));
+        st.taken += 1;
+        let ticket = st.taken;
+        if shared.encoder.get().is_some() {
+            st.dirty = true;
+        } else {
+            drop(st);
+            // Any change made before `ticket` was taken is in a snapshot encoded after it.
+            let text = (!self.newer_queued(ticket)).then(encode);
+            st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(text) = text
+                && st.pending.as_ref().is_none_or(|(n, _)| *n < ticket)
+                && st.written < ticket
+            {
+                st.pending = Some((ticket, text));
+            }
         }
         if !st.started {
             st.started = true;
@@ -178,15 +203,14 @@ impl ConfigFile {
                 .spawn(move || write_loop(&worker))
             {
                 st.started = false;
-                warn!(path = %shared.path.display(), error = %e, "cannot start the config writer thread");
-                if let Some((n, text)) = st.pending.take() {
-                    drop(st);
-                    write_one(shared, n, &text);
-                    return ticket;
-                }
+                drop(st);
+                warn!(path = %shared.path.display(), error = %e, "cannot start the config writer thread; writing inline");
+                while write_next(shared) {}
+                return ticket;
             }
         }
-        shared.wake.notify_one();
+        drop(st);
+        shared.wake.notify_all();
         ticket
     }
 
@@ -270,19 +294,47 @@ impl Drop for ConfigFile {
     }
 }
 
-/// The writer thread: writes the newest pending snapshot until the owner is gone.
+/// The writer thread: writes the newest state until the owner is gone.
 fn write_loop(shared: &Shared) {
     loop {
-        let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-        while st.pending.is_none() && !st.closed {
-            st = shared.wake.wait(st).unwrap_or_else(PoisonError::into_inner);
+        {
+            let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+            while st.pending.is_none() && !st.dirty && !st.closed {
+                st = shared.wake.wait(st).unwrap_or_else(PoisonError::into_inner);
+            }
         }
-        let Some((n, text)) = st.pending.take() else {
+        if !write_next(shared)
+            && shared
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .closed
+        {
             return;
-        };
+        }
+    }
+}
+
+/// Writes the newest pending or dirty state once; false when there was nothing to write.
+fn write_next(shared: &Shared) -> bool {
+    let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((n, text)) = st.pending.take() {
         drop(st);
         write_one(shared, n, &text);
+        return true;
     }
+    if !st.dirty {
+        return false;
+    }
+    st.dirty = false;
+    // Every change submitted up to `covered` was made before this encoding starts.
+    let covered = st.taken;
+    drop(st);
+    let Some(text) = shared.encoder.get().and_then(|encode| encode()) else {
+        return false;
+    };
+    write_one(shared, covered, &text);
+    true
 }
 
 fn write_one(shared: &Shared, n: u64, text: &str) {

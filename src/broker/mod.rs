@@ -181,6 +181,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         topics_changed,
         started_ms: crate::store::message_store::now_millis(),
     });
+    install_encoders(&broker);
     broker.topics.persist_now();
     broker.groups.persist_now();
     let weak = Arc::downgrade(&broker);
@@ -235,6 +236,21 @@ pub async fn housekeeping(broker: Arc<Broker>) {
             processor::client::notify_consumer_ids_changed(&broker, &group);
         }
     }
+}
+
+/// Lets each config file's writer thread encode the newest state itself (once per write).
+fn install_encoders(broker: &Arc<Broker>) {
+    use config_file::ConfigManager;
+    fn install<M: ConfigManager + 'static>(broker: &Arc<Broker>, pick: fn(&Broker) -> &M) {
+        let weak = Arc::downgrade(broker);
+        pick(broker)
+            .config_file()
+            .set_encoder(Arc::new(move || weak.upgrade().map(|b| pick(&b).encode())));
+    }
+    install(broker, |b| &b.topics);
+    install(broker, |b| &b.groups);
+    install(broker, |b| &b.offsets);
+    install(broker, |b| &b.schedule);
 }
 
 /// Persists metadata and closes the store (clean shutdown).

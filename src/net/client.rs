@@ -89,9 +89,13 @@ impl RemotingClient {
             options,
             self.shutdown.subscribe(),
         )?;
-        if let Ok(mut conns) = self.connections.lock() {
-            let _old = conns.insert(addr.to_owned(), Arc::clone(&conn));
+        let mut conns = self.connections.lock().map_err(|_| NetError::Closed)?;
+        // Callers racing to connect keep one connection; the others close theirs.
+        if let Some(existing) = conns.get(addr).filter(|c| !c.is_closed()) {
+            conn.evict();
+            return Ok(Arc::clone(existing));
         }
+        let _old = conns.insert(addr.to_owned(), Arc::clone(&conn));
         Ok(conn)
     }
 
