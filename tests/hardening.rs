@@ -549,6 +549,11 @@ async fn java_answers_for_negative_offsets_config_updates_and_the_frame_limit() 
     for _ in 0..3 {
         assert_eq!(send(&client, &b.addr, "NegTopic", 0, "m", "").await.code, 0);
     }
+    let t = Instant::now();
+    while records(&pull(&client, &b.addr, "NegTopic", 0, 0, 0, "*").await.body).len() < 3 {
+        assert!(t.elapsed() < Duration::from_secs(5), "messages never dispatched");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // PULL with a negative queueOffset: OFFSET_TOO_SMALL → PULL_OFFSET_MOVED, next = min.
     let p = pull(&client, &b.addr, "NegTopic", 0, -5, 0, "*").await;
     assert_eq!(p.code, ResponseCode::PULL_OFFSET_MOVED.code(), "{p:?}");
