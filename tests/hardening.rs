@@ -165,7 +165,7 @@ async fn five_thousand_trickling_connections_do_not_lock_out_a_new_client() {
     let t = Instant::now();
     let sent = send(&client, &b.addr, "TrickleTopic", 0, "still served", "").await;
     assert_eq!(sent.code, ResponseCode::SUCCESS.code(), "{sent:?}");
-    let pulled = pull(&client, &b.addr, "TrickleTopic", 0, 0, 0, "*").await;
+    let pulled = pull(&client, &b.addr, "TrickleTopic", 0, 0, 3_000, "*").await;
     assert_eq!(pulled.code, ResponseCode::SUCCESS.code(), "{pulled:?}");
     assert_eq!(records(&pulled.body).len(), 1);
     assert!(
@@ -174,8 +174,12 @@ async fn five_thousand_trickling_connections_do_not_lock_out_a_new_client() {
         t.elapsed()
     );
     // The cap closed the stalest connections to make room (5,000 + 1 > 4,096).
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let closed = trickling.iter().filter(|s| is_closed(s)).count();
+    let t = Instant::now();
+    let mut closed = 0;
+    while closed < 5_000 - 4_096 && t.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        closed = trickling.iter().filter(|s| is_closed(s)).count();
+    }
     assert!(
         closed >= 5_000 - 4_096,
         "only {closed} trickling connections were closed"
@@ -250,6 +254,16 @@ async fn a_frame_that_trickles_in_is_cut_off_but_busy_peers_are_not() {
     );
 }
 
+/// A child process killed when the test ends, passing or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Resident and peak memory of `pid`, in KiB.
 fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -289,20 +303,22 @@ async fn unfinished_16mib_frames_stay_within_the_inbound_budget() {
     // RMQ_TEST_MQBROKER runs the same attack against another build (to show the old one fail).
     let bin = std::env::var("RMQ_TEST_MQBROKER")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mqbroker").to_owned());
-    let mut child = std::process::Command::new(bin)
-        .arg("-c")
-        .arg(&conf)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        std::process::Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
     let addr = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(&addr).await.is_err() {
         assert!(Instant::now() < deadline, "broker did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let pid = child.id();
+    let pid = child.0.id();
     let (base_rss, _) = rss_kib(pid).unwrap();
 
     // A 16 MiB frame (declared length 16,777,000) with a valid header, less its last byte.
@@ -335,7 +351,7 @@ async fn unfinished_16mib_frames_stay_within_the_inbound_budget() {
         let (rss, hwm) = rss_kib(pid).expect("the broker died");
         peak = peak.max(rss).max(hwm);
     }
-    assert!(child.try_wait().unwrap().is_none(), "the broker exited");
+    assert!(child.0.try_wait().unwrap().is_none(), "the broker exited");
     let client = RemotingClient::new();
     let answer = client.invoke(&addr, get_max_offset("TBW102"), T).await;
     assert!(answer.is_ok(), "a fresh client was not served: {answer:?}");
@@ -350,8 +366,7 @@ async fn unfinished_16mib_frames_stay_within_the_inbound_budget() {
         let _ = a.await;
     }
     client.close_all();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     ns.stop().await;
 }
 
@@ -551,7 +566,10 @@ async fn java_answers_for_negative_offsets_config_updates_and_the_frame_limit() 
     }
     let t = Instant::now();
     while records(&pull(&client, &b.addr, "NegTopic", 0, 0, 0, "*").await.body).len() < 3 {
-        assert!(t.elapsed() < Duration::from_secs(5), "messages never dispatched");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "messages never dispatched"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // PULL with a negative queueOffset: OFFSET_TOO_SMALL → PULL_OFFSET_MOVED, next = min.

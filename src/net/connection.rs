@@ -70,10 +70,11 @@ pub struct Connection {
     next_opaque: AtomicI32,
     /// Set once the connection is closing; sends fail fast afterwards.
     closed: AtomicBool,
-    /// Milliseconds since `started` of the last whole frame read or written, for the idle
+    /// Milliseconds since [`epoch`] of the last whole frame read or written (at first, of the
+    /// accept), for the idle timeout and for choosing which connection to close at the cap;
     /// timeout and for choosing which connection to close at the connection cap.
     last_activity_ms: AtomicU64,
-    /// Reference point of `last_activity_ms`.
+    /// When the connection was opened.
     started: Instant,
     /// Set once a whole frame has been read from the peer.
     spoke: AtomicBool,
@@ -82,6 +83,13 @@ pub struct Connection {
 }
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Milliseconds since the first call in this process: one clock for every connection, so their
+/// activity times compare.
+fn epoch_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    u64::try_from(EPOCH.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+}
 
 impl Connection {
     /// Connection id.
@@ -108,8 +116,9 @@ impl Connection {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// How stale the connection is, for the connection cap: peers that never finished a frame
-    /// sort first, then the longest without a whole frame in either direction.
+    /// How stale the connection is, for the connection cap (smaller is staler): peers that
+    /// never finished a frame sort first, oldest first; then the longest without a whole frame
+    /// in either direction.
     #[must_use]
     pub fn staleness(&self) -> (bool, u64) {
         (
@@ -131,13 +140,13 @@ impl Connection {
     }
 
     fn touch(&self) {
-        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_activity_ms.store(ms, Ordering::Relaxed);
+        self.last_activity_ms.store(epoch_ms(), Ordering::Relaxed);
     }
 
     fn idle_for(&self) -> Duration {
-        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(now.saturating_sub(self.last_activity_ms.load(Ordering::Relaxed)))
+        Duration::from_millis(
+            epoch_ms().saturating_sub(self.last_activity_ms.load(Ordering::Relaxed)),
+        )
     }
 
     /// Queues an encoded frame for writing, waiting while the write queue is full.
@@ -275,7 +284,7 @@ pub fn spawn<S: Service>(
         pending: Mutex::new(HashMap::new()),
         next_opaque: AtomicI32::new(1),
         closed: AtomicBool::new(false),
-        last_activity_ms: AtomicU64::new(0),
+        last_activity_ms: AtomicU64::new(epoch_ms()),
         started: Instant::now(),
         spoke: AtomicBool::new(false),
         evict: Notify::new(),
