@@ -370,47 +370,91 @@ async fn unfinished_16mib_frames_stay_within_the_inbound_budget() {
     ns.stop().await;
 }
 
-/// A tmpfs of `mib` MiB mounted on a fresh directory, unmounted on drop.
+/// A small file system mounted on a fresh directory (tmpfs, or ext4 on a loop device),
+/// unmounted on drop.
 struct SmallDisk {
     dir: std::path::PathBuf,
+    image: Option<std::path::PathBuf>,
+}
+
+fn run(cmd: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
 
 impl SmallDisk {
-    fn mount(mib: u64) -> Result<Self, String> {
-        let dir = std::env::temp_dir().join(format!("rmqrs-tmpfs-{}", common::rand_suffix()));
+    fn mount(kind: &str, mib: u64) -> Result<Self, String> {
+        let base = std::env::temp_dir().join(format!("rmqrs-{kind}-{}", common::rand_suffix()));
+        let dir = base.join("mnt");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
-            .arg(&dir)
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !out.status.success() {
-            let _ = std::fs::remove_dir(&dir);
-            return Err(format!(
-                "mount -t tmpfs failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
+        let mut disk = Self { dir, image: None };
+        let dir = disk.dir.clone().into_os_string();
+        if kind == "tmpfs" {
+            let size = format!("size={mib}m");
+            run(
+                "mount",
+                &[
+                    "-t".as_ref(),
+                    "tmpfs".as_ref(),
+                    "-o".as_ref(),
+                    size.as_ref(),
+                    "tmpfs".as_ref(),
+                    &dir,
+                ],
+            )?;
+        } else {
+            let image = base.join("disk.img");
+            std::fs::File::create(&image)
+                .and_then(|f| f.set_len(mib << 20))
+                .map_err(|e| e.to_string())?;
+            disk.image = Some(image.clone());
+            run(
+                "mkfs.ext4",
+                &["-q".as_ref(), "-F".as_ref(), image.as_os_str()],
+            )?;
+            run(
+                "mount",
+                &["-o".as_ref(), "loop".as_ref(), image.as_os_str(), &dir],
+            )?;
         }
-        Ok(Self { dir })
+        Ok(disk)
     }
 }
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.dir)
-            .status();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = run("umount", &["-l".as_ref(), self.dir.as_os_str()]);
+        if let Some(base) = self.dir.parent() {
+            let _ = std::fs::remove_dir_all(base);
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_is_an_error_code_and_writing_resumes_when_space_is_freed() {
-    let disk = match SmallDisk::mount(48) {
+async fn a_full_tmpfs_is_an_error_code_and_writing_resumes_when_space_is_freed() {
+    fill_and_recover("tmpfs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_ext4_is_an_error_code_and_writing_resumes_when_space_is_freed() {
+    fill_and_recover("ext4").await;
+}
+
+async fn fill_and_recover(kind: &str) {
+    let disk = match SmallDisk::mount(kind, 48) {
         Ok(d) => d,
         Err(why) => {
-            eprintln!("SKIPPED: needs a small tmpfs to fill ({why}); run as root to include it");
+            eprintln!("SKIPPED: needs a small {kind} to fill ({why}); run as root to include it");
             return;
         }
     };
@@ -454,7 +498,7 @@ async fn a_full_disk_is_an_error_code_and_writing_resumes_when_space_is_freed() 
         remark.starts_with("service not available now. It may be caused by one of the following reasons: the broker's disk is full [CL: "),
         "{remark}"
     );
-    eprintln!("full after {acked} acknowledged 64 KiB messages: {remark}");
+    eprintln!("{kind}: full after {acked} acknowledged 64 KiB messages: {remark}");
     // Still up: refuses again, serves pulls and admin calls.
     let again = send(&client, &b.addr, "FullDisk", 0, &body, "").await;
     assert_eq!(again.code, ResponseCode::SERVICE_NOT_AVAILABLE.code());
@@ -480,7 +524,10 @@ async fn a_full_disk_is_an_error_code_and_writing_resumes_when_space_is_freed() 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    eprintln!("writes resumed {:?} after space was freed", t.elapsed());
+    eprintln!(
+        "{kind}: writes resumed {:?} after space was freed",
+        t.elapsed()
+    );
     // Every acknowledged message is readable, in order.
     let mut offset = 0i64;
     let mut seen = 0i64;

@@ -381,7 +381,8 @@ impl Link<'_> {
         conn.spoke.store(true, Ordering::Relaxed);
         let InboundFrame { bytes, charge } = frame;
         let type_byte = bytes.first().copied().unwrap_or(0);
-        let decoded = if frame::declared_header_len(&bytes) > HEADER_INLINE_DECODE_MAX_BYTES {
+        let header_len = frame::declared_header_len(&bytes).min(bytes.len());
+        let decoded = if header_len > HEADER_INLINE_DECODE_MAX_BYTES {
             decode_large(bytes).await
         } else {
             frame::decode(bytes)
