@@ -238,6 +238,18 @@ pub async fn housekeeping(broker: Arc<Broker>) {
     }
 }
 
+impl Broker {
+    /// Waits until every change made so far to `topics.json` and `subscriptionGroup.json` is on
+    /// disk (write errors are logged by the writer).
+    pub async fn config_durable(&self) {
+        use config_file::ConfigManager;
+        let topics = self.topics.config_file().latest();
+        let groups = self.groups.config_file().latest();
+        let _ = self.topics.persisted(topics).await;
+        let _ = self.groups.persisted(groups).await;
+    }
+}
+
 /// Lets each config file's writer thread encode the newest state itself (once per write).
 fn install_encoders(broker: &Arc<Broker>) {
     use config_file::ConfigManager;

@@ -63,6 +63,24 @@ macro_rules! sync_handler {
     };
 }
 
+/// Like `sync_handler!`, for admin changes of `topics.json` or `subscriptionGroup.json`: the
+/// answer goes out once the change is on disk, as Java's handlers persist before answering.
+macro_rules! durable_handler {
+    ($name:ident => $f:path) => {
+        fn $name<'a>(
+            b: &'a Arc<Broker>,
+            c: &'a ConnectionHandle,
+            req: RemotingCommand,
+        ) -> HandlerFuture<'a> {
+            Box::pin(async move {
+                let response = header_result($f(b, c, &req));
+                b.config_durable().await;
+                Some(response)
+            })
+        }
+    };
+}
+
 sync_handler!(heart_beat => client::heart_beat);
 sync_handler!(unregister_client => client::unregister_client);
 sync_handler!(consumer_list => client::consumer_list_by_group);
@@ -75,8 +93,8 @@ sync_handler!(search_offset => offset::search_offset_by_timestamp);
 sync_handler!(earliest_time => offset::get_earliest_msg_storetime);
 sync_handler!(lock_batch => lock::lock_batch_mq);
 sync_handler!(unlock_batch => lock::unlock_batch_mq);
-sync_handler!(update_topic => admin::update_and_create_topic);
-sync_handler!(delete_topic => admin::delete_topic);
+durable_handler!(update_topic => admin::update_and_create_topic);
+durable_handler!(delete_topic => admin::delete_topic);
 sync_handler!(all_topic_config => admin::get_all_topic_config);
 sync_handler!(topic_config => admin::get_topic_config);
 sync_handler!(runtime_info => admin::get_broker_runtime_info);
@@ -84,9 +102,9 @@ sync_handler!(topic_stats => admin::get_topic_stats_info);
 sync_handler!(consume_stats => admin::get_consume_stats);
 sync_handler!(consumer_connections => admin::get_consumer_connection_list);
 sync_handler!(producer_connections => admin::get_producer_connection_list);
-sync_handler!(update_group => admin::update_and_create_subscription_group);
+durable_handler!(update_group => admin::update_and_create_subscription_group);
 sync_handler!(all_groups => admin::get_all_subscription_group);
-sync_handler!(delete_group => admin::delete_subscription_group);
+durable_handler!(delete_group => admin::delete_subscription_group);
 sync_handler!(broker_config => admin::get_broker_config);
 sync_handler!(update_broker_config => admin::update_broker_config);
 sync_handler!(consume_by_who => admin::query_topic_consume_by_who);
