@@ -22,7 +22,7 @@ pub const EXT_FIELDS_MAX_KEYS: usize = 1024;
 /// Headers longer than this are decoded on the blocking pool, one at a time
 /// ([`LARGE_HEADER_DECODERS`]), so a hostile 16 MiB header never holds a runtime worker.
 /// Every header a real client sends is well under 4 KiB.
-pub const HEADER_INLINE_DECODE_MAX_BYTES: usize = 64 * 1024;
+pub const HEADER_INLINE_DECODE_MAX_BYTES: usize = 16 * 1024;
 
 /// Large headers decoded at once, process-wide; further ones wait (their connection stops reading).
 pub const LARGE_HEADER_DECODERS: usize = 1;
@@ -41,8 +41,10 @@ pub const FRAME_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 
 /// Frames up to this size (prefix included) are cut from a connection's shared read buffer;
 /// larger ones get a buffer of their own, charged to the inbound budget. Send requests of
-/// typical messages (a few KiB) stay under it.
-pub const SMALL_FRAME_BYTES: usize = 64 * 1024;
+/// typical messages (a few KiB) stay under it. Outside the budget, a connection's small buffer
+/// holds at most this plus [`SMALL_READ_CHUNK_BYTES`], so 32 KiB × [`SERVER_MAX_CONNECTIONS`]
+/// = 128 MiB per listener in the worst case.
+pub const SMALL_FRAME_BYTES: usize = 16 * 1024;
 
 /// How much a connection's small read buffer grows at a time.
 pub const SMALL_READ_CHUNK_BYTES: usize = 16 * 1024;
@@ -106,7 +108,6 @@ pub const NAMESRV_MAX_KV_ENTRIES: usize = 1_000_000;
 
 const _: () = assert!(HEADER_MAX_BYTES < FRAME_MAX_BYTES);
 const _: () = assert!(SMALL_FRAME_BYTES < LARGE_FRAME_GROWTH_MIN_BYTES);
-const _: () = assert!(HEADER_INLINE_DECODE_MAX_BYTES <= SMALL_FRAME_BYTES);
 const _: () = assert!(FRAME_MAX_BYTES <= DEFAULT_INBOUND_BUDGET_BYTES);
 const _: () = assert!(CONNECTION_MAX_IN_FLIGHT <= CONNECTION_WRITE_QUEUE);
 const _: () = assert!(SCAN_NOT_ACTIVE_BROKER_INTERVAL_MILLIS < BROKER_CHANNEL_EXPIRED_MILLIS);
