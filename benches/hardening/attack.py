@@ -530,8 +530,7 @@ def cmd_bigheader(args):
     m["small: 5 s timeouts in window"] = n_timeouts
     m["small: longest stretch with no answer (ms)"] = ms(gap)
     m["small p50 after window (ms)"] = ms(pct(after, 50))
-    if win_err:
-        m["small first error"] = short(win_err[0], 120)
+    m["small first error"] = short(win_err[0], 120) if win_err else "-"
     m["server CPU seconds used in window"] = round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 is not None else None
     m["server peak RSS (MiB)"] = sampler.peak_mib()
     m["server RSS before (MiB)"] = sampler.first_mib()
@@ -695,8 +694,7 @@ def cmd_trickle(args):
         (" (+%d more)" % (len(fails_desc) - 3) if len(fails_desc) > 3 else "") if fails_desc else "-"
     m["trickle bytes sent after the first"] = bytes_sent[0]
     m["trickle conns closed by server during test"] = len(closed_times)
-    if closed_times:
-        m["first server close at (s after start)"] = round(min(closed_times), 1)
+    m["first server close at (s after start)"] = round(min(closed_times), 1) if closed_times else "-"
     m["trickle conns still open at end"] = alive_conns
     m["server socket fds at end"] = fds_end
     m["test duration (s)"] = round(time.monotonic() - t0, 1)
@@ -827,19 +825,22 @@ def cmd_unfinished(args):
             pass
     sel.close()
     t_close = time.monotonic()
-    time.sleep(args.after)
-    rss_after = proc_status(pid) if pid else None
     stop_ev.set()
     pt.join(10)
     # recovery: after the attacker is gone, how long until a fresh client is served again?
+    # (a probe every second from the moment of closing, 3 s timeout each, at most --recover s)
     recovered = None
     rec_end = t_close + args.recover
     while time.monotonic() < rec_end and (not pid or proc_status(pid)):
+        tp = time.monotonic()
         ok, _, _, _ = one_call(port, CODE_GET_MAX_OFFSET, {"topic": "TBW102", "queueId": "0"}, timeout=3.0)
         if ok:
             recovered = time.monotonic() - t_close
             break
-        time.sleep(1.0)
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - tp)))
+    time.sleep(max(0.0, t_close + args.after - time.monotonic()))
+    rss_after = proc_status(pid) if pid else None
+    after_secs = time.monotonic() - t_close
     sampler.stop()
 
     probe_ok = [p for p in probes if p[1]]
@@ -853,21 +854,20 @@ def cmd_unfinished(args):
     m["send phase (s)"] = round(t_send, 1)
     m["total MiB accepted by server"] = round(sum(c["pos"] for c in conns) / 1048576)
     m["connections closed by server"] = len(closed)
-    if closed:
-        m["first close"] = short(closed[0]["closed"], 80)
+    m["first close"] = short(closed[0]["closed"], 80) if closed else "-"
     m["server RSS before (MiB)"] = sampler.first_mib()
     m["server peak RSS, 1 s samples (MiB)"] = sampler.peak_mib()
     m["server VmHWM at end (MiB)"] = round(rss_hold[1] / 1024) if rss_hold else (sampler.hwm_mib())
     m["server RSS while held (MiB)"] = round(rss_hold[0] / 1024) if rss_hold else None
-    m["server RSS %d s after close (MiB)" % args.after] = round(rss_after[0] / 1024) if rss_after else None
+    m["server RSS after the attacker closed (MiB)"] = "%s (at +%.0f s)" % (
+        round(rss_after[0] / 1024) if rss_after else None, after_secs)
     m["server alive after"] = "yes" if (not pid or proc_status(pid)) else \
         "NO (gone at t=%.1fs)" % (sampler.died_at - 1.2 if sampler.died_at else -1)
     m["fresh-client GET_MAX_OFFSET probes OK / total"] = "%d / %d" % (len(probe_ok), len(probes))
     m["probe p50 / max (ms)"] = "%s / %s" % (ms(pct(probe_lat, 50)), ms(max(probe_lat) if probe_lat else None))
     m["first OK probe after the attacker closed (s)"] = round(recovered, 1) if recovered is not None else \
         "none within %d s" % args.recover
-    if probe_err:
-        m["first failed probe"] = "t=%.1fs %s" % (probe_err[0][0], short(probe_err[0][3], 80))
+    m["first failed probe"] = "t=%.1fs %s" % (probe_err[0][0], short(probe_err[0][3], 80)) if probe_err else "-"
     m["test duration (s)"] = round(t_hold, 1)
     m["loadavg at end"] = loadavg()
     save(args, m)

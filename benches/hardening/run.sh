@@ -24,8 +24,11 @@
 # Environment knobs (defaults in brackets):
 #   IMPL (java|ours, required), BIN [$ROOT/target/release] dir with mqnamesrv + mqbroker (ours),
 #   JAVA_LIB [$ROOT/compat-tests/store/target/5.3.3/lib-server] Java 5.3.3 server jars,
-#   WORK [/tmp/rmq-hardening/$IMPL], NS_PORT [46876], BROKER_PORT [46911] (Java also binds -2 and +1),
-#   SCENARIOS ["bigheader trickle unfinished topicflood"], BIG_KEYS [100000], TRICKLE_CONNS [5000],
+#   WORK [/tmp/rmq-hardening/$IMPL], NS_PORT [61876], BROKER_PORT [61911] (Java also binds -2 and +1;
+#   the defaults sit above the kernel's ephemeral range 32768-60999, so the thousands of client
+#   sockets the attacks open cannot occupy them, e.g. in TIME_WAIT, before the next server starts),
+#   SCENARIOS ["bigheader trickle unfinished topicflood"], BIG_KEYS [100000],
+#   BIGHEADER_VARIANTS ["broker-json broker-rocketmq namesrv-json namesrv-rocketmq"], TRICKLE_CONNS [5000],
 #   UNFINISHED_CONNS [200], FLOOD_TOPICS [2000], FLOOD_THREADS [16], SCENARIO_MAX [300] s hard cap
 #   per attack, AS_LIMIT [3221225472], RESULTS [benches/hardening/RESULTS.md], NO_RESULTS=1 to skip
 #   writing RESULTS.md (the JSON is still saved).
@@ -40,10 +43,11 @@ case "$IMPL" in java | ours) ;; *) echo "usage: IMPL=java|ours [BIN=dir] $0" >&2
 BIN="${BIN:-$ROOT/target/release}"
 JAVA_LIB="${JAVA_LIB:-$ROOT/compat-tests/store/target/5.3.3/lib-server}"
 WORK="${WORK:-/tmp/rmq-hardening/$IMPL}"
-NS_PORT="${NS_PORT:-46876}"
-BROKER_PORT="${BROKER_PORT:-46911}"
+NS_PORT="${NS_PORT:-61876}"
+BROKER_PORT="${BROKER_PORT:-61911}"
 SCENARIOS="${SCENARIOS:-bigheader trickle unfinished topicflood}"
 BIG_KEYS="${BIG_KEYS:-100000}"
+BIGHEADER_VARIANTS="${BIGHEADER_VARIANTS:-broker-json broker-rocketmq namesrv-json namesrv-rocketmq}"
 TRICKLE_CONNS="${TRICKLE_CONNS:-5000}"
 UNFINISHED_CONNS="${UNFINISHED_CONNS:-200}"
 FLOOD_TOPICS="${FLOOD_TOPICS:-2000}"
@@ -51,6 +55,7 @@ FLOOD_THREADS="${FLOOD_THREADS:-16}"
 SCENARIO_MAX="${SCENARIO_MAX:-300}"
 AS_LIMIT="${AS_LIMIT:-3221225472}"
 RESULTS="${RESULTS:-$HERE/RESULTS.md}"
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in the repository
 ATTACK=(python3 "$HERE/attack.py")
 CMDLINE="IMPL=$IMPL$([[ $IMPL == ours ]] && echo " BIN=$BIN") SCENARIOS=\"$SCENARIOS\" $0"
 STAMP="$(date -u +%Y%m%d-%H%M%S)"
@@ -68,6 +73,10 @@ command -v python3 >/dev/null || die "python3 missing"
 command -v ss >/dev/null || die "ss missing"
 if [[ $IMPL == java ]]; then
     command -v java >/dev/null || die "java missing"
+    if ! ls "$JAVA_LIB"/rocketmq-broker-5.3.3.jar >/dev/null 2>&1; then
+        # Fetch the pinned 5.3.3 server jars with Maven (cached in ~/.m2), as the store suite does.
+        bash "$ROOT/compat-tests/store/build.sh" 5.3.3 >&2 || die "cannot fetch the Java 5.3.3 jars"
+    fi
     ls "$JAVA_LIB"/rocketmq-broker-5.3.3.jar >/dev/null 2>&1 || die "no Java 5.3.3 jars in $JAVA_LIB"
 else
     for b in mqnamesrv mqbroker; do [[ -x "$BIN/$b" ]] || die "$BIN/$b missing"; done
@@ -142,7 +151,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
-port_free() { [[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]; }
+port_free() { [[ -z "$(ss -Htan exclude time-wait "sport = :$1" 2>/dev/null)" ]]; }   # TIME_WAIT is fine (SO_REUSEADDR)
 wait_ports_free() {
     local i p busy
     for ((i = 0; i < 600; i++)); do
@@ -207,7 +216,13 @@ start_servers() { # <tag> [broker wrapper...]: fresh store, name server + broker
     rm -rf "$STORE" "$JHOME/logs" "$JHOME/store" "$JHOME/namesrv"
     mkdir -p "$STORE"
     start_ns "$tag"
-    start_broker "$tag" "$@" || die "$tag: broker did not start (see $WORK/logs/$tag-broker.log)"
+    if ! start_broker "$tag" "$@"; then
+        log "$tag: broker did not start; retrying once in 10 s"
+        stop_pid "$BR_PID" 5
+        sleep 10
+        wait_ports_free
+        start_broker "$tag" "$@" || die "$tag: broker did not start (see $WORK/logs/$tag-broker.log)"
+    fi
 }
 
 # Errors worth mentioning from the server logs of this run (OOM, panics, exceptions while decoding).
@@ -255,7 +270,7 @@ attack() { # <tag> <subcommand> args...: bounded attack.py run, output to consol
 # ------------------------------------------------------------------ scenarios
 run_bigheader() {
     local v port code pid label tag
-    for v in broker-json broker-rocketmq namesrv-json namesrv-rocketmq; do
+    for v in $BIGHEADER_VARIANTS; do
         tag="bigheader-$v"
         label="bigheader: $v"
         start_servers "$tag"
@@ -309,7 +324,8 @@ run_topicflood() {
     cp "$STORE/config/topics.json" "$WORK/topics-before-stop.json" 2>/dev/null
     log "$tag: SIGTERM broker"
     stop_pid "$BR_PID" 60
-    "${ATTACK[@]}" record --out "$JSON" --label "$label" "graceful stop=$STOP_HOW, $STOP_SECS s" >/dev/null
+    "${ATTACK[@]}" record --out "$JSON" --label "$label" "graceful stop=$STOP_HOW, $STOP_SECS s" \
+        "server log findings during the flood=$(log_findings "$tag")" >/dev/null
     "${ATTACK[@]}" topiccount --out "$JSON" --label "$label" --names "$names" \
         --topics-json "$STORE/config/topics.json" --what "after SIGTERM" | tail -n +2
     local t0=$SECONDS

@@ -2,10 +2,12 @@
 //! `commitLogOffset i64 | size i32 | tagsCode i64`; unit n is queue offset n.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::StoreError;
+use super::mapped_file::MappedFile;
 use super::mapped_file_queue::MappedFileQueue;
 
 /// Bytes per unit (`CQ_STORE_UNIT_SIZE`).
@@ -216,6 +218,20 @@ impl ConsumeQueue {
             self.files.truncate(self.unit_pos(keep))?;
         }
         Ok(())
+    }
+
+    /// Files with bytes not yet flushed, with their write positions now.
+    #[must_use]
+    pub fn dirty_files(&self) -> Vec<(Arc<MappedFile>, usize)> {
+        self.files
+            .files()
+            .into_iter()
+            .filter(|f| f.flushed_position() < f.wrote_position())
+            .map(|f| {
+                let pos = f.wrote_position();
+                (f, pos)
+            })
+            .collect()
     }
 
     /// Flushes every file.

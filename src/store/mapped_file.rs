@@ -222,6 +222,14 @@ impl MappedFile {
         Ok(wrote)
     }
 
+    /// Records that everything written up to `position` is durable (after a file-system-wide
+    /// sync that started after those bytes were written).
+    pub fn mark_flushed(&self, position: usize) {
+        let _previous = self
+            .flushed_position
+            .fetch_max(position.min(self.size), Ordering::AcqRel);
+    }
+
     /// Zeroes `[from, size)` and syncs it, so bytes cut by recovery can never be resurrected by
     /// a later recovery (apache/rocketmq#10666). Call only before readers or writers exist.
     pub fn invalidate_from(&self, from: usize) -> std::io::Result<()> {
@@ -284,6 +292,19 @@ fn reserve(file: &File, len: u64) -> std::io::Result<()> {
 #[must_use]
 pub fn is_no_space(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(libc::ENOSPC)
+}
+
+/// Writes back every dirty page and inode of the file system holding `dir` (`syncfs`): one
+/// call, and one journal commit, instead of an fsync per file.
+pub fn sync_file_system(dir: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    let handle = File::open(dir)?;
+    // SAFETY: the descriptor belongs to `handle`, which is open for the whole call.
+    if unsafe { libc::syncfs(handle.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Sizes of a file system, in bytes (`statvfs`).
