@@ -267,10 +267,15 @@ fn install_encoders(broker: &Arc<Broker>) {
 
 /// Persists metadata and closes the store (clean shutdown).
 pub fn shutdown(broker: &Broker) {
+    let t = std::time::Instant::now();
     broker.offsets.persist_now();
     broker.schedule.persist_now();
     broker.topics.persist_now();
     broker.groups.persist_now();
+    info!(
+        elapsed_ms = t.elapsed().as_millis(),
+        "config files persisted"
+    );
     if let Err(e) = broker.store.shutdown() {
         warn!(error = %e, "store shutdown failed");
     }

@@ -87,7 +87,7 @@ impl ConsumeQueue {
         Ok(Self {
             topic: topic.to_owned(),
             queue_id,
-            files: MappedFileQueue::load(&dir, file_size)?,
+            files: MappedFileQueue::load(&dir, file_size)?.derived(),
             min_logic: std::sync::atomic::AtomicU64::new(0),
         })
     }

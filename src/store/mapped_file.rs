@@ -51,6 +51,22 @@ impl MappedFile {
     /// killing the process with SIGBUS on a later write to a page without a block. A new file
     /// that cannot be reserved is removed again.
     pub fn open(path: &Path, file_from_offset: u64, size: usize) -> std::io::Result<Self> {
+        Self::open_with(path, file_from_offset, size, true)
+    }
+
+    /// [`Self::open`] for files rebuilt from the CommitLog after a crash (ConsumeQueue): a new
+    /// file is reserved but not fsynced, as Java creates them; recovery re-dispatches whatever a
+    /// crash loses. Saves two journal commits per new queue file.
+    pub fn open_derived(path: &Path, file_from_offset: u64, size: usize) -> std::io::Result<Self> {
+        Self::open_with(path, file_from_offset, size, false)
+    }
+
+    fn open_with(
+        path: &Path,
+        file_from_offset: u64,
+        size: usize,
+        durable: bool,
+    ) -> std::io::Result<Self> {
         let existed = path.exists();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -71,7 +87,7 @@ impl MappedFile {
             }
             return Err(e);
         }
-        if !existed {
+        if !existed && durable {
             file.sync_all()?;
             if let Some(dir) = path.parent() {
                 fsync_dir(dir)?;

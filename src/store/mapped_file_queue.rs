@@ -24,6 +24,8 @@ pub struct MappedFileQueue {
     file_size: usize,
     /// The files; a std lock, never held across an await.
     files: RwLock<Vec<Arc<MappedFile>>>,
+    /// New files are fsynced with their directory (the CommitLog); derived files are not.
+    durable_create: bool,
 }
 
 impl MappedFileQueue {
@@ -75,7 +77,15 @@ impl MappedFileQueue {
             dir: dir.to_owned(),
             file_size,
             files: RwLock::new(files),
+            durable_create: true,
         })
+    }
+
+    /// Marks the queue's files as derived data (see [`MappedFile::open_derived`]).
+    #[must_use]
+    pub fn derived(mut self) -> Self {
+        self.durable_create = false;
+        self
     }
 
     /// Directory.
@@ -138,7 +148,11 @@ impl MappedFileQueue {
     /// Creates the file that starts at `offset` and appends it.
     pub fn create(&self, offset: u64) -> Result<Arc<MappedFile>, StoreError> {
         let path = self.dir.join(offset_to_file_name(offset));
-        let f = Arc::new(MappedFile::open(&path, offset, self.file_size)?);
+        let f = Arc::new(if self.durable_create {
+            MappedFile::open(&path, offset, self.file_size)?
+        } else {
+            MappedFile::open_derived(&path, offset, self.file_size)?
+        });
         let mut files = self
             .files
             .write()

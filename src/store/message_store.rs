@@ -308,11 +308,20 @@ impl MessageStore {
         if self.shutdown.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        let t = std::time::Instant::now();
         self.stop_threads();
+        let stopped_ms = t.elapsed().as_millis();
         super::dispatch::dispatch_available(self, u64::MAX)?;
+        let dispatched_ms = t.elapsed().as_millis();
         super::flush::flush_all(self)?;
         std::fs::remove_file(self.abort_file())?;
-        info!(root = %self.config.root.display(), "store shut down cleanly");
+        info!(
+            root = %self.config.root.display(),
+            stopped_ms,
+            dispatched_ms,
+            flushed_ms = t.elapsed().as_millis(),
+            "store shut down cleanly"
+        );
         Ok(())
     }
 
