@@ -189,6 +189,9 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# True when any socket (listening, connected, TIME_WAIT) holds the port: a client socket's
+# TIME_WAIT there makes a later server bind fail with "Address already in use".
+port_taken() { port_open "$1" || [[ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]; }
 
 # pick_port <offsets...>: sets PICKED_PORT to a random port p such that p+offset is free for
 # every offset (and not handed out earlier in this run).
@@ -199,7 +202,7 @@ pick_port() {
         p=$((PORT_MIN + 2 + RANDOM % (PORT_MAX - PORT_MIN - 4)))
         ok=1
         for off in "$@"; do
-            if [[ "$USED_PORTS" == *" $((p + off)) "* ]] || port_open $((p + off)); then
+            if [[ "$USED_PORTS" == *" $((p + off)) "* ]] || port_taken $((p + off)); then
                 ok=0
                 break
             fi

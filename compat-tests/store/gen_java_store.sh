@@ -15,7 +15,7 @@
 #
 # Environment: STORE_GEN_COUNT (default 3000), STORE_GEN_SEED (default 20240501),
 #              STORE_GEN_FORCE=1 to wipe an existing <out-dir>/{store,run,expected.jsonl,summary.txt}.
-# Ports: picked from 41000-41999 (name server P, broker P-2/P/P+1).
+# Ports: picked from 61000-64999, above the default ephemeral range (name server P, broker P-2/P/P+1).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,11 +66,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 alive() { kill -0 "$1" 2>/dev/null; }
-port_free() { [[ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]; }
-pick_port() { # <offsets...>: a port P in 41000-41999 with P+offset free for every offset
+# Free = no socket in any state (listening, connected or TIME_WAIT) uses it: a client socket's
+# TIME_WAIT on the port makes a later server bind fail with "Address already in use".
+port_free() { [[ -z "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]; }
+pick_port() { # <offsets...>: a port P in 61000-64999 (above Linux's default ephemeral range,
+    # 32768-60999, so the client sockets of earlier tests cannot hold it) with P+offset free
     local tries p o ok
     for ((tries = 0; tries < 200; tries++)); do
-        p=$((41010 + RANDOM % 980))
+        p=$((61010 + RANDOM % 3980))
         ok=1
         for o in "$@"; do port_free $((p + o)) || { ok=0; break; }; done
         [[ $ok == 1 ]] && { echo "$p"; return 0; }
