@@ -50,23 +50,17 @@ const fn row(code: RequestCode, handler: Handler, writes: bool) -> Route {
 }
 
 /// Wraps a synchronous handler `fn(&Arc<Broker>, &ConnectionHandle, &RemotingCommand) ->
-/// Result<RemotingCommand, HeaderError>` as an async table entry.
+/// Result<RemotingCommand, HeaderError>` as an async table entry. With `durable` (admin changes
+/// of `topics.json` or `subscriptionGroup.json`) the answer goes out once the change is on
+/// disk, as Java's handlers persist before answering.
 macro_rules! sync_handler {
     ($name:ident => $f:path) => {
-        fn $name<'a>(
-            b: &'a Arc<Broker>,
-            c: &'a ConnectionHandle,
-            req: RemotingCommand,
-        ) -> HandlerFuture<'a> {
-            Box::pin(async move { Some(header_result($f(b, c, &req))) })
-        }
+        sync_handler!(@wrap $name => $f, false);
     };
-}
-
-/// Like `sync_handler!`, for admin changes of `topics.json` or `subscriptionGroup.json`: the
-/// answer goes out once the change is on disk, as Java's handlers persist before answering.
-macro_rules! durable_handler {
-    ($name:ident => $f:path) => {
+    ($name:ident => $f:path, durable) => {
+        sync_handler!(@wrap $name => $f, true);
+    };
+    (@wrap $name:ident => $f:path, $durable:expr) => {
         fn $name<'a>(
             b: &'a Arc<Broker>,
             c: &'a ConnectionHandle,
@@ -74,7 +68,9 @@ macro_rules! durable_handler {
         ) -> HandlerFuture<'a> {
             Box::pin(async move {
                 let response = header_result($f(b, c, &req));
-                b.config_durable().await;
+                if $durable {
+                    b.config_durable().await;
+                }
                 Some(response)
             })
         }
@@ -93,8 +89,8 @@ sync_handler!(search_offset => offset::search_offset_by_timestamp);
 sync_handler!(earliest_time => offset::get_earliest_msg_storetime);
 sync_handler!(lock_batch => lock::lock_batch_mq);
 sync_handler!(unlock_batch => lock::unlock_batch_mq);
-durable_handler!(update_topic => admin::update_and_create_topic);
-durable_handler!(delete_topic => admin::delete_topic);
+sync_handler!(update_topic => admin::update_and_create_topic, durable);
+sync_handler!(delete_topic => admin::delete_topic, durable);
 sync_handler!(all_topic_config => admin::get_all_topic_config);
 sync_handler!(topic_config => admin::get_topic_config);
 sync_handler!(runtime_info => admin::get_broker_runtime_info);
@@ -102,9 +98,9 @@ sync_handler!(topic_stats => admin::get_topic_stats_info);
 sync_handler!(consume_stats => admin::get_consume_stats);
 sync_handler!(consumer_connections => admin::get_consumer_connection_list);
 sync_handler!(producer_connections => admin::get_producer_connection_list);
-durable_handler!(update_group => admin::update_and_create_subscription_group);
+sync_handler!(update_group => admin::update_and_create_subscription_group, durable);
 sync_handler!(all_groups => admin::get_all_subscription_group);
-durable_handler!(delete_group => admin::delete_subscription_group);
+sync_handler!(delete_group => admin::delete_subscription_group, durable);
 sync_handler!(broker_config => admin::get_broker_config);
 sync_handler!(update_broker_config => admin::update_broker_config);
 sync_handler!(consume_by_who => admin::query_topic_consume_by_who);
