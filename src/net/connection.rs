@@ -298,6 +298,7 @@ pub fn spawn<S: Service>(
             reader,
             conn: &reader_conn,
             in_flight: Arc::new(Semaphore::new(CONNECTION_MAX_IN_FLIGHT)),
+            refusals: AtomicU64::new(0),
         };
         link.run(&service, &options, shutdown).await;
         reader_conn.close();
@@ -313,6 +314,8 @@ struct Link<'a> {
     reader: FrameReader,
     conn: &'a ConnectionHandle,
     in_flight: Arc<Semaphore>,
+    /// Requests refused for too many header fields (only the first is logged as a warning).
+    refusals: AtomicU64,
 }
 
 impl Link<'_> {
@@ -396,7 +399,11 @@ impl Link<'_> {
                 opaque,
                 flag,
             }) => {
-                warn!(peer = %conn.peer(), code, count, max, "refusing a request with too many header fields");
+                if self.refusals.fetch_add(1, Ordering::Relaxed) == 0 {
+                    warn!(peer = %conn.peer(), code, count, max, "refusing a request with too many header fields (logged once per connection)");
+                } else {
+                    debug!(peer = %conn.peer(), code, count, max, "refusing a request with too many header fields");
+                }
                 if flag & crate::remoting::command::FLAG_ONEWAY == 0 {
                     let mut answer = RemotingCommand::error(
                         ResponseCode::SYSTEM_ERROR,
