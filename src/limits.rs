@@ -106,6 +106,24 @@ pub const NAMESRV_MAX_BROKERS: usize = 65_536;
 /// Most KV entries kept by the name server, all namespaces together.
 pub const NAMESRV_MAX_KV_ENTRIES: usize = 1_000_000;
 
+/// Largest transfer body a slave accepts in one HA chunk. Java: the slave's read buffer,
+/// `DefaultHAClient.READ_MAX_BUFFER_SIZE` (4 MiB), must hold a header and its body; masters send
+/// `haTransferBatchSize` (32 KiB) or less.
+pub const HA_MAX_CHUNK_BYTES: usize = 4 * 1024 * 1024 - 12;
+
+/// Most HA connections a master keeps (slaves and anything else that dials the HA port). Java has
+/// no cap; a real group has one or two slaves. Past it new connections are closed at once.
+pub const HA_MAX_CONNECTIONS: usize = 16;
+
+/// Longest wait for a slave's TCP connect to its master. Java: `DefaultHAClient.connectMaster`
+/// uses `RemotingHelper.connect(addr)`, whose default timeout is 5 s.
+pub const HA_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Pause before a slave dials its master again. Java's `DefaultHAClient` waits 5 s after a failed
+/// connect; 1 s brings a SYNC_MASTER pair back sooner after a master restart (sends answer
+/// SLAVE_NOT_AVAILABLE until the slave is attached again) at the cost of one connect a second.
+pub const HA_RECONNECT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 const _: () = assert!(HEADER_MAX_BYTES < FRAME_MAX_BYTES);
 const _: () = assert!(SMALL_FRAME_BYTES < LARGE_FRAME_GROWTH_MIN_BYTES);
 const _: () = assert!(FRAME_MAX_BYTES <= DEFAULT_INBOUND_BUDGET_BYTES);

@@ -283,10 +283,7 @@ async fn unfinished_16mib_frames_stay_within_the_inbound_budget() {
     let ns = TestNamesrv::start(&[]).await;
     let dir = ns.dir.join("budget");
     std::fs::create_dir_all(&dir).unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = common::free_port_pair();
     let conf = dir.join("broker.conf");
     std::fs::write(
         &conf,

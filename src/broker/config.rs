@@ -94,6 +94,9 @@ pub const STORE_KEYS: &[KeyDef] = keys! {
     "haHousekeepingInterval": Int = "20000",
     "haTransferBatchSize": Int = "32768",
     "haMaxGapNotInSync": Int = "268435456",
+    "slaveTimeout": Int = "3000",
+    "inSyncReplicas": Int = "1",
+    "accessMessageInMemoryMaxRatio": Int = "40",
     "transientStorePoolEnable": Bool = "false",
     "warmMapedFileEnable": Bool = "false",
     "autoMessageVersionOnTopicLen": Bool = "true",
@@ -235,6 +238,13 @@ pub fn store_config(c: &ConfigValues) -> StoreConfig {
     s.disk_space_clean_forcibly_ratio =
         u64::try_from(c.get_i64("diskSpaceCleanForciblyRatio")).unwrap_or(85);
     s.clean_file_forcibly_enable = c.get_bool("cleanFileForciblyEnable");
+    // `BrokerStartup` lowers a slave's ratio by 10 points.
+    let ratio = u64::try_from(c.get_i64("accessMessageInMemoryMaxRatio")).unwrap_or(40);
+    s.access_message_in_memory_max_ratio = if c.get("brokerRole") == "SLAVE" {
+        ratio.saturating_sub(10)
+    } else {
+        ratio
+    };
     let cl = c.get("storePathCommitLog");
     if !cl.is_empty() {
         s.commit_log_path = Some(PathBuf::from(cl));

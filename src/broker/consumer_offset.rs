@@ -9,6 +9,7 @@ use serde_json::Value;
 use tracing::warn;
 
 use super::config_file;
+use super::config_file::ConfigManager as _;
 use super::topic_config::data_version_node;
 use crate::remoting::body::data_version::DataVersion;
 use crate::remoting::json_tree::{Key, Node, sort_java_hash};
@@ -29,6 +30,25 @@ fn key(topic: &str, group: &str) -> String {
     format!("{topic}{TOPIC_GROUP_SEPARATOR}{group}")
 }
 
+/// The `offsetTable` of consumerOffset.json or of a GET_ALL_CONSUMER_OFFSET body.
+fn offset_table(v: &Value) -> HashMap<String, BTreeMap<i32, i64>> {
+    let mut table = HashMap::new();
+    if let Some(Value::Object(t)) = v.get("offsetTable") {
+        for (k, m) in t {
+            let mut offsets = BTreeMap::new();
+            if let Value::Object(m) = m {
+                for (q, o) in m {
+                    if let (Ok(q), Some(o)) = (q.parse::<i32>(), o.as_i64()) {
+                        let _ = offsets.insert(q, o);
+                    }
+                }
+            }
+            let _ = table.insert(k.clone(), offsets);
+        }
+    }
+    table
+}
+
 impl ConsumerOffsetManager {
     /// Loads `consumerOffset.json` (its integer keys are unquoted, which serde_json rejects, so
     /// the text is read with a tolerant pass first).
@@ -46,19 +66,7 @@ impl ConsumerOffsetManager {
                     if let Some(dv) = v.get("dataVersion") {
                         data_version = DataVersion::from_value(dv);
                     }
-                    if let Some(Value::Object(t)) = v.get("offsetTable") {
-                        for (k, m) in t {
-                            let mut offsets = BTreeMap::new();
-                            if let Value::Object(m) = m {
-                                for (q, o) in m {
-                                    if let (Ok(q), Some(o)) = (q.parse::<i32>(), o.as_i64()) {
-                                        let _ = offsets.insert(q, o);
-                                    }
-                                }
-                            }
-                            let _ = table.insert(k.clone(), offsets);
-                        }
-                    }
+                    table = offset_table(&v);
                 }
                 Err(e) => {
                     warn!(path = %path.display(), error = %e, "cannot parse consumerOffset.json")
@@ -136,6 +144,21 @@ impl ConsumerOffsetManager {
             .filter(|(_, g)| g == group)
             .map(|(tp, _)| tp)
             .collect()
+    }
+
+    /// `SlaveSynchronize.syncConsumerOffset`: the master's offsets overwrite these, (topic, group)
+    /// by (topic, group) (`putAll`); pairs only this broker has are kept. Persisted.
+    pub fn sync_from_master(&self, body: &[u8]) -> Result<usize, String> {
+        let text = String::from_utf8_lossy(body);
+        let v: Value =
+            serde_json::from_str(&quote_integer_keys(&text)).map_err(|e| e.to_string())?;
+        let master = offset_table(&v);
+        let n = master.len();
+        if let Ok(mut t) = self.table.write() {
+            t.extend(master);
+        }
+        self.persist();
+        Ok(n)
     }
 
     /// Drops a group's offsets.
@@ -263,7 +286,6 @@ impl config_file::ConfigManager for ConsumerOffsetManager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::config_file::ConfigManager as _;
 
     #[test]
     fn integer_keys_are_quoted_only_where_keys() {

@@ -12,6 +12,7 @@ pub mod long_polling;
 pub mod metrics;
 pub mod processor;
 pub mod register;
+pub mod replication;
 pub mod schedule;
 pub mod startup;
 pub mod stats;
@@ -29,6 +30,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::config::table::ConfigValues;
+use crate::ha::{BrokerRole, HaConfig, HaService};
 use crate::net::{ConnectionHandle, RemotingClient, Service};
 use crate::remoting::RemotingCommand;
 use crate::store::{MessageStore, StoreError};
@@ -56,6 +58,8 @@ pub struct Broker {
     pub store_host: SocketAddr,
     /// `brokerIP2:haListenPort`.
     pub ha_addr: String,
+    /// Replication: role, slave acks, the HA client's master address.
+    pub ha: Arc<HaService>,
     /// The message store.
     pub store: Arc<MessageStore>,
     /// Topics.
@@ -114,11 +118,26 @@ impl Broker {
         self.permission.load(Ordering::Acquire)
     }
 
-    /// Records the master address.
-    pub fn set_master_addr(&self, addr: String) {
-        if let Ok(mut m) = self.master_addr.lock() {
-            *m = Some(addr);
+    /// `brokerRole`.
+    #[must_use]
+    pub fn role(&self) -> BrokerRole {
+        self.ha.config.role
+    }
+
+    /// Records the master address (a slave learns it from its registration result).
+    pub fn set_master_addr(&self, addr: Option<String>) {
+        if let Ok(mut m) = self.master_addr.lock()
+            && *m != addr
+        {
+            info!(master = ?addr, "master address updated");
+            *m = addr;
         }
+    }
+
+    /// The master's address, as the name server last told this slave.
+    #[must_use]
+    pub fn master_addr(&self) -> Option<String> {
+        self.master_addr.lock().ok().and_then(|m| m.clone())
     }
 
     /// Signals a topic change (re-registration).
@@ -156,6 +175,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
     let groups = SubscriptionGroupManager::load(cfg_dir.join("subscriptionGroup.json"));
     let offsets = ConsumerOffsetManager::load(cfg_dir.join("consumerOffset.json"));
     let permission = i32::try_from(config.get_i64("brokerPermission")).unwrap_or(6);
+    let ha = HaService::new(HaConfig::from_config(&config), Arc::clone(&store));
     let id = config.get_i64("brokerId");
     let (topics_changed, _) = watch::channel(0);
     let broker = Arc::new(Broker {
@@ -166,6 +186,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         addr,
         store_host,
         ha_addr,
+        ha,
         store,
         topics,
         groups,

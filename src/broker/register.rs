@@ -92,9 +92,8 @@ pub async fn register_all(broker: &Arc<Broker>) {
             Ok(resp) if resp.code == ResponseCode::SUCCESS.code() => {
                 if let Ok(h) =
                     RegisterBrokerResponseHeader::from_ext_fields(resp.ext_fields.as_ref())
-                    && let Some(master) = h.master_addr
                 {
-                    broker.set_master_addr(master);
+                    handle_register_result(broker, h);
                 }
             }
             Ok(resp) => {
@@ -103,6 +102,18 @@ pub async fn register_all(broker: &Arc<Broker>) {
             Err(e) => warn!(namesrv = %addr, error = %e, "register broker failed"),
         }
     }
+}
+
+/// `BrokerController.handleRegisterBrokerResult`: a slave learns its master's address and HA
+/// address (unless `haMasterAddress` fixes the latter).
+fn handle_register_result(broker: &Broker, h: RegisterBrokerResponseHeader) {
+    if broker.role() != crate::ha::BrokerRole::Slave {
+        return;
+    }
+    if let Some(ha) = h.ha_server_addr.as_deref() {
+        broker.ha.learn_master_ha_addr(ha);
+    }
+    broker.set_master_addr(h.master_addr.filter(|m| !m.is_empty()));
 }
 
 /// Unregisters from every name server (clean shutdown).

@@ -100,6 +100,27 @@ impl ScheduleOffsets {
         }
     }
 
+    /// `SlaveSynchronize.syncDelayOffset`: the master's per-level progress replaces this one's and
+    /// is persisted.
+    pub fn sync_from_master(&self, body: &[u8]) -> Result<(), String> {
+        let text = String::from_utf8_lossy(body);
+        let v: Value = serde_json::from_str(&super::consumer_offset::quote_integer_keys(&text))
+            .map_err(|e| e.to_string())?;
+        let mut table = BTreeMap::new();
+        if let Some(Value::Object(t)) = v.get("offsetTable") {
+            for (k, o) in t {
+                if let (Ok(level), Some(o)) = (k.parse::<i32>(), o.as_u64()) {
+                    let _ = table.insert(level, o);
+                }
+            }
+        }
+        if let Ok(mut t) = self.table.lock() {
+            *t = table;
+        }
+        self.persist();
+        Ok(())
+    }
+
     fn get(&self, level: i32) -> u64 {
         self.table
             .lock()

@@ -47,11 +47,17 @@ fn refuse_unsupported(cfg: &ConfigValues) -> Result<(), String> {
             return Err(format!("{key}=true is not supported by this broker"));
         }
     }
-    if cfg.get("brokerRole") == "SLAVE" {
-        return Err(
-            "brokerRole=SLAVE is not supported yet (master-slave replication is a later milestone)"
-                .into(),
-        );
+    match cfg.get("brokerRole") {
+        "ASYNC_MASTER" | "SYNC_MASTER" => {}
+        "SLAVE" if cfg.get_i64("brokerId") <= 0 => {
+            return Err("Slave's brokerId must be > 0".into());
+        }
+        "SLAVE" => {}
+        other => {
+            return Err(format!(
+                "brokerRole={other} is not one of ASYNC_MASTER, SYNC_MASTER, SLAVE"
+            ));
+        }
     }
     Ok(())
 }
@@ -76,6 +82,10 @@ pub async fn run(
     let vip_listener = bind(bind_ip, port - 2)
         .await
         .map_err(|e| format!("cannot listen on VIP port {}: {e}", port - 2))?;
+    let ha_port = cfg.get_i64("haListenPort");
+    let ha_listener = bind(bind_ip, ha_port)
+        .await
+        .map_err(|e| format!("cannot listen on HA port {ha_port}: {e}"))?;
     let namesrv = cfg.get("namesrvAddr").to_owned();
     let broker = tokio::task::spawn_blocking(move || super::open(cfg))
         .await
@@ -110,9 +120,17 @@ pub async fn run(
         server_cfg,
         wait(stop_rx.clone()),
     ));
+    let ha_port_task = tokio::spawn(crate::ha::master::serve(
+        Arc::clone(&broker.ha),
+        ha_listener,
+        stop_rx.clone(),
+    ));
+    let replication = super::replication::start(&broker)?;
     let registrar = tokio::spawn(register::run(Arc::clone(&broker)));
     let keeper = tokio::spawn(housekeeping(Arc::clone(&broker)));
-    let scheduler = tokio::spawn(super::schedule::run(Arc::clone(&broker)));
+    // A slave's CommitLog is its master's: it never writes, so it delivers no delayed messages.
+    let scheduler = (broker.role() != crate::ha::BrokerRole::Slave)
+        .then(|| tokio::spawn(super::schedule::run(Arc::clone(&broker))));
     let metrics = tokio::spawn(super::metrics::run(Arc::clone(&broker)));
     ready(format!(
         "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
@@ -122,12 +140,16 @@ pub async fn run(
     info!("broker shutting down");
     registrar.abort();
     keeper.abort();
-    scheduler.abort();
+    if let Some(s) = &scheduler {
+        s.abort();
+    }
     metrics.abort();
     register::unregister_all(&broker).await;
     let _ = stop_tx.send(true);
     let _ = main.await;
     let _ = vip.await;
+    let _ = ha_port_task.await;
+    replication.stop().await;
     let b = Arc::clone(&broker);
     if let Err(e) = tokio::task::spawn_blocking(move || super::shutdown(&b)).await {
         error!(error = %e, "broker shutdown task failed");

@@ -147,6 +147,23 @@ impl SubscriptionGroupConfig {
     }
 }
 
+/// The data version and table of a `SubscriptionGroupWrapper` (subscriptionGroup.json, or the
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG body).
+fn wrapper_from_value(
+    v: &Value,
+) -> (
+    Option<DataVersion>,
+    BTreeMap<String, SubscriptionGroupConfig>,
+) {
+    let mut table = BTreeMap::new();
+    if let Some(Value::Object(t)) = v.get("subscriptionGroupTable") {
+        for (k, g) in t {
+            let _ = table.insert(k.clone(), SubscriptionGroupConfig::from_value(k, g));
+        }
+    }
+    (v.get("dataVersion").map(DataVersion::from_value), table)
+}
+
 /// Groups plus data version.
 #[derive(Debug)]
 pub struct SubscriptionGroupManager {
@@ -180,15 +197,9 @@ impl SubscriptionGroupManager {
         if let Some(text) = config_file::load(&path) {
             match serde_json::from_str::<Value>(&text) {
                 Ok(v) => {
-                    if let Some(dv) = v.get("dataVersion") {
-                        version = DataVersion::from_value(dv);
-                    }
-                    if let Some(Value::Object(t)) = v.get("subscriptionGroupTable") {
-                        for (k, g) in t {
-                            let _ =
-                                table.insert(k.clone(), SubscriptionGroupConfig::from_value(k, g));
-                        }
-                    }
+                    let (dv, t) = wrapper_from_value(&v);
+                    version = dv.unwrap_or(version);
+                    table = t;
                 }
                 Err(e) => {
                     warn!(path = %path.display(), error = %e, "cannot parse subscriptionGroup.json")
@@ -240,6 +251,26 @@ impl SubscriptionGroupManager {
             v.timestamp = crate::store::message_store::now_millis();
         }
         self.persist();
+    }
+
+    /// `SlaveSynchronize.syncSubscriptionGroupConfig`: when the master's data version differs,
+    /// its groups and version replace these and are persisted. Returns whether anything changed.
+    pub fn sync_from_master(&self, body: &[u8]) -> Result<bool, String> {
+        let v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        let (Some(dv), table) = wrapper_from_value(&v) else {
+            return Err("no dataVersion in the master's subscription groups".into());
+        };
+        if self.data_version.lock().is_ok_and(|cur| *cur == dv) {
+            return Ok(false);
+        }
+        if let Ok(mut t) = self.table.write() {
+            *t = table;
+        }
+        if let Ok(mut cur) = self.data_version.lock() {
+            *cur = dv;
+        }
+        self.persist();
+        Ok(true)
     }
 
     /// Deletes a group; true if it existed.

@@ -59,6 +59,18 @@ pub fn validate_topic(topic: &str) -> Option<String> {
     None
 }
 
+/// The data version and table of a `TopicConfigSerializeWrapper` (topics.json, or the
+/// GET_ALL_TOPIC_CONFIG body).
+fn wrapper_from_value(v: &Value) -> (Option<DataVersion>, BTreeMap<String, TopicConfig>) {
+    let mut table = BTreeMap::new();
+    if let Some(Value::Object(t)) = v.get("topicConfigTable") {
+        for (k, tc) in t {
+            let _ = table.insert(k.clone(), TopicConfig::from_value(k, tc));
+        }
+    }
+    (v.get("dataVersion").map(DataVersion::from_value), table)
+}
+
 /// Topic configs plus their data version.
 #[derive(Debug)]
 pub struct TopicConfigManager {
@@ -101,14 +113,9 @@ impl TopicConfigManager {
         if let Some(text) = config_file::load(&path) {
             match serde_json::from_str::<Value>(&text) {
                 Ok(v) => {
-                    if let Some(dv) = v.get("dataVersion") {
-                        version = DataVersion::from_value(dv);
-                    }
-                    if let Some(Value::Object(t)) = v.get("topicConfigTable") {
-                        for (k, tc) in t {
-                            let _ = table.insert(k.clone(), TopicConfig::from_value(k, tc));
-                        }
-                    }
+                    let (dv, t) = wrapper_from_value(&v);
+                    version = dv.unwrap_or(version);
+                    table = t;
                 }
                 Err(e) => {
                     warn!(path = %path.display(), error = %e, "cannot parse topics.json; starting with system topics only")
@@ -188,6 +195,26 @@ impl TopicConfigManager {
         }
         self.bump();
         self.persist();
+    }
+
+    /// `SlaveSynchronize.syncTopicConfig`: when the master's data version differs, its table and
+    /// version replace this one's and are persisted. Returns whether anything changed.
+    pub fn sync_from_master(&self, body: &[u8]) -> Result<bool, String> {
+        let v: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        let (Some(dv), table) = wrapper_from_value(&v) else {
+            return Err("no dataVersion in the master's topic config".into());
+        };
+        if dv == self.data_version() {
+            return Ok(false);
+        }
+        if let Ok(mut t) = self.table.write() {
+            *t = table;
+        }
+        if let Ok(mut v) = self.data_version.lock() {
+            *v = dv;
+        }
+        self.persist();
+        Ok(true)
     }
 
     /// Deletes a topic and persists; true if it existed.

@@ -48,6 +48,9 @@ pub struct StoreConfig {
     pub message_delay_level: String,
     /// `storePathCommitLog`, when not `<root>/commitlog`.
     pub commit_log_path: Option<PathBuf>,
+    /// `accessMessageInMemoryMaxRatio` (40; a slave's is 10 lower): a read this far behind the
+    /// CommitLog end, as a percentage of physical memory, is told to go to a slave.
+    pub access_message_in_memory_max_ratio: u64,
     /// `deleteWhen`: hours of the day (`;`-separated) when expired files are deleted ("04").
     pub delete_when: String,
     /// `fileReservedTime`: hours a CommitLog file is kept (72).
@@ -90,6 +93,7 @@ impl StoreConfig {
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
             commit_log_path: None,
+            access_message_in_memory_max_ratio: 40,
             delete_when: "04".into(),
             file_reserved_time_hours: 72,
             disk_max_used_space_ratio: 75,
@@ -137,4 +141,21 @@ impl StoreConfig {
         };
         Some(n * mult)
     }
+}
+
+/// Physical memory of the machine (`StoreUtil.TOTAL_PHYSICAL_MEMORY_SIZE`), read once from
+/// `/proc/meminfo`; Java's fallback of 24 GiB when it cannot be read.
+#[must_use]
+pub fn total_physical_memory() -> u64 {
+    static TOTAL: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("MemTotal:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .map_or(24 << 30, |kb| kb * 1024)
+    })
 }

@@ -66,6 +66,10 @@ pub(crate) fn start(store: &Arc<MessageStore>) {
 
 /// Dispatches every record up to `limit` that readers may see.
 pub(crate) fn dispatch_available(store: &MessageStore, limit: u64) -> Result<(), StoreError> {
+    let _one_at_a_time = store
+        .dispatch_lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let visible = if store.config.flush_disk_type == FlushDiskType::SyncFlush {
         *store.flushed.borrow()
     } else {
@@ -89,7 +93,8 @@ pub(crate) fn dispatch_available(store: &MessageStore, limit: u64) -> Result<(),
             Err(RecordError::Blank(_)) => {
                 reput = file.file_from_offset() + u64::try_from(file.size()).unwrap_or(0);
             }
-            Err(RecordError::Truncated { .. }) if bytes.is_empty() => break,
+            // A slave's tail can end inside a record until the next chunk arrives.
+            Err(RecordError::Truncated { .. }) if file.wrote_position() < file.size() => break,
             Err(e) => {
                 warn!(offset = reput, error = %e, "undecodable record during dispatch");
                 break;
@@ -163,6 +168,10 @@ fn dispatch_record(
     store
         .last_dispatch_timestamp
         .store(rec.store_timestamp, Ordering::Release);
+    // A slave appends raw bytes; its CommitLog checkpoint time comes from what it dispatched.
+    let _ = store
+        .last_put_timestamp
+        .fetch_max(rec.store_timestamp, Ordering::AcqRel);
     Ok(())
 }
 

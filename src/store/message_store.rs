@@ -109,6 +109,9 @@ pub struct GetMessageResult {
     pub messages: Vec<Bytes>,
     /// Queue offsets of `messages`.
     pub queue_offsets: Vec<u64>,
+    /// The reader is further behind the CommitLog end than memory holds
+    /// (`isSuggestPullingFromSlave`).
+    pub suggest_pulling_from_slave: bool,
 }
 
 /// Bounds of one read (`maxTransferCountOnMessageInMemory`, `…BytesOnMessageInMemory`).
@@ -178,6 +181,14 @@ pub struct MessageStore {
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
     /// Max CommitLog offset published by appends.
     pub(crate) written: AtomicU64,
+    /// CommitLog end right after recovery: what this run of the process inherited.
+    pub(crate) recovered_end: AtomicU64,
+    /// Set on a slave: only replicated bytes are appended.
+    pub(crate) replica: AtomicBool,
+    /// Max CommitLog offset, for waiters (the HA transfer of a master).
+    pub(crate) appended: watch::Sender<u64>,
+    /// Held while dispatching, so a replica's truncation never races the dispatcher.
+    pub(crate) dispatch_lock: Mutex<()>,
     /// Called for each dispatched unit (topic, queue id, tag code): wakes held pulls.
     pub(crate) arrival_listener: std::sync::OnceLock<ArrivalListener>,
 }
@@ -229,6 +240,10 @@ impl MessageStore {
             dispatch_signal: Signal::default(),
             threads: Mutex::new(Vec::new()),
             written: AtomicU64::new(0),
+            replica: AtomicBool::new(false),
+            recovered_end: AtomicU64::new(0),
+            appended: watch::channel(0).0,
+            dispatch_lock: Mutex::new(()),
             arrival_listener: std::sync::OnceLock::new(),
         });
         let _usage = store.disk.refresh();
@@ -358,6 +373,9 @@ impl MessageStore {
         if self.shutdown.load(Ordering::Acquire) {
             return Err(StoreError::ShutDown);
         }
+        if self.replica.load(Ordering::Acquire) {
+            return Err(StoreError::SlaveMode);
+        }
         let magics = messages
             .iter()
             .map(|m| self.validate(m))
@@ -426,8 +444,9 @@ impl MessageStore {
         file.publish(pos + buf.len());
         let _ = state.queue_offsets.insert(key, next_queue_offset);
         drop(state);
-        self.written
-            .store(base + u64::try_from(total).unwrap_or(0), Ordering::Release);
+        let end = base + u64::try_from(total).unwrap_or(0);
+        self.written.store(end, Ordering::Release);
+        let _ = self.appended.send_replace(end);
         self.last_put_timestamp
             .store(store_timestamp, Ordering::Release);
         if self.config.flush_disk_type == FlushDiskType::SyncFlush {
@@ -592,6 +611,7 @@ impl MessageStore {
             max_offset: 0,
             messages: Vec::new(),
             queue_offsets: Vec::new(),
+            suggest_pulling_from_slave: false,
         };
         let Some(cq) = self.queue(topic, queue_id) else {
             r.status = GetMessageStatus::NoMatchedLogicQueue;
@@ -632,6 +652,8 @@ impl MessageStore {
         r: &mut GetMessageResult,
     ) {
         let min_phy = i64::try_from(self.min_phy_offset()).unwrap_or(0);
+        let max_phy = self.max_phy_offset();
+        let mut last_phy = 0u64;
         let mut bytes = 0usize;
         let mut next = offset;
         r.status = GetMessageStatus::NoMatchedMessage;
@@ -641,6 +663,7 @@ impl MessageStore {
                 break;
             };
             next += 1;
+            last_phy = u64::try_from(unit.commit_log_offset).unwrap_or(0);
             if unit.commit_log_offset < min_phy {
                 r.status = GetMessageStatus::MessageWasRemoving;
                 continue;
@@ -660,6 +683,9 @@ impl MessageStore {
             r.status = GetMessageStatus::Found;
         }
         r.next_begin_offset = next;
+        let memory = super::config::total_physical_memory() / 100
+            * self.config.access_message_in_memory_max_ratio;
+        r.suggest_pulling_from_slave = max_phy.saturating_sub(last_phy) > memory;
     }
 
     /// Stops the background services without flushing or removing the abort file, as if the

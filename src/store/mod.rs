@@ -23,6 +23,7 @@ pub mod mapped_file_queue;
 pub mod message_store;
 pub mod record;
 pub mod recovery;
+pub mod replica;
 pub mod tool;
 
 pub use config::{FlushDiskType, StoreConfig};
@@ -46,6 +47,9 @@ pub enum StoreError {
     /// Properties over 32767 bytes (`PROPERTIES_SIZE_EXCEEDED`).
     #[error("properties size {0} exceeds 32767")]
     PropertiesTooLong(usize),
+    /// A slave's store takes only replicated bytes (`BrokerRole.SLAVE`).
+    #[error("message store is in slave mode, so putMessage is forbidden")]
+    SlaveMode,
     /// The store is shutting down.
     #[error("store is shut down")]
     ShutDown,

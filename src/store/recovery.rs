@@ -116,7 +116,9 @@ pub(crate) fn recover(store: &Arc<MessageStore>) -> Result<(), StoreError> {
         f.sync_all()?;
     }
     store.written.store(end, Ordering::Release);
+    let _ = store.appended.send_replace(end);
     store.flushed.send_replace(end);
+    store.recovered_end.store(end, Ordering::Release);
     let reput_from = recover_queues(
         store,
         end,

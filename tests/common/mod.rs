@@ -160,10 +160,11 @@ pub struct TestBroker {
     task: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
-fn free_port_pair() -> u16 {
+/// A port `p` with `p - 2` (VIP) and `p + 1` (HA) free as well.
+pub fn free_port_pair() -> u16 {
     for _ in 0..200 {
         let base = 20000 + (rand_suffix() % 10000) as u16;
-        let ok = [base, base - 2]
+        let ok = [base, base - 2, base + 1]
             .iter()
             .all(|p| std::net::TcpListener::bind(("0.0.0.0", *p)).is_ok());
         if ok {
@@ -308,4 +309,12 @@ pub fn records(body: &Bytes) -> Vec<MessageRecord> {
         pos += n;
     }
     out
+}
+
+/// Test logs, filtered by `RUST_LOG` (off by default), captured per test.
+pub fn init_log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
 }

@@ -618,3 +618,44 @@ pub(crate) fn get_all_delay_offset(
 ) -> Result<RemotingCommand, HeaderError> {
     Ok(json_body(broker.schedule.to_node().to_compact()))
 }
+
+/// GET_ALL_MESSAGE_REQUEST_MODE (a 5.x slave's sync): POP request modes per topic and group;
+/// this broker keeps none, so the map is empty.
+pub(crate) fn get_all_message_request_mode(
+    _broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    _req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    Ok(json_body(r#"{"messageRequestModeMap":{}}"#.to_owned()))
+}
+
+/// GET_TIMER_CHECK_POINT (a 5.x slave asks every 3 s): the 56-byte binary checkpoint
+/// (`TimerCheckpoint.encode`: lastReadTimeMs, lastTimerLogFlushPos, lastTimerQueueOffset,
+/// masterTimerQueueOffset, then the data version's stateVersion, timestamp, counter). This
+/// broker has no timer wheel, so every position is 0.
+pub(crate) fn get_timer_check_point(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    _req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let dv = broker.topics.data_version();
+    let mut body = Vec::with_capacity(56);
+    for v in [0i64, 0, 0, 0, dv.state_version, dv.timestamp, dv.counter] {
+        body.extend_from_slice(&v.to_be_bytes());
+    }
+    Ok(RemotingCommand::success().with_body(body))
+}
+
+/// GET_TIMER_METRICS (a 5.x slave's sync): per-topic timer counts; none here.
+pub(crate) fn get_timer_metrics(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    _req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let dv = broker.topics.data_version();
+    let node = Node::object(vec![
+        ("dataVersion", data_version_node(&dv)),
+        ("timingCount", Node::Object(Vec::new())),
+    ]);
+    Ok(json_body(node.to_compact()))
+}

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use tracing::debug;
 
 use super::Broker;
+use crate::ha::BrokerRole;
 use crate::net::ConnectionHandle;
 use crate::remoting::error::HeaderError;
 use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
@@ -106,6 +107,9 @@ sync_handler!(update_broker_config => admin::update_broker_config);
 sync_handler!(consume_by_who => admin::query_topic_consume_by_who);
 sync_handler!(all_consumer_offsets => admin::get_all_consumer_offset);
 sync_handler!(all_delay_offsets => admin::get_all_delay_offset);
+sync_handler!(all_request_modes => admin::get_all_message_request_mode);
+sync_handler!(timer_check_point => admin::get_timer_check_point);
+sync_handler!(timer_metrics => admin::get_timer_metrics);
 sync_handler!(query_message => query::query_message);
 sync_handler!(view_message => query::view_message_by_id);
 
@@ -227,8 +231,23 @@ pub static TABLE: &[Route] = &[
         false,
     ),
     row(RequestCode::GET_ALL_DELAY_OFFSET, all_delay_offsets, false),
+    row(
+        RequestCode::GET_ALL_MESSAGE_REQUEST_MODE,
+        all_request_modes,
+        false,
+    ),
+    row(RequestCode::GET_TIMER_CHECK_POINT, timer_check_point, false),
+    row(RequestCode::GET_TIMER_METRICS, timer_metrics, false),
     row(RequestCode::QUERY_MESSAGE, query_message, false),
     row(RequestCode::VIEW_MESSAGE_BY_ID, view_message, false),
+];
+
+/// What a slave refuses (Java 5.x: the send processor's `rejectRequest`).
+const SLAVE_REJECTS: &[RequestCode] = &[
+    RequestCode::SEND_MESSAGE,
+    RequestCode::SEND_MESSAGE_V2,
+    RequestCode::SEND_BATCH_MESSAGE,
+    RequestCode::CONSUMER_SEND_MSG_BACK,
 ];
 
 /// Answers one request.
@@ -244,6 +263,13 @@ pub async fn dispatch(
         ));
     };
     debug!(code = route.code.name(), peer = %conn.peer(), "broker request");
+    if broker.role() == BrokerRole::Slave && SLAVE_REJECTS.contains(&route.code) {
+        // `SendMessageProcessor.rejectRequest` on a slave, answered by the remoting layer.
+        return Some(RemotingCommand::error(
+            ResponseCode::SYSTEM_BUSY,
+            "[REJECTREQUEST]system busy, start flow control for a while",
+        ));
+    }
     (route.handler)(broker, conn, request).await
 }
 

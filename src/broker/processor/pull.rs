@@ -12,6 +12,7 @@ use super::FAQ_SUFFIX;
 use crate::broker::Broker;
 use crate::broker::client_manager::SubscriptionData;
 use crate::broker::subscription_group::SubscriptionGroupConfig;
+use crate::ha::BrokerRole;
 use crate::net::ConnectionHandle;
 use crate::remoting::body::topic_config::PERM_READ;
 use crate::remoting::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
@@ -166,7 +167,38 @@ fn status_name(s: GetMessageStatus) -> &'static str {
 }
 
 /// `composeResponseHeader`: status → response code; the four offsets are always present.
-fn compose(c: &Checked, r: &GetMessageResult) -> RemotingCommand {
+/// `suggestWhichBrokerId` (`PullMessageProcessor.composeResponseHeader`): with `slaveReadEnable`,
+/// a reader far behind is sent to `whichBrokerWhenConsumeSlowly`, others to the group's
+/// `brokerId`; without it, always the master.
+fn suggested_broker(broker: &Broker, c: &Checked, r: &GetMessageResult) -> i64 {
+    if !broker.config_bool("slaveReadEnable") {
+        return 0;
+    }
+    if r.suggest_pulling_from_slave {
+        c.group.which_broker_when_consume_slowly
+    } else {
+        c.group.broker_id
+    }
+}
+
+/// `DefaultMessageStore.nextOffsetCorrection`: a slave (without `offsetCheckInSlave`) never
+/// moves a consumer's offset; only the master, which holds the truth, corrects it.
+fn correct_next_offset(broker: &Broker, c: &Checked, r: &mut GetMessageResult) {
+    let corrected = matches!(
+        r.status,
+        GetMessageStatus::NoMatchedLogicQueue
+            | GetMessageStatus::NoMessageInQueue
+            | GetMessageStatus::OffsetTooSmall
+            | GetMessageStatus::OffsetOverflowBadly
+            | GetMessageStatus::OffsetFoundNull
+    );
+    if corrected && broker.role() == BrokerRole::Slave && !broker.config_bool("offsetCheckInSlave")
+    {
+        r.next_begin_offset = u64::try_from(c.header.queue_offset).unwrap_or(0);
+    }
+}
+
+fn compose(c: &Checked, r: &GetMessageResult, suggest: i64) -> RemotingCommand {
     let code = match r.status {
         GetMessageStatus::Found => ResponseCode::SUCCESS,
         GetMessageStatus::MessageWasRemoving | GetMessageStatus::NoMatchedMessage => {
@@ -187,7 +219,7 @@ fn compose(c: &Checked, r: &GetMessageResult) -> RemotingCommand {
         }
     };
     let header = PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id: suggest,
         next_begin_offset: i64::try_from(r.next_begin_offset).unwrap_or(i64::MAX),
         min_offset: i64::try_from(r.min_offset).unwrap_or(0),
         max_offset: i64::try_from(r.max_offset).unwrap_or(0),
@@ -248,10 +280,9 @@ pub async fn pull_message(
         Err(resp) => return Some(resp),
     };
     let h = &c.header;
-    if h.sys_flag & FLAG_COMMIT_OFFSET != 0
-        && broker.config_str("brokerRole") != "SLAVE"
-        && h.commit_offset >= 0
-    {
+    // 5.x stores the commit offset on a slave too (4.9 did not); Java clients clear the flag when
+    // they pull from a slave, so it only matters for other clients.
+    if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
         broker
             .offsets
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
@@ -275,8 +306,9 @@ pub async fn pull_message(
         let notified = notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let r = read(broker, &c);
-        let resp = compose(&c, &r);
+        let mut r = read(broker, &c);
+        correct_next_offset(broker, &c, &mut r);
+        let resp = compose(&c, &r, suggested_broker(broker, &c, &r));
         let can_hold = suspend
             && resp.code == ResponseCode::PULL_NOT_FOUND.code()
             && tokio::time::Instant::now() < deadline;

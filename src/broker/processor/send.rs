@@ -13,6 +13,7 @@ use crate::broker::topic_config::{
     DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
 };
 use crate::broker::{Broker, schedule};
+use crate::ha::BrokerRole;
 use crate::message::{
     decode_batch, get_property, java_hashmap_order, parse_properties, properties_to_string,
     put_property,
@@ -227,7 +228,7 @@ fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
                 broker.store.config().max_message_size
             )),
         ),
-        StoreError::DiskFull(_) | StoreError::ShutDown => base_response(
+        StoreError::DiskFull(_) | StoreError::ShutDown | StoreError::SlaveMode => base_response(
             broker,
             ResponseCode::SERVICE_NOT_AVAILABLE,
             Some(service_not_available_remark(broker)),
@@ -268,19 +269,40 @@ async fn put_and_wait(
         .stats
         .put_bytes
         .fetch_add(u64::try_from(r.wrote_bytes).unwrap_or(0), Ordering::Relaxed);
+    // `isWaitStoreMsgOK`: a producer may ask not to wait (property WAIT=false).
+    let wait = msgs
+        .first()
+        .is_none_or(|m| crate::store::record::property(&m.properties, "WAIT") != Some("false"));
     let cfg = broker.store.config();
-    let mut code = ResponseCode::SUCCESS;
-    if cfg.flush_disk_type == FlushDiskType::SyncFlush
-        && !broker
-            .store
-            .wait_flushed(
-                r.end_offset(),
-                Duration::from_millis(cfg.sync_flush_timeout_ms),
-            )
-            .await
-    {
-        code = ResponseCode::FLUSH_DISK_TIMEOUT;
-    }
+    let end = r.end_offset();
+    let flush = async {
+        !wait
+            || cfg.flush_disk_type != FlushDiskType::SyncFlush
+            || broker
+                .store
+                .wait_flushed(end, Duration::from_millis(cfg.sync_flush_timeout_ms))
+                .await
+    };
+    let replica = async {
+        if !wait || broker.role() != BrokerRole::SyncMaster {
+            ResponseCode::SUCCESS
+        } else if !broker.ha.is_slave_ok(end) {
+            ResponseCode::SLAVE_NOT_AVAILABLE
+        } else if broker.ha.wait_replicated(end).await {
+            ResponseCode::SUCCESS
+        } else {
+            ResponseCode::FLUSH_SLAVE_TIMEOUT
+        }
+    };
+    // `CommitLog.handleDiskFlushAndHA`: both waits run together; the replica's status wins.
+    let (flushed, replicated) = tokio::join!(flush, replica);
+    let code = if replicated != ResponseCode::SUCCESS {
+        replicated
+    } else if !flushed {
+        ResponseCode::FLUSH_DISK_TIMEOUT
+    } else {
+        ResponseCode::SUCCESS
+    };
     Ok((r, code))
 }
 

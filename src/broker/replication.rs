@@ -1,0 +1,145 @@
+//! The broker's side of replication: on a slave, the HA client thread and `SlaveSynchronize`,
+//! which copies the master's metadata every 10 s over its VIP port (`MixAll.brokerVIPChannel`,
+//! listen port − 2): topic configs and subscription groups when their data version changed,
+//! consumer offsets (merged, `putAll`), and delayed-delivery progress.
+//!
+//! The HA port itself ([`crate::ha::master::serve`]) runs on every broker, as in Java.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::task::JoinHandle as TaskHandle;
+use tracing::{debug, info, warn};
+
+use super::Broker;
+use crate::ha::{BrokerRole, slave};
+use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
+
+/// `SlaveSynchronize` period (`BrokerController.handleSlaveSynchronize`).
+const SYNC_PERIOD: Duration = Duration::from_secs(10);
+/// Timeout of each sync call (`BrokerOuterAPI.getAllTopicConfig` and friends: 3 s).
+const SYNC_CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a slave runs; empty on a master.
+#[derive(Debug)]
+pub struct Replication {
+    stop: Arc<AtomicBool>,
+    client: Option<JoinHandle<()>>,
+    sync: Option<TaskHandle<()>>,
+}
+
+/// Starts the HA client and the metadata sync when the broker is a slave.
+pub fn start(broker: &Arc<Broker>) -> Result<Replication, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    if broker.role() != BrokerRole::Slave {
+        return Ok(Replication {
+            stop,
+            client: None,
+            sync: None,
+        });
+    }
+    let client = slave::start(Arc::clone(&broker.ha), Arc::clone(&stop))
+        .map_err(|e| format!("cannot start the HA client: {e}"))?;
+    let sync = tokio::spawn(sync_loop(Arc::clone(broker)));
+    Ok(Replication {
+        stop,
+        client: Some(client),
+        sync: Some(sync),
+    })
+}
+
+impl Replication {
+    /// Stops the HA client and the sync task.
+    pub async fn stop(mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(s) = self.sync.take() {
+            s.abort();
+        }
+        if let Some(c) = self.client.take() {
+            let _ = tokio::task::spawn_blocking(move || c.join()).await;
+        }
+    }
+}
+
+/// The VIP address of `addr` (`MixAll.brokerVIPChannel(true, addr)`: port − 2).
+#[must_use]
+pub fn vip_addr(addr: &str) -> String {
+    match addr.rsplit_once(':') {
+        Some((host, port)) => match port.parse::<u16>() {
+            Ok(p) if p > 2 => format!("{host}:{}", p - 2),
+            _ => addr.to_owned(),
+        },
+        None => addr.to_owned(),
+    }
+}
+
+async fn sync_loop(broker: Arc<Broker>) {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut tick = tokio::time::interval(SYNC_PERIOD);
+    loop {
+        let _ = tick.tick().await;
+        if let Some(master) = broker.master_addr().filter(|m| *m != broker.addr) {
+            sync_all(&broker, &master).await;
+        }
+    }
+}
+
+/// `SlaveSynchronize.syncAll`, once.
+pub async fn sync_all(broker: &Broker, master: &str) {
+    let vip = vip_addr(master);
+    let steps: [(RequestCode, &str); 4] = [
+        (RequestCode::GET_ALL_TOPIC_CONFIG, "topic config"),
+        (RequestCode::GET_ALL_CONSUMER_OFFSET, "consumer offsets"),
+        (RequestCode::GET_ALL_DELAY_OFFSET, "delay offsets"),
+        (
+            RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+            "subscription groups",
+        ),
+    ];
+    for (code, what) in steps {
+        let req = RemotingCommand::request(code.code(), None);
+        let body = match broker.namesrv.invoke(&vip, req, SYNC_CALL_TIMEOUT).await {
+            Ok(r) if r.code == ResponseCode::SUCCESS.code() => r.body,
+            Ok(r) => {
+                warn!(master = %vip, code = r.code, remark = ?r.remark, "slave sync of {what} refused");
+                continue;
+            }
+            Err(e) => {
+                warn!(master = %vip, error = %e, "slave sync of {what} failed");
+                return;
+            }
+        };
+        let applied = match code {
+            RequestCode::GET_ALL_TOPIC_CONFIG => broker.topics.sync_from_master(&body).map(|c| {
+                if c {
+                    info!(master = %vip, "topic config synced from the master");
+                    broker.notify_topics_changed();
+                }
+            }),
+            RequestCode::GET_ALL_CONSUMER_OFFSET => broker
+                .offsets
+                .sync_from_master(&body)
+                .map(|n| debug!(master = %vip, pairs = n, "consumer offsets synced")),
+            RequestCode::GET_ALL_DELAY_OFFSET => broker.schedule.sync_from_master(&body),
+            _ => broker.groups.sync_from_master(&body).map(|c| {
+                if c {
+                    info!(master = %vip, "subscription groups synced from the master");
+                }
+            }),
+        };
+        if let Err(e) = applied {
+            warn!(master = %vip, error = %e, "slave sync of {what}: bad body");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn vip_is_port_minus_two() {
+        assert_eq!(super::vip_addr("10.0.0.1:10911"), "10.0.0.1:10909");
+        assert_eq!(super::vip_addr("host"), "host");
+    }
+}
