@@ -161,6 +161,31 @@ impl ConsumerOffsetManager {
         Ok(n)
     }
 
+    /// A master back from a crash takes the offsets consumers committed to its slave meanwhile:
+    /// each queue keeps the larger of the two. Persisted; returns how many offsets moved.
+    pub fn take_back_from_slave(&self, body: &[u8]) -> Result<usize, String> {
+        let text = String::from_utf8_lossy(body);
+        let v: Value =
+            serde_json::from_str(&quote_integer_keys(&text)).map_err(|e| e.to_string())?;
+        let mut moved = 0usize;
+        if let Ok(mut t) = self.table.write() {
+            for (k, queues) in offset_table(&v) {
+                let mine = t.entry(k).or_default();
+                for (q, o) in queues {
+                    let cur = mine.entry(q).or_insert(-1);
+                    if o > *cur {
+                        *cur = o;
+                        moved += 1;
+                    }
+                }
+            }
+        }
+        if moved > 0 {
+            self.persist();
+        }
+        Ok(moved)
+    }
+
     /// Drops a group's offsets.
     pub fn remove_group(&self, group: &str) {
         if let Ok(mut t) = self.table.write() {

@@ -1,7 +1,12 @@
 //! The broker's side of replication: on a slave, the HA client thread and `SlaveSynchronize`,
-//! which copies the master's metadata every 10 s over its VIP port (`MixAll.brokerVIPChannel`,
-//! listen port − 2): topic configs and subscription groups when their data version changed,
+//! which copies the master's metadata every 10 s (topics over the VIP port, listen port − 2, as
+//! `MixAll.brokerVIPChannel`; the rest over the main port): topic configs and subscription groups when their data version changed,
 //! consumer offsets (merged, `putAll`), and delayed-delivery progress.
+//!
+//! On a master, one task at start-up takes back the consumer offsets its slaves were given while
+//! it was down (consumers commit to a slave when the master is missing from the route); Java
+//! leaves them on the slave, so a consumer group restarted after the master returns would
+//! consume again what it had consumed from the slave.
 //!
 //! The HA port itself ([`crate::ha::master::serve`]) runs on every broker, as in Java.
 
@@ -37,7 +42,7 @@ pub fn start(broker: &Arc<Broker>) -> Result<Replication, String> {
         return Ok(Replication {
             stop,
             client: None,
-            sync: None,
+            sync: Some(tokio::spawn(take_back_offsets(Arc::clone(broker)))),
         });
     }
     let client = slave::start(Arc::clone(&broker.ha), Arc::clone(&stop))
@@ -86,6 +91,68 @@ async fn sync_loop(broker: Arc<Broker>) {
     }
 }
 
+/// How long after start-up a master looks for slaves to take offsets back from.
+const TAKE_BACK_WINDOW: Duration = Duration::from_secs(60);
+
+/// The slaves of this broker's group, from the name server's cluster info.
+async fn slave_addrs(broker: &Broker) -> Vec<String> {
+    let mut out = Vec::new();
+    for ns in super::register::namesrv_addrs(broker) {
+        let req = RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO.code(), None);
+        let Ok(resp) = broker.namesrv.invoke(&ns, req, SYNC_CALL_TIMEOUT).await else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&resp.body);
+        let quoted = super::consumer_offset::quote_integer_keys(&text);
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&quoted) else {
+            continue;
+        };
+        if let Some(serde_json::Value::Object(addrs)) = v
+            .get("brokerAddrTable")
+            .and_then(|t| t.get(&broker.name))
+            .and_then(|b| b.get("brokerAddrs"))
+        {
+            for (id, addr) in addrs {
+                if id.parse::<i64>().is_ok_and(|id| id > 0)
+                    && let Some(a) = addr.as_str()
+                    && !out.iter().any(|o| o == a)
+                {
+                    out.push(a.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Once after start-up: every slave's consumer offsets, merged (larger wins) into the master's.
+async fn take_back_offsets(broker: Arc<Broker>) {
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < TAKE_BACK_WINDOW {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let slaves = slave_addrs(&broker).await;
+        let mut reached = false;
+        for slave in &slaves {
+            let req = RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET.code(), None);
+            match broker.namesrv.invoke(slave, req, SYNC_CALL_TIMEOUT).await {
+                Ok(r) if r.code == ResponseCode::SUCCESS.code() => {
+                    reached = true;
+                    match broker.offsets.take_back_from_slave(&r.body) {
+                        Ok(0) => debug!(slave = %slave, "no newer consumer offsets on the slave"),
+                        Ok(n) => info!(slave = %slave, offsets = n, "consumer offsets committed to the slave taken back"),
+                        Err(e) => warn!(slave = %slave, error = %e, "bad consumer offsets from the slave"),
+                    }
+                }
+                Ok(r) => debug!(slave = %slave, code = r.code, "slave refused its consumer offsets"),
+                Err(e) => debug!(slave = %slave, error = %e, "slave unreachable"),
+            }
+        }
+        if reached {
+            return;
+        }
+    }
+}
+
 /// `SlaveSynchronize.syncAll`, once.
 pub async fn sync_all(broker: &Broker, master: &str) {
     let vip = vip_addr(master);
@@ -99,8 +166,14 @@ pub async fn sync_all(broker: &Broker, master: &str) {
         ),
     ];
     for (code, what) in steps {
+        // Java asks for topics on the VIP port and for the rest on the main port.
+        let addr = if code == RequestCode::GET_ALL_TOPIC_CONFIG {
+            vip.as_str()
+        } else {
+            master
+        };
         let req = RemotingCommand::request(code.code(), None);
-        let body = match broker.namesrv.invoke(&vip, req, SYNC_CALL_TIMEOUT).await {
+        let body = match broker.namesrv.invoke(addr, req, SYNC_CALL_TIMEOUT).await {
             Ok(r) if r.code == ResponseCode::SUCCESS.code() => r.body,
             Ok(r) => {
                 warn!(master = %vip, code = r.code, remark = ?r.remark, "slave sync of {what} refused");
