@@ -21,7 +21,8 @@
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.FileOutputStream;
-import java.io.FileReader;
+import java.io.FileInputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -115,7 +116,7 @@ public class HaScenarios {
 
     static Set<String> readKeys(String file) throws Exception {
         Set<String> keys = new HashSet<>();
-        try (BufferedReader r = new BufferedReader(new FileReader(file, StandardCharsets.UTF_8))) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(new FileInputStream(file), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
                 if (!line.isEmpty()) {
