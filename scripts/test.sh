@@ -32,4 +32,6 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/store/run.sh
     step "compat-tests (official Java/Go clients and mqadmin)"
     bash compat-tests/run.sh
+    step "master-slave replication with the Java client and Java 5.3.3 brokers"
+    bash compat-tests/ha/run.sh
 fi

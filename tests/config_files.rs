@@ -60,3 +60,35 @@ fn consumer_offset_json_is_byte_identical() {
     m.persist_now();
     assert_same(&out, &fixture("consumerOffset.json"));
 }
+
+/// Every shipped broker config (`conf/broker.conf` and the `2m-*` sets) parses, uses only keys
+/// this broker knows, and the sets give every broker its own ports and store.
+#[test]
+fn shipped_broker_configs_load_cleanly() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
+    let mut files = vec![root.join("broker.conf")];
+    for set in ["2m-2s-sync", "2m-2s-async", "2m-noslave"] {
+        let mut v: Vec<_> = std::fs::read_dir(root.join(set))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        assert!(!v.is_empty(), "{set} is empty");
+        let mut ports = std::collections::HashSet::new();
+        let mut stores = std::collections::HashSet::new();
+        for f in &v {
+            let text = std::fs::read_to_string(f).unwrap();
+            let mut cfg = rocketmq_rs::broker::config::defaults();
+            for e in rocketmq_rs::config::properties::parse(&text).unwrap() {
+                cfg.set(&e.key, &e.value)
+                    .unwrap_or_else(|err| panic!("{}:{}: {err}", f.display(), e.line));
+            }
+            assert!(ports.insert(cfg.get_i64("listenPort")), "{}", f.display());
+            assert!(stores.insert(cfg.get("storePathRootDir").to_owned()), "{}", f.display());
+            let slave = cfg.get("brokerRole") == "SLAVE";
+            assert_eq!(slave, cfg.get_i64("brokerId") > 0, "{}", f.display());
+        }
+        files.extend(v);
+    }
+    assert_eq!(files.len(), 12);
+}

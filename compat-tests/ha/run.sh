@@ -181,10 +181,9 @@ store_keys() {
     "$BIN/rmqstore" dump "$1" --topic "$2" | python3 -c '
 import json, sys
 for line in sys.stdin:
-    props = json.loads(line).get("properties", "")
-    for kv in props.split("\x02"):
-        if kv.startswith("KEYS\x01"):
-            print(kv[5:])
+    key = json.loads(line).get("properties", {}).get("KEYS")
+    if key:
+        print(key)
 '
 }
 
