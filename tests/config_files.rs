@@ -84,7 +84,11 @@ fn shipped_broker_configs_load_cleanly() {
                     .unwrap_or_else(|err| panic!("{}:{}: {err}", f.display(), e.line));
             }
             assert!(ports.insert(cfg.get_i64("listenPort")), "{}", f.display());
-            assert!(stores.insert(cfg.get("storePathRootDir").to_owned()), "{}", f.display());
+            assert!(
+                stores.insert(cfg.get("storePathRootDir").to_owned()),
+                "{}",
+                f.display()
+            );
             let slave = cfg.get("brokerRole") == "SLAVE";
             assert_eq!(slave, cfg.get_i64("brokerId") > 0, "{}", f.display());
         }

@@ -280,11 +280,7 @@ fn diff(a: &Path, b: &Path) -> Res {
             .collect()
     };
     if names(&fa) != names(&fb) {
-        println!(
-            "different files: {:?} vs {:?}",
-            names(&fa),
-            names(&fb)
-        );
+        println!("different files: {:?} vs {:?}", names(&fa), names(&fb));
         return Ok(ExitCode::FAILURE);
     }
     let mut bytes = 0usize;

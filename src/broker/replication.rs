@@ -139,11 +139,17 @@ async fn take_back_offsets(broker: Arc<Broker>) {
                     reached = true;
                     match broker.offsets.take_back_from_slave(&r.body) {
                         Ok(0) => debug!(slave = %slave, "no newer consumer offsets on the slave"),
-                        Ok(n) => info!(slave = %slave, offsets = n, "consumer offsets committed to the slave taken back"),
-                        Err(e) => warn!(slave = %slave, error = %e, "bad consumer offsets from the slave"),
+                        Ok(n) => {
+                            info!(slave = %slave, offsets = n, "consumer offsets committed to the slave taken back")
+                        }
+                        Err(e) => {
+                            warn!(slave = %slave, error = %e, "bad consumer offsets from the slave")
+                        }
                     }
                 }
-                Ok(r) => debug!(slave = %slave, code = r.code, "slave refused its consumer offsets"),
+                Ok(r) => {
+                    debug!(slave = %slave, code = r.code, "slave refused its consumer offsets")
+                }
                 Err(e) => debug!(slave = %slave, error = %e, "slave unreachable"),
             }
         }

@@ -1,0 +1,113 @@
+# Tiny RocketMQ remoting client (JSON headers) used by benches/ha/run.sh:
+#   route   <ns port> <topic> <queues> <limit s>         wait until the route has <queues> write queues
+#                                                         and a slave (brokerId 1) is registered
+#   probe   <master port> <topic> <limit s>               send single messages (WAIT=true) until one is
+#                                                         answered SUCCESS; prints the codes seen
+#   offsets <master port> <slave port>                    commitLogMaxOffset of both (GET_BROKER_RUNTIME_INFO)
+#   catchup <master port> <slave port> <limit s>          wait until the slave's max offset equals the master's
+import json, re, socket, struct, sys, time
+
+
+def call(port, code, ext, body=b"", timeout=5.0):
+    hdr = json.dumps({"code": code, "language": "JAVA", "version": 479, "opaque": 1, "flag": 0,
+                      "extFields": ext, "serializeTypeCurrentRPC": "JSON"}).encode()
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=timeout) as s:
+        s.sendall(struct.pack(">II", 4 + len(hdr) + len(body), len(hdr)) + hdr + body)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">I", buf[:4])[0]:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise OSError("closed")
+            buf += chunk
+    hl = struct.unpack(">I", buf[4:8])[0] & 0xFFFFFF
+    head = json.loads(buf[8:8 + hl])
+    return head, buf[8 + hl:]
+
+
+def route(nsport, topic, queues, limit):
+    deadline = time.time() + float(limit)
+    last = ""
+    while time.time() < deadline:
+        try:
+            h, body = call(nsport, 105, {"topic": topic}, timeout=1.0)
+            if h.get("code") == 0:
+                # fastjson may write the Long keys of brokerAddrs unquoted: match text, not JSON.
+                text = body.decode("utf-8", "replace").replace(" ", "")
+                wq = re.search(r'"writeQueueNums":(\d+)', text)
+                addrs = re.search(r'"brokerAddrs":\{([^}]*)\}', text)
+                wq = int(wq.group(1)) if wq else -1
+                ids = set(re.findall(r'"?(\d+)"?:"', addrs.group(1))) if addrs else set()
+                last = f"writeQueueNums={wq} brokerAddrs={addrs.group(1) if addrs else ''}"
+                if wq == int(queues) and {"0", "1"} <= ids:
+                    print("ok " + last)
+                    return
+        except (OSError, ValueError, KeyError, IndexError):
+            pass
+        time.sleep(0.2)
+    print("timeout " + last)
+    sys.exit(1)
+
+
+def send_one(port, topic, seq):
+    props = f"UNIQ_KEY\x01HAPROBE{seq:026X}\x02WAIT\x01true\x02"
+    ext = {"a": "bench_probe_pg", "b": topic, "c": "TBW102", "d": "4", "e": str(seq % 8), "f": "0",
+           "g": str(int(time.time() * 1000)), "h": "0", "i": props, "j": "0", "k": "false", "m": "false"}
+    h, _ = call(port, 310, ext, b"ha-bench-probe", timeout=10.0)
+    return h.get("code"), h.get("remark")
+
+
+def probe(mport, topic, limit):
+    deadline = time.time() + float(limit)
+    codes = {}
+    seq = 0
+    t0 = time.time()
+    while time.time() < deadline:
+        seq += 1
+        try:
+            code, remark = send_one(mport, topic, seq)
+        except (OSError, ValueError) as e:
+            code, remark = "io", str(e)
+        codes[code] = codes.get(code, 0) + 1
+        if code == 0:
+            print(f"ok after {seq} probe(s) in {time.time() - t0:.1f} s; codes {codes}")
+            return
+        time.sleep(0.5)
+    print(f"timeout after {seq} probe(s); codes {codes}")
+    sys.exit(1)
+
+
+def max_offset(port):
+    h, body = call(port, 28, {}, timeout=10.0)
+    if h.get("code") != 0:
+        raise ValueError(f"runtime info code {h.get('code')}")
+    m = re.search(r'"commitLogMaxOffset"\s*:\s*"?(\d+)', body.decode("utf-8", "replace"))
+    if not m:
+        raise ValueError("no commitLogMaxOffset in runtime info")
+    return int(m.group(1))
+
+
+def offsets(mport, sport):
+    try:
+        print(max_offset(mport), max_offset(sport))
+    except (OSError, ValueError, KeyError) as e:
+        print("? ?", e)
+
+
+def catchup(mport, sport, limit):
+    t0 = time.time()
+    m = s = -1
+    while time.time() - t0 < float(limit):
+        try:
+            m, s = max_offset(mport), max_offset(sport)
+            if m == s and m > 0:
+                print(f"ok {time.time() - t0:.1f} {m}")
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    print(f"timeout {time.time() - t0:.1f} master={m} slave={s}")
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    {"route": route, "probe": probe, "offsets": offsets, "catchup": catchup}[sys.argv[1]](*sys.argv[2:])

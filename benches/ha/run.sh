@@ -1,0 +1,555 @@
+#!/usr/bin/env bash
+# Master-slave replication (classic HA) benchmark. Three setups, one after the other, each with a fresh
+# store and our name server (target/release/mqnamesrv):
+#
+#   ours-sync    our SYNC_MASTER  + our SLAVE           (target/release/mqbroker)
+#   ours-async   our ASYNC_MASTER + our SLAVE
+#   java-sync    Java 5.3.3 SYNC_MASTER (inSyncReplicas=2: Java 5.x does not wait for a slave at the
+#                default of 1) + Java 5.3.3 SLAVE (slaveReadEnable=true)
+#
+# For every setup: start name server, master, slave; mqadmin updateTopic BenchTopic -r 8 -w 8; wait until
+# the route has 8 write queues and the slave is registered; send single probes until the master answers
+# SUCCESS (for a SYNC master this means a slave acknowledged) and the slave's CommitLog max offset equals
+# the master's (the slave is attached and replicating); then rmq-loadgen: $WARMUP s warm-up, max-rate
+# produce ($CONCURRENCY in flight, $SIZE B, $DURATION s), fixed $RATE msg/s for $DURATION s (latency from
+# the scheduled send time). RSS of master and slave after the max-rate phase and at the end, slave lag
+# right after the max-rate phase, catch-up time, and a byte-for-byte CommitLog comparison (rmqstore diff)
+# after both brokers stopped. Writes benches/ha/RESULTS.md.
+#
+# Usage: benches/ha/run.sh        (knobs are environment variables, see below and benches/ha/README.md)
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+WORK="${WORK:-/tmp/rmq-ha-bench}"           # stores, logs, Java classpath (not in the repo)
+SETUPS="${SETUPS:-ours-sync ours-async java-sync}"
+DURATION="${DURATION:-30}"
+WARMUP="${WARMUP:-10}"
+CONCURRENCY="${CONCURRENCY:-64}"
+SIZE="${SIZE:-1024}"
+RATE="${RATE:-4000}"
+COMMITLOG_SIZE="${COMMITLOG_SIZE:-1073741824}"  # mappedFileSizeCommitLog, same for all setups
+QUIET_WAIT="${QUIET_WAIT:-1200}"            # budget (s) for waiting for a quiet machine, per setup
+QUIET_HOLD="${QUIET_HOLD:-30}"              # ... which must stay quiet this long before a setup starts
+ATTEMPTS="${ATTEMPTS:-3}"                   # runs per setup when disturbed (see FOREIGN_MAX_PCT)
+FOREIGN_MAX_PCT="${FOREIGN_MAX_PCT:-5}"     # max foreign CPU during a run, % of one core
+SKIP_BUILD="${SKIP_BUILD:-0}"
+RESULTS="${RESULTS:-$HERE/RESULTS.md}"
+CLUSTER=HaBench
+BNAME=ha-bench
+TOPIC=BenchTopic
+BIN="$ROOT/target/release"
+CMDLINE="$(printf '%q ' "$0" "$@")"
+ENVLINE="SETUPS='$SETUPS' DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE COMMITLOG_SIZE=$COMMITLOG_SIZE QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT WORK=$WORK"
+T_START=$SECONDS
+
+log() { printf '[%s +%4ds] %s\n' "$(date +%H:%M:%S)" "$((SECONDS - T_START))" "$*" >&2; }
+die() { log "FATAL: $*"; exit 1; }
+
+# ---------------------------------------------------------------- process bookkeeping / cleanup
+PIDS=()
+stop_pid() { # <pid> [grace seconds]
+    local pid=$1 grace=${2:-15} i
+    [[ -n "$pid" ]] || return 0
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < grace * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+SAMPLER_PID=""
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do stop_pid "$pid" 5; done
+    PIDS=()
+    [[ -n "$SAMPLER_PID" ]] && stop_pid "$SAMPLER_PID" 2
+    return 0
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# Run a bounded command in the background (so a signal reaches the trap at once) and wait for it.
+run() { # <timeout s> <log file> cmd...
+    local t=$1 out=$2 pid rc
+    shift 2
+    timeout -k 10 "$t" "$@" >"$out" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    wait "$pid"
+    rc=$?
+    return $rc
+}
+
+# ---------------------------------------------------------------- build / fetch
+mkdir -p "$WORK/logs"
+if [[ "$SKIP_BUILD" != 1 ]]; then
+    log "cargo build --release --bins"
+    (cd "$ROOT" && timeout 3600 cargo build --release --bins >"$WORK/logs/cargo.log" 2>&1) \
+        || { tail -20 "$WORK/logs/cargo.log" >&2; die "cargo build failed"; }
+fi
+for b in mqnamesrv mqbroker rmq-loadgen rmqstore; do
+    [[ -x "$BIN/$b" ]] || die "$BIN/$b missing (cargo build --release --bins)"
+done
+for t in mvn java python3 unzip ss timeout; do command -v "$t" >/dev/null || die "'$t' not on PATH"; done
+
+# The Java 5.3.3 classpath (broker, tools for mqadmin), as in benches/compare_java.sh.
+POM="$ROOT/benches/java/pom.xml"
+stamp="$(sha256sum "$POM" | cut -d' ' -f1)"
+if [[ ! -f "$WORK/lib/.stamp" || "$(cat "$WORK/lib/.stamp")" != "$stamp" ]]; then
+    log "fetching the Java 5.3.3 classpath with Maven"
+    rm -rf "$WORK/lib"
+    mkdir -p "$WORK/lib"
+    timeout 900 mvn -B -Dstyle.color=never -f "$POM" -Dmaven.wagon.http.retryHandler.count=3 \
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$WORK/lib" \
+        >"$WORK/logs/mvn.log" 2>&1 || { tail -30 "$WORK/logs/mvn.log" >&2; die "maven failed"; }
+    echo "$stamp" >"$WORK/lib/.stamp"
+fi
+JCP="$WORK/lib/*"
+LOGCFG="$WORK/rmq.broker.logback.xml"
+unzip -p "$WORK/lib/rocketmq-broker-5.3.3.jar" rmq.broker.logback.xml >"$LOGCFG" 2>/dev/null \
+    || die "cannot extract rmq.broker.logback.xml from rocketmq-broker-5.3.3.jar"
+# benches/compare_java.sh's JVM flags: runbroker.sh's G1 options, 2 GiB heap, no AlwaysPreTouch.
+JCOMMON=(-server -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow)
+JBROKER_OPTS=(-Xms2g -Xmx2g -XX:MaxDirectMemorySize=2g -XX:G1HeapRegionSize=16m -XX:G1ReservePercent=25
+              -XX:InitiatingHeapOccupancyPercent=30 -XX:SoftRefLRUPolicyMSPerMB=0)
+jhome_flags() { # <home dir>: keeps Java logs and KV files out of ~
+    echo "-Duser.home=$1" "-Drocketmq.home.dir=$1" "-Drocketmq.client.logRoot=$1/logs/client"
+}
+
+# ---------------------------------------------------------------- quiet machine (as benches/compare_java.sh)
+HAPY="$HERE/ha.py"
+echo idle >"$WORK/phase"
+rm -f "$WORK/foreign.txt"
+python3 "$HERE/sampler.py" $$ "$WORK/phase" "$WORK/foreign.txt" >"$WORK/logs/sampler.log" 2>&1 &
+SAMPLER_PID=$!
+foreign_cpu() { awk -v p="$1" '$1 == p {print $2, $3}' "$WORK/foreign.txt" 2>/dev/null; }
+
+FOREIGN_RE='^(java|mqbroker|mqnamesrv|rocketmq-standa|rustc)$'
+foreign() { # foreign processes that would skew the figures (ours are excluded by pid)
+    local pid comm args mine p
+    while read -r pid comm args; do
+        [[ "$comm" =~ $FOREIGN_RE ]] || continue
+        mine=0
+        for p in "${PIDS[@]}"; do [[ "$p" == "$pid" ]] && mine=1; done
+        [[ $mine == 0 ]] && for p in "${PIDS[@]}"; do
+            [[ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$p" ]] && mine=1
+        done
+        [[ $mine == 0 ]] && echo "$pid $comm ${args:0:100}"
+    done < <(ps -eo pid=,comm=,args=)
+}
+QUIET_NOTES=()
+INTERFERENCE=()
+INTERFERENCE_RUN=()
+wait_quiet() { # <label>
+    local f c waited=$SECONDS quiet_since=$SECONDS QUIET_DEADLINE=$((SECONDS + QUIET_WAIT)) ph="hold-$SECONDS"
+    echo "$ph" >"$WORK/phase"
+    while :; do
+        f="$(foreign)"
+        c="$(foreign_cpu "$ph" | cut -d' ' -f1)"
+        if [[ -n "$f" ]] || awk -v c="${c:-0}" -v t=$((SECONDS - quiet_since + 1)) -v m="$FOREIGN_MAX_PCT" \
+            'BEGIN { exit !(100 * c / t > m) }'; then
+            quiet_since=$SECONDS
+            ph="hold-$SECONDS"
+            echo "$ph" >"$WORK/phase"
+        elif ((SECONDS - quiet_since >= QUIET_HOLD)); then
+            break
+        fi
+        if ((SECONDS >= QUIET_DEADLINE)); then
+            QUIET_NOTES+=("$1: machine NOT quiet for ${QUIET_HOLD} s within the ${QUIET_WAIT} s wait budget; last seen: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')$(foreign_cpu "$ph" | cut -d' ' -f2)")
+            log "not quiet, measuring anyway"
+            echo idle >"$WORK/phase"
+            return
+        fi
+        (((SECONDS - waited) % 60 < 5)) && log "waiting for a quiet machine: ${f:+$(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')}$(foreign_cpu "$ph" | cut -d' ' -f2)"
+        sleep 5
+    done
+    echo idle >"$WORK/phase"
+    QUIET_NOTES+=("$1: quiet for ${QUIET_HOLD} s before start (waited $((SECONDS - waited)) s in total)")
+}
+note_interference() { # <setup> <phase>
+    local f
+    f="$(foreign)"
+    [[ -n "$f" ]] && INTERFERENCE_RUN+=("$1/$2: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')(loadavg $(cut -d' ' -f1 /proc/loadavg))")
+    return 0
+}
+
+# ---------------------------------------------------------------- helpers
+port_free() { [[ -z "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]; }
+USED=" "
+pick_port() { # <offsets...>: P in 61000-64999 (above the ephemeral range) with every P+offset free
+    local t p o ok
+    for ((t = 0; t < 300; t++)); do
+        p=$((61010 + RANDOM % 3980)); ok=1
+        for o in "$@"; do
+            if [[ "$USED" == *" $((p + o)) "* ]] || ! port_free $((p + o)); then ok=0; break; fi
+        done
+        if [[ $ok == 1 ]]; then for o in "$@"; do USED+="$((p + o)) "; done; echo "$p"; return 0; fi
+    done
+    return 1
+}
+wait_line() { # <file> <text> <timeout s> [pid that must stay alive]
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        [[ -n "${4:-}" ]] && ! kill -0 "$4" 2>/dev/null && return 1
+        sleep 0.1
+    done
+    return 1
+}
+rss_kib() { ps -o rss= -p "$1" 2>/dev/null | tr -d ' '; }
+status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
+cpu_ticks() { awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat" 2>/dev/null; }
+mib() { [[ -n "${1:-}" ]] && awk -v v="$1" 'BEGIN{printf "%.0f", v / 1024}'; }
+HZ=$(getconf CLK_TCK)
+
+declare -A R   # R[setup.key] = value
+
+parse_produce() { # <setup> <prefix> <log>
+    local line first
+    line="$(grep -E '^produce .* msgs in' "$3" | tail -1)"
+    [[ -n "$line" ]] || { log "$1 $2: no result line (see $3)"; return; }
+    R[$1.$2_tps]="$(sed -E 's/.*= ([0-9]+) msg\/s.*/\1/' <<<"$line")"
+    R[$1.$2_n]="$(sed -E 's/^[^:]*: ([0-9]+) msgs.*/\1/' <<<"$line")"
+    for q in p50 p90 p99 p999 max; do
+        R[$1.$2_$q]="$(sed -E "s/.* $q=([0-9]+).*/\1/" <<<"$line")"
+    done
+    R[$1.$2_err]="$(awk '/^errors:/ {print $2}' "$3" | tail -1)"
+    first="$(grep -m1 '^first error:' "$3" | sed 's/^first error: //')"
+    R[$1.$2_first]="$first"
+    log "$1 $2: $line; errors ${R[$1.$2_err]:-?}${first:+ (first: $first)}"
+}
+
+# start_broker <setup> <master|slave> <ours|java> <port> <conf lines...>; sets BPID[<role>]
+declare -A BPID
+start_broker() {
+    local setup=$1 role=$2 kind=$3 port=$4 conf="$WORK/$2.conf" out="$WORK/logs/$1-$2.log" home="$WORK/home/$2"
+    shift 4
+    mkdir -p "$WORK/store/$role" "$home"
+    {
+        echo "brokerClusterName=$CLUSTER"
+        echo "brokerName=$BNAME"
+        echo "brokerIP1=127.0.0.1"
+        echo "brokerIP2=127.0.0.1"
+        echo "listenPort=$port"
+        echo "namesrvAddr=$NS"
+        echo "storePathRootDir=$WORK/store/$role"
+        echo "storePathCommitLog=$WORK/store/$role/commitlog"
+        echo "mappedFileSizeCommitLog=$COMMITLOG_SIZE"
+        echo "flushDiskType=ASYNC_FLUSH"
+        echo "autoCreateTopicEnable=true"
+        echo "autoCreateSubscriptionGroup=true"
+        printf '%s\n' "$@"
+    } >"$conf"
+    cp "$conf" "$WORK/logs/$setup-$role.conf"
+    if [[ $kind == ours ]]; then
+        HOME="$home" "$BIN/mqbroker" -c "$conf" >"$out" 2>&1 &
+    else
+        # shellcheck disable=SC2046
+        ROCKETMQ_HOME="$home" java "${JCOMMON[@]}" $(jhome_flags "$home") "${JBROKER_OPTS[@]}" \
+            -Drmq.logback.configurationFile="$LOGCFG" -cp "$JCP" \
+            org.apache.rocketmq.broker.BrokerStartup -c "$conf" >"$out" 2>&1 &
+    fi
+    BPID[$role]=$!
+    PIDS+=("${BPID[$role]}")
+    wait_line "$out" "boot success" 120 "${BPID[$role]}" || { tail -20 "$out" >&2; return 1; }
+    log "$setup: $role ($kind) up on 127.0.0.1:$port (pid ${BPID[$role]})"
+}
+
+mqadmin() { # <setup> <topic>
+    local home="$WORK/home/mqadmin"
+    mkdir -p "$home"
+    # shellcheck disable=SC2046
+    run 120 "$WORK/logs/$1-mqadmin-$2.log" env ROCKETMQ_HOME="$home" java "${JCOMMON[@]}" $(jhome_flags "$home") \
+        -Xms256m -Xmx256m -cp "$JCP" \
+        org.apache.rocketmq.tools.command.MQAdminStartup updateTopic -n "$NS" -c "$CLUSTER" -t "$2" -r 8 -w 8
+}
+
+# ---------------------------------------------------------------- one setup
+setup_fail() { # <message>: records why the current setup failed and stops its processes
+    log "FAILED $S: $*"
+    R[$S.failed]="$*"
+    local pid
+    for pid in "${PIDS[@]}"; do stop_pid "$pid" 10; done
+    PIDS=()
+    echo idle >"$WORK/phase"
+    R[$S.secs]=$((SECONDS - BENCH_T0))
+    return 1
+}
+bench() { # ours-sync | ours-async | java-sync
+    local kind mrole mextra=() sextra=() ns_pid L="$WORK/logs/$1" mo so
+    S=$1
+    unset "R[$S.failed]"
+    case $S in
+        ours-sync) kind=ours; mrole=SYNC_MASTER ;;
+        ours-async) kind=ours; mrole=ASYNC_MASTER ;;
+        java-sync) kind=java; mrole=SYNC_MASTER; mextra=(inSyncReplicas=2); sextra=(slaveReadEnable=true) ;;
+        *) die "unknown setup $S" ;;
+    esac
+    log "===== $S ====="
+    wait_quiet "$S"
+    echo "$S#$ATTEMPT" >"$WORK/phase"
+    BENCH_T0=$SECONDS
+    rm -rf "$WORK/store" "$WORK/home"
+    mkdir -p "$WORK/store" "$WORK/home/ns"
+    USED=" "
+    NS_PORT="$(pick_port 0)" && MPORT="$(pick_port -2 0 1)" && SPORT="$(pick_port -2 0 1)" || { setup_fail "no free ports"; return 1; }
+    NS="127.0.0.1:$NS_PORT"
+    R[$S.ports]="ns $NS_PORT, master $MPORT (HA $((MPORT + 1))), slave $SPORT"
+    R[$S.mconf]="brokerRole=$mrole${mextra[*]:+ ${mextra[*]}}"
+    R[$S.sconf]="brokerRole=SLAVE brokerId=1${sextra[*]:+ ${sextra[*]}}"
+
+    printf 'listenPort=%s\n' "$NS_PORT" >"$WORK/namesrv.conf"
+    HOME="$WORK/home/ns" "$BIN/mqnamesrv" -c "$WORK/namesrv.conf" >"$L-namesrv.log" 2>&1 &
+    ns_pid=$!; PIDS+=("$ns_pid")
+    wait_line "$L-namesrv.log" "boot success" 60 "$ns_pid" || { setup_fail "name server did not start (see $L-namesrv.log)"; return 1; }
+
+    start_broker "$S" master "$kind" "$MPORT" brokerId=0 "brokerRole=$mrole" "${mextra[@]}" \
+        || { setup_fail "master did not start (see $L-master.log)"; return 1; }
+    R[$S.rss_boot_m]=$(rss_kib "${BPID[master]}")
+    start_broker "$S" slave "$kind" "$SPORT" brokerId=1 brokerRole=SLAVE "${sextra[@]}" \
+        || { setup_fail "slave did not start (see $L-slave.log)"; return 1; }
+
+    mqadmin "$S" "$TOPIC" || log "WARN: updateTopic $TOPIC failed (see $WORK/logs/$S-mqadmin-$TOPIC.log)"
+    local out
+    out="$(timeout 90 python3 "$HAPY" route "$NS_PORT" "$TOPIC" 8 60)" || { setup_fail "route not ready: $out"; return 1; }
+    log "$S: route $out"
+
+    # The slave is attached: a probe is answered SUCCESS (SYNC: acknowledged by the slave) and the
+    # slave's CommitLog has everything the master has.
+    out="$(timeout 200 python3 "$HAPY" probe "$MPORT" "$TOPIC" 180)" || { setup_fail "no probe answered SUCCESS: $out"; return 1; }
+    R[$S.probe]="$out"
+    log "$S: probe $out"
+    out="$(timeout 100 python3 "$HAPY" catchup "$MPORT" "$SPORT" 90)" || { setup_fail "slave does not replicate: $out"; return 1; }
+    log "$S: slave caught up before load: $out"
+    if [[ $kind == ours ]]; then
+        R[$S.attach]="$(grep -c 'HA connection accepted' "$L-master.log") × \"HA connection accepted\" in the master's log"
+    else
+        R[$S.attach]="$(cat "$WORK/home/master/logs/rocketmqlogs/"*.log 2>/dev/null | grep -c 'HAService receive new connection') × \"HAService receive new connection\" in the master's logs"
+    fi
+    log "$S: ${R[$S.attach]}"
+
+    local LG=("$BIN/rmq-loadgen" produce --namesrv "$NS" --topic "$TOPIC" --concurrency "$CONCURRENCY" --size "$SIZE")
+    # -- warm-up (not reported)
+    if ((WARMUP > 0)); then
+        run $((WARMUP + 60)) "$L-warmup.log" "${LG[@]}" --duration "$WARMUP"
+        parse_produce "$S" warm "$L-warmup.log"
+    fi
+    note_interference "$S" produce
+    # -- max-rate produce
+    local cm0 cs0 t0
+    cm0=$(cpu_ticks "${BPID[master]}"); cs0=$(cpu_ticks "${BPID[slave]}"); t0=$EPOCHREALTIME
+    run $((DURATION + 120)) "$L-produce.log" "${LG[@]}" --duration "$DURATION"
+    R[$S.cpu_m]=$(awk -v a="$cm0" -v b="$(cpu_ticks "${BPID[master]}")" -v hz="$HZ" -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
+    R[$S.cpu_s]=$(awk -v a="$cs0" -v b="$(cpu_ticks "${BPID[slave]}")" -v hz="$HZ" -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
+    read -r mo so _ < <(python3 "$HAPY" offsets "$MPORT" "$SPORT")
+    R[$S.lag]=$(awk -v m="$mo" -v s="$so" 'BEGIN { if (m ~ /^[0-9]+$/ && s ~ /^[0-9]+$/) printf "%.1f", (m - s) / 1048576; }')
+    parse_produce "$S" prod "$L-produce.log"
+    note_interference "$S" produce
+    R[$S.rss_prod_m]=$(rss_kib "${BPID[master]}"); R[$S.rss_prod_s]=$(rss_kib "${BPID[slave]}")
+
+    # -- fixed rate latency
+    run $((DURATION + 120)) "$L-rate.log" "${LG[@]}" --duration "$DURATION" --rate "$RATE"
+    parse_produce "$S" rate "$L-rate.log"
+    note_interference "$S" rate
+
+    # -- end: RSS, catch-up, stop, CommitLog comparison
+    for r in master slave; do
+        R[$S.rss_end_${r:0:1}]=$(rss_kib "${BPID[$r]}")
+        R[$S.hwm_${r:0:1}]=$(status_kib "${BPID[$r]}" VmHWM)
+        R[$S.anon_${r:0:1}]=$(status_kib "${BPID[$r]}" RssAnon)
+        kill -0 "${BPID[$r]}" 2>/dev/null || log "WARN: $S $r died during the run (see $L-$r.log)"
+    done
+    out="$(timeout 200 python3 "$HAPY" catchup "$MPORT" "$SPORT" 180)"
+    R[$S.catchup]="$out"
+    log "$S: slave catch-up after the load: $out"
+    R[$S.store_mib]=$(du -sm "$WORK/store/master/commitlog" 2>/dev/null | cut -f1)
+    R[$S.secs]=$((SECONDS - BENCH_T0))
+    sleep 1   # let the sampler take a last look at this phase
+    echo idle >"$WORK/phase"
+    stop_pid "${BPID[slave]}" 30
+    stop_pid "${BPID[master]}" 30
+    stop_pid "$ns_pid" 15
+    PIDS=()
+    out="$(timeout 600 "$BIN/rmqstore" diff "$WORK/store/master" "$WORK/store/slave" 2>&1)"
+    R[$S.diff]="$out"
+    log "$S: rmqstore diff: $out"
+    grep -E 'ERROR|panicked' "$L-master.log" "$L-slave.log" | head -5 >&2
+    log "sync + remove the stores"
+    timeout 600 sync
+    rm -rf "$WORK/store"
+}
+
+for S in $SETUPS; do
+    for ((ATTEMPT = 1; ATTEMPT <= ATTEMPTS; ATTEMPT++)); do
+        INTERFERENCE_RUN=()
+        BENCH_T0=$SECONDS
+        if ! bench "$S"; then
+            QUIET_NOTES+=("$S attempt $ATTEMPT FAILED: ${R[$S.failed]:-?}$( ((ATTEMPT < ATTEMPTS)) && echo ' — repeated')")
+            continue
+        fi
+        read -r fcpu ftop < <(foreign_cpu "$S#$ATTEMPT")
+        fcpu=${fcpu:-0}
+        pct=$(awk -v c="$fcpu" -v t="${R[$S.secs]}" 'BEGIN { printf "%.1f", (t > 0 ? 100 * c / t : 0) }')
+        verdict="$S attempt $ATTEMPT: other processes used ${fcpu} CPU-s in ${R[$S.secs]} s (${pct} % of one core)${ftop:+; top: $ftop}"
+        log "$verdict"
+        if awk -v p="$pct" -v m="$FOREIGN_MAX_PCT" 'BEGIN { exit !(p <= m) }'; then
+            QUIET_NOTES+=("$verdict — kept (≤ ${FOREIGN_MAX_PCT} %)")
+            break
+        elif ((ATTEMPT < ATTEMPTS)); then
+            QUIET_NOTES+=("$verdict — discarded, repeated")
+        else
+            QUIET_NOTES+=("$verdict — **kept although disturbed** (no quiet attempt within $ATTEMPTS tries)")
+        fi
+    done
+    INTERFERENCE+=("${INTERFERENCE_RUN[@]}")
+done
+
+# ---------------------------------------------------------------- report
+for S in $SETUPS; do
+    for k in rss_boot_m rss_prod_m rss_prod_s rss_end_m rss_end_s hwm_m hwm_s anon_m anon_s; do
+        R[$S.${k}_mib]="$(mib "${R[$S.$k]:-}")"
+    done
+    R[$S.prod_errs]="${R[$S.prod_err]:-?}${R[$S.prod_first]:+ (first: ${R[$S.prod_first]})}"
+    R[$S.rate_errs]="${R[$S.rate_err]:-?}${R[$S.rate_first]:+ (first: ${R[$S.rate_first]})}"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+ROWS=(
+    "Max-rate produce, ${CONCURRENCY} in flight, ${SIZE} B, ${DURATION} s: TPS (msg/s)|prod_tps"
+    "  SEND_OK (code 0) responses|prod_n"
+    "  errors: any other code or transport error|prod_errs"
+    "  latency p50 (us)|prod_p50"
+    "  latency p99 (us)|prod_p99"
+    "  latency p999 (us)|prod_p999"
+    "  master CPU during the phase (% of one core)|cpu_m"
+    "  slave CPU during the phase (% of one core)|cpu_s"
+    "  slave behind the master right after the phase (MiB)|lag"
+    "Fixed ${RATE} msg/s, ${DURATION} s: achieved (msg/s)|rate_tps"
+    "  SEND_OK (code 0) responses|rate_n"
+    "  errors: any other code or transport error|rate_errs"
+    "  latency p50 (us)|rate_p50"
+    "  latency p99 (us)|rate_p99"
+    "  latency p999 (us)|rate_p999"
+    "  latency max (us)|rate_max"
+    "Master RSS after boot (MiB)|rss_boot_m_mib"
+    "Master RSS after max-rate phase (MiB)|rss_prod_m_mib"
+    "Master RSS at end (MiB)|rss_end_m_mib"
+    "  master peak VmHWM / RssAnon at end (MiB)|hwm_anon_m"
+    "Slave RSS after max-rate phase (MiB)|rss_prod_s_mib"
+    "Slave RSS at end (MiB)|rss_end_s_mib"
+    "  slave peak VmHWM / RssAnon at end (MiB)|hwm_anon_s"
+    "Master CommitLog on disk at end (MiB)|store_mib"
+)
+for S in $SETUPS; do
+    R[$S.hwm_anon_m]="${R[$S.hwm_m_mib]:-?} / ${R[$S.anon_m_mib]:-?}"
+    R[$S.hwm_anon_s]="${R[$S.hwm_s_mib]:-?} / ${R[$S.anon_s_mib]:-?}"
+done
+declare -A TITLE=([ours-sync]="Ours SYNC_MASTER + SLAVE" [ours-async]="Ours ASYNC_MASTER + SLAVE" [java-sync]="Java 5.3.3 SYNC_MASTER (inSyncReplicas=2) + SLAVE")
+TABLE="| Metric |"; SEP="|---|"
+for S in $SETUPS; do TABLE+=" ${TITLE[$S]} |"; SEP+="---:|"; done
+TABLE+=$'\n'"$SEP"
+for row in "${ROWS[@]}"; do
+    label="${row%%|*}"; key="${row#*|}"
+    TABLE+=$'\n'"| $label |"
+    for S in $SETUPS; do TABLE+=" ${R[$S.$key]:-n/a} |"; done
+done
+R_SA="$(ratio "${R[ours-sync.prod_tps]:-}" "${R[ours-async.prod_tps]:-}")"
+R_SJ="$(ratio "${R[ours-sync.prod_tps]:-}" "${R[java-sync.prod_tps]:-}")"
+R_P99_SJ="$(ratio "${R[ours-sync.rate_p99]:-}" "${R[java-sync.rate_p99]:-}")"
+R_P99M_SJ="$(ratio "${R[ours-sync.prod_p99]:-}" "${R[java-sync.prod_p99]:-}")"
+verdict() { awk -v r="$1" -v g="$2" -v strict="$3" 'BEGIN { if (r == "n/a") print "n/a"; else if ((strict && r > g) || (!strict && r >= g)) print "met"; else print "**NOT met**" }'; }
+
+echo
+echo "$TABLE" | grep -v '^|---' | sed 's/^| //; s/ |$//' | column -t -s '|'
+echo
+echo "ours SYNC / ours ASYNC TPS = $R_SA (goal >= 0.5); ours SYNC / Java SYNC TPS = $R_SJ (goal > 1)"
+
+TOTAL=$((SECONDS - T_START))
+{
+    echo "# Master–slave replication (classic HA): ours vs Apache RocketMQ 5.3.3"
+    echo
+    echo "Generated by \`benches/ha/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); total run time ${TOTAL} s."
+    echo
+    echo "## Headline"
+    echo
+    echo "| Ratio | Value | Goal |"
+    echo "|---|---:|---|"
+    echo "| Ours SYNC TPS / ours ASYNC TPS (max rate) | $R_SA | ≥ 0.5: $(verdict "$R_SA" 0.5 0) |"
+    echo "| Ours SYNC TPS / Java SYNC TPS (max rate) | $R_SJ | > 1: $(verdict "$R_SJ" 1 1) |"
+    echo "| Ours SYNC p99 / Java SYNC p99 at max rate (lower is better) | $R_P99M_SJ | |"
+    echo "| Ours SYNC p99 / Java SYNC p99 at fixed ${RATE} msg/s (lower is better) | $R_P99_SJ | |"
+    echo
+    echo "## Machine and versions"
+    echo
+    echo "- nproc: $(nproc); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); RAM: $(free -g | awk '/^Mem:/ {print $2}') GiB; kernel $(uname -r)"
+    echo "- Store disk: $(df -h "$WORK" | awk 'NR == 2 {print $1 " (" $2 ")"}'), stores under $WORK/store (master and slave on the same disk)."
+    echo "- Ours: $(cd "$ROOT" && grep -m1 '^version' Cargo.toml), release build, commit $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' (with uncommitted changes under src/)')."
+    echo "- Java: $(java -version 2>&1 | head -1); rocketmq-broker / rocketmq-tools 5.3.3 from Maven Central (benches/java/pom.xml)."
+    echo "  JVM: ${JCOMMON[*]} ${JBROKER_OPTS[*]} (as benches/compare_java.sh), one JVM per broker."
+    echo "- Name server: ours (\`mqnamesrv\`) for all three setups."
+    echo "- All brokers: brokerIP1=brokerIP2=127.0.0.1, flushDiskType=ASYNC_FLUSH, mappedFileSizeCommitLog=$COMMITLOG_SIZE,"
+    echo "  one cluster \`$CLUSTER\`, brokerName \`$BNAME\`; the slave learns the master's HA address (listenPort+1) from the name server."
+    for S in $SETUPS; do
+        echo "- $S: master ${R[$S.mconf]:-}; slave ${R[$S.sconf]:-}; ports ${R[$S.ports]:-}."
+    done
+    echo
+    echo "## Command"
+    echo
+    echo '```'
+    echo "$ENVLINE $CMDLINE"
+    echo '```'
+    echo
+    echo "## Results"
+    echo
+    echo "$TABLE"
+    echo
+    echo "## Was the slave attached, and did it get everything?"
+    echo
+    for S in $SETUPS; do
+        [[ -n "${R[$S.failed]:-}" ]] && echo "- **$S FAILED**: ${R[$S.failed]} (logs in $WORK/logs/)."
+        echo "- **$S**: before the load: probe ${R[$S.probe]:-n/a}; ${R[$S.attach]:-n/a}."
+        echo "  After the load, slave caught up with the master: \`${R[$S.catchup]:-n/a}\` (seconds, offset)."
+        echo "  Both stopped, \`rmqstore diff master slave\`: \`${R[$S.diff]:-n/a}\`."
+    done
+    echo
+    echo "## Method and caveats"
+    echo
+    echo "- Load: \`rmq-loadgen produce\` (benches/loadgen), same parameters for every setup: a ${WARMUP} s warm-up at"
+    echo "  ${CONCURRENCY} in flight (not reported), then ${DURATION} s at ${CONCURRENCY} in flight with ${SIZE} B bodies, then ${DURATION} s at a fixed"
+    echo "  ${RATE} msg/s (${CONCURRENCY} workers; latency measured from each message's scheduled send time, so a stall counts"
+    echo "  for every message it delays). 8-queue topic \`$TOPIC\` made with Java \`mqadmin updateTopic -c $CLUSTER -r 8 -w 8\`."
+    echo "  Every request carries WAIT=true, so a SYNC master answers only after the slave acknowledged (or timed out)."
+    echo "- Response codes: rmq-loadgen counts **only code 0 (SEND_OK)** as a success; TPS and latency are computed over"
+    echo "  those. Every other code — FLUSH_SLAVE_TIMEOUT (12), SLAVE_NOT_AVAILABLE (11), SYSTEM_BUSY (2), … — and every"
+    echo "  transport error or 10 s timeout is one \`errors\` count. It does **not** break errors down per code; it prints"
+    echo "  the first error's code and remark, shown in the table as \"first: …\"."
+    echo "- Java 5.3.3 SYNC_MASTER with inSyncReplicas=2: \`CommitLog.handleHA\` waits for a slave ack (GroupCommitRequest,"
+    echo "  needAckNums=2) and answers FLUSH_SLAVE_TIMEOUT after slaveTimeout (3 s) when none comes; with the default"
+    echo "  inSyncReplicas=1 it would answer at once. Ours waits for one slave ack at any inSyncReplicas ≤ 2 and answers"
+    echo "  SLAVE_NOT_AVAILABLE when no slave is attached (or is > haMaxGapNotInSync behind), FLUSH_SLAVE_TIMEOUT after 3 s."
+    echo "- \"Slave behind\" is the difference of the two brokers' commitLogMaxOffset (GET_BROKER_RUNTIME_INFO) taken"
+    echo "  right after the max-rate phase; for a SYNC pair it is at most what was in flight."
+    echo "- CPU: utime+stime of the broker process over the max-rate phase. Everything (two brokers, name server,"
+    echo "  load generator) shares the $(nproc) cores; no CPU pinning."
+    echo "- RSS is \`ps -o rss\`; it includes touched pages of the memory-mapped CommitLog. RssAnon excludes them"
+    echo "  (for Java it is mostly the heap, -Xms2g)."
+    echo "- Interference: a /proc sampler charges every process outside this script's tree (kernel threads excluded)"
+    echo "  with the CPU it used during each setup; a setup where that exceeded ${FOREIGN_MAX_PCT} % of one core is repeated"
+    echo "  (up to ${ATTEMPTS} runs)."
+    echo
+    echo "## Machine quietness"
+    echo
+    for n in "${QUIET_NOTES[@]}"; do echo "- $n"; done
+    if ((${#INTERFERENCE[@]})); then
+        echo "- Named processes (java/mqbroker/mqnamesrv/rocketmq-standalone/rustc) seen at phase boundaries of the kept runs:"
+        for n in "${INTERFERENCE[@]}"; do echo "  - $n"; done
+    else
+        echo "- No foreign java/mqbroker/mqnamesrv/rocketmq-standalone/rustc process seen at the phase boundaries of the kept runs."
+    fi
+    echo
+    echo "Logs of this run: $WORK/logs/."
+} >"$RESULTS"
+log "wrote $RESULTS; total run time ${TOTAL} s"
