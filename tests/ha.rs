@@ -67,6 +67,26 @@ async fn until_replicating(c: &RemotingClient, addr: &str, topic: &str) -> Vec<i
     }
 }
 
+/// Pulls from a slave once it knows the topic (SlaveSynchronize copied the master's topic
+/// config); asserts the pull found messages.
+async fn pull_synced(
+    c: &RemotingClient,
+    slave: &str,
+    topic: &str,
+    queue: i32,
+    offset: i64,
+) -> rocketmq_rs::remoting::RemotingCommand {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let p = pull(c, slave, topic, queue, offset, 0, "*").await;
+        if p.code != TOPIC_NOT_EXIST || Instant::now() > deadline {
+            assert_eq!(p.code, SUCCESS, "{:?}", p.remark);
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 fn commit_log_files(store: &Path) -> Vec<PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(store.join("commitlog"))
         .unwrap()
@@ -138,16 +158,7 @@ async fn sync_master_acks_only_what_the_slave_holds() {
     assert_identical(&m.store_dir, &slave_store).await;
 
     // The slave serves what it replicated and refuses writes.
-    // The slave knows the topic once SlaveSynchronize has copied the master's topic config.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let p = loop {
-        let p = pull(&c, &s.addr, &topic, 1, 0, 0, "*").await;
-        if p.code != TOPIC_NOT_EXIST || Instant::now() > deadline {
-            break p;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    assert_eq!(p.code, SUCCESS, "{:?}", p.remark);
+    let p = pull_synced(&c, &s.addr, &topic, 1, 0).await;
     let recs = records(&p.body);
     assert_eq!(recs.len(), 32);
     assert_eq!(recs[0].queue_offset, 0);
@@ -260,17 +271,31 @@ async fn a_slave_ahead_of_its_master_cuts_its_tail_for_good() {
     }
     assert_identical(&master_store, &slave_store).await;
     // Queue offsets 150.. now hold the new messages on the slave too.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let p = loop {
-        let p = pull(&c, &s.addr, &topic, 0, 150, 0, "*").await;
-        if p.code != TOPIC_NOT_EXIST || Instant::now() > deadline {
-            break p;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    assert_eq!(p.code, SUCCESS, "{:?}", p.remark);
+    let p = pull_synced(&c, &s.addr, &topic, 0, 150).await;
     let recs = records(&p.body);
     assert_eq!(String::from_utf8_lossy(&recs[0].body), "n0");
     s.stop().await;
+    m.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_silent_ha_connection_is_not_a_slave() {
+    common::init_log();
+    let m = master(None, "SYNC_MASTER").await;
+    let c = RemotingClient::new();
+    let topic = format!("HA-{}", common::rand_suffix());
+    // Connected, never reports: sends do not wait for it.
+    let _silent = TcpStream::connect(("127.0.0.1", ha_port(&m.addr)))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = Instant::now();
+    let r = send(&c, &m.addr, &topic, 0, "x", "").await;
+    assert_eq!(r.code, SLAVE_NOT_AVAILABLE, "{:?}", r.remark);
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
     m.stop().await;
 }

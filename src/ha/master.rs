@@ -53,6 +53,8 @@ pub struct PeerState {
     pub(crate) acked: AtomicU64,
     /// Offset up to which CommitLog bytes were written to this peer (`nextTransferFromWhere`).
     sent: AtomicU64,
+    /// The peer has reported an offset (it is counted as an attached slave).
+    reported: std::sync::atomic::AtomicBool,
 }
 
 impl PeerState {
@@ -77,6 +79,7 @@ impl Attached {
             addr: addr.to_string(),
             acked: AtomicU64::new(0),
             sent: AtomicU64::new(0),
+            reported: std::sync::atomic::AtomicBool::new(false),
         });
         let _ = ha.connections.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut p) = ha.peers.lock() {
@@ -92,6 +95,9 @@ impl Attached {
 impl Drop for Attached {
     fn drop(&mut self) {
         let _ = self.ha.connections.fetch_sub(1, Ordering::AcqRel);
+        if self.peer.reported.load(Ordering::Acquire) {
+            let _ = self.ha.attached.fetch_sub(1, Ordering::AcqRel);
+        }
         if let Ok(mut p) = self.ha.peers.lock() {
             p.retain(|s| !Arc::ptr_eq(s, &self.peer));
         }
@@ -182,6 +188,8 @@ async fn read_reports(
             // What the slave holds below the start is the master's; acks count from there.
             let start = transfer_start(ha, offset, &peer.addr);
             peer.sent.store(start, Ordering::Release);
+            peer.reported.store(true, Ordering::Release);
+            let _ = ha.attached.fetch_add(1, Ordering::AcqRel);
             first.send_replace(Some(start));
         }
         let sent = peer.sent.load(Ordering::Acquire);

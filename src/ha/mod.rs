@@ -127,6 +127,8 @@ pub struct HaService {
     acked: watch::Sender<u64>,
     /// Open HA connections (`connectionCount`).
     connections: AtomicUsize,
+    /// Open HA connections whose peer has reported its offset at least once: the slaves.
+    attached: AtomicUsize,
     /// Highest offset sent to any slave since start-up.
     sent_high: AtomicU64,
     /// The master's HA address a slave dials; `None` until known.
@@ -146,6 +148,7 @@ impl HaService {
             store,
             acked: watch::channel(0).0,
             connections: AtomicUsize::new(0),
+            attached: AtomicUsize::new(0),
             sent_high: AtomicU64::new(0),
             master_ha_addr: Mutex::new(fixed),
             peers: Mutex::new(Vec::new()),
@@ -179,10 +182,12 @@ impl HaService {
             .unwrap_or_default()
     }
 
-    /// `isSlaveOK`: a slave is attached and within `haMaxGapNotInSync` of `end`.
+    /// `isSlaveOK`: a slave is attached and within `haMaxGapNotInSync` of `end`. Unlike Java's
+    /// `connectionCount`, a connection counts only once its peer has reported an offset, so a
+    /// port scan of the HA port does not make sends wait for an ack that cannot come.
     #[must_use]
     pub fn is_slave_ok(&self, end: u64) -> bool {
-        self.connection_count() > 0
+        self.attached.load(Ordering::Acquire) > 0
             && end.saturating_sub(self.acked_offset()) < self.config.max_gap_not_in_sync
     }
 
