@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Master-slave replication with the official Java client 5.3.3 and Java 5.3.3 brokers.
 #
+#   ours.cluster-list          mqadmin clusterList shows the master (id 0) and the slave (id 1)
 #   ours.sync.replicate        our SYNC_MASTER + our slave: a Java producer's 20,000 messages are all
 #                              SEND_OK and the slave's CommitLog is byte-identical (rmqstore diff)
 #   ours.sync.metadata         the slave syncs the topic and the consumer offsets from its master
@@ -193,6 +194,15 @@ ours_pair() {
     start_broker $m rust brokerClusterName=HaOurs brokerName=ha-ours brokerId=0 brokerRole=SYNC_MASTER || return 1
     start_broker $s rust brokerClusterName=HaOurs brokerName=ha-ours brokerId=1 brokerRole=SLAVE || return 1
     until_acked "$topic" || { report ours.sync.replicate FAIL "no slave ever acknowledged" "$WORK/probe.out" "$WORK/$s.out"; return 1; }
+    # mqadmin clusterList shows both nodes of the group, the slave with id 1.
+    timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
+        -cp "$SERVER_CP" org.apache.rocketmq.tools.command.MQAdminStartup clusterList -n "$NS" >"$WORK/clusterlist.out" 2>&1
+    if grep -E "ha-ours +0 +127.0.0.1:${BROKER_PORT[$m]}" "$WORK/clusterlist.out" >/dev/null \
+        && grep -E "ha-ours +1 +127.0.0.1:${BROKER_PORT[$s]}" "$WORK/clusterlist.out" >/dev/null; then
+        report ours.cluster-list PASS "mqadmin clusterList lists the master (id 0) and the slave (id 1)"
+    else
+        report ours.cluster-list FAIL "both nodes not listed" "$WORK/clusterlist.out"
+    fi
     : >"$WORK/sync.acks"
     local t=$SECONDS
     java_client "$WORK/sync-produce.out" produce "$NS" "$topic" "$COUNT" "$WORK/sync.acks"

@@ -247,3 +247,50 @@ impl HaService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(extra: &[(&str, &str)]) -> (Arc<HaService>, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "rmqrs-ha-unit-{}-{}",
+            std::process::id(),
+            crate::store::message_store::now_millis()
+        ));
+        let mut cfg = crate::broker::config::defaults();
+        for (k, v) in extra {
+            cfg.set(k, v).unwrap_or_default();
+        }
+        let mut store_cfg = crate::store::StoreConfig::new(dir.clone());
+        store_cfg.commit_log_file_size = 1 << 20;
+        let store = MessageStore::open(store_cfg).unwrap_or_else(|e| panic!("{e}"));
+        (HaService::new(HaConfig::from_config(&cfg), store), dir)
+    }
+
+    #[test]
+    fn slave_ok_needs_an_attached_slave_within_the_gap() {
+        let (ha, dir) = service(&[("brokerRole", "SYNC_MASTER"), ("haMaxGapNotInSync", "1000")]);
+        assert!(!ha.is_slave_ok(10), "no slave attached");
+        let _ = ha.attached.fetch_add(1, Ordering::AcqRel);
+        ha.record_ack(500);
+        assert!(ha.is_slave_ok(1499));
+        assert!(!ha.is_slave_ok(1500), "haMaxGapNotInSync");
+        ha.record_ack(400);
+        assert_eq!(ha.acked_offset(), 500, "acks never go back");
+        let _ = ha.store().shutdown();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn in_sync_replicas_maps_to_slaves_to_ack() {
+        let n = |v: &str| {
+            let mut c = crate::broker::config::defaults();
+            c.set("inSyncReplicas", v).unwrap_or_default();
+            HaConfig::from_config(&c).slaves_to_ack
+        };
+        assert_eq!((n("1"), n("2"), n("3"), n("0")), (1, 1, 2, 1));
+        assert_eq!(BrokerRole::parse("SLAVE").as_str(), "SLAVE");
+        assert_eq!(BrokerRole::parse("bogus"), BrokerRole::AsyncMaster);
+    }
+}
