@@ -4,6 +4,7 @@
 #   ours.cluster-list          mqadmin clusterList shows the master (id 0) and the slave (id 1)
 #   ours.sync.replicate        our SYNC_MASTER + our slave: a Java producer's 20,000 messages are all
 #                              SEND_OK and the slave's CommitLog is byte-identical (rmqstore diff)
+#   ours.ha-status             mqadmin haStatus on the master: one slave, in sync
 #   ours.sync.metadata         the slave syncs the topic and the consumer offsets from its master
 #   ours.sync.read-from-slave  master killed: a Java push consumer finishes the topic from the slave
 #   ours.sync.offsets-back     master back: the same group consumes nothing again (offsets carried over)
@@ -211,6 +212,15 @@ ours_pair() {
         report ours.sync.replicate PASS "$ok/$COUNT SEND_OK in $((SECONDS - t)) s; $(cat "$WORK/diff.txt")"
     else
         report ours.sync.replicate FAIL "ok=$ok/$COUNT; $(cat "$WORK/diff.txt" 2>/dev/null)" "$WORK/sync-produce.out"
+    fi
+    # mqadmin haStatus (GET_BROKER_HA_STATUS) on the master: one slave, in sync.
+    timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
+        -cp "$SERVER_CP" org.apache.rocketmq.tools.command.MQAdminStartup haStatus -n "$NS" \
+        -b "127.0.0.1:${BROKER_PORT[$m]}" >"$WORK/hastatus.out" 2>&1
+    if grep -qP '^#SlaveNum\t1$' "$WORK/hastatus.out" && grep -qP '^#InSyncSlaveNum\t1$' "$WORK/hastatus.out"; then
+        report ours.ha-status PASS "mqadmin haStatus: $(grep -P '^#(SlaveNum|InSyncSlaveNum)' "$WORK/hastatus.out" | tr '\n\t' '  ')"
+    else
+        report ours.ha-status FAIL "unexpected haStatus output" "$WORK/hastatus.out"
     fi
 
     # The group consumes from the master, so it has offsets there; the slave must copy them.

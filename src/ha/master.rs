@@ -55,15 +55,18 @@ pub struct PeerState {
     sent: AtomicU64,
     /// The peer has reported an offset (it is counted as an attached slave).
     reported: std::sync::atomic::AtomicBool,
+    /// CommitLog bytes sent, per second.
+    rate: super::PerSecond,
 }
 
 impl PeerState {
-    pub(crate) fn snapshot(&self) -> (String, u64, u64) {
-        (
-            self.addr.clone(),
-            self.acked.load(Ordering::Acquire),
-            self.sent.load(Ordering::Acquire),
-        )
+    pub(crate) fn snapshot(&self) -> super::PeerInfo {
+        super::PeerInfo {
+            addr: self.addr.clone(),
+            acked: self.acked.load(Ordering::Acquire),
+            sent: self.sent.load(Ordering::Acquire),
+            bytes_per_second: self.rate.per_second(),
+        }
     }
 }
 
@@ -80,6 +83,7 @@ impl Attached {
             acked: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             reported: std::sync::atomic::AtomicBool::new(false),
+            rate: super::PerSecond::default(),
         });
         let _ = ha.connections.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut p) = ha.peers.lock() {
@@ -289,6 +293,7 @@ async fn transfer(
             Ok(Ok(())) => {}
         }
         next += u64::try_from(size).unwrap_or(0);
+        peer.rate.add(u64::try_from(size).unwrap_or(0));
         peer.sent.store(next, Ordering::Release);
         let _ = ha.sent_high.fetch_max(next, Ordering::AcqRel);
         last_write = Instant::now();

@@ -117,6 +117,80 @@ impl HaConfig {
     }
 }
 
+/// One HA connection as the master sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's address.
+    pub addr: String,
+    /// Its last report taken as an ack (`slaveAckOffset`).
+    pub acked: u64,
+    /// Where the transfer to it stands (`transferFromWhere`).
+    pub sent: u64,
+    /// CommitLog bytes sent to it in the last whole second.
+    pub bytes_per_second: u64,
+}
+
+/// The slave's HA client, for `haStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// When the master's last bytes arrived (ms since the epoch, 0 if never).
+    pub last_read_ms: i64,
+    /// When the last report was sent (ms, 0 if never).
+    pub last_write_ms: i64,
+    /// Bytes received from the master in the last whole second.
+    pub bytes_per_second: u64,
+}
+
+/// A byte count per whole second: `add` as bytes move, `per_second` reads the last full second.
+#[derive(Debug, Default)]
+pub struct PerSecond {
+    window: Mutex<(Option<std::time::Instant>, u64, u64)>,
+}
+
+impl PerSecond {
+    /// Counts `n` bytes now.
+    pub fn add(&self, n: u64) {
+        if let Ok(mut w) = self.window.lock() {
+            Self::roll(&mut w);
+            w.1 += n;
+        }
+    }
+
+    /// Bytes in the last whole second.
+    #[must_use]
+    pub fn per_second(&self) -> u64 {
+        self.window
+            .lock()
+            .map(|mut w| {
+                Self::roll(&mut w);
+                w.2
+            })
+            .unwrap_or(0)
+    }
+
+    fn roll(w: &mut (Option<std::time::Instant>, u64, u64)) {
+        let now = std::time::Instant::now();
+        match w.0 {
+            None => w.0 = Some(now),
+            Some(start) if now.duration_since(start) >= Duration::from_secs(2) => {
+                *w = (Some(now), 0, 0);
+            }
+            Some(start) if now.duration_since(start) >= Duration::from_secs(1) => {
+                *w = (Some(now), 0, w.1);
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// The slave's HA client activity.
+#[derive(Debug, Default)]
+pub(crate) struct ClientActivity {
+    pub(crate) last_read_ms: std::sync::atomic::AtomicI64,
+    pub(crate) last_write_ms: std::sync::atomic::AtomicI64,
+    pub(crate) received: PerSecond,
+}
+
 /// Replication state shared by the send path, the HA port and the HA client.
 #[derive(Debug)]
 pub struct HaService {
@@ -135,6 +209,8 @@ pub struct HaService {
     master_ha_addr: Mutex<Option<String>>,
     /// Per-connection state, for runtime info and tests.
     peers: Mutex<Vec<Arc<master::PeerState>>>,
+    /// The HA client's activity (slaves).
+    pub(crate) client: ClientActivity,
 }
 
 impl HaService {
@@ -152,6 +228,7 @@ impl HaService {
             sent_high: AtomicU64::new(0),
             master_ha_addr: Mutex::new(fixed),
             peers: Mutex::new(Vec::new()),
+            client: ClientActivity::default(),
         })
     }
 
@@ -173,13 +250,23 @@ impl HaService {
         self.connections.load(Ordering::Acquire)
     }
 
-    /// Snapshot of the attached peers: (address, acknowledged offset, sent offset).
+    /// Snapshot of the HA connections (`HAConnectionRuntimeInfo`).
     #[must_use]
-    pub fn peers(&self) -> Vec<(String, u64, u64)> {
+    pub fn peers(&self) -> Vec<PeerInfo> {
         self.peers
             .lock()
             .map(|p| p.iter().map(|s| s.snapshot()).collect())
             .unwrap_or_default()
+    }
+
+    /// The slave's HA client state (`HAClientRuntimeInfo`).
+    #[must_use]
+    pub fn client_info(&self) -> ClientInfo {
+        ClientInfo {
+            last_read_ms: self.client.last_read_ms.load(Ordering::Acquire),
+            last_write_ms: self.client.last_write_ms.load(Ordering::Acquire),
+            bytes_per_second: self.client.received.per_second(),
+        }
     }
 
     /// `isSlaveOK`: a slave is attached and within `haMaxGapNotInSync` of `end`. Unlike Java's

@@ -22,6 +22,7 @@ use super::HaService;
 use super::protocol::{HEADER_SIZE, ProtocolError, TransferHeader, encode_report};
 use crate::limits::{HA_CONNECT_TIMEOUT, HA_MAX_CHUNK_BYTES, HA_RECONNECT_INTERVAL};
 use crate::store::StoreError;
+use crate::store::message_store::now_millis;
 
 /// How often the client wakes from a read to check heartbeats, housekeeping and shutdown
 /// (Java's selector timeout, 1 s).
@@ -130,8 +131,12 @@ fn connect(addr: &str) -> std::io::Result<TcpStream> {
     Err(last)
 }
 
-fn report(stream: &mut TcpStream, offset: u64) -> std::io::Result<()> {
-    stream.write_all(&encode_report(offset))
+fn report(ha: &HaService, stream: &mut TcpStream, offset: u64) -> std::io::Result<()> {
+    stream.write_all(&encode_report(offset))?;
+    ha.client
+        .last_write_ms
+        .store(now_millis(), Ordering::Release);
+    Ok(())
 }
 
 fn session(ha: &HaService, mut stream: TcpStream, addr: &str, stop: &AtomicBool) -> SessionEnd {
@@ -152,7 +157,7 @@ fn session_inner(
     stream.set_read_timeout(Some(POLL))?;
     stream.set_write_timeout(Some(ha.config.housekeeping_interval))?;
     let mut reported = store.max_phy_offset();
-    report(stream, reported)?;
+    report(ha, stream, reported)?;
     let mut last_report = Instant::now();
     let mut last_read = Instant::now();
     let mut buf = vec![0u8; 1024 * 1024];
@@ -169,6 +174,10 @@ fn session_inner(
             Ok(n) => {
                 filled += n;
                 last_read = Instant::now();
+                ha.client
+                    .last_read_ms
+                    .store(now_millis(), Ordering::Release);
+                ha.client.received.add(u64::try_from(n).unwrap_or(0));
                 let used = apply(ha, buf.get(..filled).unwrap_or_default())?;
                 buf.copy_within(used..filled, 0);
                 filled -= used;
@@ -189,7 +198,7 @@ fn session_inner(
         }
         let max = store.max_phy_offset();
         if max != reported || last_report.elapsed() >= ha.config.heartbeat_interval {
-            report(stream, max)?;
+            report(ha, stream, max)?;
             reported = max;
             last_report = Instant::now();
         }

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod ha;
 pub mod lock;
 pub mod offset;
 pub mod pull;
@@ -107,9 +108,10 @@ sync_handler!(update_broker_config => admin::update_broker_config);
 sync_handler!(consume_by_who => admin::query_topic_consume_by_who);
 sync_handler!(all_consumer_offsets => admin::get_all_consumer_offset);
 sync_handler!(all_delay_offsets => admin::get_all_delay_offset);
-sync_handler!(all_request_modes => admin::get_all_message_request_mode);
-sync_handler!(timer_check_point => admin::get_timer_check_point);
-sync_handler!(timer_metrics => admin::get_timer_metrics);
+sync_handler!(all_request_modes => ha::get_all_message_request_mode);
+sync_handler!(timer_check_point => ha::get_timer_check_point);
+sync_handler!(timer_metrics => ha::get_timer_metrics);
+sync_handler!(ha_status => ha::get_broker_ha_status);
 sync_handler!(query_message => query::query_message);
 sync_handler!(view_message => query::view_message_by_id);
 
@@ -238,6 +240,7 @@ pub static TABLE: &[Route] = &[
     ),
     row(RequestCode::GET_TIMER_CHECK_POINT, timer_check_point, false),
     row(RequestCode::GET_TIMER_METRICS, timer_metrics, false),
+    row(RequestCode::GET_BROKER_HA_STATUS, ha_status, false),
     row(RequestCode::QUERY_MESSAGE, query_message, false),
     row(RequestCode::VIEW_MESSAGE_BY_ID, view_message, false),
 ];
