@@ -1,11 +1,15 @@
 # Tiny RocketMQ remoting client (JSON headers) used by benches/ha/run.sh:
 #   route   <ns port> <topic> <queues> <limit s>         wait until the route has <queues> write queues
 #                                                         and a slave (brokerId 1) is registered
+#   registered <ns port> <limit s> <addr>...             wait until the name server's cluster info names every addr
 #   probe   <master port> <topic> <limit s>               send single messages (WAIT=true) until one is
 #                                                         answered SUCCESS; prints the codes seen
+#   send1   <master port> <topic>                         one send (WAIT=true); prints the response code
 #   offsets <master port> <slave port>                    commitLogMaxOffset of both (GET_BROKER_RUNTIME_INFO)
 #   catchup <master port> <slave port> <limit s>          wait until the slave's max offset equals the master's
-import json, re, socket, struct, sys, time
+#   lagmon  <master port> <slave port> <out> <limit s>    sample master minus slave max offset every second,
+#                                                         keep the largest in <out>
+import json, os, re, socket, struct, sys, time
 
 
 def call(port, code, ext, body=b"", timeout=5.0):
@@ -48,6 +52,24 @@ def route(nsport, topic, queues, limit):
     sys.exit(1)
 
 
+def registered(nsport, limit, *addrs):
+    # GET_BROKER_CLUSTER_INFO names every address (a Java broker registers some seconds after "boot success").
+    deadline = time.time() + float(limit)
+    t0 = time.time()
+    while time.time() < deadline:
+        try:
+            h, body = call(nsport, 106, {}, timeout=1.0)
+            text = body.decode("utf-8", "replace")
+            if h.get("code") == 0 and all(a in text for a in addrs):
+                print(f"ok {time.time() - t0:.1f}")
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    print("timeout")
+    sys.exit(1)
+
+
 def send_one(port, topic, seq):
     props = f"UNIQ_KEY\x01HAPROBE{seq:026X}\x02WAIT\x01true\x02"
     ext = {"a": "bench_probe_pg", "b": topic, "c": "TBW102", "d": "4", "e": str(seq % 8), "f": "0",
@@ -74,6 +96,16 @@ def probe(mport, topic, limit):
         time.sleep(0.5)
     print(f"timeout after {seq} probe(s); codes {codes}")
     sys.exit(1)
+
+
+def send1(mport, topic):
+    # One send with WAIT=true; prints its response code, remark and how long the answer took.
+    t0 = time.time()
+    try:
+        code, remark = send_one(mport, topic, 0)
+    except (OSError, ValueError) as e:
+        code, remark = "io", str(e)
+    print(f"code {code} after {time.time() - t0:.1f} s" + (f" ({remark})" if remark else ""))
 
 
 def max_offset(port):
@@ -109,5 +141,22 @@ def catchup(mport, sport, limit):
     sys.exit(1)
 
 
+def lagmon(mport, sport, out, limit):
+    # Every second: master max offset minus slave max offset; writes "max_lag_bytes samples" to out.
+    end = time.time() + float(limit)
+    worst, n = 0, 0
+    while time.time() < end:
+        try:
+            m = max_offset(mport)
+            s = max_offset(sport)
+            worst, n = max(worst, m - s), n + 1
+            with open(out + ".tmp", "w") as f:
+                f.write(f"{worst} {n}\n")
+            os.replace(out + ".tmp", out)
+        except (OSError, ValueError):
+            pass
+        time.sleep(1.0)
+
+
 if __name__ == "__main__":
-    {"route": route, "probe": probe, "offsets": offsets, "catchup": catchup}[sys.argv[1]](*sys.argv[2:])
+    {"route": route, "registered": registered, "probe": probe, "send1": send1, "offsets": offsets, "catchup": catchup, "lagmon": lagmon}[sys.argv[1]](*sys.argv[2:])

@@ -40,7 +40,7 @@ BNAME=ha-bench
 TOPIC=BenchTopic
 BIN="$ROOT/target/release"
 CMDLINE="$(printf '%q ' "$0" "$@")"
-ENVLINE="SETUPS='$SETUPS' DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE COMMITLOG_SIZE=$COMMITLOG_SIZE QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT WORK=$WORK"
+ENVLINE="SKIP_BUILD=$SKIP_BUILD SETUPS='$SETUPS' DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE COMMITLOG_SIZE=$COMMITLOG_SIZE QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT WORK=$WORK"
 T_START=$SECONDS
 
 log() { printf '[%s +%4ds] %s\n' "$(date +%H:%M:%S)" "$((SECONDS - T_START))" "$*" >&2; }
@@ -86,14 +86,21 @@ run() { # <timeout s> <log file> cmd...
 
 # ---------------------------------------------------------------- build / fetch
 mkdir -p "$WORK/logs"
+BUILD_REV="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)"
+BUILD_DIRTY="$(cd "$ROOT" && git diff --stat HEAD -- src Cargo.toml Cargo.lock 2>/dev/null | tail -1)"
 if [[ "$SKIP_BUILD" != 1 ]]; then
     log "cargo build --release --bins"
     (cd "$ROOT" && timeout 3600 cargo build --release --bins >"$WORK/logs/cargo.log" 2>&1) \
         || { tail -20 "$WORK/logs/cargo.log" >&2; die "cargo build failed"; }
 fi
+# Run copies, so a concurrent cargo build in the repository cannot swap a binary mid-run.
+mkdir -p "$WORK/bin"
 for b in mqnamesrv mqbroker rmq-loadgen rmqstore; do
     [[ -x "$BIN/$b" ]] || die "$BIN/$b missing (cargo build --release --bins)"
+    cp -f "$BIN/$b" "$WORK/bin/$b"
 done
+BIN_BUILT="$(stat -c %y "$BIN/mqbroker" | cut -d. -f1)"
+BIN="$WORK/bin"
 for t in mvn java python3 unzip ss timeout; do command -v "$t" >/dev/null || die "'$t' not on PATH"; done
 
 # The Java 5.3.3 classpath (broker, tools for mqadmin), as in benches/compare_java.sh.
@@ -245,6 +252,7 @@ start_broker() {
         printf '%s\n' "$@"
     } >"$conf"
     cp "$conf" "$WORK/logs/$setup-$role.conf"
+    : >"$out"   # truncate here: the redirection below happens in the child, maybe after wait_line looks
     if [[ $kind == ours ]]; then
         HOME="$home" "$BIN/mqbroker" -c "$conf" >"$out" 2>&1 &
     else
@@ -280,7 +288,7 @@ setup_fail() { # <message>: records why the current setup failed and stops its p
     return 1
 }
 bench() { # ours-sync | ours-async | java-sync
-    local kind mrole mextra=() sextra=() ns_pid L="$WORK/logs/$1" mo so
+    local kind mrole mextra=() sextra=() ns_pid L="$WORK/logs/$1" mo so lag_pid lag_max lag_n
     S=$1
     unset "R[$S.failed]"
     case $S in
@@ -303,6 +311,7 @@ bench() { # ours-sync | ours-async | java-sync
     R[$S.sconf]="brokerRole=SLAVE brokerId=1${sextra[*]:+ ${sextra[*]}}"
 
     printf 'listenPort=%s\n' "$NS_PORT" >"$WORK/namesrv.conf"
+    rm -f "$L"-*
     HOME="$WORK/home/ns" "$BIN/mqnamesrv" -c "$WORK/namesrv.conf" >"$L-namesrv.log" 2>&1 &
     ns_pid=$!; PIDS+=("$ns_pid")
     wait_line "$L-namesrv.log" "boot success" 60 "$ns_pid" || { setup_fail "name server did not start (see $L-namesrv.log)"; return 1; }
@@ -310,12 +319,22 @@ bench() { # ours-sync | ours-async | java-sync
     start_broker "$S" master "$kind" "$MPORT" brokerId=0 "brokerRole=$mrole" "${mextra[@]}" \
         || { setup_fail "master did not start (see $L-master.log)"; return 1; }
     R[$S.rss_boot_m]=$(rss_kib "${BPID[master]}")
+    # Before the slave exists: a SYNC master must not answer SUCCESS (Java 5.3.3: 12 after slaveTimeout;
+    # ours: 11 at once). An ASYNC master answers 0.
+    R[$S.noslave]="$(timeout 30 python3 "$HAPY" send1 "$MPORT" HaBenchNoSlave)"
+    log "$S: one send before the slave started: ${R[$S.noslave]}"
     start_broker "$S" slave "$kind" "$SPORT" brokerId=1 brokerRole=SLAVE "${sextra[@]}" \
         || { setup_fail "slave did not start (see $L-slave.log)"; return 1; }
 
-    mqadmin "$S" "$TOPIC" || log "WARN: updateTopic $TOPIC failed (see $WORK/logs/$S-mqadmin-$TOPIC.log)"
-    local out
-    out="$(timeout 90 python3 "$HAPY" route "$NS_PORT" "$TOPIC" 8 60)" || { setup_fail "route not ready: $out"; return 1; }
+    local out i
+    out="$(timeout 150 python3 "$HAPY" registered "$NS_PORT" 120 "127.0.0.1:$MPORT" "127.0.0.1:$SPORT")" \
+        || { setup_fail "master and slave not both registered in the name server"; return 1; }
+    log "$S: master and slave registered in the name server (${out#ok } s after the slave's boot)"
+    for ((i = 1; i <= 3; i++)); do
+        mqadmin "$S" "$TOPIC" || log "WARN: updateTopic $TOPIC failed (see $WORK/logs/$S-mqadmin-$TOPIC.log)"
+        out="$(timeout 60 python3 "$HAPY" route "$NS_PORT" "$TOPIC" 8 30)" && break
+    done
+    [[ $out == ok* ]] || { setup_fail "route not ready: $out"; return 1; }
     log "$S: route $out"
 
     # The slave is attached: a probe is answered SUCCESS (SYNC: acknowledged by the slave) and the
@@ -341,8 +360,15 @@ bench() { # ours-sync | ours-async | java-sync
     note_interference "$S" produce
     # -- max-rate produce
     local cm0 cs0 t0
+    rm -f "$WORK/lag.txt"
+    timeout $((DURATION + 30)) python3 "$HAPY" lagmon "$MPORT" "$SPORT" "$WORK/lag.txt" $((DURATION + 20)) &
+    lag_pid=$!; PIDS+=("$lag_pid")
     cm0=$(cpu_ticks "${BPID[master]}"); cs0=$(cpu_ticks "${BPID[slave]}"); t0=$EPOCHREALTIME
     run $((DURATION + 120)) "$L-produce.log" "${LG[@]}" --duration "$DURATION"
+    stop_pid "$lag_pid" 2
+    read -r lag_max lag_n _ <"$WORK/lag.txt" 2>/dev/null
+    R[$S.lag_max]=$(awk -v m="${lag_max:-}" 'BEGIN { if (m ~ /^[0-9]+$/) printf "%.1f", m / 1048576 }')
+    R[$S.lag_n]=${lag_n:-0}
     R[$S.cpu_m]=$(awk -v a="$cm0" -v b="$(cpu_ticks "${BPID[master]}")" -v hz="$HZ" -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
     R[$S.cpu_s]=$(awk -v a="$cs0" -v b="$(cpu_ticks "${BPID[slave]}")" -v hz="$HZ" -v t0="$t0" -v t1="$EPOCHREALTIME" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
     read -r mo so _ < <(python3 "$HAPY" offsets "$MPORT" "$SPORT")
@@ -366,7 +392,8 @@ bench() { # ours-sync | ours-async | java-sync
     out="$(timeout 200 python3 "$HAPY" catchup "$MPORT" "$SPORT" 180)"
     R[$S.catchup]="$out"
     log "$S: slave catch-up after the load: $out"
-    R[$S.store_mib]=$(du -sm "$WORK/store/master/commitlog" 2>/dev/null | cut -f1)
+    read -r mo so _ < <(python3 "$HAPY" offsets "$MPORT" "$SPORT")
+    R[$S.written_mib]=$(awk -v m="$mo" 'BEGIN { if (m ~ /^[0-9]+$/) printf "%.0f", m / 1048576 }')
     R[$S.secs]=$((SECONDS - BENCH_T0))
     sleep 1   # let the sampler take a last look at this phase
     echo idle >"$WORK/phase"
@@ -374,6 +401,7 @@ bench() { # ours-sync | ours-async | java-sync
     stop_pid "${BPID[master]}" 30
     stop_pid "$ns_pid" 15
     PIDS=()
+    log "$S: stopped"
     out="$(timeout 600 "$BIN/rmqstore" diff "$WORK/store/master" "$WORK/store/slave" 2>&1)"
     R[$S.diff]="$out"
     log "$S: rmqstore diff: $out"
@@ -426,6 +454,7 @@ ROWS=(
     "  latency p999 (us)|prod_p999"
     "  master CPU during the phase (% of one core)|cpu_m"
     "  slave CPU during the phase (% of one core)|cpu_s"
+    "  slave behind the master: largest of 1-s samples during the phase (MiB)|lag_max"
     "  slave behind the master right after the phase (MiB)|lag"
     "Fixed ${RATE} msg/s, ${DURATION} s: achieved (msg/s)|rate_tps"
     "  SEND_OK (code 0) responses|rate_n"
@@ -441,7 +470,7 @@ ROWS=(
     "Slave RSS after max-rate phase (MiB)|rss_prod_s_mib"
     "Slave RSS at end (MiB)|rss_end_s_mib"
     "  slave peak VmHWM / RssAnon at end (MiB)|hwm_anon_s"
-    "Master CommitLog on disk at end (MiB)|store_mib"
+    "CommitLog written in the whole run (MiB, master's commitLogMaxOffset)|written_mib"
 )
 for S in $SETUPS; do
     R[$S.hwm_anon_m]="${R[$S.hwm_m_mib]:-?} / ${R[$S.anon_m_mib]:-?}"
@@ -486,7 +515,8 @@ TOTAL=$((SECONDS - T_START))
     echo
     echo "- nproc: $(nproc); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); RAM: $(free -g | awk '/^Mem:/ {print $2}') GiB; kernel $(uname -r)"
     echo "- Store disk: $(df -h "$WORK" | awk 'NR == 2 {print $1 " (" $2 ")"}'), stores under $WORK/store (master and slave on the same disk)."
-    echo "- Ours: $(cd "$ROOT" && grep -m1 '^version' Cargo.toml), release build, commit $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo ' (with uncommitted changes under src/)')."
+    echo "- Ours: $(cd "$ROOT" && grep -m1 '^version' Cargo.toml), release build of the working tree at commit $BUILD_REV$([[ -n "$BUILD_DIRTY" ]] && echo " plus uncommitted changes to src/ ($BUILD_DIRTY)"),"
+    echo "  target/release binaries dated $BIN_BUILT$([[ "$SKIP_BUILD" == 1 ]] && echo ' (SKIP_BUILD=1: not rebuilt by this run)'), copied to $BIN for the run."
     echo "- Java: $(java -version 2>&1 | head -1); rocketmq-broker / rocketmq-tools 5.3.3 from Maven Central (benches/java/pom.xml)."
     echo "  JVM: ${JCOMMON[*]} ${JBROKER_OPTS[*]} (as benches/compare_java.sh), one JVM per broker."
     echo "- Name server: ours (\`mqnamesrv\`) for all three setups."
@@ -510,7 +540,8 @@ TOTAL=$((SECONDS - T_START))
     echo
     for S in $SETUPS; do
         [[ -n "${R[$S.failed]:-}" ]] && echo "- **$S FAILED**: ${R[$S.failed]} (logs in $WORK/logs/)."
-        echo "- **$S**: before the load: probe ${R[$S.probe]:-n/a}; ${R[$S.attach]:-n/a}."
+        echo "- **$S**: one send (topic HaBenchNoSlave) before the slave was started: \`${R[$S.noslave]:-n/a}\`."
+        echo "  Slave started, before the load: probe ${R[$S.probe]:-n/a}; ${R[$S.attach]:-n/a}."
         echo "  After the load, slave caught up with the master: \`${R[$S.catchup]:-n/a}\` (seconds, offset)."
         echo "  Both stopped, \`rmqstore diff master slave\`: \`${R[$S.diff]:-n/a}\`."
     done
@@ -530,8 +561,9 @@ TOTAL=$((SECONDS - T_START))
     echo "  needAckNums=2) and answers FLUSH_SLAVE_TIMEOUT after slaveTimeout (3 s) when none comes; with the default"
     echo "  inSyncReplicas=1 it would answer at once. Ours waits for one slave ack at any inSyncReplicas ≤ 2 and answers"
     echo "  SLAVE_NOT_AVAILABLE when no slave is attached (or is > haMaxGapNotInSync behind), FLUSH_SLAVE_TIMEOUT after 3 s."
-    echo "- \"Slave behind\" is the difference of the two brokers' commitLogMaxOffset (GET_BROKER_RUNTIME_INFO) taken"
-    echo "  right after the max-rate phase; for a SYNC pair it is at most what was in flight."
+    echo "- \"Slave behind\" is the master's commitLogMaxOffset minus the slave's (GET_BROKER_RUNTIME_INFO, one call to"
+    echo "  each, one after the other), sampled once a second during the max-rate phase and once right after it. For a"
+    echo "  SYNC pair it is bounded by what is in flight; for an ASYNC pair it shows how far the slave trails."
     echo "- CPU: utime+stime of the broker process over the max-rate phase. Everything (two brokers, name server,"
     echo "  load generator) shares the $(nproc) cores; no CPU pinning."
     echo "- RSS is \`ps -o rss\`; it includes touched pages of the memory-mapped CommitLog. RssAnon excludes them"
