@@ -131,7 +131,7 @@ jhome_flags() { # <home dir>: keeps Java logs and KV files out of ~
 HAPY="$HERE/ha.py"
 echo idle >"$WORK/phase"
 rm -f "$WORK/foreign.txt"
-python3 "$HERE/sampler.py" $$ "$WORK/phase" "$WORK/foreign.txt" >"$WORK/logs/sampler.log" 2>&1 &
+python3 "$HERE/../sampler.py" $$ "$WORK/phase" "$WORK/foreign.txt" >"$WORK/logs/sampler.log" 2>&1 &
 SAMPLER_PID=$!
 foreign_cpu() { awk -v p="$1" '$1 == p {print $2, $3}' "$WORK/foreign.txt" 2>/dev/null; }
 

@@ -1,4 +1,4 @@
-# Background sampler (copied from benches/compare_java.sh): CPU time used by processes that are not
+# Background sampler shared by benches/compare_java.sh and benches/ha/run.sh: CPU time used by processes that are not
 # descendants of the given root pid, per phase (the phase name is read from a file). Catches load from
 # other users of the machine by any name. Usage: sampler.py <root pid> <phase file> <out file>
 import os, sys, time
