@@ -59,21 +59,21 @@ impl BrokerRole {
     }
 }
 
-/// HA settings (`MessageStoreConfig`), Java defaults in brackets.
+/// HA settings (`MessageStoreConfig`), Java defaults in parentheses.
 #[derive(Debug, Clone)]
 pub struct HaConfig {
-    /// `brokerRole` [ASYNC_MASTER].
+    /// `brokerRole` (ASYNC_MASTER).
     pub role: BrokerRole,
-    /// `haSendHeartbeatInterval` [5 s]: idle master sends an empty header, slave re-reports.
+    /// `haSendHeartbeatInterval` (5 s): idle master sends an empty header, slave re-reports.
     pub heartbeat_interval: Duration,
-    /// `haHousekeepingInterval` [20 s]: either side closes a connection silent this long.
+    /// `haHousekeepingInterval` (20 s): either side closes a connection silent this long.
     pub housekeeping_interval: Duration,
-    /// `haTransferBatchSize` [32 KiB]: largest body per transfer header.
+    /// `haTransferBatchSize` (32 KiB): largest body per transfer header.
     pub transfer_batch_size: usize,
-    /// `haMaxGapNotInSync` [256 MiB]: a slave further behind makes SYNC_MASTER sends answer
+    /// `haMaxGapNotInSync` (256 MiB): a slave further behind makes SYNC_MASTER sends answer
     /// SLAVE_NOT_AVAILABLE.
     pub max_gap_not_in_sync: u64,
-    /// `slaveTimeout` [3 s]: how long a SYNC_MASTER send waits for the ack.
+    /// `slaveTimeout` (3 s): how long a SYNC_MASTER send waits for the ack.
     pub slave_timeout: Duration,
     /// `haMasterAddress`: a fixed master HA address; empty means learn it from the name server.
     pub master_address: String,
