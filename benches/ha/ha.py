@@ -1,4 +1,4 @@
-# Tiny RocketMQ remoting client (JSON headers) used by benches/ha/run.sh:
+# HA-bench commands for benches/ha/run.sh, on the tiny RocketMQ remoting client (JSON headers) of benches/probe.py:
 #   route   <ns port> <topic> <queues> <limit s>         wait until the route has <queues> write queues
 #                                                         and a slave (brokerId 1) is registered
 #   registered <ns port> <limit s> <addr>...             wait until the name server's cluster info names every addr
@@ -9,65 +9,50 @@
 #   catchup <master port> <slave port> <limit s>          wait until the slave's max offset equals the master's
 #   lagmon  <master port> <slave port> <out> <limit s>    sample master minus slave max offset every second,
 #                                                         keep the largest in <out>
-import json, os, re, socket, struct, sys, time
+import os, re, sys, time
 
-
-def call(port, code, ext, body=b"", timeout=5.0):
-    hdr = json.dumps({"code": code, "language": "JAVA", "version": 479, "opaque": 1, "flag": 0,
-                      "extFields": ext, "serializeTypeCurrentRPC": "JSON"}).encode()
-    with socket.create_connection(("127.0.0.1", int(port)), timeout=timeout) as s:
-        s.sendall(struct.pack(">II", 4 + len(hdr) + len(body), len(hdr)) + hdr + body)
-        buf = b""
-        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">I", buf[:4])[0]:
-            chunk = s.recv(65536)
-            if not chunk:
-                raise OSError("closed")
-            buf += chunk
-    hl = struct.unpack(">I", buf[4:8])[0] & 0xFFFFFF
-    head = json.loads(buf[8:8 + hl])
-    return head, buf[8 + hl:]
+# From benches/probe.py: call(port, code, ext, body=b"", timeout=5.0) -> (header dict, body bytes), one remoting
+# request; poll(limit, check, errors) retries check() every 0.2 s until it is true or limit s have passed.
+sys.dont_write_bytecode = True   # no __pycache__ in benches/
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from probe import call, poll  # noqa: E402
 
 
 def route(nsport, topic, queues, limit):
-    deadline = time.time() + float(limit)
     last = ""
-    while time.time() < deadline:
-        try:
-            h, body = call(nsport, 105, {"topic": topic}, timeout=1.0)
-            if h.get("code") == 0:
-                # fastjson may write the Long keys of brokerAddrs unquoted: match text, not JSON.
-                text = body.decode("utf-8", "replace").replace(" ", "")
-                wq = re.search(r'"writeQueueNums":(\d+)', text)
-                addrs = re.search(r'"brokerAddrs":\{([^}]*)\}', text)
-                wq = int(wq.group(1)) if wq else -1
-                ids = set(re.findall(r'"?(\d+)"?:"', addrs.group(1))) if addrs else set()
-                last = f"writeQueueNums={wq} brokerAddrs={addrs.group(1) if addrs else ''}"
-                if wq == int(queues) and {"0", "1"} <= ids:
-                    print("ok " + last)
-                    return
-        except (OSError, ValueError, KeyError, IndexError):
-            pass
-        time.sleep(0.2)
-    print("timeout " + last)
-    sys.exit(1)
+
+    def ready():
+        nonlocal last
+        h, body = call(nsport, 105, {"topic": topic}, timeout=1.0)
+        if h.get("code") != 0:
+            return False
+        # fastjson may write the Long keys of brokerAddrs unquoted: match text, not JSON.
+        text = body.decode("utf-8", "replace").replace(" ", "")
+        wq = re.search(r'"writeQueueNums":(\d+)', text)
+        addrs = re.search(r'"brokerAddrs":\{([^}]*)\}', text)
+        wq = int(wq.group(1)) if wq else -1
+        ids = set(re.findall(r'"?(\d+)"?:"', addrs.group(1))) if addrs else set()
+        last = f"writeQueueNums={wq} brokerAddrs={addrs.group(1) if addrs else ''}"
+        return wq == int(queues) and {"0", "1"} <= ids
+
+    if not poll(limit, ready, (OSError, ValueError, KeyError, IndexError)):
+        print("timeout " + last)
+        sys.exit(1)
+    print("ok " + last)
 
 
 def registered(nsport, limit, *addrs):
     # GET_BROKER_CLUSTER_INFO names every address (a Java broker registers some seconds after "boot success").
-    deadline = time.time() + float(limit)
     t0 = time.time()
-    while time.time() < deadline:
-        try:
-            h, body = call(nsport, 106, {}, timeout=1.0)
-            text = body.decode("utf-8", "replace")
-            if h.get("code") == 0 and all(a in text for a in addrs):
-                print(f"ok {time.time() - t0:.1f}")
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    print("timeout")
-    sys.exit(1)
+
+    def ready():
+        h, body = call(nsport, 106, {}, timeout=1.0)
+        return h.get("code") == 0 and all(a in body.decode("utf-8", "replace") for a in addrs)
+
+    if not poll(limit, ready):
+        print("timeout")
+        sys.exit(1)
+    print(f"ok {time.time() - t0:.1f}")
 
 
 def send_one(port, topic, seq):

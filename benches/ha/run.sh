@@ -17,6 +17,9 @@
 # after both brokers stopped. Writes benches/ha/RESULTS.md.
 #
 # Usage: benches/ha/run.sh        (knobs are environment variables, see below and benches/ha/README.md)
+#
+# Process bookkeeping, build/fetch, the Java JVM flags, the quiet-machine wait (with benches/sampler.py) and the
+# report pieces are shared with benches/compare_java.sh through benches/lib.sh; ha.py builds on benches/probe.py.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,148 +44,34 @@ TOPIC=BenchTopic
 BIN="$ROOT/target/release"
 CMDLINE="$(printf '%q ' "$0" "$@")"
 ENVLINE="SKIP_BUILD=$SKIP_BUILD SETUPS='$SETUPS' DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE COMMITLOG_SIZE=$COMMITLOG_SIZE QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT WORK=$WORK"
-T_START=$SECONDS
-
-log() { printf '[%s +%4ds] %s\n' "$(date +%H:%M:%S)" "$((SECONDS - T_START))" "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
-
-# ---------------------------------------------------------------- process bookkeeping / cleanup
-PIDS=()
-stop_pid() { # <pid> [grace seconds]
-    local pid=$1 grace=${2:-15} i
-    [[ -n "$pid" ]] || return 0
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-    kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < grace * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
-SAMPLER_PID=""
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do stop_pid "$pid" 5; done
-    PIDS=()
-    [[ -n "$SAMPLER_PID" ]] && stop_pid "$SAMPLER_PID" 2
-    return 0
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT TERM
-
-# Run a bounded command in the background (so a signal reaches the trap at once) and wait for it.
-run() { # <timeout s> <log file> cmd...
-    local t=$1 out=$2 pid rc
-    shift 2
-    timeout -k 10 "$t" "$@" >"$out" 2>&1 &
-    pid=$!
-    PIDS+=("$pid")
-    wait "$pid"
-    rc=$?
-    return $rc
-}
+HAPY="$HERE/ha.py"
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"   # log/die, stop_pid/cleanup/run, fetch_java_jars, wait_quiet, run_attempts, ...
 
 # ---------------------------------------------------------------- build / fetch
 mkdir -p "$WORK/logs"
 BUILD_REV="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)"
 BUILD_DIRTY="$(cd "$ROOT" && git diff --stat HEAD -- src Cargo.toml Cargo.lock 2>/dev/null | tail -1)"
-if [[ "$SKIP_BUILD" != 1 ]]; then
-    log "cargo build --release --bins"
-    (cd "$ROOT" && timeout 3600 cargo build --release --bins >"$WORK/logs/cargo.log" 2>&1) \
-        || { tail -20 "$WORK/logs/cargo.log" >&2; die "cargo build failed"; }
-fi
+build_release
 # Run copies, so a concurrent cargo build in the repository cannot swap a binary mid-run.
 mkdir -p "$WORK/bin"
-for b in mqnamesrv mqbroker rmq-loadgen rmqstore; do
-    [[ -x "$BIN/$b" ]] || die "$BIN/$b missing (cargo build --release --bins)"
-    cp -f "$BIN/$b" "$WORK/bin/$b"
-done
+require_bins "$BIN" mqnamesrv mqbroker rmq-loadgen rmqstore
+for b in mqnamesrv mqbroker rmq-loadgen rmqstore; do cp -f "$BIN/$b" "$WORK/bin/$b"; done
 BIN_BUILT="$(stat -c %y "$BIN/mqbroker" | cut -d. -f1)"
 BIN="$WORK/bin"
-for t in mvn java python3 unzip ss timeout; do command -v "$t" >/dev/null || die "'$t' not on PATH"; done
+require_tools mvn java python3 unzip ss timeout
 
-# The Java 5.3.3 classpath (broker, tools for mqadmin), as in benches/compare_java.sh.
-POM="$ROOT/benches/java/pom.xml"
-stamp="$(sha256sum "$POM" | cut -d' ' -f1)"
-if [[ ! -f "$WORK/lib/.stamp" || "$(cat "$WORK/lib/.stamp")" != "$stamp" ]]; then
-    log "fetching the Java 5.3.3 classpath with Maven"
-    rm -rf "$WORK/lib"
-    mkdir -p "$WORK/lib"
-    timeout 900 mvn -B -Dstyle.color=never -f "$POM" -Dmaven.wagon.http.retryHandler.count=3 \
-        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$WORK/lib" \
-        >"$WORK/logs/mvn.log" 2>&1 || { tail -30 "$WORK/logs/mvn.log" >&2; die "maven failed"; }
-    echo "$stamp" >"$WORK/lib/.stamp"
-fi
+fetch_java_jars   # the Java 5.3.3 classpath (broker, tools for mqadmin)
 JCP="$WORK/lib/*"
 LOGCFG="$WORK/rmq.broker.logback.xml"
 unzip -p "$WORK/lib/rocketmq-broker-5.3.3.jar" rmq.broker.logback.xml >"$LOGCFG" 2>/dev/null \
     || die "cannot extract rmq.broker.logback.xml from rocketmq-broker-5.3.3.jar"
-# benches/compare_java.sh's JVM flags: runbroker.sh's G1 options, 2 GiB heap, no AlwaysPreTouch.
-JCOMMON=(-server -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow)
-JBROKER_OPTS=(-Xms2g -Xmx2g -XX:MaxDirectMemorySize=2g -XX:G1HeapRegionSize=16m -XX:G1ReservePercent=25
-              -XX:InitiatingHeapOccupancyPercent=30 -XX:SoftRefLRUPolicyMSPerMB=0)
+# JCOMMON and JBROKER_OPTS (runbroker.sh's G1 options, 2 GiB heap, no AlwaysPreTouch) come from lib.sh.
 jhome_flags() { # <home dir>: keeps Java logs and KV files out of ~
     echo "-Duser.home=$1" "-Drocketmq.home.dir=$1" "-Drocketmq.client.logRoot=$1/logs/client"
 }
 
-# ---------------------------------------------------------------- quiet machine (as benches/compare_java.sh)
-HAPY="$HERE/ha.py"
-echo idle >"$WORK/phase"
-rm -f "$WORK/foreign.txt"
-python3 "$HERE/../sampler.py" $$ "$WORK/phase" "$WORK/foreign.txt" >"$WORK/logs/sampler.log" 2>&1 &
-SAMPLER_PID=$!
-foreign_cpu() { awk -v p="$1" '$1 == p {print $2, $3}' "$WORK/foreign.txt" 2>/dev/null; }
-
-FOREIGN_RE='^(java|mqbroker|mqnamesrv|rocketmq-standa|rustc)$'
-foreign() { # foreign processes that would skew the figures (ours are excluded by pid)
-    local pid comm args mine p
-    while read -r pid comm args; do
-        [[ "$comm" =~ $FOREIGN_RE ]] || continue
-        mine=0
-        for p in "${PIDS[@]}"; do [[ "$p" == "$pid" ]] && mine=1; done
-        [[ $mine == 0 ]] && for p in "${PIDS[@]}"; do
-            [[ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$p" ]] && mine=1
-        done
-        [[ $mine == 0 ]] && echo "$pid $comm ${args:0:100}"
-    done < <(ps -eo pid=,comm=,args=)
-}
-QUIET_NOTES=()
-INTERFERENCE=()
-INTERFERENCE_RUN=()
-wait_quiet() { # <label>
-    local f c waited=$SECONDS quiet_since=$SECONDS QUIET_DEADLINE=$((SECONDS + QUIET_WAIT)) ph="hold-$SECONDS"
-    echo "$ph" >"$WORK/phase"
-    while :; do
-        f="$(foreign)"
-        c="$(foreign_cpu "$ph" | cut -d' ' -f1)"
-        if [[ -n "$f" ]] || awk -v c="${c:-0}" -v t=$((SECONDS - quiet_since + 1)) -v m="$FOREIGN_MAX_PCT" \
-            'BEGIN { exit !(100 * c / t > m) }'; then
-            quiet_since=$SECONDS
-            ph="hold-$SECONDS"
-            echo "$ph" >"$WORK/phase"
-        elif ((SECONDS - quiet_since >= QUIET_HOLD)); then
-            break
-        fi
-        if ((SECONDS >= QUIET_DEADLINE)); then
-            QUIET_NOTES+=("$1: machine NOT quiet for ${QUIET_HOLD} s within the ${QUIET_WAIT} s wait budget; last seen: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')$(foreign_cpu "$ph" | cut -d' ' -f2)")
-            log "not quiet, measuring anyway"
-            echo idle >"$WORK/phase"
-            return
-        fi
-        (((SECONDS - waited) % 60 < 5)) && log "waiting for a quiet machine: ${f:+$(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')}$(foreign_cpu "$ph" | cut -d' ' -f2)"
-        sleep 5
-    done
-    echo idle >"$WORK/phase"
-    QUIET_NOTES+=("$1: quiet for ${QUIET_HOLD} s before start (waited $((SECONDS - waited)) s in total)")
-}
-note_interference() { # <setup> <phase>
-    local f
-    f="$(foreign)"
-    [[ -n "$f" ]] && INTERFERENCE_RUN+=("$1/$2: $(echo "$f" | awk '{print $2"("$1")"}' | tr '\n' ' ')(loadavg $(cut -d' ' -f1 /proc/loadavg))")
-    return 0
-}
+start_sampler   # foreign-CPU sampler for wait_quiet / run_attempts (lib.sh)
 
 # ---------------------------------------------------------------- helpers
 port_free() { [[ -z "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]; }
@@ -198,37 +87,8 @@ pick_port() { # <offsets...>: P in 61000-64999 (above the ephemeral range) with 
     done
     return 1
 }
-wait_line() { # <file> <text> <timeout s> [pid that must stay alive]
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        [[ -n "${4:-}" ]] && ! kill -0 "$4" 2>/dev/null && return 1
-        sleep 0.1
-    done
-    return 1
-}
-rss_kib() { ps -o rss= -p "$1" 2>/dev/null | tr -d ' '; }
-status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
 cpu_ticks() { awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat" 2>/dev/null; }
-mib() { [[ -n "${1:-}" ]] && awk -v v="$1" 'BEGIN{printf "%.0f", v / 1024}'; }
 HZ=$(getconf CLK_TCK)
-
-declare -A R   # R[setup.key] = value
-
-parse_produce() { # <setup> <prefix> <log>
-    local line first
-    line="$(grep -E '^produce .* msgs in' "$3" | tail -1)"
-    [[ -n "$line" ]] || { log "$1 $2: no result line (see $3)"; return; }
-    R[$1.$2_tps]="$(sed -E 's/.*= ([0-9]+) msg\/s.*/\1/' <<<"$line")"
-    R[$1.$2_n]="$(sed -E 's/^[^:]*: ([0-9]+) msgs.*/\1/' <<<"$line")"
-    for q in p50 p90 p99 p999 max; do
-        R[$1.$2_$q]="$(sed -E "s/.* $q=([0-9]+).*/\1/" <<<"$line")"
-    done
-    R[$1.$2_err]="$(awk '/^errors:/ {print $2}' "$3" | tail -1)"
-    first="$(grep -m1 '^first error:' "$3" | sed 's/^first error: //')"
-    R[$1.$2_first]="$first"
-    log "$1 $2: $line; errors ${R[$1.$2_err]:-?}${first:+ (first: $first)}"
-}
 
 # start_broker <setup> <master|slave> <ours|java> <port> <conf lines...>; sets BPID[<role>]
 declare -A BPID
@@ -411,29 +271,10 @@ bench() { # ours-sync | ours-async | java-sync
     rm -rf "$WORK/store"
 }
 
+# A setup's run is repeated (up to ATTEMPTS times) when it failed or other processes used more than
+# FOREIGN_MAX_PCT % of one core on average during it; the last attempt is reported either way.
 for S in $SETUPS; do
-    for ((ATTEMPT = 1; ATTEMPT <= ATTEMPTS; ATTEMPT++)); do
-        INTERFERENCE_RUN=()
-        BENCH_T0=$SECONDS
-        if ! bench "$S"; then
-            QUIET_NOTES+=("$S attempt $ATTEMPT FAILED: ${R[$S.failed]:-?}$( ((ATTEMPT < ATTEMPTS)) && echo ' — repeated')")
-            continue
-        fi
-        read -r fcpu ftop < <(foreign_cpu "$S#$ATTEMPT")
-        fcpu=${fcpu:-0}
-        pct=$(awk -v c="$fcpu" -v t="${R[$S.secs]}" 'BEGIN { printf "%.1f", (t > 0 ? 100 * c / t : 0) }')
-        verdict="$S attempt $ATTEMPT: other processes used ${fcpu} CPU-s in ${R[$S.secs]} s (${pct} % of one core)${ftop:+; top: $ftop}"
-        log "$verdict"
-        if awk -v p="$pct" -v m="$FOREIGN_MAX_PCT" 'BEGIN { exit !(p <= m) }'; then
-            QUIET_NOTES+=("$verdict — kept (≤ ${FOREIGN_MAX_PCT} %)")
-            break
-        elif ((ATTEMPT < ATTEMPTS)); then
-            QUIET_NOTES+=("$verdict — discarded, repeated")
-        else
-            QUIET_NOTES+=("$verdict — **kept although disturbed** (no quiet attempt within $ATTEMPTS tries)")
-        fi
-    done
-    INTERFERENCE+=("${INTERFERENCE_RUN[@]}")
+    run_attempts bench "$S"
 done
 
 # ---------------------------------------------------------------- report
@@ -444,7 +285,6 @@ for S in $SETUPS; do
     R[$S.prod_errs]="${R[$S.prod_err]:-?}${R[$S.prod_first]:+ (first: ${R[$S.prod_first]})}"
     R[$S.rate_errs]="${R[$S.rate_err]:-?}${R[$S.rate_first]:+ (first: ${R[$S.rate_first]})}"
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 ROWS=(
     "Max-rate produce, ${CONCURRENCY} in flight, ${SIZE} B, ${DURATION} s: TPS (msg/s)|prod_tps"
     "  SEND_OK (code 0) responses|prod_n"
@@ -491,9 +331,7 @@ R_P99_SJ="$(ratio "${R[ours-sync.rate_p99]:-}" "${R[java-sync.rate_p99]:-}")"
 R_P99M_SJ="$(ratio "${R[ours-sync.prod_p99]:-}" "${R[java-sync.prod_p99]:-}")"
 verdict() { awk -v r="$1" -v g="$2" -v strict="$3" 'BEGIN { if (r == "n/a") print "n/a"; else if ((strict && r > g) || (!strict && r >= g)) print "met"; else print "**NOT met**" }'; }
 
-echo
-echo "$TABLE" | grep -v '^|---' | sed 's/^| //; s/ |$//' | column -t -s '|'
-echo
+print_table "$TABLE"
 echo "ours SYNC / ours ASYNC TPS = $R_SA (goal >= 0.5); ours SYNC / Java SYNC TPS = $R_SJ (goal > 1)"
 
 TOTAL=$((SECONDS - T_START))
@@ -513,7 +351,7 @@ TOTAL=$((SECONDS - T_START))
     echo
     echo "## Machine and versions"
     echo
-    echo "- nproc: $(nproc); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); RAM: $(free -g | awk '/^Mem:/ {print $2}') GiB; kernel $(uname -r)"
+    machine_line
     echo "- Store disk: $(df -h "$WORK" | awk 'NR == 2 {print $1 " (" $2 ")"}'), stores under $WORK/store (master and slave on the same disk)."
     echo "- Ours: $(cd "$ROOT" && grep -m1 '^version' Cargo.toml), release build of the working tree at commit $BUILD_REV$([[ -n "$BUILD_DIRTY" ]] && echo " plus uncommitted changes to src/ ($BUILD_DIRTY)"),"
     echo "  target/release binaries dated $BIN_BUILT$([[ "$SKIP_BUILD" == 1 ]] && echo ' (SKIP_BUILD=1: not rebuilt by this run)'), copied to $BIN for the run."
@@ -526,16 +364,7 @@ TOTAL=$((SECONDS - T_START))
         echo "- $S: master ${R[$S.mconf]:-}; slave ${R[$S.sconf]:-}; ports ${R[$S.ports]:-}."
     done
     echo
-    echo "## Command"
-    echo
-    echo '```'
-    echo "$ENVLINE $CMDLINE"
-    echo '```'
-    echo
-    echo "## Results"
-    echo
-    echo "$TABLE"
-    echo
+    command_and_results
     echo "## Was the slave attached, and did it get everything?"
     echo
     for S in $SETUPS; do
@@ -572,16 +401,6 @@ TOTAL=$((SECONDS - T_START))
     echo "  with the CPU it used during each setup; a setup where that exceeded ${FOREIGN_MAX_PCT} % of one core is repeated"
     echo "  (up to ${ATTEMPTS} runs)."
     echo
-    echo "## Machine quietness"
-    echo
-    for n in "${QUIET_NOTES[@]}"; do echo "- $n"; done
-    if ((${#INTERFERENCE[@]})); then
-        echo "- Named processes (java/mqbroker/mqnamesrv/rocketmq-standalone/rustc) seen at phase boundaries of the kept runs:"
-        for n in "${INTERFERENCE[@]}"; do echo "  - $n"; done
-    else
-        echo "- No foreign java/mqbroker/mqnamesrv/rocketmq-standalone/rustc process seen at the phase boundaries of the kept runs."
-    fi
-    echo
-    echo "Logs of this run: $WORK/logs/."
+    quietness_section
 } >"$RESULTS"
 log "wrote $RESULTS; total run time ${TOTAL} s"
