@@ -329,3 +329,44 @@ async fn send_back_of_the_newest_message() {
     );
     b.stop().await;
 }
+
+/// A prepared message nobody resolves is checked back `transactionCheckMax` times (each check
+/// re-puts it with TRANSACTION_CHECK_TIMES raised), then moved to TRANS_CHECK_MAX_TIME_TOPIC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unresolved_transaction_is_checked_then_discarded() {
+    let b = TestBroker::start(&[
+        ("transactionCheckInterval", "200"),
+        ("transactionTimeOut", "100"),
+        ("transactionCheckMax", "2"),
+    ])
+    .await;
+    let c = RemotingClient::new();
+    let props = "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg-lonely\u{2}";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let sent = common::send_born(&c, &b.addr, "TopicTxLonely", 0, "lonely", props, now).await;
+    assert_eq!(sent.code, 0);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let discarded = loop {
+        let p = pull(&c, &b.addr, "TRANS_CHECK_MAX_TIME_TOPIC", 0, 0, 0, "*").await;
+        if p.code == 0 {
+            break records(&p.body);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never discarded: {:?}",
+            p.remark
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(discarded.len(), 1);
+    assert_eq!(discarded[0].body.as_ref(), b"lonely");
+    assert_eq!(discarded[0].property("TRANSACTION_CHECK_TIMES"), Some("2"));
+    assert_eq!(discarded[0].property("REAL_TOPIC"), Some("TopicTxLonely"));
+    // Nothing reached the real topic.
+    let real = pull(&c, &b.addr, "TopicTxLonely", 0, 0, 0, "*").await;
+    assert_ne!(real.code, 0);
+    b.stop().await;
+}

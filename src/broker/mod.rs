@@ -18,6 +18,7 @@ pub mod startup;
 pub mod stats;
 pub mod subscription_group;
 pub mod topic_config;
+pub mod transaction_check;
 
 use crate::broker::config_file::ConfigManager as _;
 use std::net::SocketAddr;

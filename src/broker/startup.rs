@@ -132,6 +132,7 @@ pub async fn run(
     let scheduler = (broker.role() != crate::ha::BrokerRole::Slave)
         .then(|| tokio::spawn(super::schedule::run(Arc::clone(&broker))));
     let metrics = tokio::spawn(super::metrics::run(Arc::clone(&broker)));
+    let tx_check = tokio::spawn(super::transaction_check::run(Arc::clone(&broker)));
     ready(format!(
         "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
         broker.name, broker.addr, namesrv
@@ -144,6 +145,7 @@ pub async fn run(
         s.abort();
     }
     metrics.abort();
+    tx_check.abort();
     register::unregister_all(&broker).await;
     let _ = stop_tx.send(true);
     let _ = main.await;

@@ -244,6 +244,19 @@ pub async fn send(
     body: &str,
     props: &str,
 ) -> RemotingCommand {
+    send_born(c, addr, topic, queue, body, props, 1_700_000_000_000).await
+}
+
+/// [`send`] with the producer's born timestamp (ms) given.
+pub async fn send_born(
+    c: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    queue: i32,
+    body: &str,
+    props: &str,
+    born: i64,
+) -> RemotingCommand {
     let h = SendMessageRequestHeaderV2 {
         a: "pg".into(),
         b: topic.into(),
@@ -251,7 +264,7 @@ pub async fn send(
         d: 4,
         e: queue,
         f: 0,
-        g: 1_700_000_000_000,
+        g: born,
         h: 0,
         i: Some(props.into()),
         j: Some(0),

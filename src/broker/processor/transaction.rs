@@ -2,8 +2,8 @@
 //! message is stored as a half message in `RMQ_SYS_TRANS_HALF_TOPIC` queue 0 with its real topic
 //! and queue in properties; END_TRANSACTION commits it (re-stored under its real topic with the
 //! COMMIT flag) or rolls it back, and either way records an op message (tag `d`, body
-//! `"<half queue offset>,"`) in `RMQ_SYS_TRANS_OP_HALF_TOPIC`. The broker's check-back
-//! (CHECK_TRANSACTION_STATE) is not implemented yet.
+//! `"<half queue offset>,"`) in `RMQ_SYS_TRANS_OP_HALF_TOPIC`. Unresolved half messages are
+//! checked back by [`crate::broker::transaction_check`].
 
 use std::sync::Arc;
 

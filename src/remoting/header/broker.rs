@@ -271,3 +271,23 @@ ext_header! {
         transaction_id: opt String = "transactionId",
     }
 }
+
+ext_header! {
+    /// CHECK_TRANSACTION_STATE (39), broker → producer (`CheckTransactionStateRequestHeader`).
+    pub struct CheckTransactionStateRequestHeader {
+        /// The message's real topic.
+        topic: opt String = "topic",
+        /// Half-topic queue offset of the (re-put) half message.
+        tran_state_table_offset: req i64 = "tranStateTableOffset",
+        /// Its CommitLog offset.
+        commit_log_offset: req i64 = "commitLogOffset",
+        /// Client message id (UNIQ_KEY).
+        msg_id: opt String = "msgId",
+        /// Transaction id (the same UNIQ_KEY).
+        transaction_id: opt String = "transactionId",
+        /// Offset message id of the half message.
+        offset_msg_id: opt String = "offsetMsgId",
+        /// The broker's name (`RpcRequestHeader`).
+        broker_name: opt String = "brokerName",
+    }
+}

@@ -22,6 +22,10 @@
  *   litepull-assign              DefaultLitePullConsumer, assign(all queues), poll until all arrived.
  *   litepull-subscribe           DefaultLitePullConsumer, subscribe(topic, "*"), poll until all arrived.
  *   tags                         subscribe "TagA || TagB"; produce TagA/TagB/TagC; exactly A+B arrive.
+ *   transaction                  TransactionMQProducer: 5 messages each committed and rolled back at
+ *                                once, and 5 each answered UNKNOW and then committed / rolled back
+ *                                by the broker's check-back (CHECK_TRANSACTION_STATE). Exactly the
+ *                                committed ones arrive, every UNKNOW one is checked, no other is.
  *   newgroup                     messages exist; a brand-new group with CONSUME_FROM_LAST_OFFSET
  *                                starts; new messages must arrive. Reports how many OLD messages it
  *                                got as "BEHAVIOUR newgroup <all|none|partial> old=<x>/<n>" (run.sh
@@ -78,6 +82,9 @@ import org.apache.rocketmq.client.producer.MessageQueueSelector;
 import org.apache.rocketmq.client.producer.SendCallback;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
+import org.apache.rocketmq.client.producer.LocalTransactionState;
+import org.apache.rocketmq.client.producer.TransactionListener;
+import org.apache.rocketmq.client.producer.TransactionMQProducer;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
@@ -90,7 +97,7 @@ public class BrokerScenarios {
         {"cluster", "cluster"}, {"broadcast", "broadcast"}, {"orderly", "orderly"},
         {"litepull-assign", "lpassign"}, {"litepull-subscribe", "lpsub"}, {"tags", "tags"},
         {"newgroup", "newgroup"}, {"offsets-before", "offsets"}, {"offsets-after", "offsets"},
-        {"hold-consumer", "admin"},
+        {"hold-consumer", "admin"}, {"transaction", "tx"},
     };
 
     static String namesrv;
@@ -202,6 +209,8 @@ public class BrokerScenarios {
                 return litePullScenario(scn, false);
             case "tags":
                 return tagScenario();
+            case "transaction":
+                return transactionScenario();
             case "newgroup":
                 return newGroupScenario();
             case "offsets-before":
@@ -1056,6 +1065,110 @@ public class BrokerScenarios {
     }
 
     // ------------------------------------------------------------------ 6. tag filtering
+
+    static String transactionScenario() throws Exception {
+        final String topic = topicOf("transaction");
+        final String group = groupOf("transaction");
+        final String pre = "brk-" + runTag + "-tx-";
+        final String[] kinds = {"commit", "rollback", "checkcommit", "checkrollback"};
+        final int n = 5;
+        final ConcurrentHashMap<String, AtomicInteger> checks = new ConcurrentHashMap<>();
+        final Set<String> got = ConcurrentHashMap.newKeySet();
+        final Set<String> expected = new HashSet<>();
+        final Set<String> checkedKinds = new HashSet<>();
+        for (String k : kinds) {
+            for (int i = 0; i < n; i++) {
+                if (k.equals("commit") || k.equals("checkcommit")) {
+                    expected.add(pre + k + "-" + i);
+                }
+                if (k.startsWith("check")) {
+                    checkedKinds.add(pre + k + "-" + i);
+                }
+            }
+        }
+        DefaultMQPushConsumer c = pushConsumer(group, "transaction");
+        c.subscribe(topic, "*");
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            for (MessageExt m : msgs) {
+                got.add(new String(m.getBody(), StandardCharsets.UTF_8));
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        TransactionMQProducer p = new TransactionMQProducer(group + "_txproducer");
+        p.setNamesrvAddr(namesrv);
+        p.setInstanceName(instance("txproducer"));
+        p.setSendMsgTimeout(10000);
+        p.setTransactionListener(new TransactionListener() {
+            @Override
+            public LocalTransactionState executeLocalTransaction(Message msg, Object arg) {
+                String b = new String(msg.getBody(), StandardCharsets.UTF_8);
+                if (b.startsWith(pre + "commit-")) {
+                    return LocalTransactionState.COMMIT_MESSAGE;
+                }
+                if (b.startsWith(pre + "rollback-")) {
+                    return LocalTransactionState.ROLLBACK_MESSAGE;
+                }
+                return LocalTransactionState.UNKNOW;
+            }
+
+            @Override
+            public LocalTransactionState checkLocalTransaction(MessageExt msg) {
+                String b = new String(msg.getBody(), StandardCharsets.UTF_8);
+                checks.computeIfAbsent(b, k -> new AtomicInteger()).incrementAndGet();
+                return b.startsWith(pre + "checkcommit-") ? LocalTransactionState.COMMIT_MESSAGE
+                    : LocalTransactionState.ROLLBACK_MESSAGE;
+            }
+        });
+        try {
+            c.start();
+            p.start();
+            List<String> sendProblems = new ArrayList<>();
+            for (String k : kinds) {
+                for (int i = 0; i < n; i++) {
+                    String body = pre + k + "-" + i;
+                    try {
+                        SendResult r = p.sendMessageInTransaction(
+                            new Message(topic, "TagTx", body.getBytes(StandardCharsets.UTF_8)), null);
+                        if (r.getSendStatus() != SendStatus.SEND_OK) {
+                            sendProblems.add(body + ": " + r.getSendStatus());
+                        }
+                    } catch (Exception e) {
+                        sendProblems.add(body + ": " + e);
+                    }
+                }
+            }
+            long took = waitUntil(timeoutSec * 1000L,
+                () -> got.containsAll(expected) && checks.keySet().containsAll(checkedKinds));
+            TimeUnit.SECONDS.sleep(3);
+            Set<String> unexpected = new HashSet<>(got);
+            unexpected.removeAll(expected);
+            Set<String> missing = new HashSet<>(expected);
+            missing.removeAll(got);
+            Set<String> notChecked = new HashSet<>(checkedKinds);
+            notChecked.removeAll(checks.keySet());
+            Set<String> wronglyChecked = new HashSet<>(checks.keySet());
+            wronglyChecked.removeAll(checkedKinds);
+            int checkCalls = 0;
+            for (AtomicInteger v : checks.values()) {
+                checkCalls += v.get();
+            }
+            String d = "4 x " + n + " transactional sends: received " + got.size() + " of " + expected.size()
+                + " committed, " + unexpected.size() + " rolled-back delivered, " + checkCalls
+                + " check-backs for " + checks.size() + " UNKNOW messages"
+                + (took < 0 ? " (timed out)" : " (complete after " + took + " ms)")
+                + (missing.isEmpty() ? "" : "; missing e.g. " + missing.iterator().next())
+                + (unexpected.isEmpty() ? "" : "; unexpected e.g. " + unexpected.iterator().next())
+                + (notChecked.isEmpty() ? "" : "; never checked e.g. " + notChecked.iterator().next())
+                + (wronglyChecked.isEmpty() ? "" : "; checked though resolved e.g. " + wronglyChecked.iterator().next())
+                + (sendProblems.isEmpty() ? "" : "; send problems " + sendProblems.size() + ", first: " + sendProblems.get(0));
+            boolean pass = missing.isEmpty() && unexpected.isEmpty() && notChecked.isEmpty()
+                && wronglyChecked.isEmpty() && sendProblems.isEmpty();
+            return (pass ? "PASS " : "FAIL ") + d;
+        } finally {
+            p.shutdown();
+            c.shutdown();
+        }
+    }
 
     static String tagScenario() throws Exception {
         final String topic = topicOf("tags");
