@@ -354,11 +354,7 @@ async fn an_unresolved_transaction_is_checked_then_discarded() {
         if p.code == 0 {
             break records(&p.body);
         }
-        assert!(
-            Instant::now() < deadline,
-            "never discarded: {:?}",
-            p.remark
-        );
+        assert!(Instant::now() < deadline, "never discarded: {:?}", p.remark);
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(discarded.len(), 1);
