@@ -13,6 +13,7 @@ pub mod broker;
 pub mod checksum;
 pub mod cli;
 pub mod config;
+pub mod filter;
 pub mod ha;
 pub mod limits;
 pub mod message;

@@ -114,6 +114,9 @@ pub struct GetMessageResult {
     pub suggest_pulling_from_slave: bool,
 }
 
+/// A filter on a whole stored record (SQL92 on its properties).
+pub type RecordFilter<'a> = dyn Fn(&Bytes) -> bool + 'a;
+
 /// Bounds of one read (`maxTransferCountOnMessageInMemory`, `…BytesOnMessageInMemory`).
 pub const MAX_TRANSFER_COUNT: usize = 32;
 /// See [`MAX_TRANSFER_COUNT`].
@@ -603,6 +606,21 @@ impl MessageStore {
         max_msgs: usize,
         filter: &dyn Fn(i64) -> bool,
     ) -> GetMessageResult {
+        self.get_message_filtered(topic, queue_id, requested, max_msgs, filter, None)
+    }
+
+    /// [`Self::get_message`] with a second filter on the whole record
+    /// (`isMatchedByCommitLog`, SQL92), applied to records that passed the tag filter.
+    #[must_use]
+    pub fn get_message_filtered(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        requested: i64,
+        max_msgs: usize,
+        filter: &dyn Fn(i64) -> bool,
+        record_filter: Option<&RecordFilter<'_>>,
+    ) -> GetMessageResult {
         let offset = u64::try_from(requested).unwrap_or(0);
         let mut r = GetMessageResult {
             status: GetMessageStatus::NoMatchedLogicQueue,
@@ -636,7 +654,7 @@ impl MessageStore {
                 &cq,
                 offset,
                 max_msgs.clamp(1, MAX_TRANSFER_COUNT),
-                filter,
+                (filter, record_filter),
                 &mut r,
             );
         }
@@ -648,7 +666,7 @@ impl MessageStore {
         cq: &ConsumeQueue,
         offset: u64,
         max_msgs: usize,
-        filter: &dyn Fn(i64) -> bool,
+        (filter, record_filter): (&dyn Fn(i64) -> bool, Option<&RecordFilter<'_>>),
         r: &mut GetMessageResult,
     ) {
         let min_phy = i64::try_from(self.min_phy_offset()).unwrap_or(0);
@@ -677,6 +695,9 @@ impl MessageStore {
             ) else {
                 continue;
             };
+            if record_filter.is_some_and(|f| !f(&rec)) {
+                continue;
+            }
             bytes += rec.len();
             r.messages.push(rec);
             r.queue_offsets.push(next - 1);

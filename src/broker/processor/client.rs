@@ -182,16 +182,17 @@ pub(crate) fn consumer_list_by_group(
         .with_body(w.finish().into_bytes()))
 }
 
-/// CHECK_CLIENT_CONFIG: TAG subscriptions are always fine; SQL92 needs `enablePropertyFilter`.
+/// CHECK_CLIENT_CONFIG: TAG subscriptions are always fine; SQL92 needs `enablePropertyFilter` and
+/// an expression that compiles (else SUBSCRIPTION_PARSE_FAILED with the parser's message).
 pub(crate) fn check_client_config(
     broker: &Arc<Broker>,
     _conn: &ConnectionHandle,
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, HeaderError> {
+    // `CheckClientRequestBody`: {clientId, group, subscriptionData: {expressionType, subString, …}}.
     let body = parse_body(&req.body);
-    let ty = body
-        .as_ref()
-        .and_then(|b| value_string(b.get("expressionType")));
+    let sub = body.as_ref().and_then(|b| b.get("subscriptionData"));
+    let ty = sub.and_then(|s| value_string(s.get("expressionType")));
     if ty.as_deref().is_some_and(|t| t != "TAG") && !broker.config_bool("enablePropertyFilter") {
         return Ok(RemotingCommand::error(
             ResponseCode::SYSTEM_ERROR,
@@ -200,6 +201,17 @@ pub(crate) fn check_client_config(
                 ty.unwrap_or_default()
             ),
         ));
+    }
+    if ty.as_deref() == Some("SQL92") {
+        let sql = sub
+            .and_then(|s| value_string(s.get("subString")))
+            .unwrap_or_default();
+        if let Err(e) = crate::filter::sql92::compile(&sql) {
+            return Ok(RemotingCommand::error(
+                ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+                e.to_string(),
+            ));
+        }
     }
     Ok(RemotingCommand::success())
 }

@@ -12,11 +12,13 @@ use super::FAQ_SUFFIX;
 use crate::broker::Broker;
 use crate::broker::client_manager::SubscriptionData;
 use crate::broker::subscription_group::SubscriptionGroupConfig;
+use crate::filter::sql92::{Selector, compile};
 use crate::ha::BrokerRole;
 use crate::net::ConnectionHandle;
 use crate::remoting::body::topic_config::PERM_READ;
 use crate::remoting::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
 use crate::remoting::{RemotingCommand, ResponseCode, frame};
+use crate::store::record::MessageRecord;
 use crate::store::{GetMessageResult, GetMessageStatus};
 
 /// `PullSysFlag` bits.
@@ -29,6 +31,8 @@ struct Checked {
     header: PullMessageRequestHeader,
     group: SubscriptionGroupConfig,
     subscription: SubscriptionData,
+    /// The compiled SQL92 selector of an SQL92 subscription.
+    selector: Option<Selector>,
     topic_sys_flag: i32,
 }
 
@@ -144,10 +148,21 @@ fn check(
             ),
         ));
     }
+    let selector = if subscription.expression_type == "SQL92" {
+        Some(compile(&subscription.sub_string).map_err(|e| {
+            err(
+                ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+                format!("parse the consumer's subscription failed: {e}"),
+            )
+        })?)
+    } else {
+        None
+    };
     Ok(Checked {
         header: h,
         group,
         subscription,
+        selector,
         topic_sys_flag: tc.topic_sys_flag,
     })
 }
@@ -233,12 +248,21 @@ fn compose(c: &Checked, r: &GetMessageResult, suggest: i64) -> RemotingCommand {
 fn read(broker: &Broker, c: &Checked) -> GetMessageResult {
     let sub = &c.subscription;
     let max = usize::try_from(c.header.max_msg_nums).unwrap_or(1).max(1);
-    broker.store.get_message(
+    let by_properties = |rec: &Bytes| {
+        c.selector.as_ref().is_none_or(|sel| {
+            MessageRecord::decode(rec, false)
+                .is_ok_and(|(m, _)| sel.matches(&|name| m.property(name).map(str::to_owned)))
+        })
+    };
+    broker.store.get_message_filtered(
         &c.header.topic,
         c.header.queue_id,
         c.header.queue_offset,
         max,
         &|code| sub.matches(code),
+        c.selector
+            .is_some()
+            .then_some(&by_properties as &dyn Fn(&Bytes) -> bool),
     )
 }
 

@@ -26,6 +26,9 @@
  *                                once, and 5 each answered UNKNOW and then committed / rolled back
  *                                by the broker's check-back (CHECK_TRANSACTION_STATE). Exactly the
  *                                committed ones arrive, every UNKNOW one is checked, no other is.
+ *   sql92                        4 consumers with MessageSelector.bySql (BETWEEN/=, IN, IS NULL, TAGS)
+ *                                each receive exactly the matching messages; a malformed expression
+ *                                is refused when its consumer starts (needs enablePropertyFilter).
  *   newgroup                     messages exist; a brand-new group with CONSUME_FROM_LAST_OFFSET
  *                                starts; new messages must arrive. Reports how many OLD messages it
  *                                got as "BEHAVIOUR newgroup <all|none|partial> old=<x>/<n>" (run.sh
@@ -97,7 +100,7 @@ public class BrokerScenarios {
         {"cluster", "cluster"}, {"broadcast", "broadcast"}, {"orderly", "orderly"},
         {"litepull-assign", "lpassign"}, {"litepull-subscribe", "lpsub"}, {"tags", "tags"},
         {"newgroup", "newgroup"}, {"offsets-before", "offsets"}, {"offsets-after", "offsets"},
-        {"hold-consumer", "admin"}, {"transaction", "tx"},
+        {"hold-consumer", "admin"}, {"transaction", "tx"}, {"sql92", "sql"},
     };
 
     static String namesrv;
@@ -211,6 +214,8 @@ public class BrokerScenarios {
                 return tagScenario();
             case "transaction":
                 return transactionScenario();
+            case "sql92":
+                return sql92Scenario();
             case "newgroup":
                 return newGroupScenario();
             case "offsets-before":
@@ -1065,6 +1070,112 @@ public class BrokerScenarios {
     }
 
     // ------------------------------------------------------------------ 6. tag filtering
+
+    static String sql92Scenario() throws Exception {
+        final String topic = topicOf("sql92");
+        final String group = groupOf("sql92");
+        final String pre = "brk-" + runTag + "-sql-";
+        final String[] sqls = {"a BETWEEN 1 AND 3 AND b = 'x'", "c IN ('p','q')", "d IS NULL", "TAGS = 'TagA'"};
+        final int n = Math.max(40, count / 5);
+        final List<Set<String>> expected = new ArrayList<>();
+        final List<Set<String>> got = new ArrayList<>();
+        final List<DefaultMQPushConsumer> consumers = new ArrayList<>();
+        for (int s = 0; s < sqls.length; s++) {
+            expected.add(new HashSet<>());
+            got.add(ConcurrentHashMap.newKeySet());
+        }
+        for (int i = 0; i < n; i++) {
+            String body = pre + i;
+            int a = i % 5;
+            boolean bx = i % 2 == 0;
+            String c = new String[] {"p", "q", "r"}[i % 3];
+            boolean hasD = i % 4 == 0;
+            boolean tagA = i % 2 == 1;
+            if (a >= 1 && a <= 3 && bx) expected.get(0).add(body);
+            if (!c.equals("r")) expected.get(1).add(body);
+            if (!hasD) expected.get(2).add(body);
+            if (tagA) expected.get(3).add(body);
+        }
+        DefaultMQProducer p = producer(group + "_producer");
+        String malformed;
+        try {
+            // The topic must be routable before the consumers start: the client checks an SQL92
+            // subscription with the broker (CHECK_CLIENT_CONFIG) only when it can find one. This
+            // message matches none of the expressions.
+            Message warm = new Message(topic, "TagB", (pre + "warmup").getBytes(StandardCharsets.UTF_8));
+            warm.putUserProperty("a", "9");
+            warm.putUserProperty("c", "r");
+            warm.putUserProperty("d", "set");
+            p.send(warm);
+            for (int s = 0; s < sqls.length; s++) {
+                final Set<String> mine = got.get(s);
+                DefaultMQPushConsumer c = pushConsumer(group + "-" + s, "sql92-" + s);
+                c.subscribe(topic, org.apache.rocketmq.client.consumer.MessageSelector.bySql(sqls[s]));
+                c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+                    for (MessageExt m : msgs) {
+                        mine.add(new String(m.getBody(), StandardCharsets.UTF_8));
+                    }
+                    return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+                });
+                c.start();
+                consumers.add(c);
+            }
+            DefaultMQPushConsumer bad = pushConsumer(group + "-bad", "sql92-bad");
+            bad.subscribe(topic, org.apache.rocketmq.client.consumer.MessageSelector.bySql("a > AND"));
+            bad.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> ConsumeConcurrentlyStatus.CONSUME_SUCCESS);
+            try {
+                bad.start();
+                malformed = "a malformed expression was accepted";
+                bad.shutdown();
+            } catch (Exception e) {
+                malformed = null;
+            }
+            int ok = 0;
+            for (int i = 0; i < n; i++) {
+                Message m = new Message(topic, i % 2 == 1 ? "TagA" : "TagB", (pre + i).getBytes(StandardCharsets.UTF_8));
+                m.putUserProperty("a", String.valueOf(i % 5));
+                m.putUserProperty("b", i % 2 == 0 ? "x" : "y");
+                m.putUserProperty("c", new String[] {"p", "q", "r"}[i % 3]);
+                if (i % 4 == 0) {
+                    m.putUserProperty("d", "set");
+                }
+                if (p.send(m).getSendStatus() == SendStatus.SEND_OK) {
+                    ok++;
+                }
+            }
+            long took = waitUntil(timeoutSec * 1000L, () -> {
+                for (int s = 0; s < sqls.length; s++) {
+                    if (!got.get(s).containsAll(expected.get(s))) {
+                        return false;
+                    }
+                }
+                return true;
+            });
+            TimeUnit.SECONDS.sleep(3);
+            StringBuilder d = new StringBuilder("sent " + ok + "/" + n);
+            boolean pass = ok == n && malformed == null;
+            for (int s = 0; s < sqls.length; s++) {
+                Set<String> extra = new HashSet<>(got.get(s));
+                extra.removeAll(expected.get(s));
+                Set<String> missing = new HashSet<>(expected.get(s));
+                missing.removeAll(got.get(s));
+                d.append("; [").append(sqls[s]).append("] ").append(got.get(s).size() - extra.size())
+                    .append("/").append(expected.get(s).size());
+                if (!extra.isEmpty()) {
+                    d.append(" +").append(extra.size()).append(" unmatched e.g. ").append(extra.iterator().next());
+                }
+                pass &= extra.isEmpty() && missing.isEmpty();
+            }
+            d.append(took < 0 ? " (timed out)" : " (complete after " + took + " ms)");
+            d.append(malformed == null ? "; malformed expression refused at start" : "; " + malformed);
+            return (pass ? "PASS " : "FAIL ") + d;
+        } finally {
+            p.shutdown();
+            for (DefaultMQPushConsumer c : consumers) {
+                c.shutdown();
+            }
+        }
+    }
 
     static String transactionScenario() throws Exception {
         final String topic = topicOf("transaction");
