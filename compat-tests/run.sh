@@ -798,7 +798,7 @@ p2_stop_broker() {
 
 P2_JAVA_SCENARIOS="sync,async,oneway,batch,cluster,broadcast,orderly,litepull-assign,litepull-subscribe,tags,transaction,sql92,newgroup,offsets-before"
 P2_TOPIC_SUFFIXES="sync async oneway batch cluster broadcast orderly lpassign lpsub tags tx sql newgroup offsets admin"
-P2_GO_TOPIC_SUFFIXES="sync async oneway batch cluster broadcast orderly tags pull"
+P2_GO_TOPIC_SUFFIXES="sync async oneway batch cluster broadcast orderly tags pull tx"
 
 p2_create_topics() {
     local topics=() s v
@@ -887,7 +887,8 @@ p2_go() {
         TestBrokerSendModes/sync:sync-send TestBrokerSendModes/async:async-send \
         TestBrokerSendModes/oneway:oneway-send TestBrokerSendModes/batch:batch-send \
         TestBrokerClusterRebalance:cluster-rebalance TestBrokerBroadcast:broadcast TestBrokerOrderly:orderly \
-        TestBrokerTagFilter:tag-filter TestBrokerPullConsumer:pull-consumer; do
+        TestBrokerTagFilter:tag-filter TestBrokerPullConsumer:pull-consumer \
+        TestBrokerTransaction:transaction-check; do
         name="${pair%%:*}"
         id="broker.go.${pair#*:}"
         st="$(grep -o -E -- "--- (PASS|FAIL|SKIP): $name \(" "$o" | head -n1 | sed -E 's/--- ([A-Z]+).*/\1/')"

@@ -2,7 +2,7 @@
 //
 // These tests are skipped unless COMPAT_GO_SCENARIOS=1, so the name-server phase (which runs
 // `go test ./...` against the Java broker) is unchanged. Each test uses topic
-// <COMPAT_TOPIC>-<suffix> (suffixes: sync async oneway batch cluster broadcast orderly tags pull),
+// <COMPAT_TOPIC>-<suffix> (suffixes: sync async oneway batch cluster broadcast orderly tags pull tx),
 // which run.sh creates beforehand with 4 queues.
 //
 // Environment (besides NAMESRV_ADDR, COMPAT_TOPIC, COMPAT_GROUP):
@@ -701,5 +701,136 @@ func TestBrokerPullConsumer(t *testing.T) {
 	t.Logf("subscribe+Poll: %s in %v (%d polls)", tr.summary(), time.Since(start).Round(time.Millisecond), polls)
 	if !tr.complete() {
 		t.Errorf("not all messages polled: %s", tr.summary())
+	}
+}
+
+// ------------------------------------------------------------------ transactions with check-back
+
+type txListener struct {
+	pre    string
+	mu     sync.Mutex
+	checks map[string]int
+}
+
+func (l *txListener) ExecuteLocalTransaction(m *primitive.Message) primitive.LocalTransactionState {
+	b := string(m.Body)
+	switch {
+	case strings.HasPrefix(b, l.pre+"commit-"):
+		return primitive.CommitMessageState
+	case strings.HasPrefix(b, l.pre+"rollback-"):
+		return primitive.RollbackMessageState
+	}
+	return primitive.UnknowState
+}
+
+func (l *txListener) CheckLocalTransaction(m *primitive.MessageExt) primitive.LocalTransactionState {
+	b := string(m.Body)
+	l.mu.Lock()
+	l.checks[b]++
+	l.mu.Unlock()
+	if strings.HasPrefix(b, l.pre+"checkcommit-") {
+		return primitive.CommitMessageState
+	}
+	return primitive.RollbackMessageState
+}
+
+// TestBrokerTransaction: 5 messages each committed and rolled back at once, and 5 each answered
+// UnknowState and then committed / rolled back by the broker's check-back. Exactly the committed
+// ones arrive and every UnknowState one is checked.
+func TestBrokerTransaction(t *testing.T) {
+	addrs, topicBase, groupBase, runID := scenarioEnv(t)
+	topic, group := topicBase+"-tx", groupBase+"-tx"
+	pre := "go-" + runID + "-tx-"
+	const n = 5
+	kinds := []string{"commit", "rollback", "checkcommit", "checkrollback"}
+	var mu sync.Mutex
+	got := map[string]bool{}
+	c, err := consumer.NewPushConsumer(
+		consumer.WithNsResolver(primitive.NewPassthroughResolver(addrs)),
+		consumer.WithGroupName(group),
+		consumer.WithInstance("go-tx-"+runID),
+		consumer.WithConsumeFromWhere(consumer.ConsumeFromFirstOffset))
+	if err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	err = c.Subscribe(topic, consumer.MessageSelector{}, func(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+		mu.Lock()
+		for _, m := range msgs {
+			got[string(m.Body)] = true
+		}
+		mu.Unlock()
+		return consumer.ConsumeSuccess, nil
+	})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatalf("start consumer: %v", err)
+	}
+	defer c.Shutdown()
+	l := &txListener{pre: pre, checks: map[string]int{}}
+	p, err := producer.NewTransactionProducer(l,
+		producer.WithNsResolver(primitive.NewPassthroughResolver(addrs)),
+		producer.WithGroupName(group+"_txproducer"),
+		producer.WithInstanceName("go-tx-producer-"+runID))
+	if err != nil {
+		t.Fatalf("transaction producer: %v", err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatalf("start producer: %v", err)
+	}
+	defer p.Shutdown()
+	for _, k := range kinds {
+		for i := 0; i < n; i++ {
+			body := fmt.Sprintf("%s%s-%d", pre, k, i)
+			if _, err := p.SendMessageInTransaction(context.Background(), primitive.NewMessage(topic, []byte(body))); err != nil {
+				t.Fatalf("send %s: %v", body, err)
+			}
+		}
+	}
+	done := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for i := 0; i < n; i++ {
+			for _, k := range []string{"commit", "checkcommit"} {
+				if !got[fmt.Sprintf("%s%s-%d", pre, k, i)] {
+					return false
+				}
+			}
+			for _, k := range []string{"checkcommit", "checkrollback"} {
+				if l.checks[fmt.Sprintf("%s%s-%d", pre, k, i)] == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	w, ok := waitFor(scenarioTimeout(), done)
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rolledBack := 0
+	for b := range got {
+		if strings.Contains(b, "-rollback-") || strings.Contains(b, "-checkrollback-") {
+			rolledBack++
+		}
+	}
+	wrongChecks := 0
+	for b := range l.checks {
+		if !strings.Contains(b, "-check") {
+			wrongChecks++
+		}
+	}
+	t.Logf("received %d (want %d committed), %d rolled back delivered, %d messages checked back (%v)",
+		len(got), 2*n, rolledBack, len(l.checks), w.Round(time.Millisecond))
+	if !ok {
+		t.Errorf("committed messages or check-backs missing")
+	}
+	if rolledBack != 0 || wrongChecks != 0 {
+		t.Errorf("%d rolled-back messages delivered, %d resolved messages checked", rolledBack, wrongChecks)
 	}
 }
