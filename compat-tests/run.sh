@@ -737,6 +737,7 @@ autoCreateTopicEnable=true
 transactionCheckInterval=2000
 transactionTimeOut=1000
 enablePropertyFilter=true
+messageDelayLevel=1s 1s 1s 1s 1s 1s 2s 2s 2s 2s 2s 2s 3s 3s 3s 3s 3s 3s
 EOF
     fi
     P2_BROKER_STARTS=$((${P2_BROKER_STARTS:-0} + 1))
@@ -796,8 +797,8 @@ p2_stop_broker() {
     fi
 }
 
-P2_JAVA_SCENARIOS="sync,async,oneway,batch,cluster,broadcast,orderly,litepull-assign,litepull-subscribe,tags,transaction,sql92,newgroup,offsets-before"
-P2_TOPIC_SUFFIXES="sync async oneway batch cluster broadcast orderly lpassign lpsub tags tx sql newgroup offsets admin"
+P2_JAVA_SCENARIOS="sync,async,oneway,batch,cluster,broadcast,orderly,litepull-assign,litepull-subscribe,tags,transaction,sql92,retry,newgroup,offsets-before"
+P2_TOPIC_SUFFIXES="sync async oneway batch cluster broadcast orderly lpassign lpsub tags tx sql retry newgroup offsets admin"
 P2_GO_TOPIC_SUFFIXES="sync async oneway batch cluster broadcast orderly tags pull tx"
 
 p2_create_topics() {
@@ -836,6 +837,7 @@ p2_java_scenarios() {
     record_scenario "$id.tag-filter" tags "$o" "$ver"
     record_scenario "$id.transaction-check" transaction "$o" "$ver"
     record_scenario "$id.sql92-filter" sql92 "$o" "$ver"
+    record_scenario "$id.retry-dlq" retry "$o" "$ver"
     # New group with CONSUME_FROM_LAST_OFFSET: must do what the Java broker did in phase 1.
     local nv cls want src
     nv="$(scenario_verdict newgroup "$o")"

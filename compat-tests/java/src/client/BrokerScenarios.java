@@ -29,6 +29,10 @@
  *   sql92                        4 consumers with MessageSelector.bySql (BETWEEN/=, IN, IS NULL, TAGS)
  *                                each receive exactly the matching messages; a malformed expression
  *                                is refused when its consumer starts (needs enablePropertyFilter).
+ *   retry                        a listener answering RECONSUME_LATER (maxReconsumeTimes 2) sees each
+ *                                message again from %RETRY% with reconsumeTimes 0, 1, 2; then the
+ *                                message is in %DLQ%<group>, where a consumer of the DLQ reads it
+ *                                (run.sh shortens messageDelayLevel so this takes seconds).
  *   newgroup                     messages exist; a brand-new group with CONSUME_FROM_LAST_OFFSET
  *                                starts; new messages must arrive. Reports how many OLD messages it
  *                                got as "BEHAVIOUR newgroup <all|none|partial> old=<x>/<n>" (run.sh
@@ -100,7 +104,7 @@ public class BrokerScenarios {
         {"cluster", "cluster"}, {"broadcast", "broadcast"}, {"orderly", "orderly"},
         {"litepull-assign", "lpassign"}, {"litepull-subscribe", "lpsub"}, {"tags", "tags"},
         {"newgroup", "newgroup"}, {"offsets-before", "offsets"}, {"offsets-after", "offsets"},
-        {"hold-consumer", "admin"}, {"transaction", "tx"}, {"sql92", "sql"},
+        {"hold-consumer", "admin"}, {"transaction", "tx"}, {"sql92", "sql"}, {"retry", "retry"},
     };
 
     static String namesrv;
@@ -216,6 +220,8 @@ public class BrokerScenarios {
                 return transactionScenario();
             case "sql92":
                 return sql92Scenario();
+            case "retry":
+                return retryScenario();
             case "newgroup":
                 return newGroupScenario();
             case "offsets-before":
@@ -1070,6 +1076,81 @@ public class BrokerScenarios {
     }
 
     // ------------------------------------------------------------------ 6. tag filtering
+
+    static String retryScenario() throws Exception {
+        final String topic = topicOf("retry");
+        final String group = groupOf("retry");
+        final String pre = "brk-" + runTag + "-retry-";
+        final int n = 3;
+        final int maxReconsume = 2;
+        final ConcurrentHashMap<String, List<Integer>> seen = new ConcurrentHashMap<>();
+        final Set<String> dlq = ConcurrentHashMap.newKeySet();
+        final ConcurrentLinkedQueue<String> dlqTopics = new ConcurrentLinkedQueue<>();
+        DefaultMQPushConsumer c = pushConsumer(group, "retry");
+        c.setMaxReconsumeTimes(maxReconsume);
+        c.subscribe(topic, "*");
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            for (MessageExt m : msgs) {
+                String b = new String(m.getBody(), StandardCharsets.UTF_8);
+                seen.computeIfAbsent(b, k -> java.util.Collections.synchronizedList(new ArrayList<>()))
+                    .add(m.getReconsumeTimes());
+            }
+            return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+        });
+        DefaultMQPushConsumer d = pushConsumer(group + "-dlq-reader", "retry-dlq");
+        DefaultMQProducer p = producer(group + "_producer");
+        try {
+            c.start();
+            for (int i = 0; i < n; i++) {
+                p.send(new Message(topic, "TagR", (pre + i).getBytes(StandardCharsets.UTF_8)));
+            }
+            // Every message is delivered 1 + maxReconsumeTimes times, then goes to %DLQ%<group>.
+            long took = waitUntil(timeoutSec * 1000L, () -> {
+                if (seen.size() < n) {
+                    return false;
+                }
+                for (List<Integer> v : seen.values()) {
+                    if (v.size() < 1 + maxReconsume) {
+                        return false;
+                    }
+                }
+                return true;
+            });
+            TimeUnit.SECONDS.sleep(3);
+            d.subscribe("%DLQ%" + group, "*");
+            d.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+                for (MessageExt m : msgs) {
+                    dlq.add(new String(m.getBody(), StandardCharsets.UTF_8));
+                    dlqTopics.add(m.getTopic());
+                }
+                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+            d.start();
+            long dlqTook = waitUntil(timeoutSec * 1000L, () -> dlq.size() >= n);
+            boolean pass = took >= 0 && dlqTook >= 0;
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < n; i++) {
+                List<Integer> v = seen.get(pre + i);
+                List<Integer> want = new ArrayList<>();
+                for (int r = 0; r <= maxReconsume; r++) {
+                    want.add(r);
+                }
+                List<Integer> got = v == null ? new ArrayList<>() : new ArrayList<>(v);
+                pass &= got.equals(want);
+                if (i == 0) {
+                    sb.append("reconsumeTimes seen for message 0: ").append(got);
+                }
+            }
+            pass &= dlq.size() == n;
+            return (pass ? "PASS " : "FAIL ") + sb + "; " + dlq.size() + "/" + n + " read back from %DLQ%" + group
+                + (took < 0 ? " (retries timed out)" : " (retries done after " + took + " ms)")
+                + (dlqTook < 0 ? " (DLQ read timed out)" : "");
+        } finally {
+            p.shutdown();
+            c.shutdown();
+            d.shutdown();
+        }
+    }
 
     static String sql92Scenario() throws Exception {
         final String topic = topicOf("sql92");
