@@ -160,14 +160,21 @@ pub struct TestBroker {
     task: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
-/// A port `p` with `p - 2` (VIP) and `p + 1` (HA) free as well.
+/// A port `p` with `p - 2` (VIP) and `p + 1` (HA) free as well. Ports handed out earlier in
+/// this process are never handed out again: tests run in parallel, and a broker binds its
+/// ports only after this check, so two tests could otherwise pick overlapping triples.
 pub fn free_port_pair() -> u16 {
+    static TAKEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut taken = TAKEN.lock().unwrap();
     for _ in 0..200 {
         let base = 20000 + (rand_suffix() % 10000) as u16;
-        let ok = [base, base - 2, base + 1]
-            .iter()
-            .all(|p| std::net::TcpListener::bind(("0.0.0.0", *p)).is_ok());
+        let ports = [base - 2, base - 1, base, base + 1];
+        let ok = ports.iter().all(|p| !taken.contains(p))
+            && [base, base - 2, base + 1]
+                .iter()
+                .all(|p| std::net::TcpListener::bind(("0.0.0.0", *p)).is_ok());
         if ok {
+            taken.extend(ports);
             return base;
         }
     }
