@@ -36,13 +36,15 @@ pub struct Replication {
 }
 
 /// Starts the HA client and the metadata sync when the broker is a slave.
-pub fn start(broker: &Arc<Broker>) -> Result<Replication, String> {
+/// `took_back`: the master already took its offsets back before registering; otherwise it keeps
+/// trying for a minute (its slave may register after it).
+pub fn start(broker: &Arc<Broker>, took_back: bool) -> Result<Replication, String> {
     let stop = Arc::new(AtomicBool::new(false));
     if broker.role() != BrokerRole::Slave {
         return Ok(Replication {
             stop,
             client: None,
-            sync: Some(tokio::spawn(take_back_offsets(Arc::clone(broker)))),
+            sync: (!took_back).then(|| tokio::spawn(take_back_offsets(Arc::clone(broker)))),
         });
     }
     let client = slave::start(Arc::clone(&broker.ha), Arc::clone(&stop))
@@ -130,33 +132,39 @@ async fn take_back_offsets(broker: Arc<Broker>) {
     let started = tokio::time::Instant::now();
     while started.elapsed() < TAKE_BACK_WINDOW {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let slaves = slave_addrs(&broker).await;
-        let mut reached = false;
-        for slave in &slaves {
-            let req = RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET.code(), None);
-            match broker.namesrv.invoke(slave, req, SYNC_CALL_TIMEOUT).await {
-                Ok(r) if r.code == ResponseCode::SUCCESS.code() => {
-                    reached = true;
-                    match broker.offsets.take_back_from_slave(&r.body) {
-                        Ok(0) => debug!(slave = %slave, "no newer consumer offsets on the slave"),
-                        Ok(n) => {
-                            info!(slave = %slave, offsets = n, "consumer offsets committed to the slave taken back")
-                        }
-                        Err(e) => {
-                            warn!(slave = %slave, error = %e, "bad consumer offsets from the slave")
-                        }
-                    }
-                }
-                Ok(r) => {
-                    debug!(slave = %slave, code = r.code, "slave refused its consumer offsets")
-                }
-                Err(e) => debug!(slave = %slave, error = %e, "slave unreachable"),
-            }
-        }
-        if reached {
+        if take_back_once(&broker).await {
             return;
         }
     }
+}
+
+/// One attempt: asks every slave the name server lists for this group; true when one answered.
+/// [`super::startup`] makes a first attempt before the master registers, so no consumer can
+/// reach the master before the offsets are back.
+pub async fn take_back_once(broker: &Broker) -> bool {
+    let mut reached = false;
+    for slave in &slave_addrs(broker).await {
+        let req = RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET.code(), None);
+        match broker.namesrv.invoke(slave, req, SYNC_CALL_TIMEOUT).await {
+            Ok(r) if r.code == ResponseCode::SUCCESS.code() => {
+                reached = true;
+                match broker.offsets.take_back_from_slave(&r.body) {
+                    Ok(0) => debug!(slave = %slave, "no newer consumer offsets on the slave"),
+                    Ok(n) => {
+                        info!(slave = %slave, offsets = n, "consumer offsets committed to the slave taken back")
+                    }
+                    Err(e) => {
+                        warn!(slave = %slave, error = %e, "bad consumer offsets from the slave")
+                    }
+                }
+            }
+            Ok(r) => {
+                debug!(slave = %slave, code = r.code, "slave refused its consumer offsets")
+            }
+            Err(e) => debug!(slave = %slave, error = %e, "slave unreachable"),
+        }
+    }
+    reached
 }
 
 /// `SlaveSynchronize.syncAll`, once.

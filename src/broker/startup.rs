@@ -125,7 +125,18 @@ pub async fn run(
         ha_listener,
         stop_rx.clone(),
     ));
-    let replication = super::replication::start(&broker)?;
+    // A master back from a crash takes its consumer offsets back from its slave before it
+    // registers, that is before any consumer can find it (bounded: the slave may be gone too).
+    let mut took_back = false;
+    if broker.role() != crate::ha::BrokerRole::Slave {
+        took_back = tokio::time::timeout(
+            Duration::from_secs(5),
+            super::replication::take_back_once(&broker),
+        )
+        .await
+        .unwrap_or(false);
+    }
+    let replication = super::replication::start(&broker, took_back)?;
     let registrar = tokio::spawn(register::run(Arc::clone(&broker)));
     let keeper = tokio::spawn(housekeeping(Arc::clone(&broker)));
     // A slave's CommitLog is its master's: it never writes, so it delivers no delayed messages.
