@@ -48,21 +48,23 @@ for d in server client-5.3.3 client-4.9.8; do
     echo "$want" >"$out/lib/$d/.stamp"
 done
 
-want="$( (cat "$here"/src/client/*.java "$here"/src/admin/*.java "$out"/lib/*/.stamp; javac -version 2>&1) | sha256sum | cut -d' ' -f1)"
+want="$( (cat "$here"/src/client/*.java "$here"/src/client5/*.java "$here"/src/admin/*.java "$out"/lib/*/.stamp; javac -version 2>&1) | sha256sum | cut -d' ' -f1)"
 if [[ "$force" != 1 && $fetched == 0 && -f "$out/classes/.stamp" && "$(cat "$out/classes/.stamp")" == "$want" ]]; then
     echo "build.sh: Java artifacts up to date in $out"
     exit 0
 fi
 rm -f "$out/classes/.stamp"
 
-compile() { # <output name> <classpath name> <source dir under src/>
+compile() { # <output name> <classpath name> <source dirs under src/...>
     rm -rf "$out/classes/$1"
     mkdir -p "$out/classes/$1"
+    local srcs=()
+    for d in "${@:3}"; do srcs+=("$here"/src/"$d"/*.java); done
     javac --release 8 -nowarn -Xlint:-options -encoding UTF-8 -d "$out/classes/$1" \
-        -cp "$out/lib/$2/*" "$here"/src/"$3"/*.java
+        -cp "$out/lib/$2/*" "${srcs[@]}"
 }
 echo "build.sh: compiling scenario programs"
-compile client-5.3.3 client-5.3.3 client
+compile client-5.3.3 client-5.3.3 client client5   # client5/: APIs only the 5.x client has (POP, timer)
 compile client-4.9.8 client-4.9.8 client
 compile admin server admin
 

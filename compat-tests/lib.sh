@@ -1,0 +1,133 @@
+# Shared helpers for the feature compat scripts (compat-tests/<feature>/run.sh). Source it after
+# setting:
+#   TAG    short name printed in log lines and the final "<TAG>-compat: N passed, M failed" line
+#   ROOT   repository root
+# It sets BIN, JAVA_OUT, WORK (a fresh temp dir, removed at exit unless COMPAT_KEEP_WORK=1),
+# CLIENT_CP (5.3.3 client + scenario classes), CLIENT4_CP (4.9.8), SERVER_CP (Java broker/tools),
+# and defines: log, report, wanted, finish, alive, pick_port, wait_for, build_all, start_namesrv
+# (sets NS), start_broker, stop_broker, store_of, mqadmin.
+# shellcheck shell=bash
+BIN="${RMQRS_BIN_DIR:-$ROOT/target/debug}"
+JAVA_OUT="${COMPAT_JAVA_OUT:-$ROOT/compat-tests/java/target}"
+ONLY="${COMPAT_SCENARIOS:-}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/rmqrs-$TAG-compat.XXXXXX")"
+T0=$SECONDS
+CLIENT_CP="$JAVA_OUT/classes/client-5.3.3:$JAVA_OUT/lib/client-5.3.3/*"
+CLIENT4_CP="$JAVA_OUT/classes/client-4.9.8:$JAVA_OUT/lib/client-4.9.8/*"
+SERVER_CP="$JAVA_OUT/lib/server/*"
+log() { printf '[%s %4ds] %s\n' "$TAG" "$((SECONDS - T0))" "$*"; }
+
+pass=0; fail=0
+report() { # id PASS|FAIL detail [files to show on failure]
+    local id="$1" st="$2" detail="$3" f
+    shift 3
+    printf '%-34s %s %s\n' "$id" "$st" "$detail"
+    if [[ "$st" == PASS ]]; then pass=$((pass + 1)); else
+        fail=$((fail + 1))
+        for f in "$@"; do [[ -f "$f" ]] && { echo "--- tail $f"; tail -n 25 "$f"; }; done
+    fi
+}
+# wanted <id>: true when COMPAT_SCENARIOS is unset or names a prefix of <id>.
+wanted() { [[ -z "$ONLY" ]] && return 0; local p; IFS=, read -ra ps <<<"$ONLY"; for p in "${ps[@]}"; do [[ "$1" == "$p"* ]] && return 0; done; return 1; }
+# finish: prints the summary line and exits 1 when anything failed.
+finish() { echo "$TAG-compat: $pass passed, $fail failed"; [[ $fail == 0 ]]; exit $?; }
+
+declare -A PID=()
+lib_cleanup() {
+    local n
+    for n in "${!PID[@]}"; do kill -KILL "${PID[$n]}" 2>/dev/null; done
+    if [[ "${COMPAT_KEEP_WORK:-0}" == 1 ]]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap lib_cleanup EXIT
+alive() { [[ -n "${PID[$1]:-}" ]] && kill -0 "${PID[$1]}" 2>/dev/null; }
+port_free() { [[ -z "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]; }
+USED=" "
+pick_port() { # <offsets...>: P in 61000-64999 (above the ephemeral range) with P+offset free
+    local t p o ok
+    for ((t = 0; t < 300; t++)); do
+        p=$((61010 + RANDOM % 3980)); ok=1
+        for o in "$@"; do
+            if [[ "$USED" == *" $((p + o)) "* ]] || ! port_free $((p + o)); then ok=0; break; fi
+        done
+        if [[ $ok == 1 ]]; then for o in "$@"; do USED+="$((p + o)) "; done; echo "$p"; return 0; fi
+    done
+    return 1
+}
+wait_for() { # <seconds> <cmd...>
+    local secs=$1 t; shift
+    for ((t = 0; t < secs * 5; t++)); do "$@" && return 0; sleep 0.2; done
+    return 1
+}
+
+# build_all: our binaries and the Java scenario programs; exits with a failed summary if either fails.
+build_all() {
+    (cd "$ROOT" && cargo build --bins --quiet) || { echo "$TAG-compat: 0 passed, 1 failed"; exit 1; }
+    bash "$ROOT/compat-tests/java/build.sh" >"$WORK/java-build.log" 2>&1 \
+        || { tail -20 "$WORK/java-build.log"; echo "$TAG-compat: 0 passed, 1 failed"; exit 1; }
+}
+
+JVM=(-Xms128m -Xmx512m -XX:MaxDirectMemorySize=512m -XX:+UseSerialGC -XX:ActiveProcessorCount=2
+    -XX:TieredStopAtLevel=1 -XX:-OmitStackTraceInFastThrow -Djava.net.preferIPv4Stack=true -Dfile.encoding=UTF-8)
+LOGCFG="$WORK/rmq.broker.logback.xml"
+
+# start_namesrv: our name server on a free port; sets NS (host:port).
+start_namesrv() {
+    local port
+    port="$(pick_port 0)" || return 1
+    NS="127.0.0.1:$port"
+    printf 'listenPort=%s\n' "$port" >"$WORK/namesrv.conf"
+    "$BIN/mqnamesrv" -c "$WORK/namesrv.conf" >"$WORK/namesrv.log" 2>&1 &
+    PID[ns]=$!
+    wait_for 30 grep -q "boot success" "$WORK/namesrv.log" || { cat "$WORK/namesrv.log"; return 1; }
+    log "name server (ours) on $NS"
+}
+
+# start_broker <name> rust|java <conf-lines...>: conf in $WORK/<name>.conf, store $WORK/<name>/store.
+# The broker port is in BROKER_PORT[<name>] (kept across restarts). Waits for "boot success".
+declare -A BROKER_PORT=() KIND=()
+start_broker() {
+    local name="$1" kind="$2" port
+    shift 2
+    port="${BROKER_PORT[$name]:-}"
+    if [[ -z "$port" ]]; then port="$(pick_port -2 0 1)" || return 1; BROKER_PORT[$name]=$port; fi
+    KIND[$name]=$kind
+    mkdir -p "$WORK/$name/store" "$WORK/$name/home"
+    {
+        printf 'brokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nlistenPort=%s\nnamesrvAddr=%s\n' "$port" "$NS"
+        printf 'storePathRootDir=%s\nstorePathCommitLog=%s\n' "$WORK/$name/store" "$WORK/$name/store/commitlog"
+        printf 'mappedFileSizeCommitLog=1048576\nautoCreateTopicEnable=true\nflushDiskType=ASYNC_FLUSH\n'
+        printf '%s\n' "$@"
+    } >"$WORK/$name.conf"
+    local out="$WORK/$name.out"
+    echo "=== start $(date +%T)" >>"$out"
+    if [[ "$kind" == rust ]]; then
+        "$BIN/mqbroker" -c "$WORK/$name.conf" >>"$out" 2>&1 &
+    else
+        [[ -s "$LOGCFG" ]] || unzip -p "$JAVA_OUT/lib/server/rocketmq-broker-5.3.3.jar" rmq.broker.logback.xml >"$LOGCFG" 2>/dev/null || true
+        ROCKETMQ_HOME="$WORK/$name/home" java "${JVM[@]}" -Duser.home="$WORK/$name/home" \
+            -Drmq.logback.configurationFile="$LOGCFG" -cp "$SERVER_CP" \
+            org.apache.rocketmq.broker.BrokerStartup -c "$WORK/$name.conf" >>"$out" 2>&1 &
+    fi
+    PID[$name]=$!
+    local n0
+    n0=$(grep -c "boot success" "$out")
+    booted() { [[ $(grep -c "boot success" "$out") -gt $n0 ]] || ! alive "$name"; }
+    wait_for 90 booted
+    alive "$name" || { log "$name ($kind) died at start"; tail -20 "$out"; return 1; }
+    log "$name ($kind) up on 127.0.0.1:$port"
+}
+stop_broker() { # <name> [KILL]
+    local sig="${2:-TERM}" p="${PID[$1]:-}"
+    [[ -z "$p" ]] && return 0
+    kill -"$sig" "$p" 2>/dev/null
+    wait_for 60 bash -c "! kill -0 $p 2>/dev/null" || kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    unset 'PID[$1]'
+}
+store_of() { echo "$WORK/$1/store"; }
+# mqadmin <out> <args...>: runs mqadmin 5.3.3 (rocketmq-tools) against the name server.
+mqadmin() {
+    local out="$1"; shift
+    timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
+        -cp "$SERVER_CP" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NS" >"$out" 2>&1
+}
