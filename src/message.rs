@@ -39,6 +39,11 @@ pub fn put_property(props: &mut Vec<(String, String)>, key: &str, value: &str) {
     }
 }
 
+/// Removes a property (`MessageAccessor.clearProperty`).
+pub fn remove_property(props: &mut Vec<(String, String)>, key: &str) {
+    props.retain(|(k, _)| k != key);
+}
+
 /// One property.
 #[must_use]
 pub fn get_property<'a>(props: &'a [(String, String)], key: &str) -> Option<&'a str> {

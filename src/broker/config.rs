@@ -106,6 +106,15 @@ pub const STORE_KEYS: &[KeyDef] = keys! {
     "maxTransferBytesOnMessageInMemory": Int = "262144",
     "maxTransferCountOnMessageInMemory": Int = "32",
     "enableDLegerCommitLog": Bool = "false",
+    "timerWheelEnable": Bool = "true",
+    "timerPrecisionMs": Int = "1000",
+    "timerRollWindowSlot": Int = "172800",
+    "mappedFileSizeTimerLog": Int = "104857600",
+    "timerMaxDelaySec": Int = "259200",
+    "timerFlushIntervalMs": Int = "1000",
+    "timerCongestNumEachSlot": Int = "2147483647",
+    "timerStopEnqueue": Bool = "false",
+    "timerStopDequeue": Bool = "false",
 };
 
 /// `NettyServerConfig` fields a broker file may carry (`listenPort` is in [`BROKER_KEYS`]).

@@ -17,6 +17,7 @@ pub mod schedule;
 pub mod startup;
 pub mod stats;
 pub mod subscription_group;
+pub mod timer;
 pub mod topic_config;
 pub mod transaction_check;
 
@@ -81,6 +82,10 @@ pub struct Broker {
     pub stats: Stats,
     /// Delayed-delivery progress.
     pub schedule: schedule::ScheduleOffsets,
+    /// Timer messages (`timerWheelEnable`).
+    pub timer: Option<Arc<timer::service::TimerService>>,
+    /// Timer settings.
+    pub timer_config: timer::TimerConfig,
     /// Broker-wide permission (`brokerPermission`).
     permission: AtomicI32,
     /// Master address learned from the name server (slaves).
@@ -178,6 +183,15 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
     let permission = i32::try_from(config.get_i64("brokerPermission")).unwrap_or(6);
     let ha = HaService::new(HaConfig::from_config(&config), Arc::clone(&store));
     let id = config.get_i64("brokerId");
+    let timer_config = timer::TimerConfig::from_config(&config);
+    let timer = if timer_config.enable {
+        Some(timer::service::TimerService::open(
+            Arc::clone(&store),
+            timer_config.clone(),
+        )?)
+    } else {
+        None
+    };
     let (topics_changed, _) = watch::channel(0);
     let broker = Arc::new(Broker {
         config: RwLock::new(config),
@@ -198,6 +212,8 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         locks: processor::lock::LockManager::default(),
         stats: Stats::default(),
         schedule: schedule::ScheduleOffsets::load(cfg_dir.join("delayOffset.json")),
+        timer,
+        timer_config,
         permission: AtomicI32::new(permission),
         master_addr: Mutex::new(None),
         topics_changed,
@@ -290,6 +306,9 @@ fn install_encoders(broker: &Arc<Broker>) {
 /// Persists metadata and closes the store (clean shutdown).
 pub fn shutdown(broker: &Broker) {
     let t = std::time::Instant::now();
+    if let Some(timer) = &broker.timer {
+        timer.shutdown();
+    }
     broker.offsets.persist_now();
     broker.schedule.persist_now();
     broker.topics.persist_now();

@@ -24,6 +24,7 @@ pub mod message_store;
 pub mod record;
 pub mod recovery;
 pub mod replica;
+pub mod timer;
 pub mod tool;
 
 pub use config::{FlushDiskType, StoreConfig};

@@ -1,6 +1,6 @@
 //! Replication requests: what a slave's `SlaveSynchronize` asks its master beyond the config
-//! tables (POP request modes, timer checkpoint and metrics: empty here, as this broker has no
-//! timer wheel or POP), and GET_BROKER_HA_STATUS (`mqadmin haStatus`).
+//! tables (POP request modes: empty here; the timer checkpoint and metrics), and
+//! GET_BROKER_HA_STATUS (`mqadmin haStatus`).
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use crate::net::ConnectionHandle;
 use crate::remoting::RemotingCommand;
 use crate::remoting::error::HeaderError;
 use crate::remoting::json_tree::{Key, Node};
+use crate::store::timer::checkpoint::CheckpointData;
 
 fn json_body(text: String) -> RemotingCommand {
     RemotingCommand::success().with_body(text.into_bytes())
@@ -28,27 +29,38 @@ pub(crate) fn get_all_message_request_mode(
 
 /// GET_TIMER_CHECK_POINT (a 5.x slave asks every 3 s): the 56-byte binary checkpoint
 /// (`TimerCheckpoint.encode`: lastReadTimeMs, lastTimerLogFlushPos, lastTimerQueueOffset,
-/// masterTimerQueueOffset, then the data version's stateVersion, timestamp, counter). This
-/// broker has no timer wheel, so every position is 0.
+/// masterTimerQueueOffset, then the data version's stateVersion, timestamp, counter). With the
+/// timer wheel disabled every position is 0 and the data version is the topics'.
 pub(crate) fn get_timer_check_point(
     broker: &Arc<Broker>,
     _c: &ConnectionHandle,
     _req: &RemotingCommand,
 ) -> Result<RemotingCommand, HeaderError> {
-    let dv = broker.topics.data_version();
-    let mut body = Vec::with_capacity(56);
-    for v in [0i64, 0, 0, 0, dv.state_version, dv.timestamp, dv.counter] {
-        body.extend_from_slice(&v.to_be_bytes());
-    }
-    Ok(RemotingCommand::success().with_body(body))
+    let cp = broker.timer.as_ref().map_or_else(
+        || {
+            let dv = broker.topics.data_version();
+            CheckpointData {
+                state_version: dv.state_version,
+                timestamp: dv.timestamp,
+                counter: dv.counter,
+                ..CheckpointData::default()
+            }
+        },
+        |t| t.checkpoint(),
+    );
+    Ok(RemotingCommand::success().with_body(cp.encode()))
 }
 
-/// GET_TIMER_METRICS (a 5.x slave's sync): per-topic timer counts; none here.
+/// GET_TIMER_METRICS (a 5.x slave's sync): pending timer messages per topic
+/// (`TimerMetricsSerializeWrapper`).
 pub(crate) fn get_timer_metrics(
     broker: &Arc<Broker>,
     _c: &ConnectionHandle,
     _req: &RemotingCommand,
 ) -> Result<RemotingCommand, HeaderError> {
+    if let Some(t) = &broker.timer {
+        return Ok(json_body(t.metrics.encode()));
+    }
     let dv = broker.topics.data_version();
     let node = Node::object(vec![
         ("dataVersion", data_version_node(&dv)),

@@ -12,7 +12,7 @@ use crate::broker::config_file::ConfigManager as _;
 use crate::broker::topic_config::{
     DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
 };
-use crate::broker::{Broker, schedule};
+use crate::broker::{Broker, schedule, timer};
 use crate::ha::BrokerRole;
 use crate::message::{
     decode_batch, get_property, java_hashmap_order, parse_properties, properties_to_string,
@@ -392,9 +392,33 @@ pub async fn send_message(
     if prepared {
         (topic, queue_id, properties, sys_flag) =
             super::transaction::to_half(&topic, queue_id, &properties, sys_flag);
-    } else if let Some(level) = schedule::delay_level(&properties).filter(|_| tx == 0 || tx == 0x8)
-    {
-        (topic, queue_id, properties) = schedule::transform(&topic, queue_id, &properties, level);
+    } else if tx == 0 || tx == 0x8 {
+        if let Some(level) = schedule::delay_level(&properties) {
+            if let Some(p) = timer::strip_for_delay_level(&properties) {
+                properties = p;
+            }
+            (topic, queue_id, properties) =
+                schedule::transform(&topic, queue_id, &properties, level);
+        } else {
+            let congested = |slot| broker.timer.as_ref().map_or(0, |t| t.congested(slot));
+            let now = crate::store::message_store::now_millis();
+            match timer::transform(
+                &topic,
+                queue_id,
+                &properties,
+                &broker.timer_config,
+                now,
+                congested,
+            ) {
+                timer::TimerPut::Keep => {}
+                timer::TimerPut::Timer { properties: p } => {
+                    (topic, queue_id, properties) = (timer::TIMER_TOPIC.to_owned(), 0, p);
+                }
+                timer::TimerPut::Refuse { code, remark } => {
+                    return Some(base_response(broker, code, Some(remark)));
+                }
+            }
+        }
     }
     let msg = PutMessage {
         topic,

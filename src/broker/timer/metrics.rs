@@ -1,0 +1,123 @@
+//! Per-topic counts of pending timer messages (`store:timer/TimerMetrics.java`), persisted as
+//! `<root>/config/timermetrics` in fastjson's compact form and served to a slave by
+//! GET_TIMER_METRICS.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use tracing::warn;
+
+use crate::broker::config_file;
+use crate::broker::topic_config::data_version_node;
+use crate::remoting::body::data_version::DataVersion;
+use crate::remoting::json_tree::{Key, Node, sort_java_hash};
+use crate::store::message_store::now_millis;
+
+#[derive(Debug, Default)]
+struct Table {
+    /// Topic → (count, time of the last change).
+    counts: BTreeMap<String, (i64, i64)>,
+    version: DataVersion,
+    dirty: bool,
+}
+
+/// The metrics.
+#[derive(Debug)]
+pub struct TimerMetrics {
+    path: PathBuf,
+    table: Mutex<Table>,
+}
+
+impl TimerMetrics {
+    /// Loads the file (missing or unreadable: empty).
+    #[must_use]
+    pub fn load(path: PathBuf) -> Self {
+        let mut t = Table::default();
+        if let Some(text) = config_file::load(&path)
+            && let Ok(v) = serde_json::from_str::<Value>(&text)
+        {
+            if let Some(dv) = v.get("dataVersion") {
+                t.version = DataVersion::from_value(dv);
+            }
+            if let Some(Value::Object(m)) = v.get("timingCount") {
+                for (topic, metric) in m {
+                    let count = metric.get("count").and_then(Value::as_i64).unwrap_or(0);
+                    let ts = metric.get("timeStamp").and_then(Value::as_i64).unwrap_or(0);
+                    let _ = t.counts.insert(topic.clone(), (count, ts));
+                }
+            }
+        }
+        Self {
+            path,
+            table: Mutex::new(t),
+        }
+    }
+
+    /// Adds `delta` to `topic`'s count (`addAndGet`).
+    pub fn add(&self, topic: &str, delta: i64) {
+        if let Ok(mut t) = self.table.lock() {
+            let now = now_millis();
+            let e = t.counts.entry(topic.to_owned()).or_insert((0, now));
+            e.0 += delta;
+            e.1 = now;
+            t.version.counter += 1;
+            t.version.timestamp = now;
+            t.dirty = true;
+        }
+    }
+
+    /// `topic`'s pending count.
+    #[must_use]
+    pub fn count(&self, topic: &str) -> i64 {
+        self.table
+            .lock()
+            .ok()
+            .and_then(|t| t.counts.get(topic).map(|c| c.0))
+            .unwrap_or(0)
+    }
+
+    /// The JSON body (`TimerMetricsSerializeWrapper`).
+    #[must_use]
+    pub fn encode(&self) -> String {
+        let Ok(t) = self.table.lock() else {
+            return String::new();
+        };
+        let mut pairs: Vec<(Key, Node)> = t
+            .counts
+            .iter()
+            .map(|(topic, (count, ts))| {
+                (
+                    Key::Str(topic.clone()),
+                    Node::object(vec![
+                        ("count", Node::Int(*count)),
+                        ("timeStamp", Node::Int(*ts)),
+                    ]),
+                )
+            })
+            .collect();
+        sort_java_hash(&mut pairs, 1024);
+        Node::object(vec![
+            ("dataVersion", data_version_node(&t.version)),
+            ("timingCount", Node::Object(pairs)),
+        ])
+        .to_compact()
+    }
+
+    /// Writes the file when something changed (write to `.tmp`, keep `.bak`, rename, as Java).
+    pub fn persist(&self) {
+        let dirty = self
+            .table
+            .lock()
+            .map(|mut t| std::mem::replace(&mut t.dirty, false))
+            .unwrap_or(false);
+        if !dirty {
+            return;
+        }
+        let text = self.encode();
+        if let Err(e) = config_file::persist(&self.path, &text) {
+            warn!(path = %self.path.display(), error = %e, "timer metrics not persisted");
+        }
+    }
+}
