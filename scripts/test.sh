@@ -34,4 +34,6 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/run.sh
     step "master-slave replication with the Java client and Java 5.3.3 brokers"
     bash compat-tests/ha/run.sh
+    step "timer messages with the Java clients and a Java 5.3.3 broker"
+    bash compat-tests/timer/run.sh
 fi
