@@ -36,4 +36,6 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/ha/run.sh
     step "timer messages with the Java clients and a Java 5.3.3 broker"
     bash compat-tests/timer/run.sh
+    step "transactions and SQL92 across a kill -9 of the broker (Java clients 5.3.3 and 4.9.8)"
+    bash compat-tests/restart/run.sh
 fi
