@@ -204,3 +204,82 @@ async fn restart_that_lost_the_checkpoint_still_delivers_once() {
     b.stop().await;
     let _ = std::fs::remove_dir_all(&store);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recalled_message_is_never_delivered() {
+    use rocketmq_rs::remoting::{ExtFields, RemotingCommand};
+    let b =
+        TestBroker::start(&[("timerPrecisionMs", "100"), ("recallMessageEnable", "true")]).await;
+    let c = RemotingClient::new();
+    let mut handles = Vec::new();
+    for (i, uniq) in ["RECALLED", "KEPT"].iter().enumerate() {
+        let r = send(
+            &c,
+            &b.addr,
+            "TimerRc",
+            0,
+            uniq,
+            &format!(
+                "TIMER_DELAY_MS\u{1}{}\u{2}UNIQ_KEY\u{1}{uniq}\u{2}",
+                1500 + i * 10
+            ),
+        )
+        .await;
+        assert_eq!(r.code, 0, "{:?}", r.remark);
+        handles.push(
+            r.ext("recallHandle")
+                .expect("a timer send carries a recall handle")
+                .to_owned(),
+        );
+    }
+    let recall = |topic: &str, handle: &str| {
+        let ext: ExtFields = [
+            ("producerGroup", "pg"),
+            ("topic", topic),
+            ("recallHandle", handle),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        RemotingCommand::request(370, Some(ext))
+    };
+    let bad = c
+        .invoke(&b.addr, recall("TimerRc", "bm9wZQ=="), common::T)
+        .await
+        .unwrap();
+    assert_eq!(bad.code, ResponseCode::ILLEGAL_OPERATION.code());
+    assert_eq!(bad.remark.as_deref(), Some("recall handle is invalid"));
+    let other = c
+        .invoke(&b.addr, recall("TBW102", &handles[0]), common::T)
+        .await
+        .unwrap();
+    assert_eq!(
+        other.remark.as_deref(),
+        Some("recall failed, topic not match")
+    );
+    let ok = c
+        .invoke(&b.addr, recall("TimerRc", &handles[0]), common::T)
+        .await
+        .unwrap();
+    assert_eq!(ok.code, 0, "{:?}", ok.remark);
+    assert_eq!(ok.ext("msgId"), Some("RECALLED"));
+    let (recs, _) = wait_for(&b.addr, "TimerRc", 1, 10).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (recs2, _) = wait_for(&b.addr, "TimerRc", 2, 0).await;
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs2.len(), 1, "the recalled message came");
+    assert_eq!(recs2[0].body.as_ref(), b"KEPT");
+    b.stop().await;
+
+    let off = TestBroker::start(&[]).await;
+    let r = c
+        .invoke(&off.addr, recall("TimerRc", &handles[1]), common::T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, ResponseCode::NO_PERMISSION.code());
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("recall failed, operation is forbidden")
+    );
+    off.stop().await;
+}

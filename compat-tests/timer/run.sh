@@ -6,6 +6,9 @@
 #                           broker is restarted right after (TERM) and kill -9'd at ~25 s; a push
 #                           consumer gets each message, stored no earlier than due and within one
 #                           precision step (1 s) plus 500 ms of it
+#   ours.recall             a 5.3.3 producer recalls one of two timer messages with its send
+#                           result's recall handle (recallMessageEnable=true): only the other one
+#                           is ever consumed
 #   store.rust-to-java      a message due in 20 s is in our timer wheel when our broker stops; a
 #                           Java 5.3.3 broker started on the same store delivers it on time
 #   store.java-to-rust      the other way round: Java's pending timer message, our broker delivers
@@ -90,6 +93,22 @@ ours_on_time() {
     stop_broker $b
 }
 
+# ---------------------------------------------------------------- recall (5.3)
+ours_recall() {
+    local b=tr topic=TimerRecall id=ours.recall
+    start_broker $b rust brokerClusterName=TimerC brokerName=timer-r recallMessageEnable=true || { report $id FAIL "broker did not start" "$WORK/$b.out"; return; }
+    java_timer "$CLIENT_CP" "$WORK/rc-p.out" recall "$NS" "$topic" "$WORK/rc-p.txt" 4000
+    java_timer "$CLIENT_CP" "$WORK/rc-c.out" consume "$NS" "$topic" timer_rc "$WORK/rc-c.txt" 2 15
+    local detail
+    if grep -q '^RESULT recalled=' "$WORK/rc-p.out" && ! grep -q '^recalled ' "$WORK/rc-c.txt" \
+        && detail=$(on_time "$WORK/rc-p.txt" -- "$WORK/rc-c.txt"); then
+        report $id PASS "recalled $(grep -o 'recalled=.*' "$WORK/rc-p.out"), never consumed; $detail"
+    else
+        report $id FAIL "${detail:-} consumed: $(cut -d' ' -f1 "$WORK/rc-c.txt" 2>/dev/null | tr '\n' ' ')" "$WORK/rc-p.out" "$WORK/rc-c.out" "$WORK/$b.out"
+    fi
+    stop_broker $b
+}
+
 # ---------------------------------------------------------------- a store moved between brokers
 # moved <id> <first kind> <second kind> <topic>: a message due in 20 s is sent to the first
 # broker, which stops once it is in the wheel; the second broker, on the same store, delivers it.
@@ -118,7 +137,8 @@ moved() {
     stop_broker "$b"
 }
 
-wanted ours && ours_on_time
+wanted ours.on-time && ours_on_time
+wanted ours.recall && ours_recall
 wanted store.rust-to-java && moved store.rust-to-java rust java TimerToJava
 wanted store.java-to-rust && moved store.java-to-rust java rust TimerToRust
 finish

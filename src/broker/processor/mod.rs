@@ -11,6 +11,7 @@ pub mod lock;
 pub mod offset;
 pub mod pull;
 pub mod query;
+pub mod recall;
 pub mod send;
 pub mod transaction;
 
@@ -114,6 +115,7 @@ sync_handler!(timer_metrics => ha::get_timer_metrics);
 sync_handler!(ha_status => ha::get_broker_ha_status);
 sync_handler!(query_message => query::query_message);
 sync_handler!(view_message => query::view_message_by_id);
+sync_handler!(recall_message => recall::recall_message);
 
 fn send_message<'a>(
     b: &'a Arc<Broker>,
@@ -162,6 +164,7 @@ pub static TABLE: &[Route] = &[
     row(RequestCode::SEND_BATCH_MESSAGE, send_batch, true),
     row(RequestCode::CONSUMER_SEND_MSG_BACK, send_back, true),
     row(RequestCode::END_TRANSACTION, end_transaction, true),
+    row(RequestCode::RECALL_MESSAGE, recall_message, true),
     row(RequestCode::PULL_MESSAGE, pull_message, false),
     row(RequestCode::LITE_PULL_MESSAGE, pull_message, false),
     row(RequestCode::HEART_BEAT, heart_beat, true),

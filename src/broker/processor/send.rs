@@ -313,6 +313,7 @@ fn success_response(
     queue_id: i32,
     r: &PutResult,
     uniq: Option<String>,
+    recall_handle: Option<String>,
 ) -> RemotingCommand {
     let mut resp = base_response(broker, code, None);
     let header = SendMessageResponseHeader {
@@ -321,7 +322,7 @@ fn success_response(
         queue_offset: r.queue_offset,
         transaction_id: uniq,
         batch_uniq_id: None,
-        recall_handle: None,
+        recall_handle,
     };
     if let Some(ext) = resp.ext_fields.as_mut() {
         for (k, v) in header.to_ext_fields().iter() {
@@ -329,6 +330,26 @@ fn success_response(
         }
     }
     resp
+}
+
+/// The recall handle of a message stored in the timer topic (`attachRecallHandle`): its real
+/// topic (not a retry topic), this broker, the due time + 1 and its unique id.
+fn recall_handle(broker: &Broker, topic: &str, properties: &str) -> Option<String> {
+    use crate::store::record::property;
+    if topic != timer::TIMER_TOPIC {
+        return None;
+    }
+    let real = property(properties, "REAL_TOPIC").filter(|t| !t.starts_with(RETRY_PREFIX))?;
+    let due = property(properties, timer::TIMER_OUT_MS)?
+        .parse::<i64>()
+        .ok()?;
+    let uniq = property(properties, "UNIQ_KEY").unwrap_or_default();
+    Some(timer::recall::build(
+        real,
+        &broker.name,
+        &(due + 1).to_string(),
+        uniq,
+    ))
 }
 
 /// Header, checks and queue choice shared by the send paths. A topic created here is on disk
@@ -420,6 +441,7 @@ pub async fn send_message(
             }
         }
     }
+    let recall = recall_handle(broker, &topic, &properties);
     let msg = PutMessage {
         topic,
         queue_id,
@@ -437,7 +459,7 @@ pub async fn send_message(
         match put_and_wait(broker, std::slice::from_ref(&msg)).await {
             Ok((r, code)) => {
                 let msg_id = r.msg_ids.first().cloned().unwrap_or_default();
-                success_response(broker, code, msg_id, h.queue_id, &r, Some(uniq))
+                success_response(broker, code, msg_id, h.queue_id, &r, Some(uniq), recall)
             }
             Err(resp) => resp,
         },
@@ -521,7 +543,15 @@ pub async fn send_batch_message(
         })
         .collect();
     Some(match put_and_wait(broker, &msgs).await {
-        Ok((r, code)) => success_response(broker, code, r.msg_ids.join(","), h.queue_id, &r, None),
+        Ok((r, code)) => success_response(
+            broker,
+            code,
+            r.msg_ids.join(","),
+            h.queue_id,
+            &r,
+            None,
+            None,
+        ),
         Err(resp) => resp,
     })
 }

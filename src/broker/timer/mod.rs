@@ -8,6 +8,7 @@
 //! pending timer messages moves between our broker and Java's.
 
 pub mod metrics;
+pub mod recall;
 pub mod service;
 
 use crate::config::table::ConfigValues;
@@ -125,6 +126,17 @@ pub fn strip_for_delay_level(properties: &str) -> Option<String> {
     (props.len() != before).then(|| properties_to_string(&props))
 }
 
+/// The slot a due time is stored under: rounded down to the precision, and an exact multiple one
+/// slot earlier, so that delivery (after the slot has passed) is never before the due time.
+#[must_use]
+pub fn slot_of(deliver_ms: i64, precision_ms: i64) -> i64 {
+    if deliver_ms % precision_ms == 0 {
+        deliver_ms - precision_ms
+    } else {
+        deliver_ms / precision_ms * precision_ms
+    }
+}
+
 /// The timer transform (`HookUtils.transformTimerMessage`). `congested(slot_ms)` gives the
 /// number of messages already due in that slot, for `timerCongestNumEachSlot` flow control.
 #[must_use]
@@ -170,7 +182,7 @@ pub fn transform(
     } else {
         get_property(&props, TIMER_DELIVER_MS).and_then(|s| s.trim().parse::<i64>().ok())
     };
-    let Some(mut deliver_ms) = parsed else {
+    let Some(deliver_ms) = parsed else {
         return illegal();
     };
     if deliver_ms <= now_ms {
@@ -183,12 +195,7 @@ pub fn transform(
     if deliver_ms - now_ms > cfg.max_delay_sec.saturating_mul(1000) {
         return illegal();
     }
-    let p = cfg.precision_ms;
-    if deliver_ms % p == 0 {
-        deliver_ms -= p;
-    } else {
-        deliver_ms = deliver_ms / p * p;
-    }
+    let deliver_ms = slot_of(deliver_ms, cfg.precision_ms);
     let limit = cfg.congest_num_each_slot;
     if limit < i64::from(i32::MAX) {
         let n = congested(deliver_ms);

@@ -361,9 +361,7 @@ impl TimerService {
                         rec.property("UNIQ_KEY").unwrap_or_default()
                     );
                     if deleted.contains(&key) {
-                        if let Some(t) = rec.property("REAL_TOPIC") {
-                            self.metrics.add(t, -1);
-                        }
+                        // Recalled: its marker already took it off the metrics.
                         continue;
                     }
                     match self.deliver(&rec, u.write_time_ms, u.magic & MAGIC_ROLL != 0) {

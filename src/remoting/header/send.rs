@@ -107,3 +107,23 @@ impl From<SendMessageRequestHeaderV2> for SendMessageRequestHeader {
         }
     }
 }
+
+ext_header! {
+    /// RECALL_MESSAGE (370, 5.3): cancel a timer message before it is due.
+    pub struct RecallMessageRequestHeader {
+        /// Producer group.
+        producer_group: opt String = "producerGroup",
+        /// Topic the message was sent to.
+        topic: req String = "topic",
+        /// The handle the send response carried.
+        recall_handle: req String = "recallHandle",
+    }
+}
+
+ext_header! {
+    /// RECALL_MESSAGE response.
+    pub struct RecallMessageResponseHeader {
+        /// The recalled message's unique id.
+        msg_id: req String = "msgId",
+    }
+}

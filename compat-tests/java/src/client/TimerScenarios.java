@@ -7,6 +7,10 @@
  *   TimerScenarios produce <namesrv> <topic> <outFile> <delayMs>[,<delayMs>...]
  *       Sync-sends one message per delay, due at now + delay (key "t<delay>"). Each SEND_OK
  *       appends "<key> <dueMs>" to <outFile>. Last line "RESULT ok=N api=setDeliverTimeMs|property".
+ *   TimerScenarios recall <namesrv> <topic> <outFile> <delayMs>
+ *       (5.3 client) Sends "recalled" and "kept", both due in <delayMs>, then
+ *       DefaultMQProducer.recallMessage(topic, handle) with the first one's SendResult recall
+ *       handle. Appends "kept <dueMs>" to <outFile>. Last line "RESULT recalled=<msgId>".
  *   TimerScenarios consume <namesrv> <topic> <group> <outFile> <count> <timeoutSeconds>
  *       A push consumer (CONSUME_FROM_FIRST_OFFSET) appends "<key> <storeTimestamp> <receivedMs>"
  *       to <outFile> for every message (duplicates included) until <count> distinct keys came or
@@ -38,6 +42,8 @@ public class TimerScenarios {
         try {
             if (args.length == 5 && args[0].equals("produce")) {
                 code = produce(args[1], args[2], args[3], args[4]);
+            } else if (args.length == 5 && args[0].equals("recall")) {
+                code = recall(args[1], args[2], args[3], Long.parseLong(args[4]));
             } else if (args.length == 7 && args[0].equals("consume")) {
                 code = consume(args[1], args[2], args[3], args[4], Integer.parseInt(args[5]),
                     Integer.parseInt(args[6]));
@@ -89,6 +95,40 @@ public class TimerScenarios {
             producer.shutdown();
         }
         System.out.println("RESULT ok=" + ok + " api=" + (setDeliver != null ? "setDeliverTimeMs" : "property"));
+        return 0;
+    }
+
+    static int recall(String namesrv, String topic, String outFile, long delay) throws Exception {
+        DefaultMQProducer producer = new DefaultMQProducer("timer_recall_producer");
+        producer.setNamesrvAddr(namesrv);
+        producer.setSendMsgTimeout(5000);
+        producer.start();
+        Method setDeliver = Message.class.getMethod("setDeliverTimeMs", long.class);
+        Method getHandle = SendResult.class.getMethod("getRecallHandle");
+        Method recallMessage = DefaultMQProducer.class.getMethod("recallMessage", String.class, String.class);
+        String recalled;
+        try (Writer out = new OutputStreamWriter(new FileOutputStream(outFile, true), StandardCharsets.UTF_8)) {
+            long due = System.currentTimeMillis() + delay;
+            String handle = null;
+            for (String key : new String[] {"recalled", "kept"}) {
+                Message m = new Message(topic, "TagT", key, key.getBytes(StandardCharsets.UTF_8));
+                setDeliver.invoke(m, due);
+                SendResult r = producer.send(m);
+                if (r.getSendStatus() != SendStatus.SEND_OK) {
+                    throw new IllegalStateException("send " + key + ": " + r.getSendStatus());
+                }
+                if (key.equals("recalled")) {
+                    handle = (String) getHandle.invoke(r);
+                } else {
+                    out.write(key + " " + due + "\n");
+                }
+            }
+            System.out.println("recall handle " + handle);
+            recalled = (String) recallMessage.invoke(producer, topic, handle);
+        } finally {
+            producer.shutdown();
+        }
+        System.out.println("RESULT recalled=" + recalled);
         return 0;
     }
 
