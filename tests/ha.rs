@@ -299,3 +299,79 @@ async fn a_silent_ha_connection_is_not_a_slave() {
     );
     m.stop().await;
 }
+
+/// A slave links the replicated timer messages into its own wheel as far as its master has
+/// (SlaveSynchronize hands it the master's timer checkpoint) and delivers nothing itself; once
+/// an operator restarts it as the master, it delivers the pending message on time, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slave_keeps_a_timer_wheel_and_takes_over_its_messages() {
+    common::init_log();
+    let m = master(None, "ASYNC_MASTER").await;
+    let c = RemotingClient::new();
+    let slave_store =
+        std::env::temp_dir().join(format!("rmqrs-timer-slave-{}", common::rand_suffix()));
+    let s = slave(&m.ns.addr, slave_store.clone()).await;
+    until_replicating(&c, &m.addr, "HaTimerProbe").await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let due = now + 12_000;
+    let r = send(
+        &c,
+        &m.addr,
+        "HaTimer",
+        0,
+        "later",
+        &format!("TIMER_DELIVER_MS\u{1}{due}\u{2}"),
+    )
+    .await;
+    assert_eq!(r.code, SUCCESS, "{:?}", r.remark);
+    // The slave's checkpoint names the master's timer-queue offset, and its log holds the unit.
+    let check = slave_store.join("config").join("timercheck");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let bytes = std::fs::read(&check).unwrap_or_default();
+        let master_offset = bytes
+            .get(24..32)
+            .map_or(0, |b| i64::from_be_bytes(b.try_into().unwrap()));
+        let log = slave_store.join("timerlog").join("00000000000000000000");
+        if master_offset >= 1 && log.exists() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slave never linked the timer message"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await; // one more checkpoint flush
+    // Nothing is delivered by the slave.
+    let p = pull(&c, &s.addr, "HaTimer", 0, 0, 0, "*").await;
+    assert_ne!(p.code, SUCCESS);
+    s.stop().await;
+    m.stop().await;
+
+    // The slave's store, restarted as the master.
+    let promoted = master(Some(slave_store.clone()), "ASYNC_MASTER").await;
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let recs = loop {
+        let p = pull(&c, &promoted.addr, "HaTimer", 0, 0, 0, "*").await;
+        if p.code == SUCCESS {
+            break records(&p.body);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the promoted slave never delivered it"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].body.as_ref(), b"later");
+    assert!(recs[0].store_timestamp >= due);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let again = pull(&c, &promoted.addr, "HaTimer", 0, 1, 0, "*").await;
+    assert_ne!(again.code, SUCCESS, "delivered twice");
+    promoted.stop().await;
+    let _ = std::fs::remove_dir_all(&slave_store);
+}

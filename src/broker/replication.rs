@@ -170,7 +170,7 @@ pub async fn take_back_once(broker: &Broker) -> bool {
 /// `SlaveSynchronize.syncAll`, once.
 pub async fn sync_all(broker: &Broker, master: &str) {
     let vip = vip_addr(master);
-    let steps: [(RequestCode, &str); 4] = [
+    let steps: [(RequestCode, &str); 5] = [
         (RequestCode::GET_ALL_TOPIC_CONFIG, "topic config"),
         (RequestCode::GET_ALL_CONSUMER_OFFSET, "consumer offsets"),
         (RequestCode::GET_ALL_DELAY_OFFSET, "delay offsets"),
@@ -178,6 +178,7 @@ pub async fn sync_all(broker: &Broker, master: &str) {
             RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
             "subscription groups",
         ),
+        (RequestCode::GET_TIMER_CHECK_POINT, "timer checkpoint"),
     ];
     for (code, what) in steps {
         // Java asks for topics on the VIP port and for the rest on the main port.
@@ -210,6 +211,17 @@ pub async fn sync_all(broker: &Broker, master: &str) {
                 .sync_from_master(&body)
                 .map(|n| debug!(master = %vip, pairs = n, "consumer offsets synced")),
             RequestCode::GET_ALL_DELAY_OFFSET => broker.schedule.sync_from_master(&body),
+            RequestCode::GET_TIMER_CHECK_POINT => {
+                match crate::store::timer::checkpoint::CheckpointData::decode(&body) {
+                    Some(cp) => {
+                        if let Some(t) = &broker.timer {
+                            t.sync_from_master(&cp);
+                        }
+                        Ok(())
+                    }
+                    None => Err(format!("{} bytes", body.len())),
+                }
+            }
             _ => broker.groups.sync_from_master(&body).map(|c| {
                 if c {
                     info!(master = %vip, "subscription groups synced from the master");

@@ -142,13 +142,9 @@ pub async fn run(
     // A slave's CommitLog is its master's: it never writes, so it delivers no delayed messages.
     let scheduler = (broker.role() != crate::ha::BrokerRole::Slave)
         .then(|| tokio::spawn(super::schedule::run(Arc::clone(&broker))));
-    if let Some(timer) = broker
-        .timer
-        .as_ref()
-        .filter(|_| broker.role() != crate::ha::BrokerRole::Slave)
-    {
+    if let Some(timer) = broker.timer.as_ref() {
         timer
-            .start()
+            .start(broker.role() == crate::ha::BrokerRole::Slave)
             .map_err(|e| format!("cannot start the timer service: {e}"))?;
     }
     let metrics = tokio::spawn(super::metrics::run(Arc::clone(&broker)));

@@ -72,6 +72,11 @@ struct State {
     slot_done: usize,
     /// The checkpoint as last written.
     checkpoint: CheckpointData,
+    /// A slave builds its wheel but never delivers (`shouldRunningDequeue` false).
+    slave: bool,
+    /// A slave's view of its master's checkpoint (SlaveSynchronize): read time and timer-queue
+    /// offset. A slave enqueues only what its master has enqueued.
+    master: Option<(i64, u64)>,
 }
 
 /// The timer wheel, log and checkpoint with their worker.
@@ -229,8 +234,13 @@ impl TimerService {
             return Ok(0);
         };
         st.queue_offset = st.queue_offset.max(cq.min_offset());
+        let limit = match (st.slave, st.master) {
+            (false, _) => cq.max_offset(),
+            (true, Some((_, offset))) => cq.max_offset().min(offset),
+            (true, None) => 0,
+        };
         let mut n = 0;
-        while n < ENQUEUE_BATCH && st.queue_offset < cq.max_offset() {
+        while n < ENQUEUE_BATCH && st.queue_offset < limit {
             let Some(entry) = cq.get(st.queue_offset) else {
                 break;
             };
@@ -248,7 +258,7 @@ impl TimerService {
                             offset = st.queue_offset,
                             "timer message without TIMER_OUT_MS; skipped"
                         ),
-                        Some(due) if due < st.write_ms => {
+                        Some(due) if due < st.write_ms && !st.slave => {
                             // Already due: stored at once (`enqueueTime` = Long.MAX_VALUE).
                             match self.deliver(&rec, i64::MAX, false) {
                                 Ok(()) | Err(Undelivered::Drop(_)) => {}
@@ -319,6 +329,12 @@ impl TimerService {
     }
 
     fn dequeue(&self, st: &mut State) -> Result<usize, StoreError> {
+        if st.slave {
+            if let Some((read, _)) = st.master {
+                st.read_ms = st.read_ms.max(read);
+            }
+            return Ok(0);
+        }
         if self.cfg.stop_dequeue {
             return Ok(0);
         }
@@ -450,14 +466,19 @@ impl TimerService {
         let mut cp = st.checkpoint;
         let read = st.read_ms;
         let queue = i64::try_from(st.queue_offset).unwrap_or(i64::MAX);
-        if cp.last_read_time_ms != read || cp.master_timer_queue_offset != queue {
+        let master = match (st.slave, st.master) {
+            (true, Some((_, m))) => i64::try_from(m).unwrap_or(i64::MAX),
+            (true, None) => cp.master_timer_queue_offset,
+            (false, _) => queue,
+        };
+        if cp.last_read_time_ms != read || cp.master_timer_queue_offset != master {
             cp.counter += 1;
             cp.timestamp = now_millis();
         }
         cp.last_read_time_ms = read;
         cp.last_timer_log_flush_pos = i64::try_from(pos).unwrap_or(i64::MAX);
-        cp.master_timer_queue_offset = queue;
-        cp.last_timer_queue_offset = queue;
+        cp.master_timer_queue_offset = master;
+        cp.last_timer_queue_offset = queue.min(master);
         self.checkpoint.write(&cp)?;
         st.checkpoint = cp;
         drop(st);
@@ -465,8 +486,17 @@ impl TimerService {
         Ok(())
     }
 
-    /// Starts the worker thread (masters only: a slave's timer files come from its master).
-    pub fn start(self: &Arc<Self>) -> std::io::Result<()> {
+    /// A slave's SlaveSynchronize hands over its master's checkpoint (`syncTimerCheckPoint`).
+    pub fn sync_from_master(&self, master: &CheckpointData) {
+        let mut st = self.lock();
+        let offset = u64::try_from(master.master_timer_queue_offset).unwrap_or(0);
+        st.master = Some((master.last_read_time_ms, offset));
+    }
+
+    /// Starts the worker thread. A slave only links the replicated timer messages into its
+    /// wheel, as far as its master has (so that it can take over); its master delivers them.
+    pub fn start(self: &Arc<Self>, slave: bool) -> std::io::Result<()> {
+        self.lock().slave = slave;
         let me = Arc::clone(self);
         let handle = std::thread::Builder::new()
             .name("TimerService".into())
