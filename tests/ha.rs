@@ -276,6 +276,8 @@ async fn a_slave_ahead_of_its_master_cuts_its_tail_for_good() {
     assert_eq!(String::from_utf8_lossy(&recs[0].body), "n0");
     s.stop().await;
     m.stop().await;
+    // The stores lived in the first name server's (already removed) directory.
+    let _ = std::fs::remove_dir_all(&ns_dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -6,6 +6,9 @@
 #                             check-back); the broker is killed before any check is due; after the
 #                             restart exactly the committed ones are consumed and every UNKNOW one
 #                             was checked back
+#   <ver>.retry-kill9         a consumer answering RECONSUME_LATER saw its first retry when the
+#                             broker is killed; after the restart every message is retried to
+#                             maxReconsumeTimes and then read back from %DLQ%<group>
 #   <ver>.sql92-kill9         an SQL92 consumer is a third through its matches when the broker is
 #                             killed; after the restart it ends with exactly the matching messages
 #
@@ -21,7 +24,7 @@ source "$ROOT/compat-tests/lib.sh"
 build_all
 start_namesrv || { echo "restart-compat: 0 passed, 1 failed"; exit 1; }
 CONF=(brokerClusterName=RestartC brokerName=restart-b transactionCheckInterval=2000 transactionTimeOut=1000
-    enablePropertyFilter=true)
+    enablePropertyFilter=true "messageDelayLevel=1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s")
 start_broker rb rust "${CONF[@]}" || { echo "restart-compat: 0 passed, 1 failed"; exit 1; }
 
 # kill9_mid <id> <classpath> <mode> <topic> <group> <n>: runs the program, kills the broker when
@@ -57,6 +60,7 @@ for ver in 5.3.3 4.9.8; do
     [[ $ver == 4.9.8 ]] && cp="$CLIENT4_CP"
     v="${ver//./}"
     wanted "$ver.transaction" && kill9_mid "$ver.transaction-kill9" "$cp" tx "RestartTx$v" "restart_tx_$v" 5
+    wanted "$ver.retry" && kill9_mid "$ver.retry-kill9" "$cp" retry "RestartRetry$v" "restart_retry_$v" 5
     wanted "$ver.sql92" && kill9_mid "$ver.sql92-kill9" "$cp" sql "RestartSql$v" "restart_sql_$v" 300
 done
 finish

@@ -109,6 +109,14 @@ impl TestNamesrv {
     }
 }
 
+impl Drop for TestNamesrv {
+    /// The directory (and any broker store placed in it) goes with the name server, also when a
+    /// test panics.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 pub fn rand_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
@@ -200,6 +208,9 @@ impl TestBroker {
             ("namesrvAddr", ns.addr.clone()),
             ("storePathRootDir", store_dir.display().to_string()),
             ("mappedFileSizeCommitLog", "4194304".to_owned()),
+            // Java's index file reserves 420 MB; tests index a few thousand messages at most.
+            ("maxHashSlotNum", "50000".to_owned()),
+            ("maxIndexNum", "200000".to_owned()),
         ] {
             cfg.set(k, &v).unwrap();
         }

@@ -16,6 +16,11 @@
  *       "a BETWEEN 1 AND 3 AND b = 'x'" starts; after it received a third of the matches the
  *       broker is killed; after the restart it must end with exactly the matching set (copies
  *       allowed) and nothing else.
+ *   RestartScenarios retry <namesrv> <topic> <group> <signalDir> <n>
+ *       A consumer with maxReconsumeTimes 2 answers RECONSUME_LATER to n messages; once the
+ *       first retry arrived the broker is killed; after the restart every message must still
+ *       come back until its retries are used up and then be readable from %DLQ%<group> (the
+ *       broker's messageDelayLevel is short in the script's config).
  * Last line "RESULT PASS|FAIL <detail>".
  */
 
@@ -47,6 +52,8 @@ public class RestartScenarios {
         try {
             if (args.length == 6 && args[0].equals("tx")) {
                 verdict = tx(args[1], args[2], args[3], args[4], Integer.parseInt(args[5]));
+            } else if (args.length == 6 && args[0].equals("retry")) {
+                verdict = retry(args[1], args[2], args[3], args[4], Integer.parseInt(args[5]));
             } else if (args.length == 6 && args[0].equals("sql")) {
                 verdict = sql(args[1], args[2], args[3], args[4], Integer.parseInt(args[5]));
             } else {
@@ -224,5 +231,72 @@ public class RestartScenarios {
         String detail = "sent=" + all.size() + " matching=" + expected.size() + " received=" + got.size()
             + " (" + before + " before the restart, " + (copies.get() - got.size()) + " copies) wrong=" + wrong.size();
         return (complete && wrong.isEmpty() && all.size() == n ? "PASS " : "FAIL ") + detail;
+    }
+
+    static String retry(String namesrv, String topic, String group, String signalDir, int n) throws Exception {
+        final int maxReconsume = 2;
+        final ConcurrentHashMap<String, Set<Integer>> seen = new ConcurrentHashMap<>();
+        DefaultMQPushConsumer c = consumer(namesrv, group);
+        c.setMaxReconsumeTimes(maxReconsume);
+        c.subscribe(topic, "*");
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            for (MessageExt m : msgs) {
+                seen.computeIfAbsent(new String(m.getBody(), StandardCharsets.UTF_8), k -> ConcurrentHashMap.newKeySet())
+                    .add(m.getReconsumeTimes());
+            }
+            return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+        });
+        c.start();
+        DefaultMQProducer p = new DefaultMQProducer(group + "_p");
+        p.setNamesrvAddr(namesrv);
+        p.setSendMsgTimeout(10000);
+        p.start();
+        Set<String> sent = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            String body = "retry-" + i;
+            if (p.send(new Message(topic, "TagR", body, body.getBytes(StandardCharsets.UTF_8))).getSendStatus() == SendStatus.SEND_OK) {
+                sent.add(body);
+            }
+        }
+        p.shutdown();
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline
+            && seen.values().stream().noneMatch(v -> v.contains(1))) {
+            Thread.sleep(50);
+        }
+        handOver(signalDir);
+        deadline = System.currentTimeMillis() + 120_000;
+        while (System.currentTimeMillis() < deadline) {
+            boolean done = seen.keySet().containsAll(sent);
+            for (Set<Integer> v : seen.values()) {
+                done &= v.contains(maxReconsume);
+            }
+            if (done) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        Thread.sleep(3000);
+        final Set<String> dlq = ConcurrentHashMap.newKeySet();
+        DefaultMQPushConsumer d = consumer(namesrv, group + "-dlq");
+        d.subscribe("%DLQ%" + group, "*");
+        d.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            for (MessageExt m : msgs) {
+                dlq.add(new String(m.getBody(), StandardCharsets.UTF_8));
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        d.start();
+        boolean all = waitFor(dlq, sent, 60);
+        d.shutdown();
+        c.shutdown();
+        int fullRetries = 0;
+        for (Set<Integer> v : seen.values()) {
+            if (v.contains(0) && v.contains(1) && v.contains(maxReconsume)) {
+                fullRetries++;
+            }
+        }
+        String detail = "sent=" + sent.size() + " retried to the end=" + fullRetries + " in DLQ=" + dlq.size();
+        return (all && fullRetries == n && sent.size() == n ? "PASS " : "FAIL ") + detail;
     }
 }
