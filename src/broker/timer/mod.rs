@@ -149,6 +149,10 @@ pub fn transform(
     congested: impl Fn(i64) -> i64,
 ) -> TimerPut {
     use crate::remoting::ResponseCode;
+    if !properties.contains("TIMER_") {
+        // The send hot path: no timer property, nothing to parse.
+        return TimerPut::Keep;
+    }
     let mut props = parse_properties(properties);
     if !is_timer(topic, &props) {
         return TimerPut::Keep;
