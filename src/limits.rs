@@ -124,6 +124,10 @@ pub const HA_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 /// SLAVE_NOT_AVAILABLE until the slave is attached again) at the cost of one connect a second.
 pub const HA_RECONNECT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Longest wait for a requester to take a pushed reply (PUSH_REPLY_MESSAGE_TO_CLIENT). Java:
+/// `Broker2Client.callClient` uses `invokeSync(channel, request, 10000)`.
+pub const REPLY_PUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How often the ACL files are checked for changes. Java: `AclFileWatchService.WATCH_INTERVAL`
 /// (5 s, by modification time).
 pub const ACL_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);

@@ -209,6 +209,16 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         acl,
     });
     install_encoders(&broker);
+    if broker.config_bool("traceTopicEnable") {
+        // `TopicConfigManager`: the trace topic is a system topic of 1 queue when enabled.
+        let trace = broker.config_str("msgTraceTopicName");
+        let _ = broker.topics.ensure(
+            &trace,
+            1,
+            crate::remoting::body::topic_config::PERM_READ
+                | crate::remoting::body::topic_config::PERM_WRITE,
+        );
+    }
     broker.topics.persist_now();
     broker.groups.persist_now();
     let weak = Arc::downgrade(&broker);

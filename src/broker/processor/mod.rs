@@ -12,6 +12,7 @@ pub mod lock;
 pub mod offset;
 pub mod pull;
 pub mod query;
+pub mod reply;
 pub mod send;
 pub mod transaction;
 
@@ -144,6 +145,14 @@ fn send_back<'a>(
     Box::pin(send::consumer_send_msg_back(b, c, req))
 }
 
+fn send_reply<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(reply::send_reply_message(b, c, req))
+}
+
 fn end_transaction<'a>(
     b: &'a Arc<Broker>,
     c: &'a ConnectionHandle,
@@ -248,6 +257,8 @@ pub static TABLE: &[Route] = &[
     row(RequestCode::GET_BROKER_HA_STATUS, ha_status, false),
     row(RequestCode::QUERY_MESSAGE, query_message, false),
     row(RequestCode::VIEW_MESSAGE_BY_ID, view_message, false),
+    row(RequestCode::SEND_REPLY_MESSAGE, send_reply, true),
+    row(RequestCode::SEND_REPLY_MESSAGE_V2, send_reply, true),
     row(RequestCode::UPDATE_AND_CREATE_ACL_CONFIG, acl_update, true),
     row(RequestCode::DELETE_ACL_CONFIG, acl_delete, true),
     row(RequestCode::GET_BROKER_CLUSTER_ACL_INFO, acl_info, false),
@@ -264,6 +275,8 @@ const SLAVE_REJECTS: &[RequestCode] = &[
     RequestCode::SEND_MESSAGE_V2,
     RequestCode::SEND_BATCH_MESSAGE,
     RequestCode::CONSUMER_SEND_MSG_BACK,
+    RequestCode::SEND_REPLY_MESSAGE,
+    RequestCode::SEND_REPLY_MESSAGE_V2,
 ];
 
 /// Answers one request.
