@@ -13,6 +13,9 @@
 #   acl.mqadmin.update-acl          mqadmin 4.9.7 updateAclConfig adds an account (written to the yml);
 #                                   a client signing with it can send; clusterAclConfigVersion shows
 #                                   the new dataVersion; deleteAclConfig removes it again
+#   acl.trace                       a signed producer with message trace on: its Pub trace reaches
+#                                   RMQ_SYS_TRACE_TOPIC although the account has no permission on it
+#                                   (Java lets PUB to the trace topic through) and queryMsgTraceById finds it
 #   acl.java-parity.<case>          the same three refusals from the Java 4.9.7 broker (the last Java
 #                                   broker with ACL 1.0 on Maven Central; 5.3.3 has ACL 2.0 only) give
 #                                   the same code and remark (Java's stack line numbers normalized)
@@ -102,7 +105,7 @@ client() { # <cp> <log> <args...>
 refusal() { grep '^REFUSED' "$1" | head -1 | sed -e 's/^REFUSED //' -e 's/\.java:[0-9]*)/.java:N)/'; }
 
 home_setup r
-start_broker r rust aclEnable=true "rocketmqHome=$WORK/r/home" || { echo "acl-compat: 0 passed, 1 failed"; exit 1; }
+start_broker r rust aclEnable=true traceTopicEnable=true "rocketmqHome=$WORK/r/home" || { echo "acl-compat: 0 passed, 1 failed"; exit 1; }
 ADDR="127.0.0.1:${BROKER_PORT[r]}"
 
 if wanted acl.admin.non-admin; then
@@ -125,7 +128,7 @@ for cv in 5.3.3 4.9.8; do
         client "$cp" "$WORK/send-$cv.log" send "$AK" "$SK" acl-ok "acl-g-${cv//./}" 20
         sent=$(sed -n 's/^SENT //p' "$WORK/send-$cv.log")
         stop_broker r "$sig"
-        start_broker r rust aclEnable=true "rocketmqHome=$WORK/r/home" >/dev/null
+        start_broker r rust aclEnable=true traceTopicEnable=true "rocketmqHome=$WORK/r/home" >/dev/null
         # Everything acknowledged before the restart (each run adds 20 to the topic).
         [[ $cv == 5.3.3 ]] && want_n=20 || want_n=40
         client "$cp" "$WORK/consume-$cv.log" consume "$AK" "$SK" acl-ok "acl-g-${cv//./}" "$want_n"
@@ -148,6 +151,20 @@ for cv in 5.3.3 4.9.8; do
         else report "$id" FAIL "got: $got" "$WORK/$c-$cv.log"; fi
     done
 done
+
+if wanted acl.trace; then
+    client "$CLIENT_CP" "$WORK/trace.log" trace "$AK" "$SK" acl-ok acl-g-t 3
+    id=$(sed -n 's/^MSGID //p' "$WORK/trace.log" | tail -1)
+    ok=0
+    for ((t = 0; t < 8; t++)); do
+        [[ -n "$id" ]] || break
+        admin_as "$ADMIN_AK" "$ADMIN_SK" "$WORK/trace-q.log" queryMsgTraceById -i "$id"
+        grep -q "^Pub " "$WORK/trace-q.log" && { ok=1; break; }
+        sleep 2
+    done
+    if [[ $ok == 1 ]]; then report acl.trace PASS "Pub trace of $id found (signed trace producer, no perm on the trace topic)"
+    else report acl.trace FAIL "no Pub trace for '$id'" "$WORK/trace.log" "$WORK/trace-q.log"; fi
+fi
 
 if wanted acl.reload; then
     acl_yml PUB >"$WORK/r/home/conf/plain_acl.yml.new" && mv "$WORK/r/home/conf/plain_acl.yml.new" "$WORK/r/home/conf/plain_acl.yml"

@@ -7,7 +7,8 @@
  *   send      send <count> messages; all must be acknowledged SEND_OK. Prints "SENT <n>".
  *   consume   a push consumer of <group> must receive <count> distinct bodies (from the first offset).
  *   refused   one send must be refused by the broker. Prints "REFUSED code=<c> remark=<remark>".
- *   query     (tools-free) counts messages of <topic> found by key "acl-key" with queryMessage.
+ *   trace     <count> sends with message trace on (DefaultMQProducer(group, hook, true, null)); the trace
+ *             dispatcher signs with the same hook. Prints "MSGID <id>" for each message.
  *
  * Output: "RESULT <mode> PASS|FAIL <detail>"; exit code 0 on PASS.
  */
@@ -43,6 +44,7 @@ public class AclScenarios {
             case "send": ok = send(ns, hook, topic, group, count); break;
             case "consume": ok = consume(ns, hook, topic, group, count); break;
             case "refused": ok = refused(ns, hook, topic, group); break;
+            case "trace": ok = trace(ns, hook, topic, group, count); break;
             default: throw new IllegalArgumentException(mode);
         }
         System.exit(ok ? 0 : 1);
@@ -75,6 +77,29 @@ public class AclScenarios {
         System.out.println("SENT " + sent);
         boolean ok = sent == count;
         System.out.println("RESULT send " + (ok ? "PASS" : "FAIL") + " sent=" + sent + "/" + count);
+        return ok;
+    }
+
+    static boolean trace(String ns, RPCHook hook, String topic, String group, int count) throws Exception {
+        DefaultMQProducer p = new DefaultMQProducer(group + "-p", hook, true, null);
+        p.setNamesrvAddr(ns);
+        p.setInstanceName("acl-t-" + System.nanoTime());
+        p.start();
+        int sent = 0;
+        try {
+            for (int i = 0; i < count; i++) {
+                SendResult r = p.send(new Message(topic, "TagA", "acl-trace", ("trace-" + i).getBytes(StandardCharsets.UTF_8)));
+                if (r.getSendStatus() == SendStatus.SEND_OK) {
+                    sent++;
+                    System.out.println("MSGID " + r.getMsgId());
+                }
+            }
+            TimeUnit.SECONDS.sleep(2); // the trace dispatcher sends in batches
+        } finally {
+            p.shutdown();
+        }
+        boolean ok = sent == count;
+        System.out.println("RESULT trace " + (ok ? "PASS" : "FAIL") + " sent=" + sent + "/" + count);
         return ok;
     }
 
