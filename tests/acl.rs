@@ -283,6 +283,27 @@ async fn broker_checks_and_admin_requests() {
     let r = call(sign(send_req("acl-t"), "newuser01", "newsecret01")).await;
     assert!(r.remark.unwrap().contains("No acl config for newuser01"));
 
+    // UPDATE_GLOBAL_WHITE_ADDRS_CONFIG: 127.0.0.1 white-listed, so unsigned requests pass.
+    let ext: ExtFields = [("globalWhiteAddrs", "10.10.103.*,127.0.0.1")]
+        .into_iter()
+        .collect();
+    let r = call(sign(
+        RemotingCommand::request(53, Some(ext)),
+        "rocketmq2",
+        "87654321",
+    ))
+    .await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    assert_eq!(call(send_req("acl-deny")).await.code, 0);
+    let ext: ExtFields = [("globalWhiteAddrs", "10.10.103.*,not-an-address")]
+        .into_iter()
+        .collect();
+    let r = call(RemotingCommand::request(53, Some(ext))).await;
+    assert_eq!(r.code, 211);
+    let ext: ExtFields = [("globalWhiteAddrs", "10.10.103.*")].into_iter().collect();
+    assert_eq!(call(RemotingCommand::request(53, Some(ext))).await.code, 0);
+    assert_eq!(call(send_req("acl-ok")).await.code, 1);
+
     // An edit on disk is picked up by the watcher (Java polls every 5 s).
     std::fs::write(
         h.join("conf/plain_acl.yml"),

@@ -16,6 +16,8 @@
 #   acl.trace                       a signed producer with message trace on: its Pub trace reaches
 #                                   RMQ_SYS_TRACE_TOPIC although the account has no permission on it
 #                                   (Java lets PUB to the trace topic through) and queryMsgTraceById finds it
+#   acl.mqadmin.global-white        mqadmin 4.9.7 updateGlobalWhiteAddr adds 127.0.0.1: an unsigned client
+#                                   can send; set back, it is refused again
 #   acl.java-parity.<case>          the same three refusals from the Java 4.9.7 broker (the last Java
 #                                   broker with ACL 1.0 on Maven Central; 5.3.3 has ACL 2.0 only) give
 #                                   the same code and remark (Java's stack line numbers normalized)
@@ -191,6 +193,16 @@ if wanted acl.mqadmin.update-acl; then
         ver=$(grep plain_acl.yml "$WORK/ver.log" | awk '{print $5}')
         report acl.mqadmin.update-acl PASS "updateAclConfig -> signed send ok -> clusterAclConfigVersion $ver -> deleteAclConfig"
     else report acl.mqadmin.update-acl FAIL "in_yml=$in_yml" "$WORK/upd.log" "$WORK/upd-send.log" "$WORK/ver.log" "$WORK/del.log"; fi
+fi
+if wanted acl.mqadmin.global-white; then
+    mqadmin4 "$ADMIN_AK" "$ADMIN_SK" "$WORK/gw.log" updateGlobalWhiteAddr -b "$ADDR" -g "10.10.103.*,127.0.0.1"
+    client "$CLIENT_CP" "$WORK/gw-send.log" send - - acl-ok acl-g-w 1
+    mqadmin4 "$ADMIN_AK" "$ADMIN_SK" "$WORK/gw2.log" updateGlobalWhiteAddr -b "$ADDR" -g "10.10.103.*,192.168.0.*"
+    client "$CLIENT_CP" "$WORK/gw-refused.log" refused - - acl-ok acl-g-w 1
+    if grep -q '^RESULT send PASS' "$WORK/gw-send.log" && grep -q '^RESULT refused PASS' "$WORK/gw-refused.log" \
+        && grep -q "192.168.0" "$WORK/r/home/conf/plain_acl.yml"; then
+        report acl.mqadmin.global-white PASS "unsigned send allowed while 127.0.0.1 was white-listed, refused after"
+    else report acl.mqadmin.global-white FAIL "" "$WORK/gw.log" "$WORK/gw-send.log" "$WORK/gw-refused.log"; fi
 fi
 stop_broker r
 
