@@ -22,6 +22,9 @@
 #                                   broker with ACL 1.0 on Maven Central; 5.3.3 has ACL 2.0 only) give
 #                                   the same code and remark (Java's stack line numbers normalized)
 #   acl.java533.ignores-aclEnable   documents that Java 5.3.3 with aclEnable=true accepts unsigned sends
+#   acl.java533.acl2-migrated       records what Java 5.3.3 answers with ACL 2.0 migrated from the same
+#                                   plain_acl.yml (migrateAuthFromV1Enabled): the signed client works, the
+#                                   refusals are NO_PERMISSION (16) with ACL 2.0's texts (we answer 4.9's)
 #
 # Environment: ACL_SCENARIOS (comma list of id prefixes), ACL_KEEP_WORK=1, RMQRS_BIN_DIR.
 # Last line: "acl-compat: N passed, M failed"; exit 1 when M > 0.
@@ -246,5 +249,31 @@ if wanted acl.java533; then
         else report acl.java533.ignores-aclEnable FAIL "Java 5.3.3 refused" "$WORK/k-send.log"; fi
         stop_broker k
     else report acl.java533.ignores-aclEnable FAIL "Java 5.3.3 did not start" "$WORK/k.out"; fi
+fi
+
+if wanted acl.java533.acl2-migrated; then
+    home_setup v
+    if start_broker v java authenticationEnabled=true authorizationEnabled=true migrateAuthFromV1Enabled=true \
+        authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider \
+        authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider \
+        authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider \
+        authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider \
+        "initAuthenticationUser={\"username\":\"$ADMIN_AK\",\"password\":\"$ADMIN_SK\"}" \
+        "innerClientAuthenticationCredentials={\"accessKey\":\"$ADMIN_AK\",\"secretKey\":\"$ADMIN_SK\"}"; then
+        wait_for 60 grep -q "new broker registered.*:${BROKER_PORT[v]}" "$WORK/namesrv.log"
+        tools_home "$WORK/tools-v" "$ADMIN_AK" "$ADMIN_SK"
+        for t in acl-ok acl-deny; do
+            ROCKETMQ_HOME="$WORK/tools-v" mqadmin "$WORK/v-topic.log" updateTopic -b "127.0.0.1:${BROKER_PORT[v]}" -t "$t" -r 4 -w 4
+        done
+        client "$CLIENT_CP" "$WORK/v-send.log" send "$AK" "$SK" acl-ok acl-g-v 2
+        client "$CLIENT_CP" "$WORK/v-wrong.log" refused "$AK" wrongsecret acl-ok acl-g-x 1
+        client "$CLIENT_CP" "$WORK/v-deny.log" refused "$AK" "$SK" acl-deny acl-g-x 1
+        client "$CLIENT_CP" "$WORK/v-none.log" refused - - acl-ok acl-g-x 1
+        for c in wrong deny none; do log "Java 5.3.3 ACL 2.0, $c: $(refusal "$WORK/v-$c.log")"; done
+        if grep -q '^RESULT send PASS' "$WORK/v-send.log" && [[ "$(refusal "$WORK/v-wrong.log")" == code=16* ]]; then
+            report acl.java533.acl2-migrated PASS "signed send ok; wrong secret -> $(refusal "$WORK/v-wrong.log")"
+        else report acl.java533.acl2-migrated FAIL "" "$WORK/v-send.log" "$WORK/v-wrong.log"; fi
+        stop_broker v
+    else report acl.java533.acl2-migrated FAIL "Java 5.3.3 did not start" "$WORK/v.out"; fi
 fi
 finish
