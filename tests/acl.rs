@@ -322,3 +322,37 @@ async fn broker_checks_and_admin_requests() {
     b.stop().await;
     std::fs::remove_dir_all(&h).unwrap();
 }
+
+/// `conf/acl/*.yml` are read besides the default file (Java 4.9.8's `defaultAclDir`); a file
+/// edit that does not load keeps the rules in force.
+#[test]
+fn extra_files_and_bad_edits() {
+    let h = home();
+    std::fs::create_dir_all(h.join("conf/acl/team")).unwrap();
+    std::fs::write(
+        h.join("conf/acl/team/extra.yml"),
+        "accounts:\n  - accessKey: extrauser1\n    secretKey: extrasecret1\n    defaultTopicPerm: PUB\n",
+    )
+    .unwrap();
+    let acl = PlainAcl::open(&h).unwrap();
+    let st = acl.state();
+    assert_eq!(st.files.len(), 2);
+    assert!(st.accounts.contains_key("RocketMQ"));
+    assert_eq!(
+        acl.file_of("extrauser1").unwrap(),
+        h.join("conf/acl/team/extra.yml")
+    );
+    let signed = sign(send_req("any-topic"), "extrauser1", "extrasecret1");
+    acl.check(&signed, local()).unwrap();
+    // A broken edit: the previous rules stay.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(
+        h.join("conf/acl/team/extra.yml"),
+        "accounts:\n  - accessKey: short\n    secretKey: x\n",
+    )
+    .unwrap();
+    acl.reload_if_changed();
+    acl.check(&signed, local()).unwrap();
+    assert!(acl.reload().is_err());
+    std::fs::remove_dir_all(&h).unwrap();
+}

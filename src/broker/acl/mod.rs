@@ -222,6 +222,10 @@ impl PlainAcl {
         let changed = self.stamps.lock().map(|s| *s != now).unwrap_or(false);
         if changed && let Err(e) = self.reload() {
             warn!(error = %e, "ACL files changed but do not load; keeping the previous rules");
+            // Warn once per change, as Java's watcher does, not every interval.
+            if let Ok(mut s) = self.stamps.lock() {
+                *s = now;
+            }
         }
     }
 
