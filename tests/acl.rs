@@ -345,7 +345,7 @@ fn extra_files_and_bad_edits() {
     let signed = sign(send_req("any-topic"), "extrauser1", "extrasecret1");
     acl.check(&signed, local()).unwrap();
     // A broken edit: the previous rules stay.
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::thread::sleep(Duration::from_millis(20));
     std::fs::write(
         h.join("conf/acl/team/extra.yml"),
         "accounts:\n  - accessKey: short\n    secretKey: x\n",
