@@ -13,6 +13,8 @@
 #   acl.mqadmin.update-acl          mqadmin 4.9.7 updateAclConfig adds an account (written to the yml);
 #                                   a client signing with it can send; clusterAclConfigVersion shows
 #                                   the new dataVersion; deleteAclConfig removes it again
+#   acl.go.<test>                   the Go client v2 with primitive.Credentials: signed send + consume,
+#                                   wrong secret, DENY topic and no signature refused (compat-tests/go/acl_test.go)
 #   acl.trace                       a signed producer with message trace on: its Pub trace reaches
 #                                   RMQ_SYS_TRACE_TOPIC although the account has no permission on it
 #                                   (Java lets PUB to the trace topic through) and queryMsgTraceById finds it
@@ -156,6 +158,16 @@ for cv in 5.3.3 4.9.8; do
         else report "$id" FAIL "got: $got" "$WORK/$c-$cv.log"; fi
     done
 done
+
+if wanted acl.go; then
+    (cd "$ROOT/compat-tests/go" && COMPAT_GO_ACL=1 NAMESRV_ADDR="$NS" COMPAT_ACL_AK="$AK" COMPAT_ACL_SK="$SK" \
+        COMPAT_ACL_TOPIC=acl-ok COMPAT_ACL_DENY_TOPIC=acl-deny timeout -k 10 600 go test -count=1 -v -run 'TestACL' ./...) \
+        >"$WORK/go-acl.log" 2>&1
+    for t in TestACLSignedSendConsume TestACLWrongSecretRefused TestACLDenyTopicRefused TestACLNoSignatureRefused; do
+        if grep -q -- "--- PASS: $t" "$WORK/go-acl.log"; then report "acl.go.$t" PASS "go test"
+        else report "acl.go.$t" FAIL "go test" "$WORK/go-acl.log"; fi
+    done
+fi
 
 if wanted acl.trace; then
     client "$CLIENT_CP" "$WORK/trace.log" trace "$AK" "$SK" acl-ok acl-g-t 3
