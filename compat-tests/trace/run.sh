@@ -12,6 +12,8 @@
 #                               null) send and consume N messages with trace on (traceTopicEnable=true)
 #   trace.<cv>.query            mqadmin queryMsgTraceById -i <msgId> shows the Pub and the Sub traces
 #                               of a message (QUERY_MESSAGE by key on RMQ_SYS_TRACE_TOPIC)
+#   reply.go                    the Go client v2: producer.Request answered with consumer.CreateReplyMessage
+#   trace.go.query              the Go client v2 with WithTrace: queryMsgTraceById shows Pub and Sub
 #   trace.custom-topic          the same with a customized trace topic (auto-created), queried with -t
 #   trace.after-kill9           after kill -9 and restart the traces are still found
 #
@@ -79,6 +81,24 @@ for cv in 5.3.3 4.9.8; do
         report "trace.$cv.query" PASS "$(grep -c -E '^(Pub|SubBefore|SubAfter|Sub)' "$WORK/tq-$cv.log") trace rows for $id ($(grep -o -E '^(Pub|SubBefore|SubAfter|Sub)\b' "$WORK/tq-$cv.log" | sort -u | tr '\n' ' '))"
     else report "trace.$cv.query" FAIL "no Pub+Sub trace for $id" "$WORK/tq-$cv.log"; fi
 done
+
+if wanted reply.go || wanted trace.go; then
+    (cd "$ROOT/compat-tests/go" && COMPAT_GO_REPLY_TRACE=1 NAMESRV_ADDR="$NS" COMPAT_RR_TOPIC=rr-topic \
+        COMPAT_TRACE_TOPIC=tr-topic COMPAT_TRACE_IDS="$WORK/go-trace-ids" \
+        timeout -k 10 600 go test -count=1 -v -run 'TestGoRequestReply|TestGoTrace' ./...) >"$WORK/go-rt.log" 2>&1
+    if grep -q -- "--- PASS: TestGoRequestReply" "$WORK/go-rt.log"; then report reply.go PASS "10 Request() round trips"
+    else report reply.go FAIL "go test" "$WORK/go-rt.log"; fi
+    id=$(tail -1 "$WORK/go-trace-ids" 2>/dev/null)
+    ok=0
+    for ((t = 0; t < 10; t++)); do
+        [[ -n "$id" ]] || break
+        mqadmin "$WORK/tq-go.log" queryMsgTraceById -i "$id"
+        if grep -q "^Pub " "$WORK/tq-go.log" && grep -q "^Sub" "$WORK/tq-go.log"; then ok=1; break; fi
+        sleep 2
+    done
+    if [[ $ok == 1 ]] && grep -q -- "--- PASS: TestGoTrace" "$WORK/go-rt.log"; then report trace.go.query PASS "Pub+Sub traces for $id"
+    else report trace.go.query FAIL "id='$id'" "$WORK/go-rt.log" "$WORK/tq-go.log"; fi
+fi
 
 if wanted trace.custom-topic; then
     client "$CLIENT_CP" "$WORK/tr-custom.log" TraceScenarios tr-topic tr-g-custom 5 my-trace-topic
