@@ -124,6 +124,18 @@ pub const HA_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 /// SLAVE_NOT_AVAILABLE until the slave is attached again) at the cost of one connect a second.
 pub const HA_RECONNECT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Longest wait for a requester to take a pushed reply (PUSH_REPLY_MESSAGE_TO_CLIENT). Java:
+/// `Broker2Client.callClient` uses `invokeSync(channel, request, 10000)`.
+pub const REPLY_PUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often the ACL files are checked for changes. Java: `AclFileWatchService.WATCH_INTERVAL`
+/// (5 s, by modification time).
+pub const ACL_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// ACL access and secret keys must be longer than this. Java: `AclConstants.ACCESS_KEY_MIN_LENGTH`
+/// and `SECRET_KEY_MIN_LENGTH` (6).
+pub const ACL_KEY_MIN_LENGTH: usize = 6;
+
 const _: () = assert!(HEADER_MAX_BYTES < FRAME_MAX_BYTES);
 const _: () = assert!(SMALL_FRAME_BYTES < LARGE_FRAME_GROWTH_MIN_BYTES);
 const _: () = assert!(FRAME_MAX_BYTES <= DEFAULT_INBOUND_BUDGET_BYTES);

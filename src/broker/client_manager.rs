@@ -209,6 +209,17 @@ impl ClientManager {
         }
     }
 
+    /// A producer channel of client `client_id`, in any group (`ProducerManager.findChannel`,
+    /// which request-reply uses to push a reply to its requester).
+    #[must_use]
+    pub fn find_producer_channel(&self, client_id: &str) -> Option<ClientChannel> {
+        let t = self.producers.read().ok()?;
+        t.values()
+            .flat_map(BTreeMap::values)
+            .find(|ch| ch.client_id == client_id && !ch.conn.is_closed())
+            .cloned()
+    }
+
     /// Removes a client from a group (UNREGISTER_CLIENT); true if a consumer left.
     pub fn unregister(
         &self,

@@ -4,6 +4,7 @@
 //! request group and the single dispatch table; [`long_polling`] holds pull requests until a
 //! message arrives; [`register`] keeps the name servers informed; [`startup`] wires it together.
 
+pub mod acl;
 pub mod client_manager;
 pub mod config;
 pub mod config_file;
@@ -94,6 +95,8 @@ pub struct Broker {
     pub topics_changed: watch::Sender<u64>,
     /// When the broker started (ms), for runtime info.
     pub started_ms: i64,
+    /// ACL 1.0 (`aclEnable=true`): accounts from `plain_acl.yml`.
+    pub acl: Option<Arc<acl::PlainAcl>>,
 }
 
 impl Broker {
@@ -193,6 +196,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         None
     };
     let (topics_changed, _) = watch::channel(0);
+    let acl = open_acl(&config)?;
     let broker = Arc::new(Broker {
         config: RwLock::new(config),
         cluster,
@@ -218,8 +222,19 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         master_addr: Mutex::new(None),
         topics_changed,
         started_ms: crate::store::message_store::now_millis(),
+        acl,
     });
     install_encoders(&broker);
+    if broker.config_bool("traceTopicEnable") {
+        // `TopicConfigManager`: the trace topic is a system topic of 1 queue when enabled.
+        let trace = broker.config_str("msgTraceTopicName");
+        let _ = broker.topics.ensure(
+            &trace,
+            1,
+            crate::remoting::body::topic_config::PERM_READ
+                | crate::remoting::body::topic_config::PERM_WRITE,
+        );
+    }
     broker.topics.persist_now();
     broker.groups.persist_now();
     let weak = Arc::downgrade(&broker);
@@ -233,6 +248,23 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
             },
         )));
     Ok(broker)
+}
+
+/// With `aclEnable=true`, loads the ACL files under `rocketmqHome` (or `$ROCKETMQ_HOME`).
+fn open_acl(config: &ConfigValues) -> Result<Option<Arc<acl::PlainAcl>>, StoreError> {
+    if !config.get_bool("aclEnable") {
+        return Ok(None);
+    }
+    let home = match config.get("rocketmqHome") {
+        "" => std::env::var("ROCKETMQ_HOME").unwrap_or_default(),
+        h => h.to_owned(),
+    };
+    if home.is_empty() {
+        warn!("aclEnable=true but neither rocketmqHome nor ROCKETMQ_HOME is set: no ACL files");
+    }
+    acl::PlainAcl::open(std::path::Path::new(&home))
+        .map(|a| Some(Arc::new(a)))
+        .map_err(|e| StoreError::Corrupt(format!("ACL files: {e}")))
 }
 
 /// The remoting service of a broker.

@@ -149,6 +149,10 @@ pub async fn run(
     }
     let metrics = tokio::spawn(super::metrics::run(Arc::clone(&broker)));
     let tx_check = tokio::spawn(super::transaction_check::run(Arc::clone(&broker)));
+    let acl_watch = broker
+        .acl
+        .as_ref()
+        .map(|a| tokio::spawn(super::acl::watch(Arc::clone(a))));
     ready(format!(
         "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
         broker.name, broker.addr, namesrv
@@ -162,6 +166,9 @@ pub async fn run(
     }
     metrics.abort();
     tx_check.abort();
+    if let Some(w) = &acl_watch {
+        w.abort();
+    }
     register::unregister_all(&broker).await;
     let _ = stop_tx.send(true);
     let _ = main.await;

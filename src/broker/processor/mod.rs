@@ -4,6 +4,7 @@
 //! (sends may wait for a flush, pulls may be held); each returns the response, or `None` when
 //! it answered by itself (pull bodies sent as mapped slices) or must not answer (oneway).
 
+pub mod acl;
 pub mod admin;
 pub mod client;
 pub mod ha;
@@ -12,6 +13,7 @@ pub mod offset;
 pub mod pull;
 pub mod query;
 pub mod recall;
+pub mod reply;
 pub mod send;
 pub mod transaction;
 
@@ -114,6 +116,10 @@ sync_handler!(timer_check_point => ha::get_timer_check_point);
 sync_handler!(timer_metrics => ha::get_timer_metrics);
 sync_handler!(ha_status => ha::get_broker_ha_status);
 sync_handler!(query_message => query::query_message);
+sync_handler!(acl_update => acl::update_and_create_acl_config);
+sync_handler!(acl_delete => acl::delete_acl_config);
+sync_handler!(acl_info => acl::get_broker_cluster_acl_info);
+sync_handler!(acl_white => acl::update_global_white_addrs);
 sync_handler!(view_message => query::view_message_by_id);
 sync_handler!(recall_message => recall::recall_message);
 
@@ -139,6 +145,14 @@ fn send_back<'a>(
     req: RemotingCommand,
 ) -> HandlerFuture<'a> {
     Box::pin(send::consumer_send_msg_back(b, c, req))
+}
+
+fn send_reply<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(reply::send_reply_message(b, c, req))
 }
 
 fn end_transaction<'a>(
@@ -246,6 +260,16 @@ pub static TABLE: &[Route] = &[
     row(RequestCode::GET_BROKER_HA_STATUS, ha_status, false),
     row(RequestCode::QUERY_MESSAGE, query_message, false),
     row(RequestCode::VIEW_MESSAGE_BY_ID, view_message, false),
+    row(RequestCode::SEND_REPLY_MESSAGE, send_reply, true),
+    row(RequestCode::SEND_REPLY_MESSAGE_V2, send_reply, true),
+    row(RequestCode::UPDATE_AND_CREATE_ACL_CONFIG, acl_update, true),
+    row(RequestCode::DELETE_ACL_CONFIG, acl_delete, true),
+    row(RequestCode::GET_BROKER_CLUSTER_ACL_INFO, acl_info, false),
+    row(
+        RequestCode::UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
+        acl_white,
+        true,
+    ),
 ];
 
 /// What a slave refuses (Java 5.x: the send processor's `rejectRequest`).
@@ -254,6 +278,8 @@ const SLAVE_REJECTS: &[RequestCode] = &[
     RequestCode::SEND_MESSAGE_V2,
     RequestCode::SEND_BATCH_MESSAGE,
     RequestCode::CONSUMER_SEND_MSG_BACK,
+    RequestCode::SEND_REPLY_MESSAGE,
+    RequestCode::SEND_REPLY_MESSAGE_V2,
 ];
 
 /// Answers one request.
@@ -262,6 +288,15 @@ pub async fn dispatch(
     conn: &ConnectionHandle,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
+    if let Some(acl) = &broker.acl
+        && let Err(e) = acl.check(&request, conn.peer().ip())
+    {
+        // Java 4.9.8: the ACL hook throws before any processor runs; the remoting layer
+        // answers SYSTEM_ERROR with `exceptionSimpleDesc` (and nothing to a oneway request).
+        debug!(code = request.code, peer = %conn.peer(), error = %e, "ACL refused");
+        return (!request.is_oneway())
+            .then(|| RemotingCommand::error(ResponseCode::SYSTEM_ERROR, e.remark()));
+    }
     let Some(route) = TABLE.iter().find(|r| r.code.code() == request.code) else {
         return Some(RemotingCommand::error(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,

@@ -46,7 +46,11 @@ fn parse_header(req: &RemotingCommand) -> Result<SendMessageRequestHeader, Strin
 }
 
 /// A response with the region and trace switch every send response carries (`preSend`).
-fn base_response(broker: &Broker, code: ResponseCode, remark: Option<String>) -> RemotingCommand {
+pub(super) fn base_response(
+    broker: &Broker,
+    code: ResponseCode,
+    remark: Option<String>,
+) -> RemotingCommand {
     let mut ext = ExtFields::new();
     ext.insert("MSG_REGION", broker.config_str("regionId"));
     ext.insert("TRACE_ON", broker.config_bool("traceOn").to_string());
@@ -253,7 +257,7 @@ fn service_not_available_remark(broker: &Broker) -> String {
 }
 
 /// Appends and, under SYNC_FLUSH, waits for the flush; maps the outcome to a response code.
-async fn put_and_wait(
+pub(super) async fn put_and_wait(
     broker: &Broker,
     msgs: &[PutMessage],
 ) -> Result<(PutResult, ResponseCode), RemotingCommand> {
@@ -306,7 +310,7 @@ async fn put_and_wait(
     Ok((r, code))
 }
 
-fn success_response(
+pub(super) fn success_response(
     broker: &Broker,
     code: ResponseCode,
     msg_id: String,
@@ -355,7 +359,7 @@ fn recall_handle(broker: &Broker, topic: &str, properties: &str) -> Option<Strin
 /// Header, checks and queue choice shared by the send paths. A topic created here is on disk
 /// before the send goes on, as in Java (which writes `topics.json` inside the create call); the
 /// wait is async, the write happens on the file's own thread.
-async fn prepare(
+pub(super) async fn prepare(
     broker: &Broker,
     conn: &ConnectionHandle,
     req: &RemotingCommand,
