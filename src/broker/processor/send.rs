@@ -228,6 +228,11 @@ fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
                 broker.store.config().max_message_size
             )),
         ),
+        StoreError::LmqConsumeQueueNumExceeded(_) => base_response(
+            broker,
+            ResponseCode::SYSTEM_ERROR,
+            Some(crate::store::lmq::LMQ_CONSUME_QUEUE_NUM_EXCEEDED_REMARK.to_owned()),
+        ),
         StoreError::DiskFull(_) | StoreError::ShutDown | StoreError::SlaveMode => base_response(
             broker,
             ResponseCode::SERVICE_NOT_AVAILABLE,
