@@ -119,10 +119,16 @@ fn offsets_stamped_dispatched_and_rebuilt_after_restart_and_crash() {
                 r.property("INNER_MULTI_QUEUE_OFFSET"),
                 Some(format!("{i},{i}").as_str())
             );
-            assert_eq!(r.topic, "Parent", "the LMQ unit points at the parent's record");
+            assert_eq!(
+                r.topic, "Parent",
+                "the LMQ unit points at the parent's record"
+            );
         }
     }
-    assert!(root.join("consumequeue/%LMQ%a/0/00000000000000000000").is_file());
+    assert!(
+        root.join("consumequeue/%LMQ%a/0/00000000000000000000")
+            .is_file()
+    );
     // Clean restart: offsets continue.
     store.shutdown().unwrap();
     drop(store);
@@ -138,7 +144,11 @@ fn offsets_stamped_dispatched_and_rebuilt_after_restart_and_crash() {
     drop(store);
     std::fs::remove_dir_all(root.join("consumequeue/%LMQ%b")).unwrap();
     let store = MessageStore::open(store_config(&root)).unwrap();
-    assert_eq!(max_offset(&store, "%LMQ%b"), 4, "rebuilt from the CommitLog");
+    assert_eq!(
+        max_offset(&store, "%LMQ%b"),
+        4,
+        "rebuilt from the CommitLog"
+    );
     put_keys(&store, 4..5);
     for lmq in ["%LMQ%a", "%LMQ%b"] {
         assert_eq!(max_offset(&store, lmq), 5);
@@ -167,7 +177,11 @@ fn what_java_skips_is_skipped() {
     assert!(store.wait_dispatched(Duration::from_secs(10)));
     assert!(!root.join("consumequeue/%LMQ%x").exists());
     assert!(!root.join("consumequeue/%LMQ%x/y").exists());
-    assert_eq!(max_offset(&store, "%LMQ%a"), 1, "only the '/' message reached %LMQ%a");
+    assert_eq!(
+        max_offset(&store, "%LMQ%a"),
+        1,
+        "only the '/' message reached %LMQ%a"
+    );
     let r = record_at(&store, "%LMQ%a", 0);
     assert_eq!(r.property("INNER_MULTI_QUEUE_OFFSET"), Some("0,0"));
     let retry = record_at(&store, "%RETRY%g", 0);
@@ -203,7 +217,10 @@ fn lmq_consume_queue_limit_refuses_like_4_9_8() {
     let store = MessageStore::open(cfg).unwrap();
     put_keys(&store, 0..1); // creates %LMQ%a and %LMQ%b: 2 > 1
     let e = store.put(&[msg("Parent", "over", LMQS)]).unwrap_err();
-    assert!(matches!(e, StoreError::LmqConsumeQueueNumExceeded(2)), "{e}");
+    assert!(
+        matches!(e, StoreError::LmqConsumeQueueNumExceeded(2)),
+        "{e}"
+    );
     // Messages without LMQs still go through.
     let mut plain = msg("Parent", "plain", "");
     plain.properties = "KEYS\u{1}plain\u{2}".into();
@@ -218,7 +235,12 @@ fn ext(pairs: &[(&str, &str)]) -> ExtFields {
         .collect()
 }
 
-async fn call(c: &RemotingClient, addr: &str, code: i32, pairs: &[(&str, &str)]) -> RemotingCommand {
+async fn call(
+    c: &RemotingClient,
+    addr: &str,
+    code: i32,
+    pairs: &[(&str, &str)],
+) -> RemotingCommand {
     c.invoke(
         addr,
         RemotingCommand::request(code, Some(ext(pairs))),
@@ -287,7 +309,10 @@ async fn stored_properties_match_java_byte_for_byte() {
     assert_eq!(r.code, 0, "{:?}", r.remark);
     let (_, recs) = pull_until(&c, &b.addr, "%LMQ%lmqa", 1).await;
     assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].properties, golden, "stored properties differ from Java's");
+    assert_eq!(
+        recs[0].properties, golden,
+        "stored properties differ from Java's"
+    );
     b.stop().await;
 }
 
@@ -306,7 +331,10 @@ async fn wire_pull_offsets_and_synthetic_metadata() {
     assert_eq!(recs.len(), 5);
     for (i, r) in recs.iter().enumerate() {
         assert_eq!(r.topic, "WireParent");
-        assert_eq!(property(&r.properties, "KEYS"), Some(format!("w{i}").as_str()));
+        assert_eq!(
+            property(&r.properties, "KEYS"),
+            Some(format!("w{i}").as_str())
+        );
         assert_eq!(
             r.property("INNER_MULTI_QUEUE_OFFSET"),
             Some(format!("{i},{i}").as_str())
@@ -322,8 +350,16 @@ async fn wire_pull_offsets_and_synthetic_metadata() {
     let p1 = pull(&c, &b.addr, "%LMQ%b", 1, 0, 0, "*").await;
     assert_ne!(p1.code, 0);
     let tq = [("topic", "%LMQ%a"), ("queueId", "0")];
-    assert_eq!(offset_of(&call(&c, &b.addr, 30, &tq).await), Some(5), "GET_MAX_OFFSET");
-    assert_eq!(offset_of(&call(&c, &b.addr, 31, &tq).await), Some(0), "GET_MIN_OFFSET");
+    assert_eq!(
+        offset_of(&call(&c, &b.addr, 30, &tq).await),
+        Some(5),
+        "GET_MAX_OFFSET"
+    );
+    assert_eq!(
+        offset_of(&call(&c, &b.addr, 31, &tq).await),
+        Some(0),
+        "GET_MIN_OFFSET"
+    );
     // Offsets of an LMQ group (lmqOffsetTable) and of an ordinary group on an LMQ topic (`cg`,
     // created by the pulls above).
     for group in ["%LMQ%grp", "cg"] {
@@ -344,7 +380,11 @@ async fn wire_pull_offsets_and_synthetic_metadata() {
             &c,
             &b.addr,
             14,
-            &[("consumerGroup", group), ("topic", "%LMQ%a"), ("queueId", "0")],
+            &[
+                ("consumerGroup", group),
+                ("topic", "%LMQ%a"),
+                ("queueId", "0"),
+            ],
         )
         .await;
         assert_eq!(offset_of(&q), Some(4), "QUERY_CONSUMER_OFFSET {group}");
@@ -369,7 +409,11 @@ async fn wire_pull_offsets_and_synthetic_metadata() {
         &c,
         &b.addr,
         14,
-        &[("consumerGroup", "%LMQ%grp"), ("topic", "%LMQ%a"), ("queueId", "0")],
+        &[
+            ("consumerGroup", "%LMQ%grp"),
+            ("topic", "%LMQ%a"),
+            ("queueId", "0"),
+        ],
     )
     .await;
     assert_eq!(offset_of(&q), Some(4));

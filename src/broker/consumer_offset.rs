@@ -238,6 +238,17 @@ impl ConsumerOffsetManager {
                 }
             }
         }
+        if self.lmq_on()
+            && let Ok(mut t) = self.lmq_table.write()
+        {
+            for (k, o) in lmq_offset_table(&v) {
+                let cur = t.entry(k).or_insert(-1);
+                if o > *cur {
+                    *cur = o;
+                    moved += 1;
+                }
+            }
+        }
         if moved > 0 {
             self.persist();
         }
@@ -404,6 +415,29 @@ mod tests {
             quote_integer_keys(r#"{"a":[1,2],"b":"{0:1}"}"#),
             r#"{"a":[1,2],"b":"{0:1}"}"#
         );
+    }
+
+    #[test]
+    fn lmq_groups_use_lmq_offset_table() {
+        let dir = std::env::temp_dir().join(format!("lmq-offsets-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let m = ConsumerOffsetManager::load(dir.join("lmqConsumerOffset.json"));
+        m.set_lmq(true);
+        m.commit("%LMQ%g", "%LMQ%q", 3, 7);
+        m.commit("g", "%LMQ%q", 0, 5);
+        assert_eq!(m.query("%LMQ%g", "%LMQ%q", 0), Some(7), "one offset whatever the queue");
+        assert_eq!(m.queue_offsets("%LMQ%g", "%LMQ%q"), BTreeMap::from([(0, 7)]));
+        let text = m.encode();
+        assert!(text.contains("\"lmqOffsetTable\":{\n\t\t\"%LMQ%q@%LMQ%g\":7\n\t}"), "{text}");
+        assert!(text.contains("\"%LMQ%q@g\":{0:5"), "{text}");
+        m.persist_now();
+        let again = ConsumerOffsetManager::load(dir.join("lmqConsumerOffset.json"));
+        again.set_lmq(true);
+        assert_eq!(again.query("%LMQ%g", "%LMQ%q", 0), Some(7));
+        again.remove_group("%LMQ%g");
+        assert_eq!(again.query("%LMQ%g", "%LMQ%q", 0), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

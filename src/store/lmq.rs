@@ -65,7 +65,11 @@ fn java_split(s: &str) -> Vec<&str> {
 /// The LMQ names of a message the store must stamp (`CommitLog` `isMultiDispatchMsg`:
 /// `enableLmq` and `needDispatchLMQ`), or `None`.
 #[must_use]
-pub fn names_to_stamp<'a>(config: &StoreConfig, topic: &str, properties: &'a str) -> Option<&'a str> {
+pub fn names_to_stamp<'a>(
+    config: &StoreConfig,
+    topic: &str,
+    properties: &'a str,
+) -> Option<&'a str> {
     if !config.enable_lmq || !topic_allows_lmq(topic) {
         return None;
     }
@@ -99,7 +103,10 @@ pub fn stamp_offsets(
         .join(",");
     let mut props = parse_properties(properties);
     put_property(&mut props, PROPERTY_INNER_MULTI_QUEUE_OFFSET, &joined);
-    if let Some(i) = props.iter().position(|(k, _)| k == PROPERTY_WAIT_STORE_MSG_OK) {
+    if let Some(i) = props
+        .iter()
+        .position(|(k, _)| k == PROPERTY_WAIT_STORE_MSG_OK)
+    {
         let wait = props.remove(i);
         props.push(wait);
     }
@@ -188,7 +195,10 @@ mod tests {
             crate::store::record::property(&p, PROPERTY_INNER_MULTI_QUEUE_OFFSET),
             Some("7,,0")
         );
-        assert_eq!(queues_to_advance("%LMQ%a,plain,%LMQ%b"), vec!["%LMQ%a", "%LMQ%b"]);
+        assert_eq!(
+            queues_to_advance("%LMQ%a,plain,%LMQ%b"),
+            vec!["%LMQ%a", "%LMQ%b"]
+        );
     }
 
     #[test]

@@ -37,6 +37,18 @@ public class LmqScenarios {
     public static void main(String[] args) throws Exception {
         String mode = args[0];
         int rc;
+        try {
+            rc = run(mode, args);
+        } catch (Throwable t) {
+            t.printStackTrace(System.out);
+            System.out.println("RESULT " + mode + " FAIL " + t);
+            rc = 1;
+        }
+        System.exit(rc);
+    }
+
+    static int run(String mode, String[] args) throws Exception {
+        int rc;
         switch (mode) {
             case "produce": rc = produce(args); break;
             case "consume": rc = consume(args); break;
@@ -45,7 +57,7 @@ public class LmqScenarios {
             case "plain": rc = plain(args); break;
             default: System.out.println("RESULT " + mode + " FAIL unknown mode"); rc = 2;
         }
-        System.exit(rc);
+        return rc;
     }
 
     static DefaultMQProducer producer(String ns) throws Exception {
