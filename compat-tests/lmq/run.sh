@@ -14,6 +14,8 @@
 #   K.lmq-offsets-file   after a clean stop, config/lmqConsumerOffset.json holds the LMQ group's
 #                        offset in lmqOffsetTable
 #   K.badname            a '/' in INNER_MULTI_DISPATCH: no ConsumeQueue directory escapes
+#   K.kill9-under-load   kill -9 while a 5.3.3 producer sends LOAD messages to two other LMQs, restart:
+#                        each LMQ holds every acknowledged message, offsets dense from 0
 # Then:
 #   compare.stored-properties   for every message, the stored properties keys (in stored order) and
 #                        INNER_MULTI_QUEUE_OFFSET are the same in our store and in Java's
@@ -22,7 +24,7 @@
 #                        and continues their offsets at N
 #   cross.rust-store-on-java    the Java 5.3.3 broker opened on a copy of our store does the same
 #
-# Environment: LMQ_COMPAT_COUNT (400), LMQ_SCENARIOS (comma list of prefixes), LMQ_KEEP_WORK=1.
+# Environment: LMQ_COMPAT_COUNT (400), LMQ_LOAD_COUNT (3000), LMQ_SCENARIOS (comma list of prefixes), LMQ_KEEP_WORK=1.
 # Last line: "lmq-compat: N passed, M failed"; exit 1 when M > 0.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,6 +35,7 @@ COMPAT_KEEP_WORK="${LMQ_KEEP_WORK:-0}"
 # shellcheck source=../lib.sh
 source "$ROOT/compat-tests/lib.sh"
 N="${LMQ_COMPAT_COUNT:-400}"
+LOAD="${LMQ_LOAD_COUNT:-3000}"
 HALF=$((N / 2))
 LMQS='%LMQ%lmqa,%LMQ%lmqb'
 # The disk of a shared CI machine may be over 90 % used; neither broker may refuse writes or delete
@@ -105,6 +108,31 @@ scenario() { # <kind>
         report "$k.longpoll" FAIL "$(result "$WORK/$k.longpoll.out")" "$WORK/$k.longpoll.out"
     fi
     client 4 "$WORK/$k.badname.out" badname "$NS" "$topic"
+    # kill -9 while a producer is busy, on two other LMQs.
+    : >"$WORK/$k.load.acks"
+    client 5 "$WORK/$k.load.out" produce "$NS" "$topic" '%LMQ%loada,%LMQ%loadb' 0 "$LOAD" "$WORK/$k.load.acks" LL &
+    local lp=$! t
+    for ((t = 0; t < 100; t++)); do [[ $(wc -l <"$WORK/$k.load.acks") -ge $((LOAD / 5)) ]] && break; sleep 0.1; done
+    local at_kill; at_kill=$(wc -l <"$WORK/$k.load.acks")
+    stop_broker "$b" KILL
+    start_broker "$b" "$k" brokerClusterName=LmqCompat "brokerName=$bname" "${LMQ_CONF[@]}" || {
+        report "$k.kill9-under-load" FAIL "broker did not restart" "$WORK/$b.out"; return 1; }
+    wait "$lp"
+    until_routed "$topic" "$b"
+    local lacked; lacked=$(wc -l <"$WORK/$k.load.acks")
+    local lok=1 detail=""
+    for q in a b; do
+        client 5 "$WORK/$k.load.consume.$q.out" consume "$NS" "$topic" "$bname" "%LMQ%load$q" CID_LMQ_LOAD "$WORK/$k.load.list.$q"
+        local lmissing
+        lmissing=$(comm -23 <(sort "$WORK/$k.load.acks") <(awk '{print $2}' "$WORK/$k.load.list.$q" | sort) | wc -l)
+        passed "$WORK/$k.load.consume.$q.out" && [[ "$lmissing" == 0 ]] || lok=0
+        detail+=" $q: $(result "$WORK/$k.load.consume.$q.out" | cut -d' ' -f2-4) missing=$lmissing;"
+    done
+    if [[ $lok == 1 && $lacked == "$LOAD" ]] && passed "$WORK/$k.load.out"; then
+        report "$k.kill9-under-load" PASS "killed at $at_kill acks, $lacked/$LOAD acknowledged ($(result "$WORK/$k.load.out" | grep -o 'retries=[0-9]*') while down), all in both LMQs;$detail"
+    else
+        report "$k.kill9-under-load" FAIL "killed at $at_kill acks, $lacked acknowledged;$detail" "$WORK/$k.load.out" "$WORK/$k.load.consume.a.out"
+    fi
     stop_broker "$b"
     local s; s="$(store_of "$b")"
     if [[ ! -e "$s/consumequeue/%LMQ%x" ]]; then

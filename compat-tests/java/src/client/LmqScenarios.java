@@ -22,7 +22,7 @@ import org.apache.rocketmq.common.message.MessageQueue;
  * an ordinary parent topic; a DefaultMQPullConsumer pulls MessageQueue(%LMQ%x, brokerName, 0)
  * directly (the parent topic's route gives the broker address).
  *
- *   produce  <ns> <topic> <lmqs> <from> <count> <acksFile>
+ *   produce  <ns> <topic> <lmqs> <from> <count> <acksFile> [keyPrefix, default LK]
  *   consume  <ns> <parentTopic> <brokerName> <lmq> <group> <outFile>
  *   longpoll <ns> <parentTopic> <brokerName> <lmq> <lmqs>
  *   badname  <ns> <topic>                  (a '/' in INNER_MULTI_DISPATCH is refused by the client)
@@ -78,30 +78,42 @@ public class LmqScenarios {
     static int produce(String[] a) throws Exception {
         String ns = a[1], topic = a[2], lmqs = a[3];
         int from = Integer.parseInt(a[4]), count = Integer.parseInt(a[5]);
+        String prefix = a.length > 7 ? a[7] : "LK";
         DefaultMQProducer p = producer(ns);
-        int ok = 0, fail = 0;
+        // A failed send (the broker is being restarted) is retried every 300 ms, up to 150 times
+        // in a row; a key counts once, when it is acknowledged.
+        int ok = 0, fail = 0, retries = 0, inRow = 0;
         try (Writer acks = new OutputStreamWriter(new FileOutputStream(a[6], true), StandardCharsets.UTF_8)) {
-            for (int i = from; i < from + count; i++) {
-                String key = "LK" + i;
+            for (int i = from; i < from + count; ) {
+                String key = prefix + i;
+                boolean acked = false;
                 try {
                     SendResult r = p.send(message(topic, lmqs, key));
-                    if (r.getSendStatus() == SendStatus.SEND_OK) {
-                        ok++;
-                        acks.write(key + "\n");
-                        acks.flush();
-                    } else {
-                        fail++;
-                    }
+                    acked = r.getSendStatus() == SendStatus.SEND_OK;
                 } catch (Exception e) {
-                    fail++;
-                    if (fail <= 3) {
+                    if (retries < 3) {
                         System.out.println("send " + key + " failed: " + e);
                     }
+                }
+                if (acked) {
+                    ok++;
+                    acks.write(key + "\n");
+                    acks.flush();
+                    inRow = 0;
+                    i++;
+                } else if (++inRow > 150) {
+                    fail++;
+                    inRow = 0;
+                    i++;
+                } else {
+                    retries++;
+                    Thread.sleep(300);
                 }
             }
         }
         p.shutdown();
-        System.out.println("RESULT produce " + (fail == 0 ? "PASS" : "FAIL") + " ok=" + ok + " fail=" + fail);
+        System.out.println("RESULT produce " + (fail == 0 ? "PASS" : "FAIL") + " ok=" + ok + " fail=" + fail
+            + " retries=" + retries);
         return fail == 0 ? 0 : 1;
     }
 
