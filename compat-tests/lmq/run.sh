@@ -20,8 +20,9 @@
 #   compare.stored-properties   for every message, the stored properties keys (in stored order) and
 #                        INNER_MULTI_QUEUE_OFFSET are the same in our store and in Java's
 #   compare.consume      the LMQ consume listings (offset, key) are identical
-#   cross.java-store-on-rust    our broker opened on a copy of Java's store serves both LMQs whole
-#                        and continues their offsets at N
+#   cross.java-store-on-rust    our broker opened on a copy of Java's store serves both LMQs whole,
+#                        continues their offsets, and answers the consumer offsets Java kept
+#                        (ordinary and LMQ group) from its lmqConsumerOffset.json
 #   cross.rust-store-on-java    the Java 5.3.3 broker opened on a copy of our store does the same
 #
 # Environment: LMQ_COMPAT_COUNT (400), LMQ_LOAD_COUNT (3000), LMQ_SCENARIOS (comma list of prefixes), LMQ_KEEP_WORK=1.
@@ -201,6 +202,13 @@ cross() { # <id> <kind to run> <store kind>
     client 5 "$WORK/$b.produce.out" produce "$NS" "$topic" "$LMQS" "$N" 1 "$WORK/$b.acks"
     client 5 "$WORK/$b.consume.a.out" consume "$NS" "$topic" "$bname" '%LMQ%lmqa' CID_LMQ_X "$WORK/$b.list.a"
     client 5 "$WORK/$b.consume.b.out" consume "$NS" "$topic" "$bname" '%LMQ%lmqb' CID_LMQ_X "$WORK/$b.list.b"
+    # The offsets the other broker kept: an ordinary group's (offsetTable) and an LMQ group's
+    # (lmqOffsetTable), both read from the other broker's lmqConsumerOffset.json.
+    client 5 "$WORK/$b.offset.a.out" offset "$NS" "$topic" "$bname" '%LMQ%lmqa' CID_LMQ_PULL
+    client 4 "$WORK/$b.offset.b.out" offset "$NS" "$topic" "$bname" '%LMQ%lmqb' '%LMQ%grp'
+    local oa ob
+    oa=$(result "$WORK/$b.offset.a.out" | grep -o 'offset=[-0-9]*')
+    ob=$(result "$WORK/$b.offset.b.out" | grep -o 'offset=[-0-9]*')
     stop_broker "$b"
     # N from the other broker plus the long-poll probe and one new message: offsets 0..N+1.
     local want=$((N + 2)) last_a last_b
@@ -208,10 +216,11 @@ cross() { # <id> <kind to run> <store kind>
     last_b=$(tail -1 "$WORK/$b.list.b" 2>/dev/null)
     if passed "$WORK/$b.consume.a.out" && passed "$WORK/$b.consume.b.out" \
         && grep -q "min=0 max=$want " "$WORK/$b.consume.a.out" && grep -q "min=0 max=$want " "$WORK/$b.consume.b.out" \
-        && [[ "$last_a" == "$((want - 1)) LK$N "* && "$last_b" == "$((want - 1)) LK$N "* ]]; then
-        report "$id" PASS "a: $(result "$WORK/$b.consume.a.out"); new message at offset $((want - 1)) in both"
+        && [[ "$last_a" == "$((want - 1)) LK$N "* && "$last_b" == "$((want - 1)) LK$N "* ]] \
+        && [[ "$oa" == "offset=$N" && "$ob" == "offset=$N" ]]; then
+        report "$id" PASS "a: $(result "$WORK/$b.consume.a.out"); new message at offset $((want - 1)) in both; committed offsets carried over: CID_LMQ_PULL $oa, %LMQ%grp $ob"
     else
-        report "$id" FAIL "a: $(result "$WORK/$b.consume.a.out") b: $(result "$WORK/$b.consume.b.out") last: $last_a | $last_b" "$WORK/$b.out"
+        report "$id" FAIL "a: $(result "$WORK/$b.consume.a.out") b: $(result "$WORK/$b.consume.b.out") last: $last_a | $last_b; CID_LMQ_PULL $oa %LMQ%grp $ob" "$WORK/$b.out"
     fi
 }
 if [[ -d "$(store_of lmq_java)" && -d "$(store_of lmq_rust)" ]]; then

@@ -426,10 +426,20 @@ mod tests {
         m.set_lmq(true);
         m.commit("%LMQ%g", "%LMQ%q", 3, 7);
         m.commit("g", "%LMQ%q", 0, 5);
-        assert_eq!(m.query("%LMQ%g", "%LMQ%q", 0), Some(7), "one offset whatever the queue");
-        assert_eq!(m.queue_offsets("%LMQ%g", "%LMQ%q"), BTreeMap::from([(0, 7)]));
+        assert_eq!(
+            m.query("%LMQ%g", "%LMQ%q", 0),
+            Some(7),
+            "one offset whatever the queue"
+        );
+        assert_eq!(
+            m.queue_offsets("%LMQ%g", "%LMQ%q"),
+            BTreeMap::from([(0, 7)])
+        );
         let text = m.encode();
-        assert!(text.contains("\"lmqOffsetTable\":{\n\t\t\"%LMQ%q@%LMQ%g\":7\n\t}"), "{text}");
+        assert!(
+            text.contains("\"lmqOffsetTable\":{\n\t\t\"%LMQ%q@%LMQ%g\":7\n\t}"),
+            "{text}"
+        );
         assert!(text.contains("\"%LMQ%q@g\":{0:5"), "{text}");
         m.persist_now();
         let again = ConsumerOffsetManager::load(dir.join("lmqConsumerOffset.json"));

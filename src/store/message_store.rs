@@ -375,8 +375,19 @@ impl MessageStore {
         Ok(MAGIC_V1)
     }
 
-    /// Appends messages of one queue atomically (one for a normal send, many for a batch).
+    /// Appends messages of one queue atomically (one for a normal send, many for a batch). A
+    /// single message naming LMQs gets their offsets stamped (`CommitLog.doAppend`).
     pub fn put(&self, messages: &[PutMessage]) -> Result<PutResult, StoreError> {
+        self.put_inner(messages, true)
+    }
+
+    /// Appends a SEND_BATCH body's messages: never LMQ-stamped, even one alone, as Java's batch
+    /// append (`doAppend(MessageExtBatch)`) is not.
+    pub fn put_batch(&self, messages: &[PutMessage]) -> Result<PutResult, StoreError> {
+        self.put_inner(messages, false)
+    }
+
+    fn put_inner(&self, messages: &[PutMessage], single: bool) -> Result<PutResult, StoreError> {
         if self.shutdown.load(Ordering::Acquire) {
             return Err(StoreError::ShutDown);
         }
@@ -405,7 +416,7 @@ impl MessageStore {
         let first_queue_offset = next_queue_offset;
         // A single message naming LMQs gets their offsets under this lock (`doAppend`).
         let lmq_names = match messages {
-            [m] => lmq::names_to_stamp(&self.config, &m.topic, &m.properties),
+            [m] if single => lmq::names_to_stamp(&self.config, &m.topic, &m.properties),
             _ => None,
         };
         for (m, magic) in messages.iter().zip(magics) {

@@ -261,11 +261,14 @@ fn service_not_available_remark(broker: &Broker) -> String {
 async fn put_and_wait(
     broker: &Broker,
     msgs: &[PutMessage],
+    batch: bool,
 ) -> Result<(PutResult, ResponseCode), RemotingCommand> {
-    let r = broker
-        .store
-        .put(msgs)
-        .map_err(|e| store_error_response(broker, &e))?;
+    let r = if batch {
+        broker.store.put_batch(msgs)
+    } else {
+        broker.store.put(msgs)
+    }
+    .map_err(|e| store_error_response(broker, &e))?;
     let _ = broker
         .stats
         .put_messages
@@ -439,7 +442,7 @@ pub async fn send_message(
         prepared_transaction_offset: 0,
     };
     Some(
-        match put_and_wait(broker, std::slice::from_ref(&msg)).await {
+        match put_and_wait(broker, std::slice::from_ref(&msg), false).await {
             Ok((r, code)) => {
                 let msg_id = r.msg_ids.first().cloned().unwrap_or_default();
                 success_response(broker, code, msg_id, h.queue_id, &r, Some(uniq))
@@ -525,7 +528,7 @@ pub async fn send_batch_message(
             }
         })
         .collect();
-    Some(match put_and_wait(broker, &msgs).await {
+    Some(match put_and_wait(broker, &msgs, true).await {
         Ok((r, code)) => success_response(broker, code, r.msg_ids.join(","), h.queue_id, &r, None),
         Err(resp) => resp,
     })
@@ -629,7 +632,7 @@ pub async fn consumer_send_msg_back(
         prepared_transaction_offset: rec.prepared_transaction_offset,
     };
     Some(
-        match put_and_wait(broker, std::slice::from_ref(&msg)).await {
+        match put_and_wait(broker, std::slice::from_ref(&msg), false).await {
             Ok(_) => RemotingCommand::success(),
             Err(resp) => {
                 let mut r = resp;

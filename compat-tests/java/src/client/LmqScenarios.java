@@ -27,6 +27,7 @@ import org.apache.rocketmq.common.message.MessageQueue;
  *   longpoll <ns> <parentTopic> <brokerName> <lmq> <lmqs>
  *   badname  <ns> <topic>                  (a '/' in INNER_MULTI_DISPATCH is refused by the client)
  *   plain    <ns> <topic>                  (one message without LMQs: creates and routes the topic)
+ *   offset   <ns> <parentTopic> <brokerName> <lmq> <group>   (QUERY_CONSUMER_OFFSET, printed)
  *
  * Prints one "RESULT <scenario> PASS|FAIL key=value..." line.
  */
@@ -55,6 +56,7 @@ public class LmqScenarios {
             case "longpoll": rc = longpoll(args); break;
             case "badname": rc = badname(args); break;
             case "plain": rc = plain(args); break;
+            case "offset": rc = offset(args); break;
             default: System.out.println("RESULT " + mode + " FAIL unknown mode"); rc = 2;
         }
         return rc;
@@ -218,6 +220,14 @@ public class LmqScenarios {
         System.out.println("RESULT longpoll " + (pass ? "PASS" : "FAIL") + " status=" + r.getPullStatus() + " key=" + key
             + " lmqOffset=" + lo + " waitedMs=" + waited + " from=" + max);
         return pass ? 0 : 1;
+    }
+
+    static int offset(String[] a) throws Exception {
+        DefaultMQPullConsumer c = pullConsumer(a[1], a[5], a[2]);
+        long o = c.fetchConsumeOffset(new MessageQueue(a[4], a[3], 0), true);
+        c.shutdown();
+        System.out.println("RESULT offset PASS offset=" + o);
+        return 0;
     }
 
     static int plain(String[] a) throws Exception {
