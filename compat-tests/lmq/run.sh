@@ -10,6 +10,8 @@
 #                        acknowledged message, LMQ offsets 0..N-1 in order (INNER_MULTI_QUEUE_OFFSET
 #                        agrees with the pull offset), UPDATE/QUERY_CONSUMER_OFFSET round trip
 #   K.consume.b.4.9.8    the same on %LMQ%lmqb with client 4.9.8 and an LMQ group (%LMQ%grp)
+#   K.push.5.3.3         a DefaultMQPushConsumer reads %LMQ%lmqa whole, the way Java's
+#                        example/lmq/LMQPushConsumer does (LMQ route and subscribe info filled by hand)
 #   K.longpoll           a pull held at the LMQ's end is answered when a message arrives (~3 s)
 #   K.lmq-offsets-file   after a clean stop, config/lmqConsumerOffset.json holds the LMQ group's
 #                        offset in lmqOffsetTable
@@ -105,6 +107,16 @@ scenario() { # <kind>
             report "$k.consume.$q.$vv" FAIL "$(result "$WORK/$k.consume.$q.out") missing=$missing" "$WORK/$k.consume.$q.out"
         fi
     done
+    # The push way of Java's example/lmq/LMQPushConsumer (5.3.3 only): route filled by hand.
+    timeout -k 10 120 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
+        -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
+        -cp "$CLIENT_CP" LmqPushScenario "$NS" "$topic" LmqCompat "$bname" "127.0.0.1:${BROKER_PORT[$b]}" \
+        '%LMQ%lmqa' CID_LMQ_PUSH "$N" >"$WORK/$k.push.out" 2>&1
+    if passed "$WORK/$k.push.out"; then
+        report "$k.push.5.3.3" PASS "$(result "$WORK/$k.push.out")"
+    else
+        report "$k.push.5.3.3" FAIL "$(result "$WORK/$k.push.out")" "$WORK/$k.push.out"
+    fi
     client 5 "$WORK/$k.longpoll.out" longpoll "$NS" "$topic" "$bname" '%LMQ%lmqa' "$LMQS"
     if passed "$WORK/$k.longpoll.out"; then
         report "$k.longpoll" PASS "$(result "$WORK/$k.longpoll.out")"
