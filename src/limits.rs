@@ -136,6 +136,12 @@ pub const ACL_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_se
 /// and `SECRET_KEY_MIN_LENGTH` (6).
 pub const ACL_KEY_MIN_LENGTH: usize = 6;
 
+/// Default of `maxLmqConsumeQueueNum`: once more LMQ ConsumeQueues than this exist, a message
+/// naming LMQs is refused with SYSTEM_ERROR `[LMQ_CONSUME_QUEUE_NUM_EXCEEDED]`. Java: 4.9.8's
+/// `DefaultMessageStore.checkLmqMessage` (`lmqConsumeQueueNum > maxLmqConsumeQueueNum`); 5.3.3
+/// keeps the key, the status and the remark but no longer checks.
+pub const MAX_LMQ_CONSUME_QUEUE_NUM: usize = 20_000;
+
 const _: () = assert!(HEADER_MAX_BYTES < FRAME_MAX_BYTES);
 const _: () = assert!(SMALL_FRAME_BYTES < LARGE_FRAME_GROWTH_MIN_BYTES);
 const _: () = assert!(FRAME_MAX_BYTES <= DEFAULT_INBOUND_BUDGET_BYTES);

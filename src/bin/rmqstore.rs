@@ -2,7 +2,8 @@
 //!
 //! - `inspect <root>`: files, offsets, per-queue ranges, message count;
 //! - `verify <root>`: CRC and structure check; exit code 1 on damage;
-//! - `dump <root> [--topic T] [--queue N]`: messages as JSON lines (sorted keys);
+//! - `dump <root> [--topic T] [--queue N] [--raw]`: messages as JSON lines (sorted keys; `--raw`
+//!   adds `propertiesString`, the stored properties text in stored order);
 //! - `diff <a> <b>`: CommitLogs of two stores (a master and its slave) compared byte for byte;
 //! - `rebuild <root> <out>`: ConsumeQueue and index files rebuilt from the CommitLog into `out`;
 //! - `append <root> --count N [--sync] [--size B]`: appends test messages, printing one line per
@@ -46,6 +47,9 @@ enum Cmd {
         topic: Option<String>,
         #[arg(long)]
         queue: Option<i32>,
+        /// Also print the stored properties text as is (`propertiesString`).
+        #[arg(long)]
+        raw: bool,
     },
     /// Compare two stores' CommitLogs byte for byte (a master and its slave); non-zero exit on
     /// any difference.
@@ -85,7 +89,12 @@ fn main() -> ExitCode {
     let result = match args.cmd {
         Cmd::Inspect { root } => inspect(&root),
         Cmd::Verify { root } => verify(&root),
-        Cmd::Dump { root, topic, queue } => dump(&root, topic.as_deref(), queue),
+        Cmd::Dump {
+            root,
+            topic,
+            queue,
+            raw,
+        } => dump(&root, topic.as_deref(), queue, raw),
         Cmd::Diff { a, b } => diff(&a, &b),
         Cmd::Rebuild {
             root,
@@ -186,7 +195,7 @@ fn verify(root: &Path) -> Res {
     })
 }
 
-fn json_line(rec: &MessageRecord) -> String {
+fn json_line(rec: &MessageRecord, raw: bool) -> String {
     let mut props = serde_json::Map::new();
     for seg in rec.properties.split('\u{2}') {
         if let Some((k, v)) = seg.split_once('\u{1}')
@@ -203,6 +212,9 @@ fn json_line(rec: &MessageRecord) -> String {
     let _ = m.insert("msgId".into(), rec.msg_id().into());
     let _ = m.insert("physicalOffset".into(), rec.physical_offset.into());
     let _ = m.insert("properties".into(), serde_json::Value::Object(props));
+    if raw {
+        let _ = m.insert("propertiesString".into(), rec.properties.clone().into());
+    }
     let _ = m.insert("queueId".into(), rec.queue_id.into());
     let _ = m.insert("queueOffset".into(), rec.queue_offset.into());
     let _ = m.insert("reconsumeTimes".into(), rec.reconsume_times.into());
@@ -230,14 +242,14 @@ fn base64(data: &[u8]) -> String {
     out
 }
 
-fn dump(root: &Path, topic: Option<&str>, queue: Option<i32>) -> Res {
+fn dump(root: &Path, topic: Option<&str>, queue: Option<i32>, raw: bool) -> Res {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut err = None;
     let _ = walk(&root.join("commitlog"), false, |rec| {
         if topic.is_some_and(|t| t != rec.topic) || queue.is_some_and(|q| q != rec.queue_id) {
             return;
         }
-        if let Err(e) = writeln!(out, "{}", json_line(rec)) {
+        if let Err(e) = writeln!(out, "{}", json_line(rec, raw)) {
             err = Some(e);
         }
     })?;

@@ -117,6 +117,9 @@ pub const STORE_KEYS: &[KeyDef] = keys! {
     "timerCongestNumEachSlot": Int = "2147483647",
     "timerStopEnqueue": Bool = "false",
     "timerStopDequeue": Bool = "false",
+    "enableLmq": Bool = "false",
+    "enableMultiDispatch": Bool = "false",
+    "maxLmqConsumeQueueNum": Int = "20000",
 };
 
 /// `NettyServerConfig` fields a broker file may carry (`listenPort` is in [`BROKER_KEYS`]).
@@ -252,6 +255,9 @@ pub fn store_config(c: &ConfigValues) -> StoreConfig {
     s.disk_space_clean_forcibly_ratio =
         u64::try_from(c.get_i64("diskSpaceCleanForciblyRatio")).unwrap_or(85);
     s.clean_file_forcibly_enable = c.get_bool("cleanFileForciblyEnable");
+    s.enable_lmq = c.get_bool("enableLmq");
+    s.enable_multi_dispatch = c.get_bool("enableMultiDispatch");
+    s.max_lmq_consume_queue_num = usize::try_from(c.get_i64("maxLmqConsumeQueueNum")).unwrap_or(0);
     // `BrokerStartup` lowers a slave's ratio by 10 points.
     let ratio = u64::try_from(c.get_i64("accessMessageInMemoryMaxRatio")).unwrap_or(40);
     s.access_message_in_memory_max_ratio = if c.get("brokerRole") == "SLAVE" {

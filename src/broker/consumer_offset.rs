@@ -1,5 +1,8 @@
 //! Consumer offsets (`broker:offset/ConsumerOffsetManager.java`): `"topic@group"` → queue id →
 //! next offset to consume, persisted to `consumerOffset.json` every few seconds and at shutdown.
+//!
+//! With `enableLmq` this is `LmqConsumerOffsetManager`: the file is `lmqConsumerOffset.json`, and
+//! offsets of `%LMQ%` groups live in its `lmqOffsetTable` (`"topic@group"` → offset, queue 0).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -24,6 +27,23 @@ pub struct ConsumerOffsetManager {
     table: RwLock<HashMap<String, BTreeMap<i32, i64>>>,
     /// Set at first start, kept across restarts; Java never bumps it for commits.
     data_version: DataVersion,
+    /// `enableLmq`: LMQ groups' offsets go to `lmq_table`, which is written out.
+    lmq: std::sync::atomic::AtomicBool,
+    /// `lmqOffsetTable`: `"topic@group"` → offset, for `%LMQ%` groups.
+    lmq_table: RwLock<HashMap<String, i64>>,
+}
+
+/// The `lmqOffsetTable` of lmqConsumerOffset.json.
+fn lmq_offset_table(v: &Value) -> HashMap<String, i64> {
+    let mut table = HashMap::new();
+    if let Some(Value::Object(t)) = v.get("lmqOffsetTable") {
+        for (k, o) in t {
+            if let Some(o) = o.as_i64() {
+                let _ = table.insert(k.clone(), o);
+            }
+        }
+    }
+    table
 }
 
 fn key(topic: &str, group: &str) -> String {
@@ -55,6 +75,7 @@ impl ConsumerOffsetManager {
     #[must_use]
     pub fn load(path: PathBuf) -> Self {
         let mut table = HashMap::new();
+        let mut lmq_table = HashMap::new();
         let mut data_version = DataVersion {
             counter: 0,
             state_version: 0,
@@ -67,6 +88,7 @@ impl ConsumerOffsetManager {
                         data_version = DataVersion::from_value(dv);
                     }
                     table = offset_table(&v);
+                    lmq_table = lmq_offset_table(&v);
                 }
                 Err(e) => {
                     warn!(path = %path.display(), error = %e, "cannot parse consumerOffset.json")
@@ -77,12 +99,31 @@ impl ConsumerOffsetManager {
             file: config_file::ConfigFile::new(path),
             table: RwLock::new(table),
             data_version,
+            lmq: std::sync::atomic::AtomicBool::new(false),
+            lmq_table: RwLock::new(lmq_table),
         }
     }
 
-    /// Stored offset of a queue.
+    /// Turns on `LmqConsumerOffsetManager` behaviour (`enableLmq`).
+    pub fn set_lmq(&self, on: bool) {
+        self.lmq.store(on, std::sync::atomic::Ordering::Release);
+    }
+
+    fn lmq_on(&self) -> bool {
+        self.lmq.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn lmq_group(&self, group: &str) -> bool {
+        self.lmq_on() && crate::store::lmq::is_lmq(group)
+    }
+
+    /// Stored offset of a queue. An LMQ group has one offset per topic, whatever the queue id
+    /// (`LmqConsumerOffsetManager.queryOffset`).
     #[must_use]
     pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        if self.lmq_group(group) {
+            return self.lmq_table.read().ok()?.get(&key(topic, group)).copied();
+        }
         self.table
             .read()
             .ok()?
@@ -93,6 +134,12 @@ impl ConsumerOffsetManager {
 
     /// Stores an offset.
     pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        if self.lmq_group(group) {
+            if let Ok(mut t) = self.lmq_table.write() {
+                let _ = t.insert(key(topic, group), offset);
+            }
+            return;
+        }
         if let Ok(mut t) = self.table.write() {
             let _ = t
                 .entry(key(topic, group))
@@ -104,6 +151,12 @@ impl ConsumerOffsetManager {
     /// Offsets of one group on one topic.
     #[must_use]
     pub fn queue_offsets(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+        if self.lmq_group(group) {
+            return self
+                .query(group, topic, crate::store::lmq::LMQ_QUEUE_ID)
+                .map(|o| BTreeMap::from([(crate::store::lmq::LMQ_QUEUE_ID, o)]))
+                .unwrap_or_default();
+        }
         self.table
             .read()
             .ok()
@@ -157,6 +210,11 @@ impl ConsumerOffsetManager {
         if let Ok(mut t) = self.table.write() {
             t.extend(master);
         }
+        if self.lmq_on()
+            && let Ok(mut t) = self.lmq_table.write()
+        {
+            t.extend(lmq_offset_table(&v));
+        }
         self.persist();
         Ok(n)
     }
@@ -180,6 +238,17 @@ impl ConsumerOffsetManager {
                 }
             }
         }
+        if self.lmq_on()
+            && let Ok(mut t) = self.lmq_table.write()
+        {
+            for (k, o) in lmq_offset_table(&v) {
+                let cur = t.entry(k).or_insert(-1);
+                if o > *cur {
+                    *cur = o;
+                    moved += 1;
+                }
+            }
+        }
         if moved > 0 {
             self.persist();
         }
@@ -188,6 +257,15 @@ impl ConsumerOffsetManager {
 
     /// Drops a group's offsets.
     pub fn remove_group(&self, group: &str) {
+        if self.lmq_group(group) {
+            if let Ok(mut t) = self.lmq_table.write() {
+                t.retain(|k, _| {
+                    let parts: Vec<&str> = k.split(TOPIC_GROUP_SEPARATOR).collect();
+                    !(parts.len() == 2 && parts.get(1) == Some(&group))
+                });
+            }
+            return;
+        }
         if let Ok(mut t) = self.table.write() {
             t.retain(|k, _| {
                 k.split_once(TOPIC_GROUP_SEPARATOR)
@@ -228,11 +306,26 @@ impl ConsumerOffsetManager {
             })
             .collect();
         sort_java_hash(&mut groups, 16);
-        Node::object(vec![
+        let mut fields = vec![
             ("dataVersion", data_version_node(dv)),
             ("groupTopicMap", Node::Object(groups)),
-            ("offsetTable", Node::Object(table)),
-        ])
+        ];
+        if self.lmq_on() {
+            let mut lmq: Vec<(Key, Node)> = self
+                .lmq_table
+                .read()
+                .map(|t| {
+                    t.iter()
+                        .map(|(k, o)| (Key::Str(k.clone()), Node::Int(*o)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            // `ConcurrentHashMap<>(512)` iteration order.
+            sort_java_hash(&mut lmq, 1024);
+            fields.push(("lmqOffsetTable", Node::Object(lmq)));
+        }
+        fields.push(("offsetTable", Node::Object(table)));
+        Node::object(fields)
     }
 }
 
@@ -322,6 +415,39 @@ mod tests {
             quote_integer_keys(r#"{"a":[1,2],"b":"{0:1}"}"#),
             r#"{"a":[1,2],"b":"{0:1}"}"#
         );
+    }
+
+    #[test]
+    fn lmq_groups_use_lmq_offset_table() {
+        let dir = std::env::temp_dir().join(format!("lmq-offsets-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let m = ConsumerOffsetManager::load(dir.join("lmqConsumerOffset.json"));
+        m.set_lmq(true);
+        m.commit("%LMQ%g", "%LMQ%q", 3, 7);
+        m.commit("g", "%LMQ%q", 0, 5);
+        assert_eq!(
+            m.query("%LMQ%g", "%LMQ%q", 0),
+            Some(7),
+            "one offset whatever the queue"
+        );
+        assert_eq!(
+            m.queue_offsets("%LMQ%g", "%LMQ%q"),
+            BTreeMap::from([(0, 7)])
+        );
+        let text = m.encode();
+        assert!(
+            text.contains("\"lmqOffsetTable\":{\n\t\t\"%LMQ%q@%LMQ%g\":7\n\t}"),
+            "{text}"
+        );
+        assert!(text.contains("\"%LMQ%q@g\":{0:5"), "{text}");
+        m.persist_now();
+        let again = ConsumerOffsetManager::load(dir.join("lmqConsumerOffset.json"));
+        again.set_lmq(true);
+        assert_eq!(again.query("%LMQ%g", "%LMQ%q", 0), Some(7));
+        again.remove_group("%LMQ%g");
+        assert_eq!(again.query("%LMQ%g", "%LMQ%q", 0), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -53,6 +53,36 @@ impl HoldService {
         if let Some(n) = n {
             n.notify_waiters();
         }
+        if crate::store::lmq::is_lmq(topic) {
+            let mut m = self
+                .notifiers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = (topic.to_owned(), queue_id);
+            if m.get(&key).is_some_and(|n| Arc::strong_count(n) == 1) {
+                let _ = m.remove(&key);
+            }
+        }
+    }
+
+    /// Drops the notifiers of LMQs no pull is waiting on, as `LmqPullRequestHoldService` drops
+    /// empty LMQ entries: there may be many thousands of LMQs. A notifier held by nobody but
+    /// this map has no waiter, and a later pull makes a new one under the same lock.
+    pub fn prune_idle_lmq(&self) {
+        let mut m = self
+            .notifiers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.retain(|(topic, _), n| !crate::store::lmq::is_lmq(topic) || Arc::strong_count(n) > 1);
+    }
+
+    /// Queues with a notifier (for tests and metrics).
+    #[must_use]
+    pub fn notifier_count(&self) -> usize {
+        self.notifiers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 
     /// Takes a hold slot, or `None` when [`MAX_HELD_PULLS`] are already held.

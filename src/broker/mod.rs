@@ -182,7 +182,16 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         config.get_bool("autoCreateTopicEnable"),
     );
     let groups = SubscriptionGroupManager::load(cfg_dir.join("subscriptionGroup.json"));
-    let offsets = ConsumerOffsetManager::load(cfg_dir.join("consumerOffset.json"));
+    // `enableLmq` swaps in Java's Lmq managers, whose offsets file is lmqConsumerOffset.json.
+    let lmq = config.get_bool("enableLmq");
+    let offsets = ConsumerOffsetManager::load(cfg_dir.join(if lmq {
+        "lmqConsumerOffset.json"
+    } else {
+        "consumerOffset.json"
+    }));
+    topics.set_lmq(lmq);
+    groups.set_lmq(lmq);
+    offsets.set_lmq(lmq);
     let permission = i32::try_from(config.get_i64("brokerPermission")).unwrap_or(6);
     let ha = HaService::new(HaConfig::from_config(&config), Arc::clone(&store));
     let id = config.get_i64("brokerId");
@@ -302,6 +311,7 @@ pub async fn housekeeping(broker: Arc<Broker>) {
             continue;
         }
         broker.offsets.persist();
+        broker.holds.prune_idle_lmq();
         for group in broker.clients.scan_expired() {
             processor::client::notify_consumer_ids_changed(&broker, &group);
         }

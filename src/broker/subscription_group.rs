@@ -170,6 +170,8 @@ pub struct SubscriptionGroupManager {
     file: config_file::ConfigFile,
     table: RwLock<BTreeMap<String, SubscriptionGroupConfig>>,
     data_version: Mutex<DataVersion>,
+    /// `enableLmq` (`LmqSubscriptionGroupManager`): `%LMQ%` groups are synthetic, never stored.
+    lmq: std::sync::atomic::AtomicBool,
 }
 
 /// Groups every Java broker has (`SubscriptionGroupManager.init`).
@@ -215,12 +217,25 @@ impl SubscriptionGroupManager {
             file: config_file::ConfigFile::new(path),
             table: RwLock::new(table),
             data_version: Mutex::new(version),
+            lmq: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// One group.
+    /// Turns on `LmqSubscriptionGroupManager` behaviour (`enableLmq`).
+    pub fn set_lmq(&self, on: bool) {
+        self.lmq.store(on, std::sync::atomic::Ordering::Release);
+    }
+
+    fn lmq_group(&self, group: &str) -> bool {
+        self.lmq.load(std::sync::atomic::Ordering::Acquire) && crate::store::lmq::is_lmq(group)
+    }
+
+    /// One group. With `enableLmq` an LMQ group exists with default settings.
     #[must_use]
     pub fn get(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        if self.lmq_group(group) {
+            return Some(SubscriptionGroupConfig::new(group));
+        }
         self.table.read().ok()?.get(group).cloned()
     }
 
@@ -243,6 +258,9 @@ impl SubscriptionGroupManager {
 
     /// Creates or replaces a group and persists.
     pub fn upsert(&self, g: SubscriptionGroupConfig) {
+        if self.lmq_group(&g.group_name) {
+            return;
+        }
         if let Ok(mut t) = self.table.write() {
             let _ = t.insert(g.group_name.clone(), g);
         }

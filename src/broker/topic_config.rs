@@ -80,6 +80,8 @@ pub struct TopicConfigManager {
     table: RwLock<BTreeMap<String, TopicConfig>>,
     /// Bumped on every change (`DataVersion.nextVersion`).
     data_version: Mutex<DataVersion>,
+    /// `enableLmq` (`LmqTopicConfigManager`): `%LMQ%` topics are synthetic, never stored.
+    lmq: std::sync::atomic::AtomicBool,
 }
 
 fn now_ms() -> i64 {
@@ -157,12 +159,30 @@ impl TopicConfigManager {
             file: config_file::ConfigFile::new(path),
             table: RwLock::new(table),
             data_version: Mutex::new(version),
+            lmq: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// One topic's config.
+    /// Turns on `LmqTopicConfigManager` behaviour (`enableLmq`).
+    pub fn set_lmq(&self, on: bool) {
+        self.lmq.store(on, std::sync::atomic::Ordering::Release);
+    }
+
+    fn lmq_topic(&self, topic: &str) -> bool {
+        self.lmq.load(std::sync::atomic::Ordering::Acquire) && crate::store::lmq::is_lmq(topic)
+    }
+
+    /// One topic's config. With `enableLmq` an LMQ topic gets a made-up config of one read and
+    /// one write queue, read-write (`LmqTopicConfigManager.simpleLmqTopicConfig`).
     #[must_use]
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
+        if self.lmq_topic(topic) {
+            let mut tc = TopicConfig::new(topic);
+            tc.read_queue_nums = 1;
+            tc.write_queue_nums = 1;
+            tc.perm = PERM_READ | PERM_WRITE;
+            return Some(tc);
+        }
         self.table.read().ok()?.get(topic).cloned()
     }
 
@@ -190,6 +210,9 @@ impl TopicConfigManager {
 
     /// Creates or replaces a topic (UPDATE_AND_CREATE_TOPIC, retry/DLQ creation) and persists.
     pub fn upsert(&self, tc: TopicConfig) {
+        if self.lmq_topic(&tc.topic_name) {
+            return;
+        }
         if let Ok(mut t) = self.table.write() {
             let _ = t.insert(tc.topic_name.clone(), tc);
         }

@@ -65,6 +65,12 @@ pub struct StoreConfig {
     /// `cleanFileForciblyEnable`: whether retention may delete unexpired files when the disk is
     /// over `diskSpaceCleanForciblyRatio` (true).
     pub clean_file_forcibly_enable: bool,
+    /// `enableLmq`: stamp `INNER_MULTI_QUEUE_OFFSET` on messages naming LMQs (false).
+    pub enable_lmq: bool,
+    /// `enableMultiDispatch`: dispatch such messages into the named queues (false).
+    pub enable_multi_dispatch: bool,
+    /// `maxLmqConsumeQueueNum`: LMQ ConsumeQueues past which LMQ sends are refused.
+    pub max_lmq_consume_queue_num: usize,
 }
 
 /// OS page size used by the least-pages flush rule (`MappedFile.OS_PAGE_SIZE`).
@@ -100,6 +106,9 @@ impl StoreConfig {
             disk_space_warning_level_ratio: 90,
             disk_space_clean_forcibly_ratio: 85,
             clean_file_forcibly_enable: true,
+            enable_lmq: false,
+            enable_multi_dispatch: false,
+            max_lmq_consume_queue_num: crate::limits::MAX_LMQ_CONSUME_QUEUE_NUM,
         }
     }
 

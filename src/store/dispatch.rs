@@ -125,6 +125,9 @@ pub(crate) fn queue_for(
         store.config.consume_queue_file_size,
     )?);
     let _ = queues.insert((topic.to_owned(), queue_id), Arc::clone(&q));
+    if super::lmq::is_lmq(topic) {
+        let _ = store.lmq_queue_count.fetch_add(1, Ordering::AcqRel);
+    }
     Ok(q)
 }
 
@@ -153,6 +156,13 @@ fn dispatch_record(
         q.put(u64::try_from(rec.queue_offset).unwrap_or(0), unit)?;
         if let Some(listener) = store.arrival_listener.get() {
             (listener.0)(&rec.topic, rec.queue_id, code);
+        }
+        for (name, queue_id, offset) in super::lmq::dispatch_targets(&store.config, rec) {
+            let lq = queue_for(store, &name, queue_id)?;
+            lq.put(u64::try_from(offset).unwrap_or(0), unit)?;
+            if let Some(listener) = store.arrival_listener.get() {
+                (listener.0)(&name, queue_id, code);
+            }
         }
     }
     if store.config.message_index_enable && tx != TRANSACTION_ROLLBACK {

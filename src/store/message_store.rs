@@ -18,6 +18,7 @@ use super::config::{FlushDiskType, StoreConfig};
 use super::consume_queue::ConsumeQueue;
 use super::disk::DiskGuard;
 use super::index_file::IndexFile;
+use super::lmq;
 use super::mapped_file::is_no_space;
 use super::mapped_file_queue::MappedFileQueue;
 use super::record::{
@@ -194,6 +195,8 @@ pub struct MessageStore {
     pub(crate) dispatch_lock: Mutex<()>,
     /// Called for each dispatched unit (topic, queue id, tag code): wakes held pulls.
     pub(crate) arrival_listener: std::sync::OnceLock<ArrivalListener>,
+    /// LMQ ConsumeQueues open (4.9.8's `lmqConsumeQueueNum`).
+    pub(crate) lmq_queue_count: std::sync::atomic::AtomicUsize,
 }
 
 /// Callback for new ConsumeQueue units (`MessageArrivingListener`).
@@ -248,6 +251,7 @@ impl MessageStore {
             appended: watch::channel(0).0,
             dispatch_lock: Mutex::new(()),
             arrival_listener: std::sync::OnceLock::new(),
+            lmq_queue_count: std::sync::atomic::AtomicUsize::new(0),
         });
         let _usage = store.disk.refresh();
         super::recovery::recover(&store)?;
@@ -371,8 +375,19 @@ impl MessageStore {
         Ok(MAGIC_V1)
     }
 
-    /// Appends messages of one queue atomically (one for a normal send, many for a batch).
+    /// Appends messages of one queue atomically (one for a normal send, many for a batch). A
+    /// single message naming LMQs gets their offsets stamped (`CommitLog.doAppend`).
     pub fn put(&self, messages: &[PutMessage]) -> Result<PutResult, StoreError> {
+        self.put_inner(messages, true)
+    }
+
+    /// Appends a SEND_BATCH body's messages: never LMQ-stamped, even one alone, as Java's batch
+    /// append (`doAppend(MessageExtBatch)`) is not.
+    pub fn put_batch(&self, messages: &[PutMessage]) -> Result<PutResult, StoreError> {
+        self.put_inner(messages, false)
+    }
+
+    fn put_inner(&self, messages: &[PutMessage], single: bool) -> Result<PutResult, StoreError> {
         if self.shutdown.load(Ordering::Acquire) {
             return Err(StoreError::ShutDown);
         }
@@ -386,6 +401,7 @@ impl MessageStore {
         let first = messages
             .first()
             .ok_or_else(|| StoreError::MessageIllegal("empty batch".into()))?;
+        self.check_lmq_limit(messages)?;
         let mut state = self.put_state.lock().map_err(|_| StoreError::Poisoned)?;
         if self.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned);
@@ -398,6 +414,11 @@ impl MessageStore {
         let key = (first.topic.clone(), first.queue_id);
         let mut next_queue_offset = *state.queue_offsets.get(&key).unwrap_or(&0);
         let first_queue_offset = next_queue_offset;
+        // A single message naming LMQs gets their offsets under this lock (`doAppend`).
+        let lmq_names = match messages {
+            [m] if single => lmq::names_to_stamp(&self.config, &m.topic, &m.properties),
+            _ => None,
+        };
         for (m, magic) in messages.iter().zip(magics) {
             let tx = m.sys_flag & TRANSACTION_MASK;
             let counts = tx != TRANSACTION_PREPARED && tx != TRANSACTION_ROLLBACK;
@@ -417,11 +438,19 @@ impl MessageStore {
                 prepared_transaction_offset: m.prepared_transaction_offset,
                 body: m.body.clone(),
                 topic: m.topic.clone(),
-                properties: m.properties.clone(),
+                properties: match lmq_names {
+                    Some(names) => lmq::stamp_offsets(&m.properties, names, &state.queue_offsets),
+                    None => m.properties.clone(),
+                },
             });
             if counts {
                 next_queue_offset += 1;
             }
+        }
+        if let Some(r) = records.first()
+            && r.properties.len() > MAX_PROPERTIES_BYTES
+        {
+            return Err(StoreError::PropertiesTooLong(r.properties.len()));
         }
         let total: usize = records.iter().map(MessageRecord::encoded_len).sum();
         if total + END_FILE_MIN_BLANK_LENGTH > self.config.commit_log_file_size {
@@ -446,6 +475,12 @@ impl MessageStore {
         file.write_at(pos, buf)?;
         file.publish(pos + buf.len());
         let _ = state.queue_offsets.insert(key, next_queue_offset);
+        for name in lmq_names.map(lmq::queues_to_advance).unwrap_or_default() {
+            *state
+                .queue_offsets
+                .entry((name, lmq::LMQ_QUEUE_ID))
+                .or_insert(0) += 1;
+        }
         drop(state);
         let end = base + u64::try_from(total).unwrap_or(0);
         self.written.store(end, Ordering::Release);
@@ -464,6 +499,24 @@ impl MessageStore {
             queue_offset: first_queue_offset,
             store_timestamp,
         })
+    }
+
+    /// 4.9.8's `checkLmqMessage`: with `enableLmq` and `enableMultiDispatch`, a message naming
+    /// LMQs is refused once more than `maxLmqConsumeQueueNum` LMQ ConsumeQueues exist.
+    fn check_lmq_limit(&self, messages: &[PutMessage]) -> Result<(), StoreError> {
+        if !self.config.enable_lmq || !self.config.enable_multi_dispatch {
+            return Ok(());
+        }
+        let count = self.lmq_queue_count.load(Ordering::Acquire);
+        if count > self.config.max_lmq_consume_queue_num
+            && messages.iter().any(|m| {
+                super::record::property(&m.properties, lmq::PROPERTY_INNER_MULTI_DISPATCH)
+                    .is_some_and(|v| !v.trim().is_empty())
+            })
+        {
+            return Err(StoreError::LmqConsumeQueueNumExceeded(count));
+        }
+        Ok(())
     }
 
     /// The last CommitLog file if `len` bytes plus a blank fit, else a new file (the old one is

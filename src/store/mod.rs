@@ -18,6 +18,7 @@ pub mod disk;
 pub mod dispatch;
 pub mod flush;
 pub mod index_file;
+pub mod lmq;
 pub mod mapped_file;
 pub mod mapped_file_queue;
 pub mod message_store;
@@ -58,4 +59,7 @@ pub enum StoreError {
     /// created for lack of space; writes resume when space is freed. Carries Java's usage text.
     #[error("the broker's disk is full [{0}]")]
     DiskFull(String),
+    /// More LMQ ConsumeQueues than `maxLmqConsumeQueueNum` exist (`LMQ_CONSUME_QUEUE_NUM_EXCEEDED`).
+    #[error("lmq consumeQueue num {0} exceeds maxLmqConsumeQueueNum")]
+    LmqConsumeQueueNumExceeded(usize),
 }

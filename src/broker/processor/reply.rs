@@ -61,7 +61,7 @@ pub async fn send_reply_message(
             reconsume_times: h.reconsume_times.unwrap_or(0),
             prepared_transaction_offset: 0,
         };
-        match put_and_wait(broker, std::slice::from_ref(&msg)).await {
+        match put_and_wait(broker, std::slice::from_ref(&msg), false).await {
             Ok((r, _)) => {
                 let msg_id = r.msg_ids.first().cloned().unwrap_or_default();
                 let stored = success_response(

@@ -232,6 +232,11 @@ fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
                 broker.store.config().max_message_size
             )),
         ),
+        StoreError::LmqConsumeQueueNumExceeded(_) => base_response(
+            broker,
+            ResponseCode::SYSTEM_ERROR,
+            Some(crate::store::lmq::LMQ_CONSUME_QUEUE_NUM_EXCEEDED_REMARK.to_owned()),
+        ),
         StoreError::DiskFull(_) | StoreError::ShutDown | StoreError::SlaveMode => base_response(
             broker,
             ResponseCode::SERVICE_NOT_AVAILABLE,
@@ -260,11 +265,14 @@ fn service_not_available_remark(broker: &Broker) -> String {
 pub(super) async fn put_and_wait(
     broker: &Broker,
     msgs: &[PutMessage],
+    batch: bool,
 ) -> Result<(PutResult, ResponseCode), RemotingCommand> {
-    let r = broker
-        .store
-        .put(msgs)
-        .map_err(|e| store_error_response(broker, &e))?;
+    let r = if batch {
+        broker.store.put_batch(msgs)
+    } else {
+        broker.store.put(msgs)
+    }
+    .map_err(|e| store_error_response(broker, &e))?;
     let _ = broker
         .stats
         .put_messages
@@ -460,7 +468,7 @@ pub async fn send_message(
         prepared_transaction_offset: 0,
     };
     Some(
-        match put_and_wait(broker, std::slice::from_ref(&msg)).await {
+        match put_and_wait(broker, std::slice::from_ref(&msg), false).await {
             Ok((r, code)) => {
                 let msg_id = r.msg_ids.first().cloned().unwrap_or_default();
                 success_response(broker, code, msg_id, h.queue_id, &r, Some(uniq), recall)
@@ -546,7 +554,7 @@ pub async fn send_batch_message(
             }
         })
         .collect();
-    Some(match put_and_wait(broker, &msgs).await {
+    Some(match put_and_wait(broker, &msgs, true).await {
         Ok((r, code)) => success_response(
             broker,
             code,
@@ -658,7 +666,7 @@ pub async fn consumer_send_msg_back(
         prepared_transaction_offset: rec.prepared_transaction_offset,
     };
     Some(
-        match put_and_wait(broker, std::slice::from_ref(&msg)).await {
+        match put_and_wait(broker, std::slice::from_ref(&msg), false).await {
             Ok(_) => RemotingCommand::success(),
             Err(resp) => {
                 let mut r = resp;
