@@ -124,9 +124,23 @@ pub const HA_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 /// SLAVE_NOT_AVAILABLE until the slave is attached again) at the cost of one connect a second.
 pub const HA_RECONNECT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Most messages one POP_MESSAGE may ask for; more is INVALID_PARAMETER. Java:
+/// `PopMessageProcessor.processRequest` ("pop message's num is greater than 32"); it also keeps a
+/// checkpoint's ack bitmap (`PopCheckPoint.bitMap`, an int) within range.
+pub const POP_MAX_MSG_NUMS: i32 = 32;
+
+/// A pop that arrives this long after `bornTime + pollTime` is answered POLLING_TIMEOUT at once.
+/// Java: `PopMessageRequestHeader.isTimeoutTooMuch` (500 ms).
+pub const POP_TIMEOUT_TOO_MUCH_MS: i64 = 500;
+
+/// Longest a pop is held waiting for messages, whatever its `pollTime`. Java holds until
+/// `bornTime + pollTime` without a cap; clients ask for 15 s (push) or 20 s (simple consumer).
+pub const POP_MAX_HOLD_MS: i64 = 5 * 60 * 1000;
+
 const _: () = assert!(HEADER_MAX_BYTES < FRAME_MAX_BYTES);
 const _: () = assert!(SMALL_FRAME_BYTES < LARGE_FRAME_GROWTH_MIN_BYTES);
 const _: () = assert!(FRAME_MAX_BYTES <= DEFAULT_INBOUND_BUDGET_BYTES);
 const _: () = assert!(CONNECTION_MAX_IN_FLIGHT <= CONNECTION_WRITE_QUEUE);
 const _: () = assert!(SCAN_NOT_ACTIVE_BROKER_INTERVAL_MILLIS < BROKER_CHANNEL_EXPIRED_MILLIS);
 const _: () = assert!(REGISTER_BROKER_MAX_INFLATED_BYTES >= FRAME_MAX_BYTES);
+const _: () = assert!(POP_MAX_MSG_NUMS <= 32);

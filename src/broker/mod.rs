@@ -10,6 +10,7 @@ pub mod config_file;
 pub mod consumer_offset;
 pub mod long_polling;
 pub mod metrics;
+pub mod pop;
 pub mod processor;
 pub mod register;
 pub mod replication;
@@ -81,6 +82,8 @@ pub struct Broker {
     pub stats: Stats,
     /// Delayed-delivery progress.
     pub schedule: schedule::ScheduleOffsets,
+    /// POP consumption: queue locks, long-polling notifiers, request modes.
+    pub pop: pop::PopState,
     /// Broker-wide permission (`brokerPermission`).
     permission: AtomicI32,
     /// Master address learned from the name server (slaves).
@@ -198,6 +201,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         locks: processor::lock::LockManager::default(),
         stats: Stats::default(),
         schedule: schedule::ScheduleOffsets::load(cfg_dir.join("delayOffset.json")),
+        pop: pop::PopState::new(cfg_dir.join("messageRequestMode.json")),
         permission: AtomicI32::new(permission),
         master_addr: Mutex::new(None),
         topics_changed,
@@ -213,6 +217,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
             move |topic, queue_id, _code| {
                 if let Some(b) = weak.upgrade() {
                     b.holds.notify(topic, queue_id);
+                    b.pop.notify(topic);
                 }
             },
         )));

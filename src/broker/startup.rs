@@ -144,6 +144,7 @@ pub async fn run(
         .then(|| tokio::spawn(super::schedule::run(Arc::clone(&broker))));
     let metrics = tokio::spawn(super::metrics::run(Arc::clone(&broker)));
     let tx_check = tokio::spawn(super::transaction_check::run(Arc::clone(&broker)));
+    let revive = tokio::spawn(super::pop::revive::run(Arc::clone(&broker)));
     ready(format!(
         "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
         broker.name, broker.addr, namesrv
@@ -157,6 +158,7 @@ pub async fn run(
     }
     metrics.abort();
     tx_check.abort();
+    revive.abort();
     register::unregister_all(&broker).await;
     let _ = stop_tx.send(true);
     let _ = main.await;

@@ -5,10 +5,13 @@
 //! it answered by itself (pull bodies sent as mapped slices) or must not answer (oneway).
 
 pub mod admin;
+pub mod assignment;
 pub mod client;
 pub mod ha;
 pub mod lock;
 pub mod offset;
+pub mod pop;
+pub mod pop_ack;
 pub mod pull;
 pub mod query;
 pub mod send;
@@ -108,7 +111,9 @@ sync_handler!(update_broker_config => admin::update_broker_config);
 sync_handler!(consume_by_who => admin::query_topic_consume_by_who);
 sync_handler!(all_consumer_offsets => admin::get_all_consumer_offset);
 sync_handler!(all_delay_offsets => admin::get_all_delay_offset);
-sync_handler!(all_request_modes => ha::get_all_message_request_mode);
+sync_handler!(all_request_modes => assignment::get_all_message_request_mode);
+sync_handler!(query_assignment => assignment::query_assignment);
+sync_handler!(set_request_mode => assignment::set_message_request_mode);
 sync_handler!(timer_check_point => ha::get_timer_check_point);
 sync_handler!(timer_metrics => ha::get_timer_metrics);
 sync_handler!(ha_status => ha::get_broker_ha_status);
@@ -147,6 +152,38 @@ fn end_transaction<'a>(
     Box::pin(transaction::end_transaction(b, c, req))
 }
 
+fn pop_message<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(pop::pop_message(b, c, req))
+}
+
+fn ack_message<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(async move { Some(pop_ack::ack_message_request(b, c, &req)) })
+}
+
+fn batch_ack_message<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(async move { Some(pop_ack::batch_ack_message(b, c, &req)) })
+}
+
+fn change_invisible_time<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(async move { Some(pop_ack::change_invisible_time(b, c, &req)) })
+}
+
 fn pull_message<'a>(
     b: &'a Arc<Broker>,
     c: &'a ConnectionHandle,
@@ -164,6 +201,20 @@ pub static TABLE: &[Route] = &[
     row(RequestCode::END_TRANSACTION, end_transaction, true),
     row(RequestCode::PULL_MESSAGE, pull_message, false),
     row(RequestCode::LITE_PULL_MESSAGE, pull_message, false),
+    row(RequestCode::POP_MESSAGE, pop_message, true),
+    row(RequestCode::ACK_MESSAGE, ack_message, true),
+    row(RequestCode::BATCH_ACK_MESSAGE, batch_ack_message, true),
+    row(
+        RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
+        change_invisible_time,
+        true,
+    ),
+    row(RequestCode::QUERY_ASSIGNMENT, query_assignment, false),
+    row(
+        RequestCode::SET_MESSAGE_REQUEST_MODE,
+        set_request_mode,
+        true,
+    ),
     row(RequestCode::HEART_BEAT, heart_beat, true),
     row(RequestCode::UNREGISTER_CLIENT, unregister_client, true),
     row(
