@@ -33,7 +33,10 @@ start_namesrv || { echo "pop-compat: 0 passed, 1 failed"; exit 1; }
 start_broker b1 rust "brokerName=pop-b1" || { echo "pop-compat: 0 passed, 1 failed"; exit 1; }
 ADDR="127.0.0.1:${BROKER_PORT[b1]}"
 
-jrun() { # <log> <class> <args...>: a Java client program, in the background when JRUN_BG=1
+JAVA_CLIENT=(java -Xms64m -Xmx384m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1
+    -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs"
+    -cp "$CLIENT_CP")
+jrun() { # <log> <class> <args...>: a Java client program
     local out="$1" cls="$2"; shift 2
     timeout -k 10 900 java -Xms64m -Xmx384m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
@@ -50,7 +53,9 @@ make_topic() {
 consumer() {
     local n="$1" t="$2" g="$3" later="$4" inv="${5:-60000}"
     rm -f "$WORK/stop-$n"
-    jrun "$WORK/consumer-$n.out" PopScenarios consume "$NS" "$t" "$g" "$WORK/got-$n.txt" "$WORK/stop-$n" "$later" "$inv" &
+    # exec: the recorded pid is the JVM's own, so kill -9 hits the consumer itself.
+    (exec "${JAVA_CLIENT[@]}" PopScenarios consume "$NS" "$t" "$g" "$WORK/got-$n.txt" "$WORK/stop-$n" "$later" "$inv" \
+        >"$WORK/consumer-$n.out" 2>&1) &
     PID[c_$n]=$!
 }
 stop_consumer() { touch "$WORK/stop-$1"; wait "${PID[c_$1]}" 2>/dev/null; unset "PID[c_$1]"; }
@@ -138,9 +143,10 @@ if wanted pop.consumer-kill9; then
     make_topic PopT5 PopG5 >/dev/null 2>&1
     produce PopT5 2000
     consumer k PopT5 PopG5 0 8000
-    for ((t = 0; t < 60; t++)); do [[ $(wc -l <"$WORK/got-k.txt" 2>/dev/null || echo 0) -ge 200 ]] && break; sleep 0.5; done
+    for ((t = 0; t < 240; t++)); do [[ $(cat "$WORK/got-k.txt" 2>/dev/null | wc -l) -ge 200 ]] && break; sleep 0.5; done
     kill -KILL "${PID[c_k]}" 2>/dev/null; wait "${PID[c_k]}" 2>/dev/null; unset 'PID[c_k]'
-    before=$(wc -l <"$WORK/got-k.txt")
+    before=$(cat "$WORK/got-k.txt" 2>/dev/null | wc -l)
+    log "consumer k killed (-9) after $before deliveries"
     consumer r PopT5 PopG5 0
     wait_all 120 "$WORK/acks-PopT5.txt" "$WORK/got-k.txt" "$WORK/got-r.txt"
     stop_consumer r
@@ -159,7 +165,7 @@ if wanted pop.broker-kill9; then
     consumer x PopT4 PopG4 0
     jrun "$WORK/produce-PopT4.out" HaScenarios produce "$NS" PopT4 6000 "$WORK/acks-PopT4.txt" "$WORK/stop-produce" &
     PID[prod]=$!
-    for ((t = 0; t < 120; t++)); do [[ $(wc -l <"$WORK/acks-PopT4.txt" 2>/dev/null || echo 0) -ge 2500 ]] && break; sleep 0.5; done
+    for ((t = 0; t < 240; t++)); do [[ $(cat "$WORK/acks-PopT4.txt" 2>/dev/null | wc -l) -ge 2500 ]] && break; sleep 0.5; done
     stop_broker b1 KILL
     log "broker killed (-9) after $(wc -l <"$WORK/acks-PopT4.txt") acked sends"
     sleep 2

@@ -141,21 +141,20 @@ impl ExtraInfo {
         })
     }
 
-    /// The 8-field text (`buildExtraInfo` with the message offset).
+    /// The 8-field text (`buildExtraInfo` with the message offset; `retry` from
+    /// [`retry_mark`] of the popped topic).
     #[must_use]
-    pub fn build(
-        ck_offset: i64,
-        pop_time: i64,
-        invisible_time: i64,
-        revive_qid: i32,
-        topic: &str,
-        broker_name: &str,
-        queue_id: i32,
-        queue_offset: i64,
-    ) -> String {
+    pub fn to_text(&self) -> String {
         format!(
-            "{ck_offset} {pop_time} {invisible_time} {revive_qid} {} {broker_name} {queue_id} {queue_offset}",
-            retry_mark(topic)
+            "{} {} {} {} {} {} {} {}",
+            self.ck_offset,
+            self.pop_time,
+            self.invisible_time,
+            self.revive_qid,
+            self.retry,
+            self.broker_name,
+            self.queue_id,
+            self.queue_offset.unwrap_or(0)
         )
     }
 }
@@ -263,7 +262,17 @@ mod tests {
 
     #[test]
     fn extra_info_round_trip() {
-        let t = ExtraInfo::build(5, 1000, 60_000, 3, "%RETRY%G_T", "b", 0, 7);
+        let t = ExtraInfo {
+            ck_offset: 5,
+            pop_time: 1000,
+            invisible_time: 60_000,
+            revive_qid: 3,
+            retry: retry_mark("%RETRY%G_T").to_owned(),
+            broker_name: "b".into(),
+            queue_id: 0,
+            queue_offset: Some(7),
+        }
+        .to_text();
         assert_eq!(t, "5 1000 60000 3 1 b 0 7");
         let e = ExtraInfo::parse(&t).unwrap();
         assert_eq!((e.ck_offset, e.revive_qid, e.queue_offset), (5, 3, Some(7)));

@@ -40,8 +40,10 @@ const MAX_RECORDS_PER_ROUND: usize = 4096;
 struct QueueScan {
     /// Next revive-queue offset to read; `None` until loaded from the revive progress.
     next: Option<u64>,
-    /// Checkpoints waiting for their revive time, by merge key.
-    pending: BTreeMap<String, CheckPoint>,
+    /// Checkpoints waiting for their revive time, by merge key and revive offset (two
+    /// checkpoints share a merge key when a change of invisible time lands in the pop's
+    /// millisecond).
+    pending: BTreeMap<(String, i64), CheckPoint>,
     /// Last progress committed.
     committed: Option<i64>,
 }
@@ -169,13 +171,14 @@ fn revive_queue(broker: &Broker, topic: &str, qid: i32, scan: &mut QueueScan) ->
     scan.next = Some(offset);
     let now = now_millis();
     let mut revived = 0;
-    let due: Vec<String> = scan
+    let due: Vec<(String, i64)> = scan
         .pending
         .iter()
         .filter(|(_, ck)| ck.revive_time() + ACK_TIME_INTERVAL_MS + 1000 <= now)
         .map(|(k, _)| k.clone())
         .collect();
     for key in due {
+        debug!(qid, key = %key.0, "revive: due");
         if let Some(ck) = scan.pending.get_mut(&key)
             && revive_ck(broker, ck)
         {
@@ -206,7 +209,8 @@ fn absorb(broker: &Broker, rec: &MessageRecord, offset: u64, scan: &mut QueueSca
             };
             ck.revive_offset = i64::try_from(offset).unwrap_or(0);
             let key = ck.merge_key(&broker.name);
-            let _ = scan.pending.insert(key, ck);
+            debug!(offset, key = %key, revive_time = ck.revive_time(), "revive: checkpoint");
+            let _ = scan.pending.insert((key, ck.revive_offset), ck);
         }
         Some(tag @ (ACK_TAG | BATCH_ACK_TAG)) => {
             let Some(ack) = Ack::from_json(&rec.body) else {
@@ -221,20 +225,31 @@ fn absorb(broker: &Broker, rec: &MessageRecord, offset: u64, scan: &mut QueueSca
                 ack.pop_time,
                 ack.broker_name.as_deref().unwrap_or(&broker.name),
             );
-            let Some(ck) = scan.pending.get_mut(&key) else {
-                return;
-            };
             let offsets = ack
                 .ack_offsets
                 .clone()
                 .unwrap_or_else(|| vec![ack.ack_offset]);
+            let range = (key.clone(), i64::MIN)..=(key.clone(), i64::MAX);
+            let mut matched = false;
             for o in offsets {
-                if let Some(i) = ck.index_of_ack(o) {
+                // The oldest checkpoint of the key that still waits for this offset.
+                let hit = scan.pending.range_mut(range.clone()).find_map(|(k, ck)| {
+                    ck.index_of_ack(o)
+                        .filter(|i| !ck.is_acked(*i))
+                        .map(|i| (k.clone(), i))
+                });
+                if let Some((k, i)) = hit
+                    && let Some(ck) = scan.pending.get_mut(&k)
+                {
+                    matched = true;
                     ck.set_acked(i);
+                    if ck.all_acked() {
+                        let _ = scan.pending.remove(&k);
+                    }
                 }
             }
-            if ck.all_acked() {
-                let _ = scan.pending.remove(&key);
+            if !matched {
+                debug!(offset, key = %key, "revive: ack without a pending checkpoint");
             }
         }
         _ => {}

@@ -312,16 +312,17 @@ fn pop_queue(
         for rec in &r.messages {
             if is_retry {
                 let extra = |qo: i64| {
-                    ExtraInfo::build(
-                        offset,
+                    ExtraInfo {
+                        ck_offset: offset,
                         pop_time,
-                        p.h.invisible_time,
+                        invisible_time: p.h.invisible_time,
                         revive_qid,
-                        topic,
-                        &broker.name,
+                        retry: retry_mark(topic).to_owned(),
+                        broker_name: broker.name.clone(),
                         queue_id,
-                        qo,
-                    )
+                        queue_offset: Some(qo),
+                    }
+                    .to_text()
                 };
                 if let Some(b) = recode_retry(p, rec, extra) {
                     acc.messages.push(b);
