@@ -48,7 +48,19 @@ async fn pop(
     invisible: i64,
     poll: i64,
 ) -> RemotingCommand {
-    let e = ext(&[
+    pop_with(c, addr, topic, queue, invisible, poll, &[]).await
+}
+
+async fn pop_with(
+    c: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    queue: i32,
+    invisible: i64,
+    poll: i64,
+    more: &[(&str, &str)],
+) -> RemotingCommand {
+    let mut e = ext(&[
         ("consumerGroup", "PG".into()),
         ("topic", topic.into()),
         ("queueId", queue.to_string()),
@@ -60,6 +72,9 @@ async fn pop(
         ("expType", "TAG".into()),
         ("exp", "*".into()),
     ]);
+    for (k, v) in more {
+        e.insert(*k, *v);
+    }
     c.invoke(
         addr,
         RemotingCommand::request(POP, Some(e)),
@@ -336,6 +351,7 @@ async fn pop_is_held_until_a_message_arrives() {
     let b = TestBroker::start(&[]).await;
     let c = RemotingClient::new();
     assert_eq!(send(&c, &b.addr, "PopL", 0, "seed", "").await.code, 0);
+    settle().await;
     let r = pop(&c, &b.addr, "PopL", -1, 60_000, 0).await;
     assert_eq!(r.code, 0);
     // Empty now: a pop with 600 ms of poll time is answered POLLING_TIMEOUT after it.
@@ -464,13 +480,19 @@ async fn request_mode_and_assignment() {
     ));
     let r = c.invoke(&b.addr, set, T).await.unwrap();
     assert_eq!(r.code, 0, "{:?}", r.remark);
-    let text = std::fs::read_to_string(b.store_dir.join("config/messageRequestMode.json")).unwrap();
-    assert!(text.contains(r#""PopM":{"PG":{"consumerGroup":"PG","mode":"POP","popShareQueueNum":8,"topic":"PopM"}}"#), "{text}");
+    // The file is pretty (Java's persist), the slave-sync body compact; both name the mode.
+    let file = std::fs::read_to_string(b.store_dir.join("config/messageRequestMode.json")).unwrap();
+    let squeezed: String = file.chars().filter(|c| !c.is_whitespace()).collect();
     let all = c
         .invoke(&b.addr, RemotingCommand::request(402, None), T)
         .await
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&all.body), text);
+    let body = String::from_utf8_lossy(&all.body).into_owned();
+    assert_eq!(squeezed, body);
+    assert!(
+        body.contains(r#""PopM":{"PG":{"consumerGroup":"PG","mode":"POP","popShareQueueNum":8,"topic":"PopM"}}"#),
+        "{body}"
+    );
     let retry = RemotingCommand::request(401, None).with_body(Bytes::from_static(
         br#"{"consumerGroup":"PG","mode":"POP","topic":"%RETRY%PG"}"#,
     ));
@@ -489,4 +511,115 @@ async fn request_mode_and_assignment() {
     let body = String::from_utf8_lossy(&r.body);
     assert!(body.starts_with(r#"{"messageQueueAssignments":[{"messageQueue":{"brokerName":"broker-t","queueId":0,"topic":"PopM"},"mode":"POP"}"#), "{body}");
     b.stop().await;
+}
+
+#[tokio::test]
+async fn orderly_pop_blocks_the_queue_until_acked() {
+    common::init_log();
+    let b = TestBroker::start(&[]).await;
+    let c = RemotingClient::new();
+    for i in 0..3 {
+        assert_eq!(
+            send(&c, &b.addr, "PopO", 0, &format!("o{i}"), "")
+                .await
+                .code,
+            0
+        );
+    }
+    settle().await;
+    let order = [("order", "true"), ("attemptId", "a1")];
+    let r = pop_with(&c, &b.addr, "PopO", 0, 60_000, 0, &order).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    assert_eq!(r.ext("reviveQid"), Some("999"));
+    assert_eq!(r.ext("orderCountInfo"), Some("0 0 0"));
+    assert_eq!(keys(&r.body).len(), 3);
+    // Another attempt finds the queue blocked while the batch is out.
+    let blocked = pop_with(
+        &c,
+        &b.addr,
+        "PopO",
+        0,
+        60_000,
+        0,
+        &[("order", "true"), ("attemptId", "a2")],
+    )
+    .await;
+    assert_eq!(blocked.code, 210);
+    let recs = records(&r.body);
+    let ck = |rec: &rocketmq_rs::store::record::MessageRecord| {
+        format!(
+            "0 {} 60000 999 0 broker-t 0 {}",
+            r.ext("popTime").unwrap(),
+            rec.queue_offset
+        )
+    };
+    // Acking o1 first leaves the offset at o0; then o0 and o2 free the queue.
+    assert_eq!(
+        ack(&c, &b.addr, "PopO", &recs[1], &ck(&recs[1])).await.code,
+        0
+    );
+    assert_eq!(offset_of(&c, &b.addr, "PG", "PopO", 0).await, 0);
+    assert_eq!(
+        ack(&c, &b.addr, "PopO", &recs[0], &ck(&recs[0])).await.code,
+        0
+    );
+    assert_eq!(offset_of(&c, &b.addr, "PG", "PopO", 0).await, 2);
+    assert_eq!(
+        ack(&c, &b.addr, "PopO", &recs[2], &ck(&recs[2])).await.code,
+        0
+    );
+    assert_eq!(offset_of(&c, &b.addr, "PG", "PopO", 0).await, 3);
+    // An ack of an offset outside the batch is MESSAGE_ILLEGAL, as Java's commitAndNext -1.
+    assert_eq!(send(&c, &b.addr, "PopO", 0, "o3", "").await.code, 0);
+    settle().await;
+    let r2 = pop_with(
+        &c,
+        &b.addr,
+        "PopO",
+        0,
+        800,
+        0,
+        &[("order", "true"), ("attemptId", "a3")],
+    )
+    .await;
+    assert_eq!(keys(&r2.body), vec![("o3".to_owned(), 0)]);
+    // Not acked: after its invisible time the same message is popped again, counted once.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let r3 = pop_with(
+        &c,
+        &b.addr,
+        "PopO",
+        0,
+        60_000,
+        0,
+        &[("order", "true"), ("attemptId", "a4")],
+    )
+    .await;
+    assert_eq!(r3.code, 0, "{:?}", r3.remark);
+    assert_eq!(r3.ext("orderCountInfo"), Some("0 qo0%3 1;0 0 1"));
+    assert!(
+        std::fs::read_to_string(b.store_dir.join("config/consumerOrderInfo.json"))
+            .unwrap()
+            .contains("PopO@PG")
+    );
+    b.stop().await;
+}
+
+async fn offset_of(c: &RemotingClient, addr: &str, group: &str, topic: &str, queue: i32) -> i64 {
+    let q = c
+        .invoke(
+            addr,
+            RemotingCommand::request(
+                14,
+                Some(ext(&[
+                    ("consumerGroup", group.into()),
+                    ("topic", topic.into()),
+                    ("queueId", queue.to_string()),
+                ])),
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    q.ext("offset").unwrap().parse().unwrap()
 }

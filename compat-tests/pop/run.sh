@@ -74,8 +74,8 @@ wait_all() {
 }
 
 if wanted pop.set-consume-mode; then
-    if make_topic PopT1 PopG1 && grep -q '"PopT1":{"PopG1":{"consumerGroup":"PopG1","mode":"POP","popShareQueueNum":8' \
-        "$(store_of b1)/config/messageRequestMode.json"; then
+    if make_topic PopT1 PopG1 && tr -d ' \t\n' <"$(store_of b1)/config/messageRequestMode.json" \
+        | grep -q '"PopT1":{"PopG1":{"consumerGroup":"PopG1","mode":"POP","popShareQueueNum":8'; then
         report pop.set-consume-mode PASS "$(grep -m1 success "$WORK/mode-PopT1.out")"
     else
         report pop.set-consume-mode FAIL "setConsumeMode or messageRequestMode.json" "$WORK/mode-PopT1.out"

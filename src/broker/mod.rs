@@ -201,7 +201,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         locks: processor::lock::LockManager::default(),
         stats: Stats::default(),
         schedule: schedule::ScheduleOffsets::load(cfg_dir.join("delayOffset.json")),
-        pop: pop::PopState::new(cfg_dir.join("messageRequestMode.json")),
+        pop: pop::PopState::new(&cfg_dir),
         permission: AtomicI32::new(permission),
         master_addr: Mutex::new(None),
         topics_changed,

@@ -4,6 +4,7 @@
 //! of popping consumers, and the request modes of `SET_MESSAGE_REQUEST_MODE`
 //! ([`request_mode`]). [`revive`] brings un-acked messages back.
 
+pub mod order;
 pub mod records;
 pub mod request_mode;
 pub mod revive;
@@ -172,6 +173,8 @@ pub struct PopState {
     rng: AtomicU64,
     /// POP request modes (`messageRequestMode.json`).
     pub modes: request_mode::RequestModes,
+    /// Orderly POP state (`consumerOrderInfo.json`).
+    pub orders: order::OrderInfos,
 }
 
 /// Releases a queue lock when dropped.
@@ -193,11 +196,12 @@ impl Drop for QueueLock<'_> {
 }
 
 impl PopState {
-    /// A new state whose request modes live in `modes_path`.
+    /// A new state whose files live in the config directory `dir`.
     #[must_use]
-    pub fn new(modes_path: std::path::PathBuf) -> Self {
+    pub fn new(dir: &std::path::Path) -> Self {
         Self {
-            modes: request_mode::RequestModes::load(modes_path),
+            modes: request_mode::RequestModes::load(dir.join("messageRequestMode.json")),
+            orders: order::OrderInfos::load(dir.join("consumerOrderInfo.json")),
             ..Self::default()
         }
     }

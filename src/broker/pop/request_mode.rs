@@ -172,9 +172,10 @@ impl ConfigManager for RequestModes {
         &self.file
     }
 
-    /// Java's `encode()` is compact (`encode(false)`).
+    /// The file is written pretty (`ConfigManager.persist` calls `encode(true)`); the
+    /// GET_ALL_MESSAGE_REQUEST_MODE body is compact (`encode()`).
     fn encode(&self) -> String {
-        self.to_node().to_compact()
+        self.to_node().to_pretty()
     }
 }
 
@@ -190,7 +191,8 @@ mod tests {
         )
         .unwrap();
         m.set(RequestMode::from_value(&body).unwrap());
-        let text = m.encode();
+        let text = m.to_node().to_compact();
+        assert!(m.encode().starts_with("{\n\t\"messageRequestModeMap\""));
         assert_eq!(
             text,
             r#"{"messageRequestModeMap":{"T":{"G":{"consumerGroup":"G","mode":"POP","popShareQueueNum":8,"topic":"T"}}}}"#

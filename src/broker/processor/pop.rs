@@ -2,7 +2,8 @@
 //! messages of a topic (one queue, or all with queue id -1) and of the group's pop retry
 //! topic, writes one checkpoint per popped queue to the revive topic, moves the group's offset
 //! past them, and answers with the records and the offset infos the client turns into
-//! `POP_CK`. A pop that finds nothing waits for an arrival on the topic or its retry topic
+//! `POP_CK`. Orderly pops (`order=true`) go through `ConsumerOrderInfoManager` instead: no
+//! checkpoint, the queue blocked until the batch is acked or invisible no more. A pop that finds nothing waits for an arrival on the topic or its retry topic
 //! until `bornTime + pollTime`.
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use super::FAQ_SUFFIX;
 use crate::broker::Broker;
 use crate::broker::client_manager::SubscriptionData;
+use crate::broker::config_file::ConfigManager as _;
 use crate::broker::pop::records::CheckPoint;
 use crate::broker::pop::{
     ExtraInfo, POP_ORDER_REVIVE_QUEUE, PROPERTY_POP_CK, RETRY_PREFIX, pop_retry_topic, retry_mark,
@@ -48,6 +50,7 @@ struct Collected {
     messages: Vec<Bytes>,
     start_offset_info: String,
     msg_offset_info: String,
+    order_count_info: String,
     rest: i64,
 }
 
@@ -239,6 +242,19 @@ fn pop_queue(
         return;
     };
     let mut offset = pop_offset(broker, p, topic, queue_id);
+    let order = p.h.order == Some(true);
+    if order
+        && broker.pop.orders.check_block(
+            p.h.attempt_id.as_deref(),
+            topic,
+            group,
+            queue_id,
+            p.h.invisible_time,
+        )
+    {
+        // The previous orderly batch is still out: nothing from this queue (nor counted).
+        return;
+    }
     let want = usize::try_from(p.h.max_msg_nums).unwrap_or(0);
     if acc.messages.len() >= want {
         acc.rest += max_in_queue(broker) - offset;
@@ -286,7 +302,28 @@ fn pop_queue(
         r = read(offset);
     }
     let next = i64::try_from(r.next_begin_offset).unwrap_or(offset);
-    if r.status == GetMessageStatus::Found && !r.messages.is_empty() {
+    if r.status == GetMessageStatus::Found && !r.messages.is_empty() && order {
+        let offsets: Vec<i64> = r
+            .queue_offsets
+            .iter()
+            .map(|o| i64::try_from(*o).unwrap_or(0))
+            .collect();
+        broker.pop.orders.update(
+            p.h.attempt_id.as_deref(),
+            retry_mark(topic),
+            topic,
+            group,
+            queue_id,
+            pop_time,
+            p.h.invisible_time,
+            &offsets,
+            &mut acc.order_count_info,
+        );
+        let _ = broker.pop.orders.persist();
+        broker.offsets.commit(group, topic, queue_id, offset);
+        acc.push_info(topic, queue_id, offset, &r.queue_offsets);
+        acc.messages.extend(r.messages.iter().cloned());
+    } else if r.status == GetMessageStatus::Found && !r.messages.is_empty() {
         let ck = CheckPoint {
             start_offset: offset,
             pop_time,
@@ -363,12 +400,18 @@ fn pop_topic(
     }
 }
 
-/// One pass over the retry topic and the topic (`processRequest` after the checks).
+/// One pass over the retry topic and the topic (`processRequest` after the checks). Orderly
+/// pops read no retry topic and write no checkpoint (revive queue 999).
 fn pop_once(broker: &Broker, p: &Pop) -> (Collected, i32, i64) {
+    let order = p.h.order == Some(true);
     let n = i32::try_from(broker.config_i64("reviveQueueNum")).unwrap_or(8);
-    let revive_qid = broker.pop.next_revive_qid(n);
+    let revive_qid = if order {
+        POP_ORDER_REVIVE_QUEUE
+    } else {
+        broker.pop.next_revive_qid(n)
+    };
     let rand = broker.pop.random_percent();
-    let need_retry = i64::from(rand) < broker.config_i64("popFromRetryProbability");
+    let need_retry = !order && i64::from(rand) < broker.config_i64("popFromRetryProbability");
     let pop_time = now_millis();
     let mut acc = Collected::default();
     if need_retry {
@@ -404,7 +447,7 @@ fn pop_once(broker: &Broker, p: &Pop) -> (Collected, i32, i64) {
         );
     }
     let want = usize::try_from(p.h.max_msg_nums).unwrap_or(0);
-    if !need_retry && acc.messages.len() < want {
+    if !order && !need_retry && acc.messages.len() < want {
         pop_topic(
             broker,
             p,
@@ -433,7 +476,7 @@ fn answer(
         rest_num: acc.rest.max(0),
         start_offset_info: Some(acc.start_offset_info),
         msg_offset_info: Some(acc.msg_offset_info),
-        order_count_info: None,
+        order_count_info: (p.h.order == Some(true)).then_some(acc.order_count_info),
     };
     let remark = if found {
         "FOUND"
@@ -463,17 +506,6 @@ pub async fn pop_message(
         Ok(p) => p,
         Err(resp) => return Some(resp),
     };
-    if p.h.order == Some(true) {
-        // `ConsumerOrderInfoManager` (orderly POP) is not implemented: say so instead of
-        // handing out messages without the order lock.
-        return Some(err(
-            ResponseCode::SYSTEM_ERROR,
-            format!(
-                "the broker[{}] does not support orderly pop (reviveQid {POP_ORDER_REVIVE_QUEUE})",
-                broker.config_str("brokerIP1")
-            ),
-        ));
-    }
     let wait_ms = (p.born + p.h.poll_time - now_millis()).clamp(0, POP_MAX_HOLD_MS);
     let deadline =
         tokio::time::Instant::now() + Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0));

@@ -1,7 +1,8 @@
 //! ACK_MESSAGE, BATCH_ACK_MESSAGE and CHANGE_MESSAGE_INVISIBLETIME
 //! (`broker:processor/AckMessageProcessor.java`, `ChangeInvisibleTimeProcessor.java`): acks are
 //! written to the revive topic queue named in the message's `POP_CK`; a change of invisible
-//! time writes a new one-message checkpoint and then acks the old one.
+//! time writes a new one-message checkpoint and then acks the old one. Orderly messages
+//! (revive queue 999) are acked and delayed in `ConsumerOrderInfoManager` instead.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use serde_json::Value;
 
 use super::FAQ_SUFFIX;
 use crate::broker::Broker;
+use crate::broker::config_file::ConfigManager as _;
 use crate::broker::pop::records::{Ack, CheckPoint, ack_message};
 use crate::broker::pop::revive::put_checkpoint;
 use crate::broker::pop::{ExtraInfo, POP_ORDER_REVIVE_QUEUE, real_topic, revive_topic};
@@ -86,11 +88,69 @@ fn put_ack(broker: &Broker, ack: &Ack, invisible_time: i64, revive_qid: i32) -> 
     }
 }
 
-fn orderly_unsupported() -> RemotingCommand {
-    err(
-        ResponseCode::SYSTEM_ERROR,
-        format!("orderly pop (reviveQid {POP_ORDER_REVIVE_QUEUE}) is not supported by this broker"),
-    )
+/// Takes the pop lock of a queue, waiting for a pop that holds it (`while (!tryLock) {}`; pops
+/// hold it only while they read the store).
+fn lock_queue<'a>(
+    broker: &'a Broker,
+    topic: &str,
+    group: &str,
+    queue_id: i32,
+) -> crate::broker::pop::QueueLock<'a> {
+    loop {
+        if let Some(l) = broker.pop.try_lock(topic, group, queue_id) {
+            return l;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// `ackOrderly`: the group's offset moves to the first message of the batch not acked yet.
+fn ack_orderly(
+    broker: &Broker,
+    conn: &ConnectionHandle,
+    (topic, group, queue_id): (&str, &str, i32),
+    offset: i64,
+    pop_time: i64,
+    invisible_time: i64,
+) -> Option<RemotingCommand> {
+    let committed = || broker.offsets.query(group, topic, queue_id).unwrap_or(-1);
+    if offset < committed() {
+        return None;
+    }
+    let next = {
+        let _lock = lock_queue(broker, topic, group, queue_id);
+        let old = committed();
+        if offset < old {
+            return None;
+        }
+        let next = broker
+            .pop
+            .orders
+            .commit_and_next(topic, group, queue_id, offset, pop_time);
+        if next == -1 {
+            return Some(err(
+                ResponseCode::MESSAGE_ILLEGAL,
+                format!(
+                    "offset is illegal, key:{topic}@{group}@{queue_id}, old:{old}, commit:{offset}, next:{next}, {}",
+                    conn.peer()
+                ),
+            ));
+        }
+        if next > -1 {
+            broker.offsets.commit(group, topic, queue_id, next);
+        }
+        next
+    };
+    let _ = broker.pop.orders.persist();
+    if next > -1
+        && !broker
+            .pop
+            .orders
+            .check_block(None, topic, group, queue_id, invisible_time)
+    {
+        broker.pop.notify(topic);
+    }
+    None
 }
 
 /// ACK_MESSAGE.
@@ -121,7 +181,16 @@ pub(crate) fn ack_message_request(
         Err(e) => return err(ResponseCode::SYSTEM_ERROR, e),
     };
     if extra.revive_qid == POP_ORDER_REVIVE_QUEUE {
-        return orderly_unsupported();
+        let key = (h.topic.as_str(), h.consumer_group.as_str(), h.queue_id);
+        return ack_orderly(
+            broker,
+            conn,
+            key,
+            h.offset,
+            extra.pop_time,
+            extra.invisible_time,
+        )
+        .unwrap_or_else(RemotingCommand::success);
     }
     if let Err(resp) = check_revive_qid(broker, extra.revive_qid) {
         return resp;
@@ -178,7 +247,7 @@ mod base64_bitset {
 /// BATCH_ACK_MESSAGE: `{"acks":[BatchAck…],"brokerName":…}`.
 pub(crate) fn batch_ack_message(
     broker: &Arc<Broker>,
-    _conn: &ConnectionHandle,
+    conn: &ConnectionHandle,
     req: &RemotingCommand,
 ) -> RemotingCommand {
     let body: Option<Value> = serde_json::from_slice(&req.body).ok();
@@ -223,10 +292,9 @@ pub(crate) fn batch_ack_message(
                 "bitSet is not base64".to_owned(),
             );
         };
-        if revive_qid == POP_ORDER_REVIVE_QUEUE {
-            return orderly_unsupported();
-        }
-        if let Err(resp) = check_revive_qid(broker, revive_qid) {
+        if revive_qid != POP_ORDER_REVIVE_QUEUE
+            && let Err(resp) = check_revive_qid(broker, revive_qid)
+        {
             return resp;
         }
         let Some(q) = broker.store.queue(&topic, queue_id) else {
@@ -243,6 +311,15 @@ pub(crate) fn batch_ack_message(
             .filter(|o| *o >= min && *o <= max)
             .collect();
         if offsets.is_empty() {
+            continue;
+        }
+        if revive_qid == POP_ORDER_REVIVE_QUEUE {
+            for o in offsets {
+                let key = (topic.as_str(), group, queue_id);
+                if let Some(resp) = ack_orderly(broker, conn, key, o, pop_time, invisible) {
+                    return resp;
+                }
+            }
             continue;
         }
         let ack = Ack {
@@ -297,7 +374,7 @@ fn change_invisible_time_inner(
         Err(e) => return err(ResponseCode::SYSTEM_ERROR, e),
     };
     if extra.revive_qid == POP_ORDER_REVIVE_QUEUE {
-        return orderly_unsupported();
+        return change_orderly(broker, &h, &extra);
     }
     if let Err(resp) = check_revive_qid(broker, extra.revive_qid) {
         return resp;
@@ -332,6 +409,46 @@ fn change_invisible_time_inner(
     let header = ChangeInvisibleTimeResponseHeader {
         pop_time: now,
         invisible_time: h.invisible_time,
+        revive_qid: extra.revive_qid,
+    };
+    RemotingCommand::success().with_ext_fields(header.to_ext_fields())
+}
+
+/// `processChangeInvisibleTimeForOrder`: the message's next visible time in the order info.
+fn change_orderly(
+    broker: &Broker,
+    h: &ChangeInvisibleTimeRequestHeader,
+    extra: &ExtraInfo,
+) -> RemotingCommand {
+    let (topic, group, queue_id) = (h.topic.as_str(), h.consumer_group.as_str(), h.queue_id);
+    let committed = || broker.offsets.query(group, topic, queue_id).unwrap_or(-1);
+    let zero = || {
+        RemotingCommand::success()
+            .with_ext_fields(ChangeInvisibleTimeResponseHeader::default().to_ext_fields())
+    };
+    if h.offset < committed() {
+        return zero();
+    }
+    let next_visible = {
+        let _lock = lock_queue(broker, topic, group, queue_id);
+        if h.offset < committed() {
+            return zero();
+        }
+        let next_visible = now_millis() + h.invisible_time;
+        broker.pop.orders.update_next_visible_time(
+            topic,
+            group,
+            queue_id,
+            h.offset,
+            extra.pop_time,
+            next_visible,
+        );
+        next_visible
+    };
+    let _ = broker.pop.orders.persist();
+    let header = ChangeInvisibleTimeResponseHeader {
+        pop_time: extra.pop_time,
+        invisible_time: next_visible - extra.pop_time,
         revive_qid: extra.revive_qid,
     };
     RemotingCommand::success().with_ext_fields(header.to_ext_fields())
