@@ -137,6 +137,10 @@ pub const POP_TIMEOUT_TOO_MUCH_MS: i64 = 500;
 /// `bornTime + pollTime` without a cap; clients ask for 15 s (push) or 20 s (simple consumer).
 pub const POP_MAX_HOLD_MS: i64 = 5 * 60 * 1000;
 
+/// Most topic routes QUERY_ASSIGNMENT keeps from the name server; past it the cache starts
+/// over. Java's `TopicRouteInfoManager` keeps every topic asked about.
+pub const POP_ROUTE_CACHE_MAX: usize = 4096;
+
 const _: () = assert!(HEADER_MAX_BYTES < FRAME_MAX_BYTES);
 const _: () = assert!(SMALL_FRAME_BYTES < LARGE_FRAME_GROWTH_MIN_BYTES);
 const _: () = assert!(FRAME_MAX_BYTES <= DEFAULT_INBOUND_BUDGET_BYTES);

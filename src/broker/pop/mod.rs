@@ -160,6 +160,9 @@ impl ExtraInfo {
     }
 }
 
+/// The readable queues of a route: `(brokerName, readQueueNums)` per broker.
+pub type RouteQueues = Vec<(String, i32)>;
+
 /// Per-broker POP state.
 #[derive(Debug, Default)]
 pub struct PopState {
@@ -175,6 +178,9 @@ pub struct PopState {
     pub modes: request_mode::RequestModes,
     /// Orderly POP state (`consumerOrderInfo.json`).
     pub orders: order::OrderInfos,
+    /// Topic → (when learned, readable `(brokerName, readQueueNums)`) from the name server,
+    /// for QUERY_ASSIGNMENT.
+    routes: Mutex<HashMap<String, (i64, RouteQueues)>>,
 }
 
 /// Releases a queue lock when dropped.
@@ -237,6 +243,24 @@ impl PopState {
         if let Some(n) = n {
             n.notify_waiters();
         }
+    }
+
+    /// A cached route no older than `since` (ms).
+    #[must_use]
+    pub fn cached_route(&self, topic: &str, since: i64) -> Option<RouteQueues> {
+        let m = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        m.get(topic)
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, qs)| qs.clone())
+    }
+
+    /// Caches a route learned at `at` (ms). The cache is bounded by clearing it when full.
+    pub fn cache_route(&self, topic: &str, queues: RouteQueues, at: i64) {
+        let mut m = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        if m.len() >= crate::limits::POP_ROUTE_CACHE_MAX && !m.contains_key(topic) {
+            m.clear();
+        }
+        let _ = m.insert(topic.to_owned(), (at, queues));
     }
 
     /// A draw in 0..100 (`random.nextInt(100)`).

@@ -1,9 +1,10 @@
 //! QUERY_ASSIGNMENT, SET_MESSAGE_REQUEST_MODE and GET_ALL_MESSAGE_REQUEST_MODE
 //! (`broker:processor/QueryAssignmentProcessor.java`, `MessageRequestModeManager`): server-side
-//! rebalance for clients with `clientRebalance=false`, and the PULL/POP mode per topic and group
-//! that `mqadmin setConsumeMode` sets.
+//! rebalance for clients with `clientRebalance=false` (over the topic's route from the name
+//! server), and the PULL/POP mode per topic and group that `mqadmin setConsumeMode` sets.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -11,11 +12,14 @@ use crate::broker::Broker;
 use crate::broker::config_file::ConfigManager as _;
 use crate::broker::pop::RETRY_PREFIX;
 use crate::broker::pop::request_mode::RequestMode;
+use crate::broker::register::namesrv_addrs;
 use crate::net::ConnectionHandle;
 use crate::remoting::body::topic_config::PERM_READ;
 use crate::remoting::error::HeaderError;
+use crate::remoting::header::namesrv::GetRouteInfoRequestHeader;
 use crate::remoting::json_tree::Node;
-use crate::remoting::{RemotingCommand, ResponseCode};
+use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use crate::store::message_store::now_millis;
 
 /// A message queue, ordered as Java's `MessageQueue.compareTo` (topic, broker, queue id).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -124,9 +128,81 @@ fn mq_node(q: &Mq) -> Node {
     ])
 }
 
-/// The queues of a topic this broker serves (Java asks the name server for the route and
-/// takes every readable queue of every broker).
-fn subscribe_info(broker: &Broker, topic: &str) -> Option<Vec<Mq>> {
+/// How long a topic route learned from the name server is used (`TopicRouteInfoManager`
+/// refreshes every 30 s).
+const ROUTE_TTL_MS: i64 = 30_000;
+
+/// `TopicRouteInfoManager.getTopicSubscribeInfo`: every readable queue of every broker in the
+/// topic's route, from the name server (cached 30 s); this broker's own queues when no name
+/// server answers.
+async fn subscribe_info(broker: &Broker, topic: &str) -> Option<Vec<Mq>> {
+    let now = now_millis();
+    if let Some(qs) = broker.pop.cached_route(topic, now - ROUTE_TTL_MS) {
+        return Some(route_queues(topic, &qs));
+    }
+    let header = GetRouteInfoRequestHeader {
+        topic: topic.to_owned(),
+        accept_standard_json_only: Some(true),
+    };
+    for addr in namesrv_addrs(broker) {
+        let req = RemotingCommand::request(
+            RequestCode::GET_ROUTEINFO_BY_TOPIC.code(),
+            Some(header.to_ext_fields()),
+        );
+        let Ok(resp) = broker
+            .namesrv
+            .invoke(&addr, req, Duration::from_secs(3))
+            .await
+        else {
+            continue;
+        };
+        if resp.code == ResponseCode::TOPIC_NOT_EXIST.code() {
+            return local_queues(broker, topic);
+        }
+        let Some(qs) = (resp.code == 0)
+            .then(|| readable_queue_datas(&resp.body))
+            .flatten()
+        else {
+            continue;
+        };
+        broker.pop.cache_route(topic, qs.clone(), now);
+        return Some(route_queues(topic, &qs));
+    }
+    local_queues(broker, topic)
+}
+
+/// `(brokerName, readQueueNums)` of the readable queue datas of a route body.
+fn readable_queue_datas(body: &[u8]) -> Option<Vec<(String, i32)>> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let qds = v.get("queueDatas")?.as_array()?;
+    Some(
+        qds.iter()
+            .filter(|q| {
+                q.get("perm").and_then(Value::as_i64).unwrap_or(0) & i64::from(PERM_READ) != 0
+            })
+            .filter_map(|q| {
+                Some((
+                    q.get("brokerName")?.as_str()?.to_owned(),
+                    i32::try_from(q.get("readQueueNums")?.as_i64()?).ok()?,
+                ))
+            })
+            .collect(),
+    )
+}
+
+fn route_queues(topic: &str, qs: &[(String, i32)]) -> Vec<Mq> {
+    qs.iter()
+        .flat_map(|(b, n)| {
+            (0..*n).map(move |q| Mq {
+                topic: topic.to_owned(),
+                broker: b.clone(),
+                queue_id: q,
+            })
+        })
+        .collect()
+}
+
+fn local_queues(broker: &Broker, topic: &str) -> Option<Vec<Mq>> {
     let tc = broker.topics.get(topic)?;
     if tc.perm & PERM_READ == 0 {
         return Some(Vec::new());
@@ -143,13 +219,13 @@ fn subscribe_info(broker: &Broker, topic: &str) -> Option<Vec<Mq>> {
 }
 
 /// QUERY_ASSIGNMENT (400).
-pub(crate) fn query_assignment(
+pub(crate) async fn query_assignment(
     broker: &Arc<Broker>,
     _c: &ConnectionHandle,
-    req: &RemotingCommand,
-) -> Result<RemotingCommand, HeaderError> {
+    req: RemotingCommand,
+) -> Option<RemotingCommand> {
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-        return Ok(RemotingCommand::error(
+        return Some(RemotingCommand::error(
             ResponseCode::SYSTEM_ERROR,
             "QueryAssignmentRequestBody is not JSON",
         ));
@@ -181,8 +257,8 @@ pub(crate) fn query_assignment(
         }
     });
     let assigned: Option<Vec<Mq>> = match model {
-        "BROADCASTING" => subscribe_info(broker, topic),
-        "CLUSTERING" => subscribe_info(broker, topic).and_then(|mut mq_all| {
+        "BROADCASTING" => subscribe_info(broker, topic).await,
+        "CLUSTERING" => subscribe_info(broker, topic).await.and_then(|mut mq_all| {
             if !broker.config_bool("serverLoadBalancerEnable") {
                 return Some(mq_all);
             }
@@ -216,7 +292,7 @@ pub(crate) fn query_assignment(
             Node::object(vec![("messageQueueAssignments", Node::Array(items))]).to_compact()
         }
     };
-    Ok(RemotingCommand::success().with_body(text.into_bytes()))
+    Some(RemotingCommand::success().with_body(text.into_bytes()))
 }
 
 /// SET_MESSAGE_REQUEST_MODE (401): persisted before the answer, as Java's `persist()`.

@@ -112,7 +112,6 @@ sync_handler!(consume_by_who => admin::query_topic_consume_by_who);
 sync_handler!(all_consumer_offsets => admin::get_all_consumer_offset);
 sync_handler!(all_delay_offsets => admin::get_all_delay_offset);
 sync_handler!(all_request_modes => assignment::get_all_message_request_mode);
-sync_handler!(query_assignment => assignment::query_assignment);
 sync_handler!(set_request_mode => assignment::set_message_request_mode);
 sync_handler!(timer_check_point => ha::get_timer_check_point);
 sync_handler!(timer_metrics => ha::get_timer_metrics);
@@ -182,6 +181,14 @@ fn change_invisible_time<'a>(
     req: RemotingCommand,
 ) -> HandlerFuture<'a> {
     Box::pin(async move { Some(pop_ack::change_invisible_time(b, c, &req)) })
+}
+
+fn query_assignment<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(assignment::query_assignment(b, c, req))
 }
 
 fn pull_message<'a>(
