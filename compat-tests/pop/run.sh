@@ -10,6 +10,9 @@
 #                            and it comes back once with reconsumeTimes 1
 #   pop.raw.ack-change-revive  MQClientAPIImpl pop/ack/changeInvisibleTime: un-acked messages come
 #                            back after their 4 s, acked ones never, the changed one after its 20 s
+#   pop.raw.orderly          orderly pop (MQClientAPIImpl, order=true): queue order, the queue blocked
+#                            for other attempts until acked, the un-acked message back after 3 s
+#                            with reconsumeTimes 1
 #   pop.consumer-kill9       a consumer killed with kill -9 mid-way: what it popped and never acked
 #                            comes back to the other consumer after the invisible time (8 s)
 #   pop.broker-kill9         kill -9 of the broker in the middle of producing and popping: every
@@ -136,6 +139,18 @@ if wanted pop.raw.ack-change-revive; then
         report pop.raw.ack-change-revive PASS "${line#RESULT raw PASS }"
     else
         report pop.raw.ack-change-revive FAIL "${line:-no RESULT}" "$WORK/raw.out"
+    fi
+fi
+
+if wanted pop.raw.orderly; then
+    mqadmin "$WORK/mk-PopT6.out" updateTopic -c DefaultCluster -t PopT6 -r 1 -w 1
+    produce PopT6 10
+    jrun "$WORK/order.out" PopScenarios order "$NS" "$ADDR" pop-b1 PopT6 PopG6 10
+    line="$(grep '^RESULT' "$WORK/order.out" | tail -1)"
+    if [[ "$line" == "RESULT order PASS"* ]]; then
+        report pop.raw.orderly PASS "${line#RESULT order PASS }"
+    else
+        report pop.raw.orderly FAIL "${line:-no RESULT}" "$WORK/order.out"
     fi
 fi
 

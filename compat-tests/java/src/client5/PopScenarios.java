@@ -14,6 +14,11 @@
  *       ones, changes the invisible time of key 1 to 20 s, leaves the others. Then pops for 14 s:
  *       the odd keys but 1 must come back with reconsumeTimes 1 and no even key; then until 40 s:
  *       key 1 must come back. Last line "RESULT raw PASS|FAIL detail".
+ *   PopScenarios order <namesrv> <brokerAddr> <brokerName> <topic> <group> <count>
+ *       Orderly pop of a one-queue topic: the batch comes in queue order; another attempt finds
+ *       the queue blocked; all but key 3 acked; after the invisible time (3 s) the queue is popped
+ *       again from key 3 on, with reconsumeTimes 1 (from orderCountInfo); once all is acked the
+ *       queue is empty. Last line "RESULT order PASS|FAIL detail".
  */
 
 import java.io.File;
@@ -59,6 +64,8 @@ public class PopScenarios {
             if (args.length >= 7 && args[0].equals("consume")) {
                 code = consume(args[1], args[2], args[3], args[4], args[5], Integer.parseInt(args[6]),
                     args.length > 7 ? Long.parseLong(args[7]) : 60000L);
+            } else if (args.length >= 7 && args[0].equals("order")) {
+                code = order(args[1], args[2], args[3], args[4], args[5], Integer.parseInt(args[6]));
             } else if (args.length >= 7 && args[0].equals("raw")) {
                 code = raw(args[1], args[2], args[3], args[4], args[5], Integer.parseInt(args[6]));
             } else {
@@ -139,7 +146,16 @@ public class PopScenarios {
 
     static List<Popped> pop(MQClientAPIImpl api, String brokerName, String addr, String topic, String group,
         long invisibleMs) throws Exception {
+        return pop(api, brokerName, addr, topic, group, invisibleMs, null);
+    }
+
+    static List<Popped> pop(MQClientAPIImpl api, String brokerName, String addr, String topic, String group,
+        long invisibleMs, String attemptId) throws Exception {
         PopMessageRequestHeader h = new PopMessageRequestHeader();
+        if (attemptId != null) {
+            h.setOrder(true);
+            h.setAttemptId(attemptId);
+        }
         h.setConsumerGroup(group);
         h.setTopic(topic);
         h.setQueueId(-1);
@@ -326,5 +342,61 @@ public class PopScenarios {
         AtomicReference<Object> ref = new AtomicReference<>();
         api.ackMessageAsync(addr, 5000, callback(l, ref), a);
         await(l, ref);
+    }
+
+    static int order(String ns, String addr, String brokerName, String topic, String group, int count)
+        throws Exception {
+        DefaultMQProducer holder = new DefaultMQProducer("pop_order_holder");
+        holder.setNamesrvAddr(ns);
+        holder.start();
+        MQClientAPIImpl api = holder.getDefaultMQProducerImpl().getMqClientFactory().getMQClientAPIImpl();
+        List<Popped> batch = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + 20000;
+        while (batch.isEmpty() && System.currentTimeMillis() < deadline) {
+            batch = pop(api, brokerName, addr, topic, group, 3000, "a1");
+        }
+        StringBuilder seq = new StringBuilder();
+        for (int i = 0; i < batch.size(); i++) {
+            if (!batch.get(i).key.equals("k" + i)) {
+                seq.append(batch.get(i).key).append(' ');
+            }
+        }
+        if (batch.size() != count || seq.length() > 0) {
+            System.out.println("RESULT order FAIL first batch " + batch.size() + " of " + count + " out of order: " + seq);
+            return 1;
+        }
+        List<Popped> blocked = pop(api, brokerName, addr, topic, group, 3000, "a2");
+        if (!blocked.isEmpty()) {
+            System.out.println("RESULT order FAIL a second attempt got " + blocked.size() + " while the queue was blocked");
+            return 1;
+        }
+        for (Popped p : batch) {
+            if (!p.key.equals("k3")) {
+                ack(api, addr, group, p);
+            }
+        }
+        Thread.sleep(3500);
+        List<Popped> again = new ArrayList<>();
+        deadline = System.currentTimeMillis() + 10000;
+        while (again.isEmpty() && System.currentTimeMillis() < deadline) {
+            again = pop(api, brokerName, addr, topic, group, 60000, "a3");
+        }
+        if (again.isEmpty() || !again.get(0).key.equals("k3") || again.get(0).reconsumeTimes != 1) {
+            System.out.println("RESULT order FAIL after the invisible time: " + (again.isEmpty() ? "nothing"
+                : again.get(0).key + " reconsumeTimes=" + again.get(0).reconsumeTimes));
+            return 1;
+        }
+        for (Popped p : again) {
+            ack(api, addr, group, p);
+        }
+        List<Popped> rest = pop(api, brokerName, addr, topic, group, 60000, "a4");
+        holder.shutdown();
+        if (!rest.isEmpty()) {
+            System.out.println("RESULT order FAIL " + rest.size() + " messages after everything was acked");
+            return 1;
+        }
+        System.out.println("RESULT order PASS batch=" + batch.size() + " blockedSecondAttempt=0 redeliveredFrom=k3 count="
+            + again.size() + " reconsumeTimes=1");
+        return 0;
     }
 }
