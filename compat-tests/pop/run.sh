@@ -19,7 +19,8 @@
 #                            SEND_OK message is consumed after the restart (duplicates counted)
 #
 # Environment: POP_COUNT (10000), POP_SCENARIOS (comma list of id prefixes), POP_KEEP_WORK,
-#              RMQRS_BIN_DIR (target/debug).
+#              POP_BROKER (rust; "java" runs the same scenarios against the Java 5.3.3 broker, to
+#              check what they expect), RMQRS_BIN_DIR (target/debug).
 # Last line: "pop-compat: N passed, M failed"; exit 1 when M > 0.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,7 +34,8 @@ COUNT="${POP_COUNT:-10000}"
 
 build_all
 start_namesrv || { echo "pop-compat: 0 passed, 1 failed"; exit 1; }
-start_broker b1 rust "brokerName=pop-b1" || { echo "pop-compat: 0 passed, 1 failed"; exit 1; }
+KIND_B1="${POP_BROKER:-rust}"
+start_broker b1 "$KIND_B1" "brokerName=pop-b1" || { echo "pop-compat: 0 passed, 1 failed"; exit 1; }
 ADDR="127.0.0.1:${BROKER_PORT[b1]}"
 
 JAVA_CLIENT=(java -Xms64m -Xmx384m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1
@@ -48,7 +50,12 @@ jrun() { # <log> <class> <args...>: a Java client program
 produce() { jrun "$WORK/produce-$1.out" HaScenarios produce "$NS" "$1" "$2" "$WORK/acks-$1.txt"; }
 # make_topic <topic> <group>: the topic (8 queues) and the group's POP mode.
 make_topic() {
-    mqadmin "$WORK/mk-$1.out" updateTopic -c DefaultCluster -t "$1" -r 8 -w 8 || return 1
+    local t
+    for ((t = 0; t < 30; t++)); do # a Java broker may not be in the cluster list yet
+        mqadmin "$WORK/mk-$1.out" updateTopic -c DefaultCluster -t "$1" -r 8 -w 8 \
+            && grep -q "success" "$WORK/mk-$1.out" && break
+        sleep 1
+    done
     mqadmin "$WORK/mode-$1.out" setConsumeMode -c DefaultCluster -t "$1" -g "$2" -m POP -q 8 || return 1
     grep -q "success" "$WORK/mode-$1.out"
 }
@@ -184,7 +191,7 @@ if wanted pop.broker-kill9; then
     stop_broker b1 KILL
     log "broker killed (-9) after $(wc -l <"$WORK/acks-PopT4.txt") acked sends"
     sleep 2
-    start_broker b1 rust "brokerName=pop-b1"
+    start_broker b1 "$KIND_B1" "brokerName=pop-b1"
     wait "${PID[prod]}" 2>/dev/null; unset 'PID[prod]'
     acked=$(wc -l <"$WORK/acks-PopT4.txt")
     wait_all 240 "$WORK/acks-PopT4.txt" "$WORK/got-x.txt"
