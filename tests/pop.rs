@@ -623,3 +623,44 @@ async fn offset_of(c: &RemotingClient, addr: &str, group: &str, topic: &str, que
         .unwrap();
     q.ext("offset").unwrap().parse().unwrap()
 }
+
+#[tokio::test]
+async fn notification_says_whether_a_pop_would_find_messages() {
+    common::init_log();
+    let b = TestBroker::start(&[]).await;
+    let c = RemotingClient::new();
+    assert_eq!(send(&c, &b.addr, "PopN", 0, "n0", "").await.code, 0);
+    settle().await;
+    let notify = |poll: i64| {
+        ext(&[
+            ("consumerGroup", "PG".into()),
+            ("topic", "PopN".into()),
+            ("queueId", "-1".into()),
+            ("pollTime", poll.to_string()),
+            ("bornTime", now_ms().to_string()),
+        ])
+    };
+    let r = c
+        .invoke(
+            &b.addr,
+            RemotingCommand::request(200_054, Some(notify(0))),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.code, r.ext("hasMsg")), (0, Some("true")));
+    let popped = pop(&c, &b.addr, "PopN", -1, 60_000, 0).await;
+    assert_eq!(popped.code, 0);
+    let t = Instant::now();
+    let r = c
+        .invoke(
+            &b.addr,
+            RemotingCommand::request(200_054, Some(notify(600))),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.code, r.ext("hasMsg")), (0, Some("false")));
+    assert!(t.elapsed() >= Duration::from_millis(500));
+    b.stop().await;
+}

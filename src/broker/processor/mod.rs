@@ -12,6 +12,7 @@ pub mod lock;
 pub mod offset;
 pub mod pop;
 pub mod pop_ack;
+pub mod pop_notify;
 pub mod pull;
 pub mod query;
 pub mod send;
@@ -183,6 +184,14 @@ fn change_invisible_time<'a>(
     Box::pin(async move { Some(pop_ack::change_invisible_time(b, c, &req)) })
 }
 
+fn notification<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(pop_notify::notification(b, c, req))
+}
+
 fn query_assignment<'a>(
     b: &'a Arc<Broker>,
     c: &'a ConnectionHandle,
@@ -216,6 +225,7 @@ pub static TABLE: &[Route] = &[
         change_invisible_time,
         true,
     ),
+    row(RequestCode::NOTIFICATION, notification, false),
     row(RequestCode::QUERY_ASSIGNMENT, query_assignment, false),
     row(
         RequestCode::SET_MESSAGE_REQUEST_MODE,

@@ -98,3 +98,33 @@ ext_header! {
         revive_qid: req i32 = "reviveQid",
     }
 }
+
+ext_header! {
+    /// NOTIFICATION (200054): does the group have something to pop? Held like a pop.
+    pub struct NotificationRequestHeader {
+        /// Group.
+        consumer_group: req String = "consumerGroup",
+        /// Topic.
+        topic: req String = "topic",
+        /// Queue, or -1 for all.
+        queue_id: req i32 = "queueId",
+        /// Long-poll time (ms).
+        poll_time: req i64 = "pollTime",
+        /// When the client built the request (ms); filled in when absent or 0.
+        born_time: opt i64 = "bornTime",
+        /// Orderly.
+        order: opt bool = "order",
+        /// Orderly attempt id.
+        attempt_id: opt String = "attemptId",
+    }
+}
+
+ext_header! {
+    /// NOTIFICATION response.
+    pub struct NotificationResponseHeader {
+        /// Whether a pop would find messages.
+        has_msg: req bool = "hasMsg",
+        /// The hold was refused: too many held requests.
+        polling_full: req bool = "pollingFull",
+    }
+}
