@@ -177,8 +177,9 @@ fn check(
     })
 }
 
-/// `getPopOffset` / `getInitOffset`: the group's offset, or the initial one (committed).
-fn pop_offset(broker: &Broker, p: &Pop, topic: &str, queue_id: i32) -> i64 {
+/// `getPopOffset` / `getInitOffset`: the group's offset, or the initial one (committed when
+/// `init`, as Java does once it holds the queue lock).
+fn pop_offset(broker: &Broker, p: &Pop, topic: &str, queue_id: i32, init: bool) -> i64 {
     let group = &p.h.consumer_group;
     if let Some(o) = broker
         .offsets
@@ -200,7 +201,9 @@ fn pop_offset(broker: &Broker, p: &Pop, topic: &str, queue_id: i32) -> i64 {
         max.saturating_sub(1)
     };
     let offset = i64::try_from(offset).unwrap_or(0);
-    broker.offsets.commit(group, topic, queue_id, offset);
+    if init {
+        broker.offsets.commit(group, topic, queue_id, offset);
+    }
     offset
 }
 
@@ -237,11 +240,11 @@ fn pop_queue(
             .map_or(0, |q| i64::try_from(q.max_offset()).unwrap_or(0))
     };
     let Some(_lock) = broker.pop.try_lock(topic, group, queue_id) else {
-        let offset = pop_offset(broker, p, topic, queue_id);
+        let offset = pop_offset(broker, p, topic, queue_id, false);
         acc.rest += max_in_queue(broker) - offset;
         return;
     };
-    let mut offset = pop_offset(broker, p, topic, queue_id);
+    let mut offset = pop_offset(broker, p, topic, queue_id, true);
     let order = p.h.order == Some(true);
     if order
         && broker.pop.orders.check_block(
