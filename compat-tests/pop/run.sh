@@ -59,12 +59,13 @@ make_topic() {
     mqadmin "$WORK/mode-$1.out" setConsumeMode -c DefaultCluster -t "$1" -g "$2" -m POP -q 8 || return 1
     grep -q "success" "$WORK/mode-$1.out"
 }
-# consumer <name> <topic> <group> <laterEvery> [invisibleMs]: a POP push consumer in the background.
+# consumer <name> <topic> <group> <laterEvery> [invisibleMs] [sleepMs]: a POP push consumer in the
+# background.
 consumer() {
-    local n="$1" t="$2" g="$3" later="$4" inv="${5:-60000}"
+    local n="$1" t="$2" g="$3" later="$4" inv="${5:-60000}" slow="${6:-0}"
     rm -f "$WORK/stop-$n"
     # exec: the recorded pid is the JVM's own, so kill -9 hits the consumer itself.
-    (exec "${JAVA_CLIENT[@]}" PopScenarios consume "$NS" "$t" "$g" "$WORK/got-$n.txt" "$WORK/stop-$n" "$later" "$inv" \
+    (exec "${JAVA_CLIENT[@]}" PopScenarios consume "$NS" "$t" "$g" "$WORK/got-$n.txt" "$WORK/stop-$n" "$later" "$inv" "$slow" \
         >"$WORK/consumer-$n.out" 2>&1) &
     PID[c_$n]=$!
 }
@@ -164,7 +165,7 @@ fi
 if wanted pop.consumer-kill9; then
     make_topic PopT5 PopG5 >/dev/null 2>&1
     produce PopT5 2000
-    consumer k PopT5 PopG5 0 8000
+    consumer k PopT5 PopG5 0 8000 40 # slow: popped messages wait un-acked in the client
     for ((t = 0; t < 240; t++)); do [[ $(cat "$WORK/got-k.txt" 2>/dev/null | wc -l) -ge 200 ]] && break; sleep 0.5; done
     kill -KILL "${PID[c_k]}" 2>/dev/null; wait "${PID[c_k]}" 2>/dev/null; unset 'PID[c_k]'
     before=$(cat "$WORK/got-k.txt" 2>/dev/null | wc -l)

@@ -2,13 +2,14 @@
  * POP consumption scenarios for the official RocketMQ Java client 5.3.3 (compat-tests/pop/run.sh).
  *
  * Usage:
- *   PopScenarios consume <namesrv> <topic> <group> <outFile> <stopFile> <laterEvery> [invisibleMs]
+ *   PopScenarios consume <namesrv> <topic> <group> <outFile> <stopFile> <laterEvery> [invisibleMs] [sleepMs]
  *       A DefaultMQPushConsumer with setClientRebalance(false): it asks the broker for its queues
  *       (QUERY_ASSIGNMENT) and pops when the broker says POP. Every delivery appends
  *       "<key> <reconsumeTimes>" to <outFile> (flushed at once). With <laterEvery> > 0, the first
  *       delivery of every key whose number is a multiple of <laterEvery> returns RECONSUME_LATER
- *       (the client then changes the message's invisible time to 10 s). Runs until <stopFile>
- *       exists. Last line "RESULT deliveries=N".
+ *       (the client then changes the message's invisible time to 10 s). With <sleepMs>, each
+ *       delivery takes that long (popped messages then wait un-acked in the client). Runs until
+ *       <stopFile> exists. Last line "RESULT deliveries=N".
  *   PopScenarios raw <namesrv> <brokerAddr> <brokerName> <topic> <group> <count>
  *       Wire level with MQClientAPIImpl: pops <count> messages (invisibleTime 4 s), acks the even
  *       ones, changes the invisible time of key 1 to 20 s, leaves the others. Then pops for 14 s:
@@ -63,7 +64,7 @@ public class PopScenarios {
         try {
             if (args.length >= 7 && args[0].equals("consume")) {
                 code = consume(args[1], args[2], args[3], args[4], args[5], Integer.parseInt(args[6]),
-                    args.length > 7 ? Long.parseLong(args[7]) : 60000L);
+                    args.length > 7 ? Long.parseLong(args[7]) : 60000L, args.length > 8 ? Long.parseLong(args[8]) : 0L);
             } else if (args.length >= 7 && args[0].equals("order")) {
                 code = order(args[1], args[2], args[3], args[4], args[5], Integer.parseInt(args[6]));
             } else if (args.length >= 7 && args[0].equals("raw")) {
@@ -81,7 +82,7 @@ public class PopScenarios {
     }
 
     static int consume(String ns, String topic, String group, String outFile, String stopFile, int laterEvery,
-        long invisibleMs) throws Exception {
+        long invisibleMs, long sleepMs) throws Exception {
         final Writer out = new OutputStreamWriter(new FileOutputStream(outFile, true), StandardCharsets.UTF_8);
         final Set<String> laterDone = ConcurrentHashMap.newKeySet();
         final AtomicLong deliveries = new AtomicLong();
@@ -95,6 +96,13 @@ public class PopScenarios {
         consumer.subscribe(topic, "*");
         consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
             boolean later = false;
+            if (sleepMs > 0) {
+                try {
+                    Thread.sleep(sleepMs);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             synchronized (out) {
                 try {
                     for (MessageExt m : msgs) {
