@@ -525,6 +525,11 @@ pub async fn pop_message(
         let b = Arc::clone(broker);
         let (acc, revive_qid, pop_time) = pop_once(&b, &p);
         if !acc.messages.is_empty() {
+            if acc.rest > 0 {
+                // More is waiting: wake the other held pops of the topic (Java's
+                // `notifyMessageArriving` when `restNum > 0`).
+                broker.pop.notify(&p.h.topic);
+            }
             return Some(answer(&p, acc, revive_qid, pop_time, ResponseCode::SUCCESS));
         }
         if p.h.poll_time <= 0 || tokio::time::Instant::now() >= deadline || conn.is_closed() {
