@@ -664,3 +664,37 @@ async fn notification_says_whether_a_pop_would_find_messages() {
     assert!(t.elapsed() >= Duration::from_millis(500));
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slave_syncs_the_request_modes_of_its_master() {
+    common::init_log();
+    let m = TestBroker::start(&[]).await;
+    let c = RemotingClient::new();
+    assert_eq!(send(&c, &m.addr, "PopS", 0, "x", "").await.code, 0);
+    let set = RemotingCommand::request(401, None).with_body(Bytes::from_static(
+        br#"{"consumerGroup":"PG","mode":"POP","popShareQueueNum":2,"topic":"PopS"}"#,
+    ));
+    assert_eq!(c.invoke(&m.addr, set, T).await.unwrap().code, 0);
+    let dir = m.ns.dir.join("slave-store");
+    let s = TestBroker::start_with_store(
+        Some(dir.clone()),
+        &[
+            ("brokerRole", "SLAVE"),
+            ("brokerId", "1"),
+            ("namesrvAddr", m.ns.addr.as_str()),
+        ],
+    )
+    .await;
+    let file = dir.join("config/messageRequestMode.json");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.contains("\"popShareQueueNum\":2") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slave never synced: {text}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    s.stop().await;
+    m.stop().await;
+}

@@ -170,13 +170,17 @@ pub async fn take_back_once(broker: &Broker) -> bool {
 /// `SlaveSynchronize.syncAll`, once.
 pub async fn sync_all(broker: &Broker, master: &str) {
     let vip = vip_addr(master);
-    let steps: [(RequestCode, &str); 4] = [
+    let steps: [(RequestCode, &str); 5] = [
         (RequestCode::GET_ALL_TOPIC_CONFIG, "topic config"),
         (RequestCode::GET_ALL_CONSUMER_OFFSET, "consumer offsets"),
         (RequestCode::GET_ALL_DELAY_OFFSET, "delay offsets"),
         (
             RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
             "subscription groups",
+        ),
+        (
+            RequestCode::GET_ALL_MESSAGE_REQUEST_MODE,
+            "message request modes",
         ),
     ];
     for (code, what) in steps {
@@ -210,6 +214,12 @@ pub async fn sync_all(broker: &Broker, master: &str) {
                 .sync_from_master(&body)
                 .map(|n| debug!(master = %vip, pairs = n, "consumer offsets synced")),
             RequestCode::GET_ALL_DELAY_OFFSET => broker.schedule.sync_from_master(&body),
+            RequestCode::GET_ALL_MESSAGE_REQUEST_MODE => {
+                broker.pop.modes.sync_from_master(&body).map(|()| {
+                    use crate::broker::config_file::ConfigManager as _;
+                    let _ = broker.pop.modes.persist();
+                })
+            }
             _ => broker.groups.sync_from_master(&body).map(|c| {
                 if c {
                     info!(master = %vip, "subscription groups synced from the master");
