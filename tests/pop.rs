@@ -698,3 +698,44 @@ async fn a_slave_syncs_the_request_modes_of_its_master() {
     s.stop().await;
     m.stop().await;
 }
+
+/// Without a timer wheel the revive queue is not in revive-time order: a checkpoint with a long
+/// invisible time holds the revive progress back, so a restart rescans checkpoints already
+/// revived. Their revived offsets are acked in the revive queue, so nothing comes back twice.
+#[tokio::test]
+async fn a_restart_does_not_revive_a_checkpoint_twice() {
+    common::init_log();
+    let store = std::env::temp_dir().join(format!("pop-restart-{}", common::rand_suffix()));
+    let cfg = [("reviveInterval", "100"), ("reviveQueueNum", "1")];
+    let b = TestBroker::start_with_store(Some(store.clone()), &cfg).await;
+    let c = RemotingClient::new();
+    for i in 0..2 {
+        assert_eq!(
+            send(&c, &b.addr, "PopR", 0, &format!("r{i}"), "")
+                .await
+                .code,
+            0
+        );
+    }
+    settle().await;
+    let one = [("maxMsgNums", "1")];
+    let long = pop_with(&c, &b.addr, "PopR", 0, 600_000, 0, &one).await;
+    assert_eq!(keys(&long.body), vec![("r0".to_owned(), 0)]);
+    let short = pop_with(&c, &b.addr, "PopR", 0, 1000, 0, &one).await;
+    assert_eq!(keys(&short.body), vec![("r1".to_owned(), 0)]);
+    let back = pop_until(&c, &b.addr, "PopR", 1, 15).await;
+    let (resp, recs) = &back[0];
+    assert_eq!(keys(&resp.body), vec![("r1".to_owned(), 1)]);
+    let ck = recs[0].property("POP_CK").unwrap().to_owned();
+    assert_eq!(
+        ack(&c, &b.addr, "%RETRY%PG_PopR", &recs[0], &ck).await.code,
+        0
+    );
+    b.stop().await;
+    let b = TestBroker::start_with_store(Some(store.clone()), &cfg).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let again = pop(&c, &b.addr, "PopR", -1, 60_000, 0).await;
+    assert_eq!(again.code, 210, "revived twice: {:?}", keys(&again.body));
+    b.stop().await;
+    let _ = std::fs::remove_dir_all(&store);
+}

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tracing::{debug, warn};
 
-use super::records::{ACK_TIME_INTERVAL_MS, Ack, CheckPoint, ck_message, merge_key};
+use super::records::{ACK_TIME_INTERVAL_MS, Ack, CheckPoint, ack_message, ck_message, merge_key};
 use super::{
     ACK_TAG, BATCH_ACK_TAG, CK_TAG, PROPERTY_FIRST_POP_TIME, RETRY_PREFIX, REVIVE_GROUP,
     pop_retry_topic, revive_topic,
@@ -121,13 +121,20 @@ fn revive_retry(broker: &Broker, ck: &CheckPoint, msg: &MessageRecord) -> bool {
 }
 
 /// `reviveMsgFromCk`: every un-acked message of a due checkpoint goes back. False when a put
-/// failed (the checkpoint stays pending).
-fn revive_ck(broker: &Broker, ck: &mut CheckPoint) -> bool {
+/// failed (the checkpoint stays pending for the next round).
+///
+/// Unlike Java, the revived offsets are then acked in the revive queue (a `bAck` / `ack` record
+/// for the same checkpoint): without a timer wheel the revive queue is not in revive-time order,
+/// so the progress can stay behind a checkpoint with a long invisible time, and after a restart
+/// the rescan would otherwise revive the same messages again.
+fn revive_ck(broker: &Broker, ck: &mut CheckPoint, revive_qid: i32) -> bool {
     let normal = super::normal_topic(&ck.topic, &ck.cid);
     if broker.topics.get(&normal).is_none() || broker.groups.get(&ck.cid).is_none() {
         debug!(topic = %ck.topic, group = %ck.cid, "revive skipped: topic or group gone");
         return true;
     }
+    let mut revived = Vec::new();
+    let mut ok = true;
     for i in 0..usize::try_from(ck.num).unwrap_or(0) {
         if ck.is_acked(i) {
             continue;
@@ -136,14 +143,43 @@ fn revive_ck(broker: &Broker, ck: &mut CheckPoint) -> bool {
         match read_biz(broker, ck, offset) {
             Some(msg) => {
                 if !revive_retry(broker, ck, &msg) {
-                    return false;
+                    ok = false;
+                    break;
                 }
             }
             None => debug!(topic = %ck.topic, offset, "revive: message no longer stored"),
         }
         ck.set_acked(i);
+        revived.push(offset);
     }
-    true
+    if !revived.is_empty() {
+        let single = revived.len() == 1;
+        let ack = Ack {
+            ack_offset: if single {
+                revived.first().copied().unwrap_or(0)
+            } else {
+                -1
+            },
+            start_offset: ck.start_offset,
+            consumer_group: ck.cid.clone(),
+            topic: ck.topic.clone(),
+            queue_id: ck.queue_id,
+            pop_time: ck.pop_time,
+            broker_name: ck.broker_name.clone(),
+            ack_offsets: (!single).then_some(revived),
+        };
+        let msg = ack_message(
+            &ack,
+            ck.invisible_time,
+            &revive_topic(&broker.cluster),
+            revive_qid,
+            broker.store_host,
+        );
+        if let Err(e) = broker.store.put(std::slice::from_ref(&msg)) {
+            warn!(error = %e, "cannot record a revived checkpoint");
+        }
+    }
+    ok
 }
 
 /// One round over one revive queue; returns how many checkpoints were revived.
@@ -180,7 +216,7 @@ fn revive_queue(broker: &Broker, topic: &str, qid: i32, scan: &mut QueueScan) ->
     for key in due {
         debug!(qid, key = %key.0, "revive: due");
         if let Some(ck) = scan.pending.get_mut(&key)
-            && revive_ck(broker, ck)
+            && revive_ck(broker, ck, qid)
         {
             let _ = scan.pending.remove(&key);
             revived += 1;
