@@ -739,3 +739,39 @@ async fn a_restart_does_not_revive_a_checkpoint_twice() {
     b.stop().await;
     let _ = std::fs::remove_dir_all(&store);
 }
+
+#[tokio::test]
+async fn a_held_orderly_pop_gets_the_queue_once_the_batch_is_visible_again() {
+    common::init_log();
+    let b = TestBroker::start(&[]).await;
+    let c = RemotingClient::new();
+    assert_eq!(send(&c, &b.addr, "PopH", 0, "h0", "").await.code, 0);
+    settle().await;
+    let first = pop_with(
+        &c,
+        &b.addr,
+        "PopH",
+        0,
+        800,
+        0,
+        &[("order", "true"), ("attemptId", "x1")],
+    )
+    .await;
+    assert_eq!(keys(&first.body), vec![("h0".to_owned(), 0)]);
+    // Never acked: a pop held for 8 s gets h0 again soon after its 800 ms, not at the end.
+    let t = Instant::now();
+    let again = pop_with(
+        &c,
+        &b.addr,
+        "PopH",
+        0,
+        60_000,
+        8000,
+        &[("order", "true"), ("attemptId", "x2")],
+    )
+    .await;
+    assert_eq!(keys(&again.body), vec![("h0".to_owned(), 0)]);
+    assert_eq!(again.ext("orderCountInfo"), Some("0 qo0%0 1;0 0 1"));
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    b.stop().await;
+}

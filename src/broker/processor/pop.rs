@@ -34,6 +34,9 @@ use crate::store::record::MessageRecord;
 /// `ConsumeInitMode.MIN`.
 const INIT_MODE_MIN: i32 = 0;
 
+/// How often a held orderly pop looks for its queue to unblock.
+const ORDER_RECHECK: Duration = Duration::from_secs(1);
+
 /// A validated pop.
 struct Pop {
     h: PopMessageRequestHeader,
@@ -553,10 +556,18 @@ pub async fn pop_message(
                 ));
             }
         }
+        // An orderly queue unblocks when its batch's invisible time passes, which no arrival
+        // announces: orderly pops look again every second (Java schedules a wake-up at the
+        // lock-free time, `ConsumerOrderInfoLockManager`).
+        let wake = if p.h.order == Some(true) {
+            deadline.min(tokio::time::Instant::now() + ORDER_RECHECK)
+        } else {
+            deadline
+        };
         tokio::select! {
             () = &mut on_topic => {}
             () = &mut on_retry => {}
-            () = tokio::time::sleep_until(deadline) => {}
+            () = tokio::time::sleep_until(wake) => {}
         }
     }
 }
