@@ -141,6 +141,22 @@ pub const ACL_KEY_MIN_LENGTH: usize = 6;
 /// `DefaultMessageStore.checkLmqMessage` (`lmqConsumeQueueNum > maxLmqConsumeQueueNum`); 5.3.3
 /// keeps the key, the status and the remark but no longer checks.
 pub const MAX_LMQ_CONSUME_QUEUE_NUM: usize = 20_000;
+/// Most messages one POP_MESSAGE may ask for; more is INVALID_PARAMETER. Java:
+/// `PopMessageProcessor.processRequest` ("pop message's num is greater than 32"); it also keeps a
+/// checkpoint's ack bitmap (`PopCheckPoint.bitMap`, an int) within range.
+pub const POP_MAX_MSG_NUMS: i32 = 32;
+
+/// A pop that arrives this long after `bornTime + pollTime` is answered POLLING_TIMEOUT at once.
+/// Java: `PopMessageRequestHeader.isTimeoutTooMuch` (500 ms).
+pub const POP_TIMEOUT_TOO_MUCH_MS: i64 = 500;
+
+/// Longest a pop is held waiting for messages, whatever its `pollTime`. Java holds until
+/// `bornTime + pollTime` without a cap; clients ask for 15 s (push) or 20 s (simple consumer).
+pub const POP_MAX_HOLD_MS: i64 = 5 * 60 * 1000;
+
+/// Most topic routes QUERY_ASSIGNMENT keeps from the name server; past it the cache starts
+/// over. Java's `TopicRouteInfoManager` keeps every topic asked about.
+pub const POP_ROUTE_CACHE_MAX: usize = 4096;
 
 const _: () = assert!(HEADER_MAX_BYTES < FRAME_MAX_BYTES);
 const _: () = assert!(SMALL_FRAME_BYTES < LARGE_FRAME_GROWTH_MIN_BYTES);
@@ -148,3 +164,4 @@ const _: () = assert!(FRAME_MAX_BYTES <= DEFAULT_INBOUND_BUDGET_BYTES);
 const _: () = assert!(CONNECTION_MAX_IN_FLIGHT <= CONNECTION_WRITE_QUEUE);
 const _: () = assert!(SCAN_NOT_ACTIVE_BROKER_INTERVAL_MILLIS < BROKER_CHANNEL_EXPIRED_MILLIS);
 const _: () = assert!(REGISTER_BROKER_MAX_INFLATED_BYTES >= FRAME_MAX_BYTES);
+const _: () = assert!(POP_MAX_MSG_NUMS <= 32);

@@ -65,6 +65,14 @@ pub const BROKER_KEYS: &[KeyDef] = keys! {
     "channelNotActiveInterval": Long = "60000",
     "metricsExporterType": Str = "DISABLE",
     "metricsPromExporterPort": Int = "5557",
+    "reviveQueueNum": Int = "8",
+    "reviveInterval": Long = "1000",
+    "popFromRetryProbability": Int = "20",
+    "enableRetryTopicV2": Bool = "false",
+    "enablePopBufferMerge": Bool = "false",
+    "defaultMessageRequestMode": Str = "PULL",
+    "defaultPopShareQueueNum": Int = "-1",
+    "serverLoadBalancerEnable": Bool = "true",
 };
 
 /// `MessageStoreConfig` fields.

@@ -11,6 +11,7 @@ pub mod config_file;
 pub mod consumer_offset;
 pub mod long_polling;
 pub mod metrics;
+pub mod pop;
 pub mod processor;
 pub mod register;
 pub mod replication;
@@ -87,6 +88,8 @@ pub struct Broker {
     pub timer: Option<Arc<timer::service::TimerService>>,
     /// Timer settings.
     pub timer_config: timer::TimerConfig,
+    /// POP consumption: queue locks, long-polling notifiers, request modes.
+    pub pop: pop::PopState,
     /// Broker-wide permission (`brokerPermission`).
     permission: AtomicI32,
     /// Master address learned from the name server (slaves).
@@ -227,6 +230,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         schedule: schedule::ScheduleOffsets::load(cfg_dir.join("delayOffset.json")),
         timer,
         timer_config,
+        pop: pop::PopState::new(&cfg_dir),
         permission: AtomicI32::new(permission),
         master_addr: Mutex::new(None),
         topics_changed,
@@ -253,6 +257,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
             move |topic, queue_id, _code| {
                 if let Some(b) = weak.upgrade() {
                     b.holds.notify(topic, queue_id);
+                    b.pop.notify(topic);
                 }
             },
         )));

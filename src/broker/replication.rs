@@ -170,7 +170,7 @@ pub async fn take_back_once(broker: &Broker) -> bool {
 /// `SlaveSynchronize.syncAll`, once.
 pub async fn sync_all(broker: &Broker, master: &str) {
     let vip = vip_addr(master);
-    let steps: [(RequestCode, &str); 5] = [
+    let steps: [(RequestCode, &str); 6] = [
         (RequestCode::GET_ALL_TOPIC_CONFIG, "topic config"),
         (RequestCode::GET_ALL_CONSUMER_OFFSET, "consumer offsets"),
         (RequestCode::GET_ALL_DELAY_OFFSET, "delay offsets"),
@@ -179,6 +179,10 @@ pub async fn sync_all(broker: &Broker, master: &str) {
             "subscription groups",
         ),
         (RequestCode::GET_TIMER_CHECK_POINT, "timer checkpoint"),
+        (
+            RequestCode::GET_ALL_MESSAGE_REQUEST_MODE,
+            "message request modes",
+        ),
     ];
     for (code, what) in steps {
         // Java asks for topics on the VIP port and for the rest on the main port.
@@ -221,6 +225,12 @@ pub async fn sync_all(broker: &Broker, master: &str) {
                     }
                     None => Err(format!("{} bytes", body.len())),
                 }
+            }
+            RequestCode::GET_ALL_MESSAGE_REQUEST_MODE => {
+                broker.pop.modes.sync_from_master(&body).map(|()| {
+                    use crate::broker::config_file::ConfigManager as _;
+                    let _ = broker.pop.modes.persist();
+                })
             }
             _ => broker.groups.sync_from_master(&body).map(|c| {
                 if c {

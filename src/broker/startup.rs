@@ -153,6 +153,7 @@ pub async fn run(
         .acl
         .as_ref()
         .map(|a| tokio::spawn(super::acl::watch(Arc::clone(a))));
+    let revive = tokio::spawn(super::pop::revive::run(Arc::clone(&broker)));
     ready(format!(
         "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
         broker.name, broker.addr, namesrv
@@ -169,6 +170,7 @@ pub async fn run(
     if let Some(w) = &acl_watch {
         w.abort();
     }
+    revive.abort();
     register::unregister_all(&broker).await;
     let _ = stop_tx.send(true);
     let _ = main.await;

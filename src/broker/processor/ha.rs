@@ -1,6 +1,6 @@
 //! Replication requests: what a slave's `SlaveSynchronize` asks its master beyond the config
-//! tables (POP request modes: empty here; the timer checkpoint and metrics), and
-//! GET_BROKER_HA_STATUS (`mqadmin haStatus`).
+//! tables (the timer checkpoint and metrics; POP request modes are answered in
+//! `assignment.rs`), and GET_BROKER_HA_STATUS (`mqadmin haStatus`).
 
 use std::sync::Arc;
 
@@ -15,16 +15,6 @@ use crate::store::timer::checkpoint::CheckpointData;
 
 fn json_body(text: String) -> RemotingCommand {
     RemotingCommand::success().with_body(text.into_bytes())
-}
-
-/// GET_ALL_MESSAGE_REQUEST_MODE (a 5.x slave's sync): POP request modes per topic and group;
-/// this broker keeps none, so the map is empty.
-pub(crate) fn get_all_message_request_mode(
-    _broker: &Arc<Broker>,
-    _c: &ConnectionHandle,
-    _req: &RemotingCommand,
-) -> Result<RemotingCommand, HeaderError> {
-    Ok(json_body(r#"{"messageRequestModeMap":{}}"#.to_owned()))
 }
 
 /// GET_TIMER_CHECK_POINT (a 5.x slave asks every 3 s): the 56-byte binary checkpoint

@@ -6,10 +6,14 @@
 
 pub mod acl;
 pub mod admin;
+pub mod assignment;
 pub mod client;
 pub mod ha;
 pub mod lock;
 pub mod offset;
+pub mod pop;
+pub mod pop_ack;
+pub mod pop_notify;
 pub mod pull;
 pub mod query;
 pub mod recall;
@@ -111,7 +115,8 @@ sync_handler!(update_broker_config => admin::update_broker_config);
 sync_handler!(consume_by_who => admin::query_topic_consume_by_who);
 sync_handler!(all_consumer_offsets => admin::get_all_consumer_offset);
 sync_handler!(all_delay_offsets => admin::get_all_delay_offset);
-sync_handler!(all_request_modes => ha::get_all_message_request_mode);
+sync_handler!(all_request_modes => assignment::get_all_message_request_mode);
+sync_handler!(set_request_mode => assignment::set_message_request_mode);
 sync_handler!(timer_check_point => ha::get_timer_check_point);
 sync_handler!(timer_metrics => ha::get_timer_metrics);
 sync_handler!(ha_status => ha::get_broker_ha_status);
@@ -163,6 +168,54 @@ fn end_transaction<'a>(
     Box::pin(transaction::end_transaction(b, c, req))
 }
 
+fn pop_message<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(pop::pop_message(b, c, req))
+}
+
+fn ack_message<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(async move { Some(pop_ack::ack_message_request(b, c, &req)) })
+}
+
+fn batch_ack_message<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(async move { Some(pop_ack::batch_ack_message(b, c, &req)) })
+}
+
+fn change_invisible_time<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(async move { Some(pop_ack::change_invisible_time(b, c, &req)) })
+}
+
+fn notification<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(pop_notify::notification(b, c, req))
+}
+
+fn query_assignment<'a>(
+    b: &'a Arc<Broker>,
+    c: &'a ConnectionHandle,
+    req: RemotingCommand,
+) -> HandlerFuture<'a> {
+    Box::pin(assignment::query_assignment(b, c, req))
+}
+
 fn pull_message<'a>(
     b: &'a Arc<Broker>,
     c: &'a ConnectionHandle,
@@ -181,6 +234,21 @@ pub static TABLE: &[Route] = &[
     row(RequestCode::RECALL_MESSAGE, recall_message, true),
     row(RequestCode::PULL_MESSAGE, pull_message, false),
     row(RequestCode::LITE_PULL_MESSAGE, pull_message, false),
+    row(RequestCode::POP_MESSAGE, pop_message, true),
+    row(RequestCode::ACK_MESSAGE, ack_message, true),
+    row(RequestCode::BATCH_ACK_MESSAGE, batch_ack_message, true),
+    row(
+        RequestCode::CHANGE_MESSAGE_INVISIBLETIME,
+        change_invisible_time,
+        true,
+    ),
+    row(RequestCode::NOTIFICATION, notification, false),
+    row(RequestCode::QUERY_ASSIGNMENT, query_assignment, false),
+    row(
+        RequestCode::SET_MESSAGE_REQUEST_MODE,
+        set_request_mode,
+        true,
+    ),
     row(RequestCode::HEART_BEAT, heart_beat, true),
     row(RequestCode::UNREGISTER_CLIENT, unregister_client, true),
     row(

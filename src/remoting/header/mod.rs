@@ -8,6 +8,7 @@
 
 pub mod broker;
 pub mod namesrv;
+pub mod pop;
 pub mod send;
 
 /// A value that can live in `extFields`.
