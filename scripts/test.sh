@@ -38,4 +38,12 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/timer/run.sh
     step "transactions and SQL92 across a kill -9 of the broker (Java clients 5.3.3 and 4.9.8)"
     bash compat-tests/restart/run.sh
+    step "POP consumption with the Java 5.3.3 client"
+    bash compat-tests/pop/run.sh
+    step "ACL 1.0 with the Java 5.3.3 / 4.9.8 and Go clients (and Java 4.9.7 / 5.3.3 brokers for parity)"
+    bash compat-tests/acl/run.sh
+    step "request-reply and message trace (Java 5.3.3 / 4.9.8 and Go clients)"
+    bash compat-tests/trace/run.sh
+    step "light message queues (LMQ) with the Java clients and the Java 5.3.3 broker"
+    bash compat-tests/lmq/run.sh
 fi
