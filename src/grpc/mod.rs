@@ -1,0 +1,84 @@
+//! The RocketMQ 5 gRPC endpoint built into the broker: `apache.rocketmq.v2.MessagingService`
+//! on `grpcServerPort` (8081), what Java runs as `rocketmq-proxy` in local mode
+//! (`mqbroker --enable-proxy`). The 5.x SDKs (Java, Go, Python, …) reach the same broker as
+//! remoting clients: requests are served in-process by the broker's own handlers.
+//!
+//! - [`pb`]: the protobuf messages, hand-written `prost` structs mirroring the proto files.
+//! - `service`: the tower service that routes `/apache.rocketmq.v2.MessagingService/<Method>`
+//!   to tonic's unary and streaming glue.
+//! - `clients`: settings from Telemetry, heartbeats, registration in the broker's tables.
+//! - `route`, `send`, `transaction`: QueryRoute/QueryAssignment, SendMessage, EndTransaction.
+//!
+//! Not served yet (answered `NOT_IMPLEMENTED` in-band, or gRPC UNIMPLEMENTED for streams):
+//! ReceiveMessage, AckMessage, ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue (need
+//! POP), PullMessage, UpdateOffset, GetOffset, QueryOffset, RecallMessage.
+
+pub mod clients;
+pub mod pb;
+pub mod route;
+pub mod send;
+mod service;
+pub mod status;
+pub mod transaction;
+pub mod validate;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tracing::{error, info};
+
+use crate::broker::Broker;
+use crate::limits::GRPC_MAX_CONCURRENT_STREAMS;
+
+pub use service::MessagingService;
+
+/// The endpoint's state: the broker, its port, the clients and open transactions.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// The broker served.
+    pub broker: Arc<Broker>,
+    /// The gRPC port (advertised in routes).
+    pub port: u16,
+    /// Known clients.
+    pub clients: clients::Clients,
+    /// Half messages awaiting EndTransaction.
+    pub transactions: transaction::Transactions,
+}
+
+impl Endpoint {
+    /// A new endpoint for `broker`, advertising `port`.
+    #[must_use]
+    pub fn new(broker: Arc<Broker>, port: u16) -> Arc<Self> {
+        Arc::new(Self {
+            broker,
+            port,
+            clients: clients::Clients::default(),
+            transactions: transaction::Transactions::default(),
+        })
+    }
+}
+
+/// Binds `grpcServerPort` on all interfaces.
+pub async fn bind(port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))).await
+}
+
+/// Serves the endpoint on `listener` until `shutdown` completes.
+pub async fn serve(
+    endpoint: Arc<Endpoint>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) {
+    let local = listener.local_addr().ok();
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    info!(addr = ?local, "gRPC endpoint (apache.rocketmq.v2.MessagingService) listening");
+    let result = tonic::transport::Server::builder()
+        .max_concurrent_streams(Some(GRPC_MAX_CONCURRENT_STREAMS))
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .serve_with_incoming_shutdown(MessagingService::new(endpoint), incoming, shutdown)
+        .await;
+    if let Err(e) = result {
+        error!(error = %e, "gRPC endpoint stopped");
+    }
+}
