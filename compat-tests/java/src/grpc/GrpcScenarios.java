@@ -1,0 +1,162 @@
+// The official RocketMQ 5 gRPC SDK for Java (rocketmq-client-java 5.0.8) against our broker's
+// built-in gRPC endpoint. Compiled against that SDK alone (compat-tests/java/build.sh).
+//
+//   GrpcScenarios produce <endpoint> <phase> <expect-file> <delay-ms>
+//       a Producer sends over gRPC: 10 normal messages (tag + 2 keys), 10 FIFO messages in two
+//       message groups, 3 delay messages due <delay-ms> from now, and two transactional messages
+//       (one committed, one rolled back with EndTransaction). Each message sent is appended to
+//       <expect-file> as "topic key tag group messageId dueMs" (dueMs 0 when not delayed;
+//       the rolled-back one is marked "-" so it must never arrive).
+//   GrpcScenarios golden <dir>
+//       writes protobuf bytes of apache.rocketmq.v2 messages built with the SDK's generated
+//       classes (rocketmq-proto 2.0.4), the fixtures of the Rust message module's tests.
+//
+// Prints "RESULT <scenario> PASS|FAIL detail".
+import apache.rocketmq.v2.*;
+import java.io.FileOutputStream;
+import java.io.FileWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import org.apache.rocketmq.client.apis.ClientConfiguration;
+import org.apache.rocketmq.client.apis.ClientServiceProvider;
+import org.apache.rocketmq.client.apis.producer.Producer;
+import org.apache.rocketmq.client.apis.producer.SendReceipt;
+import org.apache.rocketmq.client.apis.producer.Transaction;
+import org.apache.rocketmq.shaded.com.google.protobuf.ByteString;
+import org.apache.rocketmq.shaded.com.google.protobuf.Duration;
+import org.apache.rocketmq.shaded.com.google.protobuf.Timestamp;
+
+public class GrpcScenarios {
+    public static void main(String[] args) throws Exception {
+        if (args[0].equals("golden")) {
+            golden(args[1]);
+        } else {
+            produce(args[1], args[2], args[3], Long.parseLong(args[4]));
+        }
+        System.exit(0);
+    }
+
+    static void produce(String endpoint, String phase, String expectFile, long delayMs) throws Exception {
+        ClientServiceProvider provider = ClientServiceProvider.loadService();
+        ClientConfiguration cfg = ClientConfiguration.newBuilder()
+            .setEndpoints(endpoint).enableSsl(false)
+            .setRequestTimeout(java.time.Duration.ofSeconds(10)).build();
+        PrintWriter expect = new PrintWriter(new FileWriter(expectFile, true), true);
+        Producer producer = provider.newProducerBuilder().setClientConfiguration(cfg)
+            .setTopics("GrpcNormal", "GrpcFifo", "GrpcDelay", "GrpcTx")
+            .setTransactionChecker(m -> org.apache.rocketmq.client.apis.producer.TransactionResolution.COMMIT)
+            .build();
+        int ok = 0;
+        String fail = "";
+        try {
+            for (int i = 0; i < 10; i++) {
+                String key = phase + "-n" + i;
+                SendReceipt r = producer.send(provider.newMessageBuilder().setTopic("GrpcNormal")
+                    .setTag("TagN").setKeys(key, key + "-k2").setBody(("normal " + key).getBytes(StandardCharsets.UTF_8))
+                    .addProperty("userProp", "v" + i).build());
+                expect.println("GrpcNormal " + key + " TagN - " + r.getMessageId() + " 0");
+                ok++;
+            }
+            for (int i = 0; i < 10; i++) {
+                String key = phase + "-f" + i;
+                String group = "g" + (i % 2);
+                SendReceipt r = producer.send(provider.newMessageBuilder().setTopic("GrpcFifo")
+                    .setTag("TagF").setKeys(key).setMessageGroup(group)
+                    .setBody(("fifo " + key).getBytes(StandardCharsets.UTF_8)).build());
+                expect.println("GrpcFifo " + key + " TagF " + group + " " + r.getMessageId() + " 0");
+                ok++;
+            }
+            for (int i = 0; i < 3; i++) {
+                String key = phase + "-d" + i;
+                long due = System.currentTimeMillis() + delayMs;
+                SendReceipt r = producer.send(provider.newMessageBuilder().setTopic("GrpcDelay")
+                    .setTag("TagD").setKeys(key).setDeliveryTimestamp(due)
+                    .setBody(("delay " + key).getBytes(StandardCharsets.UTF_8)).build());
+                expect.println("GrpcDelay " + key + " TagD - " + r.getMessageId() + " " + due);
+                ok++;
+            }
+            for (String what : new String[] {"commit", "rollback"}) {
+                String key = phase + "-t-" + what;
+                Transaction tx = producer.beginTransaction();
+                SendReceipt r = producer.send(provider.newMessageBuilder().setTopic("GrpcTx")
+                    .setTag("TagT").setKeys(key).setBody(("tx " + key).getBytes(StandardCharsets.UTF_8)).build(), tx);
+                if (what.equals("commit")) {
+                    tx.commit();
+                    expect.println("GrpcTx " + key + " TagT - " + r.getMessageId() + " 0");
+                } else {
+                    tx.rollback();
+                    expect.println("GrpcTx " + key + " TagT - " + r.getMessageId() + " -");
+                }
+                ok++;
+            }
+        } catch (Exception e) {
+            fail = e.toString().replace('\n', ' ');
+        }
+        producer.close();
+        expect.close();
+        System.out.println("RESULT produce-" + phase + " " + (fail.isEmpty() ? "PASS" : "FAIL")
+            + " sent=" + ok + "/25 " + fail);
+    }
+
+    static Resource res(String name) {
+        return Resource.newBuilder().setName(name).build();
+    }
+
+    static void write(String dir, String name, byte[] bytes) throws Exception {
+        try (FileOutputStream out = new FileOutputStream(Paths.get(dir, name).toFile())) {
+            out.write(bytes);
+        }
+        System.out.println("wrote " + name + " " + bytes.length + " bytes");
+    }
+
+    static void golden(String dir) throws Exception {
+        Files.createDirectories(Paths.get(dir));
+        Message msg = Message.newBuilder()
+            .setTopic(res("GrpcFifo"))
+            .putUserProperties("userProp", "v1")
+            .setSystemProperties(SystemProperties.newBuilder()
+                .setTag("TagF").addKeys("k1").addKeys("k2").setMessageId("01AABBCCDDEEFF00112233445566")
+                .setBodyEncoding(Encoding.IDENTITY).setMessageType(MessageType.FIFO)
+                .setBornTimestamp(Timestamp.newBuilder().setSeconds(1764547200L).setNanos(123000000))
+                .setBornHost("host-1").setMessageGroup("g0")
+                .setDeliveryTimestamp(Timestamp.newBuilder().setSeconds(1764547260L))
+                .setOrphanedTransactionRecoveryDuration(Duration.newBuilder().setSeconds(30)))
+            .setBody(ByteString.copyFromUtf8("hello grpc"))
+            .build();
+        write(dir, "send_message_request.bin", SendMessageRequest.newBuilder().addMessages(msg).build().toByteArray());
+        Endpoints ep = Endpoints.newBuilder().setScheme(AddressScheme.IPv4)
+            .addAddresses(Address.newBuilder().setHost("127.0.0.1").setPort(8081)).build();
+        write(dir, "query_route_response.bin", QueryRouteResponse.newBuilder()
+            .setStatus(Status.newBuilder().setCode(Code.OK).setMessage("OK"))
+            .addMessageQueues(MessageQueue.newBuilder().setTopic(res("GrpcFifo")).setId(2)
+                .setPermission(Permission.READ_WRITE)
+                .setBroker(Broker.newBuilder().setName("broker-a").setId(0).setEndpoints(ep))
+                .addAcceptMessageTypes(MessageType.FIFO))
+            .build().toByteArray());
+        write(dir, "telemetry_settings.bin", TelemetryCommand.newBuilder()
+            .setStatus(Status.newBuilder().setCode(Code.OK).setMessage("OK"))
+            .setSettings(Settings.newBuilder().setClientType(ClientType.PRODUCER).setAccessPoint(ep)
+                .setBackoffPolicy(RetryPolicy.newBuilder().setMaxAttempts(3)
+                    .setExponentialBackoff(ExponentialBackoff.newBuilder()
+                        .setInitial(Duration.newBuilder().setNanos(10000000))
+                        .setMax(Duration.newBuilder().setSeconds(1)).setMultiplier(2)))
+                .setRequestTimeout(Duration.newBuilder().setSeconds(3))
+                .setPublishing(Publishing.newBuilder().addTopics(res("GrpcFifo")).setMaxBodySize(4194304).setValidateMessageType(true))
+                .setUserAgent(UA.newBuilder().setLanguage(Language.JAVA).setVersion("5.0.8").setPlatform("linux").setHostname("h"))
+                .setMetric(Metric.newBuilder().setOn(false)))
+            .build().toByteArray());
+        write(dir, "send_message_response.bin", SendMessageResponse.newBuilder()
+            .setStatus(Status.newBuilder().setCode(Code.MULTIPLE_RESULTS).setMessage("MULTIPLE_RESULTS"))
+            .addEntries(SendResultEntry.newBuilder().setStatus(Status.newBuilder().setCode(Code.OK).setMessage("OK"))
+                .setMessageId("01AA").setTransactionId("tx").setOffset(-7L).setRecallHandle("rh"))
+            .addEntries(SendResultEntry.newBuilder().setStatus(Status.newBuilder().setCode(Code.MASTER_PERSISTENCE_TIMEOUT)
+                .setMessage("send message failed, sendStatus=FLUSH_DISK_TIMEOUT")))
+            .build().toByteArray());
+        write(dir, "end_transaction_request.bin", EndTransactionRequest.newBuilder().setTopic(res("GrpcTx"))
+            .setMessageId("01AA").setTransactionId("tx").setResolution(TransactionResolution.ROLLBACK)
+            .setSource(TransactionSource.SOURCE_SERVER_CHECK).setTraceContext("tc").build().toByteArray());
+        System.out.println("RESULT golden PASS");
+    }
+}
