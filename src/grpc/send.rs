@@ -477,6 +477,26 @@ mod tests {
         );
     }
 
+    /// Guava 32.0.1 `Hashing.consistentHash(key.hashCode(), buckets)` for buckets
+    /// 1, 2, 4, 8, 16 and 100 (printed by a Java program against the 5.3.3 broker's Guava).
+    #[test]
+    fn matches_guava() {
+        let table: &[(&str, [i32; 6])] = &[
+            ("g0", [0, 0, 0, 0, 0, 0]),
+            ("g1", [0, 0, 0, 6, 9, 41]),
+            ("order-42", [0, 0, 3, 3, 10, 25]),
+            ("", [0, 0, 0, 0, 0, 0]),
+            ("abc", [0, 0, 0, 7, 8, 8]),
+            ("\u{8ba2}\u{5355}-7", [0, 0, 0, 4, 15, 84]),
+            ("a-much-longer-message-group-name", [0, 0, 2, 6, 6, 6]),
+        ];
+        for (key, want) in table {
+            for (b, w) in [1, 2, 4, 8, 16, 100].iter().zip(want) {
+                assert_eq!(queue_for_group(key, *b), *w, "{key} over {b}");
+            }
+        }
+    }
+
     #[test]
     fn guava_consistent_hash() {
         for input in [-5i64, 1, 7, 100, 123_456_789] {

@@ -109,10 +109,12 @@ macro_rules! unary {
                     let $c = match caller(&req) {
                         Ok(c) => c,
                         Err(r) => {
-                            return Ok(Response::new($resp {
+                            #[allow(clippy::needless_update)]
+                            let refused = $resp {
                                 status: Some(r.status()),
                                 ..$resp::default()
-                            }));
+                            };
+                            return Ok(Response::new(refused));
                         }
                     };
                     let $r = req.into_inner();

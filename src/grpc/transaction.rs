@@ -33,14 +33,17 @@ pub struct TxData {
     pub message_id: String,
 }
 
+/// Entries by (group, transaction id), and their keys oldest first.
+type TxTable = (
+    HashMap<(String, String), TxData>,
+    VecDeque<(String, String)>,
+);
+
 /// Half messages awaiting their end, keyed by producer group (the topic) and transaction id;
 /// the oldest go first past [`GRPC_TRANSACTION_DATA_MAX`].
 #[derive(Debug, Default)]
 pub struct Transactions {
-    inner: Mutex<(
-        HashMap<(String, String), TxData>,
-        VecDeque<(String, String)>,
-    )>,
+    inner: Mutex<TxTable>,
 }
 
 /// The CommitLog offset inside an offset message id (its last 16 hex digits).

@@ -3,6 +3,8 @@
 //! in [`METHODS`].
 
 #![allow(missing_docs)]
+// The oneofs mirror the proto: a `Message` variant beside small ones, as prost generates.
+#![allow(clippy::large_enum_variant)]
 
 use prost_types::{Duration, Timestamp};
 

@@ -3,7 +3,7 @@
 //
 //   GrpcScenarios produce <endpoint> <phase> <expect-file> <delay-ms>
 //       a Producer sends over gRPC: 10 normal messages (tag + 2 keys), 10 FIFO messages in two
-//       message groups, 3 delay messages due <delay-ms> from now, and two transactional messages
+//       message groups (g0, order-42), 3 delay messages due <delay-ms> from now, and two transactional messages
 //       (one committed, one rolled back with EndTransaction). Each message sent is appended to
 //       <expect-file> as "topic key tag group messageId dueMs" (dueMs 0 when not delayed;
 //       the rolled-back one is marked "-" so it must never arrive).
@@ -39,6 +39,7 @@ public class GrpcScenarios {
     }
 
     static void produce(String endpoint, String phase, String expectFile, long delayMs) throws Exception {
+        long t0 = System.currentTimeMillis();
         ClientServiceProvider provider = ClientServiceProvider.loadService();
         ClientConfiguration cfg = ClientConfiguration.newBuilder()
             .setEndpoints(endpoint).enableSsl(false)
@@ -48,6 +49,7 @@ public class GrpcScenarios {
             .setTopics("GrpcNormal", "GrpcFifo", "GrpcDelay", "GrpcTx")
             .setTransactionChecker(m -> org.apache.rocketmq.client.apis.producer.TransactionResolution.COMMIT)
             .build();
+        long t1 = System.currentTimeMillis();
         int ok = 0;
         String fail = "";
         try {
@@ -61,7 +63,7 @@ public class GrpcScenarios {
             }
             for (int i = 0; i < 10; i++) {
                 String key = phase + "-f" + i;
-                String group = "g" + (i % 2);
+                String group = i % 2 == 0 ? "g0" : "order-42";
                 SendReceipt r = producer.send(provider.newMessageBuilder().setTopic("GrpcFifo")
                     .setTag("TagF").setKeys(key).setMessageGroup(group)
                     .setBody(("fifo " + key).getBytes(StandardCharsets.UTF_8)).build());
@@ -94,10 +96,11 @@ public class GrpcScenarios {
         } catch (Exception e) {
             fail = e.toString().replace('\n', ' ');
         }
+        long t2 = System.currentTimeMillis();
         producer.close();
         expect.close();
         System.out.println("RESULT produce-" + phase + " " + (fail.isEmpty() ? "PASS" : "FAIL")
-            + " sent=" + ok + "/25 " + fail);
+            + " sent=" + ok + "/25 start=" + (t1 - t0) + "ms sends=" + (t2 - t1) + "ms " + fail);
     }
 
     static Resource res(String name) {
