@@ -224,6 +224,27 @@ fn message(topic: &str, id: &str, ty: MessageType) -> Message {
     }
 }
 
+/// Pulls until `want` messages are there (the consume queue is built just after the put).
+async fn pull_n(
+    s: &Setup,
+    topic: &str,
+    queue: i32,
+    offset: i64,
+    want: usize,
+) -> Vec<rocketmq_rs::store::record::MessageRecord> {
+    for _ in 0..50 {
+        let p = pull(&s.remoting, &s.broker.addr, topic, queue, offset, 0, "*").await;
+        if p.response_code() == Some(ResponseCode::SUCCESS) {
+            let recs = records(&p.body);
+            if recs.len() >= want {
+                return recs;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{topic}/{queue}@{offset}: fewer than {want} messages");
+}
+
 async fn create_topic(s: &Setup, topic: &str, queues: i32, message_type: &str) {
     let ext: rocketmq_rs::remoting::ExtFields = [
         ("topic", topic.to_owned()),
@@ -434,9 +455,7 @@ async fn send_normal_fifo_delay_transaction_and_refusals() {
     assert_eq!(r.status.as_ref().unwrap().code, Code::Ok as i32, "{r:?}");
     assert_eq!(r.entries[0].message_id, "ID-N-1");
     assert_eq!(r.entries[0].offset, 0);
-    let pulled = pull(&s.remoting, &s.broker.addr, "GNormal", 0, 0, 0, "*").await;
-    assert_eq!(pulled.response_code(), Some(ResponseCode::SUCCESS));
-    let recs = records(&pulled.body);
+    let recs = pull_n(&s, "GNormal", 0, 0, 1).await;
     let rec = &recs[0];
     assert_eq!(rec.property("UNIQ_KEY"), Some("ID-N-1"));
     assert_eq!(rec.property("TAGS"), Some("TagA"));
@@ -456,8 +475,7 @@ async fn send_normal_fifo_delay_transaction_and_refusals() {
         assert_eq!(r.status.as_ref().unwrap().code, Code::Ok as i32, "{r:?}");
         assert_eq!(r.entries[0].offset, i64::from(i));
     }
-    let pulled = pull(&s.remoting, &s.broker.addr, "GFifo", want, 0, 0, "*").await;
-    let recs = records(&pulled.body);
+    let recs = pull_n(&s, "GFifo", want, 0, 3).await;
     assert_eq!(recs.len(), 3);
     assert_eq!(recs[2].property("__SHARDINGKEY"), Some("order-42"));
     assert_eq!(recs[2].property("UNIQ_KEY"), Some("ID-F-2"));
@@ -548,9 +566,7 @@ async fn send_normal_fifo_delay_transaction_and_refusals() {
     let e: pb::EndTransactionResponse =
         unary(&s.channel, "EndTransaction", "c2", end(&tx_id)).await;
     assert_eq!(e.status.unwrap().code, Code::Ok as i32);
-    let p = pull(&s.remoting, &s.broker.addr, "GTx", 0, 0, 0, "*").await;
-    assert_eq!(p.response_code(), Some(ResponseCode::SUCCESS));
-    let recs = records(&p.body);
+    let recs = pull_n(&s, "GTx", 0, 0, 1).await;
     assert_eq!(recs[0].property("UNIQ_KEY"), Some("ID-TX-1"));
     // A second end of the same transaction finds nothing (Java: "cannot found transaction data").
     let e: pb::EndTransactionResponse =
