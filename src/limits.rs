@@ -182,4 +182,12 @@ pub const GRPC_TRANSACTION_DATA_MAX: usize = 100_000;
 /// notifications) before they are dropped. Ours.
 pub const GRPC_CLIENT_CHANNEL_QUEUE: usize = 64;
 
+/// Frames for gRPC clients (all clients together) waiting to be translated into Telemetry
+/// commands; past it they are dropped and the broker's next check round sends them again. Ours.
+pub const GRPC_RELAY_QUEUE: usize = 1024;
+
+/// How long open gRPC connections get to finish at shutdown before they are closed.
+/// Java: `ProxyConfig.grpcShutdownTimeSeconds`, 30 s.
+pub const GRPC_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);

@@ -140,13 +140,16 @@ fn free_port() -> u16 {
 }
 
 async fn setup() -> Setup {
+    setup_with(&[]).await
+}
+
+async fn setup_with(extra: &[(&str, &str)]) -> Setup {
     common::init_log();
     let grpc_port = free_port();
-    let broker = TestBroker::start(&[
-        ("enableProxy", "true"),
-        ("grpcServerPort", &grpc_port.to_string()),
-    ])
-    .await;
+    let port = grpc_port.to_string();
+    let mut cfg = vec![("enableProxy", "true"), ("grpcServerPort", port.as_str())];
+    cfg.extend_from_slice(extra);
+    let broker = TestBroker::start(&cfg).await;
     let channel = Channel::from_shared(format!("http://127.0.0.1:{grpc_port}"))
         .unwrap()
         .connect()
@@ -268,6 +271,123 @@ async fn create_topic(s: &Setup, topic: &str, queues: i32, message_type: &str) {
         .await
         .unwrap();
     assert_eq!(resp.code, 0, "{resp:?}");
+}
+
+/// Opens a Telemetry stream for `client_id` announcing a producer of `topics`; returns the
+/// sender (keep it to keep the stream open) and the server's commands.
+async fn telemetry_producer(
+    s: &Setup,
+    client_id: &str,
+    topics: &[&str],
+) -> (
+    tokio::sync::mpsc::Sender<TelemetryCommand>,
+    tonic::Streaming<TelemetryCommand>,
+    Settings,
+) {
+    let settings = Settings {
+        client_type: Some(ClientType::Producer as i32),
+        pub_sub: Some(PubSub::Publishing(Publishing {
+            topics: topics.iter().map(|t| res(t).unwrap()).collect(),
+            max_body_size: 0,
+            validate_message_type: false,
+        })),
+        ..Settings::default()
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(TelemetryCommand {
+        status: None,
+        command: Some(Command::Settings(settings)),
+    })
+    .await
+    .unwrap();
+    let mut g = tonic::client::Grpc::new(s.channel.clone());
+    g.ready().await.unwrap();
+    let mut stream = g
+        .streaming(
+            with_client(tokio_stream::wrappers::ReceiverStream::new(rx), client_id),
+            PathAndQuery::from_static("/apache.rocketmq.v2.MessagingService/Telemetry"),
+            tonic_prost::ProstCodec::<TelemetryCommand, TelemetryCommand>::default(),
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.status.unwrap().code, Code::Ok as i32);
+    let Some(Command::Settings(merged)) = answer.command else {
+        panic!("no settings back")
+    };
+    (tx, stream, merged)
+}
+
+/// A transaction left open is checked back over Telemetry (`RecoverOrphanedTransactionCommand`)
+/// and the producer's EndTransaction from the check commits it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orphaned_transaction_is_checked_back_over_telemetry() {
+    let s = setup_with(&[
+        ("transactionTimeOut", "200"),
+        ("transactionCheckInterval", "500"),
+    ])
+    .await;
+    create_topic(&s, "GTxCheck", 1, "TRANSACTION").await;
+    let (_keep, mut stream, _) = telemetry_producer(&s, "c-tx", &["GTxCheck"]).await;
+    let r: SendMessageResponse = unary(
+        &s.channel,
+        "SendMessage",
+        "c-tx",
+        SendMessageRequest {
+            messages: vec![message("GTxCheck", "ID-ORPHAN", MessageType::Transaction)],
+        },
+    )
+    .await;
+    assert_eq!(r.status.as_ref().unwrap().code, Code::Ok as i32, "{r:?}");
+    let tx_id = r.entries[0].transaction_id.clone();
+    let cmd = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("no check-back within 10 s")
+        .unwrap()
+        .unwrap();
+    let Some(Command::RecoverOrphanedTransactionCommand(rec)) = cmd.command else {
+        panic!("{cmd:?}")
+    };
+    assert_eq!(rec.transaction_id, tx_id);
+    let m = rec.message.unwrap();
+    assert_eq!(m.topic, res("GTxCheck"));
+    assert_eq!(m.body, b"body");
+    assert_eq!(
+        m.user_properties.get("userProp").map(String::as_str),
+        Some("v")
+    );
+    let sys = m.system_properties.unwrap();
+    assert_eq!(sys.message_id, "ID-ORPHAN");
+    assert_eq!(sys.message_type, MessageType::Transaction as i32);
+    assert_eq!(sys.tag.as_deref(), Some("TagA"));
+    assert_eq!(sys.keys, ["k1", "k2"]);
+    assert_eq!(
+        sys.body_digest.unwrap().checksum,
+        rocketmq_rs::grpc::convert::md5_hex(b"body")
+    );
+    let e: pb::EndTransactionResponse = unary(
+        &s.channel,
+        "EndTransaction",
+        "c-tx",
+        EndTransactionRequest {
+            topic: res("GTxCheck"),
+            message_id: sys.message_id.clone(),
+            transaction_id: rec.transaction_id.clone(),
+            resolution: TransactionResolution::Commit as i32,
+            source: TransactionSource::SourceServerCheck as i32,
+            trace_context: String::new(),
+        },
+    )
+    .await;
+    assert_eq!(e.status.unwrap().code, Code::Ok as i32);
+    let recs = pull_n(&s, "GTxCheck", 0, 0, 1).await;
+    assert_eq!(recs[0].property("UNIQ_KEY"), Some("ID-ORPHAN"));
+    s.broker.stop().await;
 }
 
 /// Telemetry settings → the merged settings; QueryRoute; Heartbeat; QueryAssignment.

@@ -13,6 +13,11 @@
 #       consistent hash of the group's hash code); delay messages arrive no
 #       earlier than their delivery time (the first batch's are due after the kill -9); the
 #       rolled-back message never arrives.
+#   ours.grpc-transaction-check
+#       a gRPC producer leaves a transactional message open; the broker checks it back over the
+#       producer's Telemetry stream (RecoverOrphanedTransactionCommand), the SDK's
+#       TransactionChecker answers COMMIT, its EndTransaction commits it, and the remoting
+#       consumer gets it.
 #
 # Environment: COMPAT_SCENARIOS (comma list of id prefixes), RMQRS_BIN_DIR (target/debug).
 # Last line: "grpc-compat: N passed, M failed"; exit 1 when M > 0.
@@ -99,7 +104,8 @@ PY
 interop() {
     local b=gb id=ours.grpc-produce-remoting-consume gp
     gp="$(pick_port 0)" || { report $id FAIL "no free port"; return; }
-    local conf=(brokerClusterName=GrpcC brokerName=grpc-b enableProxy=true "grpcServerPort=$gp")
+    local conf=(brokerClusterName=GrpcC brokerName=grpc-b enableProxy=true "grpcServerPort=$gp"
+        transactionTimeOut=3000 transactionCheckInterval=1000)
     start_broker $b rust "${conf[@]}" || { report $id FAIL "broker did not start" "$WORK/$b.out"; return; }
     local t ty
     for t in GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY GrpcTx:TRANSACTION; do
@@ -117,6 +123,8 @@ interop() {
     start_broker $b rust "${conf[@]}" || { report $id FAIL "broker did not restart after kill -9" "$WORK/$b.out"; kill "$cpid"; return; }
     java_run "$GRPC_CP" "$WORK/produce-b.out" GrpcScenarios produce "127.0.0.1:$gp" b "$WORK/expect.txt" 3000
     log "$(grep RESULT "$WORK/produce-b.out")"
+    java_run "$GRPC_CP" "$WORK/tx-check.out" GrpcScenarios check "127.0.0.1:$gp" c-t-check "$WORK/expect.txt"
+    log "$(grep RESULT "$WORK/tx-check.out")"
     wait_for 90 check "$WORK/expect.txt" "$WORK/consumed.txt" >/dev/null
     sleep 3 # late duplicates or a leaked rolled-back message would show now
     kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
@@ -124,9 +132,14 @@ interop() {
     if grep -q "RESULT produce-a PASS sent=25/25" "$WORK/produce-a.out" \
         && grep -q "RESULT produce-b PASS sent=25/25" "$WORK/produce-b.out" \
         && detail=$(check "$WORK/expect.txt" "$WORK/consumed.txt" final); then
-        report $id PASS "50 sent over gRPC (rocketmq-client-java 5.0.8) across a kill -9; $detail"
+        report $id PASS "51 sent over gRPC (rocketmq-client-java 5.0.8) across a kill -9; $detail"
     else
         report $id FAIL "${detail:-producer failed}" "$WORK/produce-a.out" "$WORK/produce-b.out" "$WORK/consumer.out" "$WORK/$b.out"
+    fi
+    if grep -q "RESULT check PASS" "$WORK/tx-check.out" && grep -q "^GrpcTx c-t-check " "$WORK/consumed.txt"; then
+        report ours.grpc-transaction-check PASS "$(grep -o 'checked-after=.*' "$WORK/tx-check.out" | cut -d' ' -f1-2); committed by the check's EndTransaction and consumed over remoting"
+    else
+        report ours.grpc-transaction-check FAIL "$(grep RESULT "$WORK/tx-check.out")" "$WORK/tx-check.out" "$WORK/$b.out"
     fi
     stop_broker $b
 }

@@ -66,10 +66,15 @@ struct Entry {
     telemetry: Option<mpsc::WeakSender<Result<TelemetryCommand, tonic::Status>>>,
 }
 
+/// What the broker wrote to a client's in-process channel: the client id and the frame.
+pub type Relayed = (String, bytes::Bytes);
+
 /// The clients of one endpoint.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Clients {
     table: Mutex<HashMap<String, Entry>>,
+    /// Frames the broker writes to clients go here (the endpoint's relay translates them).
+    relay: mpsc::Sender<Relayed>,
 }
 
 /// Milliseconds as a protobuf duration.
@@ -153,6 +158,15 @@ fn subscription(e: &SubscriptionEntry) -> SubscriptionData {
 }
 
 impl Clients {
+    /// No clients yet; frames for them go to `relay`.
+    #[must_use]
+    pub fn new(relay: mpsc::Sender<Relayed>) -> Self {
+        Self {
+            table: Mutex::new(HashMap::new()),
+            relay,
+        }
+    }
+
     /// The in-process channel of `caller`, created on first use. Frames the broker writes to
     /// it (check-backs, notifications) are drained here.
     fn channel(&self, caller: &Caller) -> Result<ClientChannel, Reject> {
@@ -174,7 +188,11 @@ impl Clients {
                     caller.local,
                     GRPC_CLIENT_CHANNEL_QUEUE,
                 );
-                drop(tokio::spawn(drain(rx, caller.client_id.clone())));
+                drop(tokio::spawn(drain(
+                    rx,
+                    caller.client_id.clone(),
+                    self.relay.clone(),
+                )));
                 let _ = t.insert(
                     caller.client_id.clone(),
                     Entry {
@@ -385,10 +403,22 @@ impl Clients {
     }
 }
 
-/// Drains what the broker writes to a client's in-process channel. Nothing is forwarded yet
-/// (transaction check-backs over Telemetry are the next step); the queue never fills.
-async fn drain(mut rx: mpsc::Receiver<crate::net::connection::Outbound>, client_id: String) {
-    while let Some(_frame) = rx.recv().await {
-        debug!(client = %client_id, "frame for a gRPC client dropped");
+/// Drains what the broker writes to a client's in-process channel into the endpoint's relay;
+/// when the relay is full the frame is dropped (the broker re-sends check-backs on its next
+/// round), so a slow client never holds the broker.
+async fn drain(
+    mut rx: mpsc::Receiver<crate::net::connection::Outbound>,
+    client_id: String,
+    relay: mpsc::Sender<Relayed>,
+) {
+    use crate::net::connection::Outbound;
+    while let Some(out) = rx.recv().await {
+        let frame = match out {
+            Outbound::Frame(b) => b,
+            Outbound::Parts(parts) => parts.concat().into(),
+        };
+        if relay.try_send((client_id.clone(), frame)).is_err() {
+            debug!(client = %client_id, "frame for a gRPC client dropped: relay full");
+        }
     }
 }

@@ -14,6 +14,7 @@
 //! POP), PullMessage, UpdateOffset, GetOffset, QueryOffset, RecallMessage.
 
 pub mod clients;
+pub mod convert;
 pub mod pb;
 pub mod route;
 pub mod send;
@@ -29,7 +30,7 @@ use tokio::net::TcpListener;
 use tracing::{error, info};
 
 use crate::broker::Broker;
-use crate::limits::GRPC_MAX_CONCURRENT_STREAMS;
+use crate::limits::{GRPC_MAX_CONCURRENT_STREAMS, GRPC_RELAY_QUEUE, GRPC_SHUTDOWN_TIMEOUT};
 
 pub use service::MessagingService;
 
@@ -44,17 +45,30 @@ pub struct Endpoint {
     pub clients: clients::Clients,
     /// Half messages awaiting EndTransaction.
     pub transactions: transaction::Transactions,
+    /// Set when the endpoint stops: open Telemetry streams end, so connections drain.
+    stopping: tokio::sync::watch::Sender<bool>,
+    /// The receiving end of the clients' relay, taken by [`serve`].
+    relay: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<clients::Relayed>>>,
 }
 
 impl Endpoint {
+    /// Resolves once the endpoint is stopping.
+    pub(crate) async fn stopped(&self) {
+        let mut rx = self.stopping.subscribe();
+        let _ = rx.wait_for(|v| *v).await;
+    }
+
     /// A new endpoint for `broker`, advertising `port`.
     #[must_use]
     pub fn new(broker: Arc<Broker>, port: u16) -> Arc<Self> {
+        let (tx, rx) = tokio::sync::mpsc::channel(GRPC_RELAY_QUEUE);
         Arc::new(Self {
             broker,
             port,
-            clients: clients::Clients::default(),
+            clients: clients::Clients::new(tx),
             transactions: transaction::Transactions::default(),
+            relay: std::sync::Mutex::new(Some(rx)),
+            stopping: tokio::sync::watch::Sender::new(false),
         })
     }
 }
@@ -71,14 +85,43 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let local = listener.local_addr().ok();
+    let relay = endpoint.relay.lock().ok().and_then(|mut r| r.take());
+    let relay_task =
+        relay.map(|rx| tokio::spawn(transaction::relay(Arc::downgrade(&endpoint), rx)));
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     info!(addr = ?local, "gRPC endpoint (apache.rocketmq.v2.MessagingService) listening");
-    let result = tonic::transport::Server::builder()
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tonic::transport::Server::builder()
         .max_concurrent_streams(Some(GRPC_MAX_CONCURRENT_STREAMS))
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
-        .serve_with_incoming_shutdown(MessagingService::new(endpoint), incoming, shutdown)
-        .await;
+        .serve_with_incoming_shutdown(
+            MessagingService::new(Arc::clone(&endpoint)),
+            incoming,
+            async move {
+                let _ = stop_rx.await;
+            },
+        );
+    tokio::pin!(server);
+    let result = tokio::select! {
+        r = &mut server => r,
+        () = shutdown => {
+            // Telemetry streams end first; connections then get `GRPC_SHUTDOWN_TIMEOUT` to
+            // finish what they carry (Java: `grpcShutdownTimeSeconds`).
+            let _ = endpoint.stopping.send(true);
+            let _ = stop_tx.send(());
+            match tokio::time::timeout(GRPC_SHUTDOWN_TIMEOUT, &mut server).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::warn!("gRPC connections still open at shutdown; closed");
+                    Ok(())
+                }
+            }
+        }
+    };
     if let Err(e) = result {
         error!(error = %e, "gRPC endpoint stopped");
+    }
+    if let Some(t) = relay_task {
+        t.abort();
     }
 }

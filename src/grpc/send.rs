@@ -22,69 +22,6 @@ use crate::store::message_store::now_millis;
 /// `MessageSysFlag.COMPRESSED_FLAG`.
 const COMPRESSED_FLAG: i32 = 0x1;
 
-/// Properties only the broker and SDKs set (`MessageConst.STRING_HASH_SET`); a user property
-/// with one of these names is refused.
-const RESERVED: &[&str] = &[
-    "TRACE_ON",
-    "MSG_REGION",
-    "KEYS",
-    "TAGS",
-    "WAIT",
-    "DELAY",
-    "RETRY_TOPIC",
-    "REAL_TOPIC",
-    "REAL_QID",
-    "TRAN_MSG",
-    "PGROUP",
-    "MIN_OFFSET",
-    "MAX_OFFSET",
-    "BUYER_ID",
-    "ORIGIN_MESSAGE_ID",
-    "TRANSFER_FLAG",
-    "CORRECTION_FLAG",
-    "MQ2_FLAG",
-    "RECONSUME_TIME",
-    "UNIQ_KEY",
-    "MAX_RECONSUME_TIMES",
-    "CONSUME_START_TIME",
-    "POP_CK",
-    "POP_CK_OFFSET",
-    "1ST_POP_TIME",
-    "TRAN_PREPARED_QUEUE_OFFSET",
-    "DUP_INFO",
-    "EXTEND_UNIQ_INFO",
-    "INSTANCE_ID",
-    "CORRELATION_ID",
-    "REPLY_TO_CLIENT",
-    "TTL",
-    "ARRIVE_TIME",
-    "PUSH_REPLY_TIME",
-    "CLUSTER",
-    "MSG_TYPE",
-    "__STARTDELIVERTIME",
-    "TIMER_DELAY_SEC",
-    "TIMER_DELIVER_MS",
-    "TIMER_ENQUEUE_MS",
-    "TIMER_DEQUEUE_MS",
-    "TIMER_ROLL_TIMES",
-    "TIMER_OUT_MS",
-    "TIMER_DEL_UNIQKEY",
-    "CHECK_IMMUNITY_TIME_IN_SECONDS",
-    "SHARDING_KEY",
-    "__SHARDINGKEY",
-    "TRACE_CONTEXT",
-    "BORN_TIMESTAMP",
-    "__BORNHOST",
-    "__RMQ.TRANSIENT.",
-    "INNER_BASE",
-    "INNER_NUM",
-    "INNER_MULTI_DISPATCH",
-    "INNER_MULTI_QUEUE_OFFSET",
-    "REAL_LMQ",
-    "dLegerDispatcher",
-    "bname",
-];
-
 /// Java `String.hashCode` (over UTF-16 units).
 fn java_hash(s: &str) -> i32 {
     s.encode_utf16()
@@ -141,7 +78,7 @@ fn properties(caller: &Caller, m: &Message, producer_group: &str) -> Result<Stri
     let mut user: Vec<(&String, &String)> = m.user_properties.iter().collect();
     user.sort();
     for (k, v) in user {
-        if RESERVED.contains(&k.as_str()) {
+        if super::convert::SYSTEM_PROPERTIES.contains(&k.as_str()) {
             return Err(Reject::new(
                 Code::IllegalMessagePropertyKey,
                 format!("property is used by system: {k}"),

@@ -214,7 +214,14 @@ async fn telemetry(
     let (tx, rx) = mpsc::channel(GRPC_TELEMETRY_OUTBOUND_QUEUE);
     let mut inbound = req.into_inner();
     drop(tokio::spawn(async move {
-        while let Ok(Some(cmd)) = inbound.message().await {
+        loop {
+            let next = tokio::select! {
+                n = inbound.message() => n,
+                () = ep.stopped() => break,
+            };
+            let Ok(Some(cmd)) = next else {
+                break;
+            };
             let Some(Command::Settings(settings)) = cmd.command else {
                 continue;
             };

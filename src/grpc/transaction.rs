@@ -201,6 +201,79 @@ impl Endpoint {
     }
 }
 
+/// Translates what the broker writes to gRPC clients' in-process channels: CHECK_TRANSACTION_STATE
+/// becomes a `RecoverOrphanedTransactionCommand` on the client's Telemetry stream (Java's
+/// `GrpcClientChannel.processCheckTransaction`), with the half message's place remembered for the
+/// EndTransaction that answers it. Other frames (consumer-list notifications) have no gRPC form.
+pub(crate) async fn relay(
+    endpoint: std::sync::Weak<Endpoint>,
+    mut rx: tokio::sync::mpsc::Receiver<super::clients::Relayed>,
+) {
+    while let Some((client_id, frame)) = rx.recv().await {
+        let Some(ep) = endpoint.upgrade() else {
+            return;
+        };
+        let Ok(cmd) = crate::remoting::frame::decode(frame.slice(4.min(frame.len())..)) else {
+            continue;
+        };
+        if cmd.code == RequestCode::CHECK_TRANSACTION_STATE.code() {
+            ep.recover_orphaned(&client_id, &cmd);
+        }
+    }
+}
+
+impl Endpoint {
+    fn recover_orphaned(&self, client_id: &str, cmd: &RemotingCommand) {
+        use super::pb::{RecoverOrphanedTransactionCommand, TelemetryCommand, telemetry_command};
+        use crate::remoting::header::broker::CheckTransactionStateRequestHeader;
+        use crate::store::record::MessageRecord;
+        let Ok(h) = CheckTransactionStateRequestHeader::from_ext_fields(cmd.ext_fields.as_ref())
+        else {
+            return;
+        };
+        let Ok((rec, _)) = MessageRecord::decode(&cmd.body, false) else {
+            return;
+        };
+        let message = super::convert::to_pb(&rec, crate::store::message_store::now_millis());
+        let message_id = message
+            .system_properties
+            .as_ref()
+            .map(|s| s.message_id.clone())
+            .unwrap_or_default();
+        let transaction_id = h
+            .transaction_id
+            .clone()
+            .or(h.msg_id.clone())
+            .unwrap_or_else(|| message_id.clone());
+        self.transactions.put(
+            &rec.topic,
+            &transaction_id,
+            TxData {
+                commit_log_offset: h.commit_log_offset,
+                queue_offset: h.tran_state_table_offset,
+                message_id,
+            },
+        );
+        let Some(tx) = self.clients.telemetry(client_id) else {
+            return;
+        };
+        let command = TelemetryCommand {
+            status: None,
+            command: Some(
+                telemetry_command::Command::RecoverOrphanedTransactionCommand(
+                    RecoverOrphanedTransactionCommand {
+                        message: Some(message),
+                        transaction_id,
+                    },
+                ),
+            ),
+        };
+        if tx.try_send(Ok(command)).is_err() {
+            warn!(client = %client_id, "telemetry stream full: orphaned-transaction check dropped");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -7,6 +7,10 @@
 //       (one committed, one rolled back with EndTransaction). Each message sent is appended to
 //       <expect-file> as "topic key tag group messageId dueMs" (dueMs 0 when not delayed;
 //       the rolled-back one is marked "-" so it must never arrive).
+//   GrpcScenarios check <endpoint> <key> <expect-file>
+//       sends one transactional message and leaves it open; the broker checks it back over the
+//       Telemetry stream (RecoverOrphanedTransactionCommand), the TransactionChecker answers
+//       COMMIT and the SDK ends it with EndTransaction (SOURCE_SERVER_CHECK).
 //   GrpcScenarios golden <dir>
 //       writes protobuf bytes of apache.rocketmq.v2 messages built with the SDK's generated
 //       classes (rocketmq-proto 2.0.4), the fixtures of the Rust message module's tests.
@@ -32,6 +36,8 @@ public class GrpcScenarios {
     public static void main(String[] args) throws Exception {
         if (args[0].equals("golden")) {
             golden(args[1]);
+        } else if (args[0].equals("check")) {
+            check(args[1], args[2], args[3]);
         } else {
             produce(args[1], args[2], args[3], Long.parseLong(args[4]));
         }
@@ -101,6 +107,35 @@ public class GrpcScenarios {
         expect.close();
         System.out.println("RESULT produce-" + phase + " " + (fail.isEmpty() ? "PASS" : "FAIL")
             + " sent=" + ok + "/25 start=" + (t1 - t0) + "ms sends=" + (t2 - t1) + "ms " + fail);
+    }
+
+    static void check(String endpoint, String key, String expectFile) throws Exception {
+        ClientServiceProvider provider = ClientServiceProvider.loadService();
+        ClientConfiguration cfg = ClientConfiguration.newBuilder()
+            .setEndpoints(endpoint).enableSsl(false).build();
+        java.util.concurrent.CountDownLatch checked = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<String> seen = new java.util.concurrent.atomic.AtomicReference<>("");
+        Producer producer = provider.newProducerBuilder().setClientConfiguration(cfg)
+            .setTopics("GrpcTx")
+            .setTransactionChecker(m -> {
+                seen.set(m.getKeys() + "/" + m.getMessageId() + "/" + m.getTag().orElse("-"));
+                checked.countDown();
+                return org.apache.rocketmq.client.apis.producer.TransactionResolution.COMMIT;
+            })
+            .build();
+        long t0 = System.currentTimeMillis();
+        Transaction tx = producer.beginTransaction();
+        SendReceipt r = producer.send(provider.newMessageBuilder().setTopic("GrpcTx")
+            .setTag("TagT").setKeys(key).setBody(("tx " + key).getBytes(StandardCharsets.UTF_8)).build(), tx);
+        try (PrintWriter expect = new PrintWriter(new FileWriter(expectFile, true), true)) {
+            expect.println("GrpcTx " + key + " TagT - " + r.getMessageId() + " 0");
+        }
+        boolean ok = checked.await(60, java.util.concurrent.TimeUnit.SECONDS);
+        long waited = System.currentTimeMillis() - t0;
+        Thread.sleep(2000); // the EndTransaction the SDK sends after the checker
+        producer.close();
+        System.out.println("RESULT check " + (ok ? "PASS" : "FAIL") + " checked-after=" + waited
+            + "ms message=" + seen.get() + " sent=" + r.getMessageId());
     }
 
     static Resource res(String name) {
