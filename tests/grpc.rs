@@ -557,6 +557,7 @@ async fn send_normal_fifo_delay_transaction_and_refusals() {
     create_topic(&s, "GNormal", 1, "NORMAL").await;
     create_topic(&s, "GFifo", 8, "FIFO").await;
     create_topic(&s, "GTx", 1, "TRANSACTION").await;
+    create_topic(&s, "GDelay", 1, "DELAY").await;
 
     let send = |m: Message| {
         let ch = s.channel.clone();
@@ -602,7 +603,7 @@ async fn send_normal_fifo_delay_transaction_and_refusals() {
 
     // Delay: held in the timer and delivered at its time.
     let due = now_ms() + 2_000;
-    let mut d = message("GNormal", "ID-D-1", MessageType::Delay);
+    let mut d = message("GDelay", "ID-D-1", MessageType::Delay);
     d.system_properties.as_mut().unwrap().delivery_timestamp = Some(prost_types::Timestamp {
         seconds: due / 1000,
         nanos: ((due % 1000) * 1_000_000) as i32,
@@ -610,12 +611,12 @@ async fn send_normal_fifo_delay_transaction_and_refusals() {
     let r = send(d).await;
     assert_eq!(r.status.as_ref().unwrap().code, Code::Ok as i32, "{r:?}");
     assert!(!r.entries[0].recall_handle.is_empty());
-    let pulled = pull(&s.remoting, &s.broker.addr, "GNormal", 0, 1, 0, "*").await;
+    let pulled = pull(&s.remoting, &s.broker.addr, "GDelay", 0, 0, 0, "*").await;
     assert_ne!(pulled.response_code(), Some(ResponseCode::SUCCESS));
     let mut got = None;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let p = pull(&s.remoting, &s.broker.addr, "GNormal", 0, 1, 0, "*").await;
+        let p = pull(&s.remoting, &s.broker.addr, "GDelay", 0, 0, 0, "*").await;
         if p.response_code() == Some(ResponseCode::SUCCESS) {
             got = Some(records(&p.body).remove(0));
             break;
@@ -692,6 +693,77 @@ async fn send_normal_fifo_delay_transaction_and_refusals() {
     let e: pb::EndTransactionResponse =
         unary(&s.channel, "EndTransaction", "c2", end(&tx_id)).await;
     assert_eq!(e.status.unwrap().code, Code::InternalServerError as i32);
+    s.broker.stop().await;
+}
+
+/// RecallMessage cancels a delay message before it is due; messages whose type is not the
+/// topic's are refused as the Java proxy refuses them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recall_and_topic_message_types() {
+    let s = setup_with(&[("recallMessageEnable", "true")]).await;
+    create_topic(&s, "RDelay", 1, "DELAY").await;
+    create_topic(&s, "RNormal", 1, "NORMAL").await;
+    create_topic(&s, "RMixed", 1, "MIXED").await;
+    let send = |m: Message| {
+        let ch = s.channel.clone();
+        async move {
+            unary::<_, SendMessageResponse>(
+                &ch,
+                "SendMessage",
+                "c4",
+                SendMessageRequest { messages: vec![m] },
+            )
+            .await
+        }
+    };
+    let due = now_ms() + 60_000;
+    let mut d = message("RDelay", "ID-RECALL", MessageType::Delay);
+    d.system_properties.as_mut().unwrap().delivery_timestamp = Some(prost_types::Timestamp {
+        seconds: due / 1000,
+        nanos: 0,
+    });
+    let r = send(d.clone()).await;
+    assert_eq!(r.status.as_ref().unwrap().code, Code::Ok as i32, "{r:?}");
+    let handle = r.entries[0].recall_handle.clone();
+    let recall = |topic: &str, handle: &str| {
+        let ch = s.channel.clone();
+        let req = pb::RecallMessageRequest {
+            topic: res(topic),
+            recall_handle: handle.to_owned(),
+        };
+        async move { unary::<_, pb::RecallMessageResponse>(&ch, "RecallMessage", "c4", req).await }
+    };
+    let ok = recall("RDelay", &handle).await;
+    assert_eq!(ok.status.unwrap().code, Code::Ok as i32);
+    assert_eq!(ok.message_id, "ID-RECALL");
+    let bad = recall("RDelay", "not-a-handle").await;
+    assert_eq!(bad.status.unwrap().code, Code::InternalServerError as i32);
+    let wrong_type = recall("RNormal", &handle).await;
+    let st = wrong_type.status.unwrap();
+    assert_eq!(st.code, Code::MessagePropertyConflictWithType as i32);
+    assert_eq!(
+        st.message,
+        "TopicMessageType validate failed, the expected type is NORMAL, but actual type is DELAY"
+    );
+
+    // A FIFO message to a NORMAL topic, a delay message to a NORMAL one: refused; MIXED takes all.
+    let mut fifo = message("RNormal", "ID-X", MessageType::Fifo);
+    fifo.system_properties.as_mut().unwrap().message_group = Some("g".into());
+    let r = send(fifo.clone()).await;
+    assert_eq!(
+        r.status.unwrap().code,
+        Code::MessagePropertyConflictWithType as i32
+    );
+    let mut d2 = d.clone();
+    d2.topic = res("RNormal");
+    let r = send(d2).await;
+    assert_eq!(
+        r.status.unwrap().code,
+        Code::MessagePropertyConflictWithType as i32
+    );
+    fifo.topic = res("RMixed");
+    let r = send(fifo).await;
+    assert_eq!(r.status.unwrap().code, Code::Ok as i32);
     s.broker.stop().await;
 }
 

@@ -7,15 +7,17 @@
 //! - `service`: the tower service that routes `/apache.rocketmq.v2.MessagingService/<Method>`
 //!   to tonic's unary and streaming glue.
 //! - `clients`: settings from Telemetry, heartbeats, registration in the broker's tables.
-//! - `route`, `send`, `transaction`: QueryRoute/QueryAssignment, SendMessage, EndTransaction.
+//! - `route`, `send`, `transaction`, `recall`: QueryRoute/QueryAssignment, SendMessage,
+//!   EndTransaction and transaction check-backs over Telemetry, RecallMessage.
 //!
 //! Not served yet (answered `NOT_IMPLEMENTED` in-band, or gRPC UNIMPLEMENTED for streams):
 //! ReceiveMessage, AckMessage, ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue (need
-//! POP), PullMessage, UpdateOffset, GetOffset, QueryOffset, RecallMessage.
+//! POP), PullMessage, UpdateOffset, GetOffset, QueryOffset.
 
 pub mod clients;
 pub mod convert;
 pub mod pb;
+mod recall;
 pub mod route;
 pub mod send;
 mod service;

@@ -20,17 +20,36 @@ fn perm_of(perm: i32) -> Permission {
     }
 }
 
-/// `TopicConfig.getTopicMessageType` (attribute `message.type`, NORMAL when absent), as the
-/// queue's accepted types (`parseTopicMessageType`).
+/// `TopicConfig.getTopicMessageType`: the attribute `message.type`, NORMAL when absent.
 #[must_use]
-pub fn accepted_types(tc: &TopicConfig) -> Vec<i32> {
-    let ty = serde_json::from_str::<serde_json::Value>(&tc.attributes_json)
+pub fn topic_message_type(tc: &TopicConfig) -> String {
+    serde_json::from_str::<serde_json::Value>(&tc.attributes_json)
         .ok()
         .and_then(|v| {
             v.get("message.type")
                 .and_then(|t| t.as_str().map(str::to_owned))
         })
-        .unwrap_or_else(|| "NORMAL".to_owned());
+        .unwrap_or_else(|| "NORMAL".to_owned())
+}
+
+/// `DefaultTopicMessageTypeValidator.validate(topicType, messageType)`: the message's type must
+/// be the topic's, unless the topic is MIXED.
+pub fn check_message_type(topic_type: &str, message_type: &str) -> Result<(), Reject> {
+    if message_type == "UNSPECIFIED" || (message_type != topic_type && topic_type != "MIXED") {
+        return Err(Reject::new(
+            Code::MessagePropertyConflictWithType,
+            format!(
+                "TopicMessageType validate failed, the expected type is {topic_type}, but actual type is {message_type}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The topic's message type as the queues' accepted types (`parseTopicMessageType`).
+#[must_use]
+pub fn accepted_types(tc: &TopicConfig) -> Vec<i32> {
+    let ty = topic_message_type(tc);
     let one = |t: MessageType| vec![t as i32];
     match ty.as_str() {
         "NORMAL" => one(MessageType::Normal),

@@ -308,6 +308,29 @@ impl Endpoint {
             });
         }
         let tc = self.topic_config(&topic)?;
+        // `ProducerProcessor.sendMessage`: the first message's type against the topic's
+        // (`TopicMessageType.parseFromMessageProperty`), unless it carries TRANSFER_FLAG.
+        if let Some(p) = prepared.first() {
+            let props =
+                crate::message::parse_properties(p.header.properties.as_deref().unwrap_or(""));
+            let has = |k: &str| crate::message::get_property(&props, k).is_some();
+            if !has("TRANSFER_FLAG") {
+                let ty = if crate::message::get_property(&props, "TRAN_MSG") == Some("true") {
+                    "TRANSACTION"
+                } else if has("DELAY")
+                    || has("TIMER_DELIVER_MS")
+                    || has("TIMER_DELAY_SEC")
+                    || has("TIMER_DELAY_MS")
+                {
+                    "DELAY"
+                } else if has("__SHARDINGKEY") {
+                    "FIFO"
+                } else {
+                    "NORMAL"
+                };
+                super::route::check_message_type(&super::route::topic_message_type(&tc), ty)?;
+            }
+        }
         let queue = match &single_group {
             Some(g) => queue_for_group(g, tc.write_queue_nums),
             None => -1,

@@ -21,8 +21,9 @@ use super::clients::Caller;
 use super::pb::{
     Code, EndTransactionRequest, EndTransactionResponse, HeartbeatRequest, HeartbeatResponse,
     NotifyClientTerminationRequest, NotifyClientTerminationResponse, QueryAssignmentRequest,
-    QueryAssignmentResponse, QueryRouteRequest, QueryRouteResponse, SendMessageRequest,
-    SendMessageResponse, Status, TelemetryCommand, telemetry_command::Command,
+    QueryAssignmentResponse, QueryRouteRequest, QueryRouteResponse, RecallMessageRequest,
+    RecallMessageResponse, SendMessageRequest, SendMessageResponse, Status, TelemetryCommand,
+    telemetry_command::Command,
 };
 use super::status::{Reject, ok};
 use crate::limits::{GRPC_MAX_INBOUND_MESSAGE_BYTES, GRPC_TELEMETRY_OUTBOUND_QUEUE};
@@ -181,6 +182,10 @@ impl tower_service::Service<http::Request<Body>> for MessagingService {
                 unary!(ep, req, EndTransactionRequest => EndTransactionResponse, |e, c, r| e
                 .end_transaction(&c, r)
                 .await)
+            }
+            "RecallMessage" => {
+                unary!(ep, req, RecallMessageRequest => RecallMessageResponse, |e, c, r| e
+                .recall_message(&c, &r))
             }
             "Telemetry" => {
                 let ep = Arc::clone(ep);
