@@ -18,6 +18,10 @@
 #       producer's Telemetry stream (RecoverOrphanedTransactionCommand), the SDK's
 #       TransactionChecker answers COMMIT, its EndTransaction commits it, and the remoting
 #       consumer gets it.
+#   ours.grpc-standalone
+#       rocketmq-standalone with a config that does not mention the endpoint serves it (on by
+#       default there): the gRPC producer's 25 messages are consumed over remoting through the
+#       standalone's own name server; `mqbroker --enable-proxy -p` shows enableProxy=true.
 #
 # Environment: COMPAT_SCENARIOS (comma list of id prefixes), RMQRS_BIN_DIR (target/debug).
 # Last line: "grpc-compat: N passed, M failed"; exit 1 when M > 0.
@@ -144,5 +148,38 @@ interop() {
     stop_broker $b
 }
 
-wanted ours.grpc && interop
+standalone() {
+    local id=ours.grpc-standalone np bp gp
+    np="$(pick_port 0)" && bp="$(pick_port -2 0 1)" && gp="$(pick_port 0)" || { report $id FAIL "no free port"; return; }
+    mkdir -p "$WORK/sa"
+    printf 'brokerIP1=127.0.0.1\nlistenPort=%s\ngrpcServerPort=%s\nbrokerName=sa-b\n' "$bp" "$gp" >"$WORK/sa.conf"
+    "$BIN/rocketmq-standalone" --data-dir "$WORK/sa" --namesrv-port "$np" -c "$WORK/sa.conf" >"$WORK/sa.out" 2>&1 &
+    PID[sa]=$!
+    wait_for 60 grep -q "broker.*boot success" "$WORK/sa.out" || { report $id FAIL "standalone did not start" "$WORK/sa.out"; return; }
+    local NS="127.0.0.1:$np" t ty
+    for t in GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY GrpcTx:TRANSACTION; do
+        ty="${t#*:}"; t="${t%%:*}"
+        mqadmin "$WORK/sa-ut-$t.out" updateTopic -b "127.0.0.1:$bp" -t "$t" -a "+message.type=$ty"
+    done
+    java_run "$CLIENT_CP" "$WORK/sa-consumer.out" GrpcInterop consume "$NS" grpc_sa "$WORK/sa-consumed.txt" 120 \
+        GrpcNormal GrpcFifo GrpcDelay GrpcTx &
+    local cpid=$!
+    java_run "$GRPC_CP" "$WORK/sa-produce.out" GrpcScenarios produce "127.0.0.1:$gp" s "$WORK/sa-expect.txt" 2000
+    wait_for 60 check "$WORK/sa-expect.txt" "$WORK/sa-consumed.txt" >/dev/null
+    sleep 2
+    kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+    local detail flag
+    flag="$("$BIN/mqbroker" --enable-proxy -p 2>/dev/null | grep -c '^enableProxy=true')"
+    if grep -q "RESULT produce-s PASS sent=25/25" "$WORK/sa-produce.out" && [[ "$flag" == 1 ]] \
+        && detail=$(check "$WORK/sa-expect.txt" "$WORK/sa-consumed.txt" final); then
+        report $id PASS "standalone gRPC on :$gp by default; $detail; mqbroker --enable-proxy sets enableProxy=true"
+    else
+        report $id FAIL "${detail:-producer failed} flag=$flag" "$WORK/sa-produce.out" "$WORK/sa-consumer.out" "$WORK/sa.out"
+    fi
+    kill "${PID[sa]}" 2>/dev/null; wait "${PID[sa]}" 2>/dev/null; unset 'PID[sa]'
+}
+
+wanted ours.grpc-produce && interop
+wanted ours.grpc-transaction && ! wanted ours.grpc-produce && interop
+wanted ours.grpc-standalone && standalone
 finish
