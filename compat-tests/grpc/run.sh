@@ -18,6 +18,10 @@
 #       producer's Telemetry stream (RecoverOrphanedTransactionCommand), the SDK's
 #       TransactionChecker answers COMMIT, its EndTransaction commits it, and the remoting
 #       consumer gets it.
+#   ours.grpc-python-produce
+#       the official Python SDK (PyPI rocketmq-python-client 5.1.2, in a venv under
+#       compat-tests/grpc/target/) sends 5 normal, 6 FIFO and 2 delay messages to the same broker;
+#       the remoting consumer gets them as above.
 #   ours.grpc-standalone
 #       rocketmq-standalone with a config that does not mention the endpoint serves it (on by
 #       default there): the gRPC producer's 25 messages are consumed over remoting through the
@@ -33,6 +37,16 @@ TAG=grpc
 source "$ROOT/compat-tests/lib.sh"
 
 GRPC_CP="$JAVA_OUT/classes/grpc:$JAVA_OUT/lib/grpc-client-java/*"
+PY_SDK=rocketmq-python-client==5.1.2
+VENV="$ROOT/compat-tests/grpc/target/venv"
+
+# python_sdk: a venv with the Python SDK from PyPI (kept between runs, keyed by the version).
+python_sdk() {
+    [[ -f "$VENV/.stamp" && "$(cat "$VENV/.stamp")" == "$PY_SDK" ]] && return 0
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" && timeout 600 "$VENV/bin/pip" install -q "$PY_SDK" >"$WORK/pip.log" 2>&1 \
+        && echo "$PY_SDK" >"$VENV/.stamp"
+}
 
 build_all
 start_namesrv || { echo "grpc-compat: 0 passed, 1 failed"; exit 1; }
@@ -64,8 +78,8 @@ for line in open(got_f):
     if len(p) < 10:
         continue
     topic, keys, tags, sk, uniq, store, recv, timer, prop, qid = p[:10]
-    key = keys.split("_")[0]
-    got.setdefault(key, []).append((topic, tags, sk, uniq, int(store), int(recv), prop, int(qid), keys))
+    for key in keys.split("_"):
+        got.setdefault(key, []).append((topic, tags, sk, uniq, int(store), int(recv), prop, int(qid), keys))
 bad, missing = [], [k for k in want if k not in got]
 group_queues = {}
 delays = []
@@ -91,7 +105,7 @@ for g, qs in group_queues.items():
 leaked = [k for k in never if k in got]
 if leaked:
     bad.append(f"rolled back but consumed: {leaked}")
-dups = sum(len(v) - 1 for v in got.values())
+dups = sum(len(got.get(k, [])) - 1 for k in want if k in got)
 summary = (f"{len(want) - len(missing)}/{len(want)} received, duplicates {dups}, "
            f"groups on one queue each {sorted((g, sorted(q)) for g, q in group_queues.items())}, "
            f"delay messages stored {min(d[0] for d in delays) if delays else 0}..{max(d[0] for d in delays) if delays else 0} ms "
@@ -127,6 +141,13 @@ interop() {
     start_broker $b rust "${conf[@]}" || { report $id FAIL "broker did not restart after kill -9" "$WORK/$b.out"; kill "$cpid"; return; }
     java_run "$GRPC_CP" "$WORK/produce-b.out" GrpcScenarios produce "127.0.0.1:$gp" b "$WORK/expect.txt" 3000
     log "$(grep RESULT "$WORK/produce-b.out")"
+    local py=0
+    if wanted ours.grpc-python && python_sdk; then
+        py=1
+        (cd "$WORK" && timeout -k 10 180 "$VENV/bin/python" "$HERE/py_producer.py" "127.0.0.1:$gp" p "$WORK/py-expect.txt" 3000 \
+            >"$WORK/py-produce.out" 2>&1)
+        log "$(grep RESULT "$WORK/py-produce.out")"
+    fi
     java_run "$GRPC_CP" "$WORK/tx-check.out" GrpcScenarios check "127.0.0.1:$gp" c-t-check "$WORK/expect.txt"
     log "$(grep RESULT "$WORK/tx-check.out")"
     wait_for 90 check "$WORK/expect.txt" "$WORK/consumed.txt" >/dev/null
@@ -139,6 +160,18 @@ interop() {
         report $id PASS "51 sent over gRPC (rocketmq-client-java 5.0.8) across a kill -9; $detail"
     else
         report $id FAIL "${detail:-producer failed}" "$WORK/produce-a.out" "$WORK/produce-b.out" "$WORK/consumer.out" "$WORK/$b.out"
+    fi
+    if [[ $py == 1 ]]; then
+        local pyd
+        wait_for 30 check "$WORK/py-expect.txt" "$WORK/consumed.txt" >/dev/null
+        if grep -q "RESULT produce-p PASS sent=13/13" "$WORK/py-produce.out" \
+            && pyd=$(check "$WORK/py-expect.txt" "$WORK/consumed.txt" final); then
+            report ours.grpc-python-produce PASS "13 sent with $PY_SDK; $pyd"
+        else
+            report ours.grpc-python-produce FAIL "${pyd:-producer failed}" "$WORK/py-produce.out" "$WORK/pip.log"
+        fi
+    elif wanted ours.grpc-python; then
+        report ours.grpc-python-produce FAIL "cannot install $PY_SDK from PyPI" "$WORK/pip.log"
     fi
     if grep -q "RESULT check PASS" "$WORK/tx-check.out" && grep -q "^GrpcTx c-t-check " "$WORK/consumed.txt"; then
         report ours.grpc-transaction-check PASS "$(grep -o 'checked-after=.*' "$WORK/tx-check.out" | cut -d' ' -f1-2); committed by the check's EndTransaction and consumed over remoting"
