@@ -9,6 +9,7 @@
 #   classes/admin/     AdminProbe compiled against the tools classpath
 #   lib/grpc-client-java/, classes/grpc/   rocketmq-client-java 5.0.8 (the gRPC SDK) and the
 #                      programs of src/grpc/, compiled against it alone
+#   lib/proxy/         rocketmq-proxy 5.3.3 (+ its broker), for the gRPC side-by-side bench
 #
 # Jars are cached in the local Maven repository (~/.m2); stamp files skip the work when the poms
 # and sources did not change. Set COMPAT_JAVA_REBUILD=1 to force.
@@ -29,7 +30,7 @@ force="${COMPAT_JAVA_REBUILD:-0}"
 
 t0=$SECONDS
 fetched=0
-for d in server client-5.3.3 client-4.9.8 grpc-client-java; do
+for d in server client-5.3.3 client-4.9.8 grpc-client-java proxy; do
     want="$(hash_of "$here/deps/$d/pom.xml")"
     if [[ "$force" != 1 && -f "$out/lib/$d/.stamp" && "$(cat "$out/lib/$d/.stamp")" == "$want" ]]; then
         continue

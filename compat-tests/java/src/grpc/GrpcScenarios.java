@@ -11,6 +11,9 @@
 //       sends one transactional message and leaves it open; the broker checks it back over the
 //       Telemetry stream (RecoverOrphanedTransactionCommand), the TransactionChecker answers
 //       COMMIT and the SDK ends it with EndTransaction (SOURCE_SERVER_CHECK).
+//   GrpcScenarios bench <endpoint> <topic> <seconds> <in-flight> <body-bytes>
+//       produce throughput: async sends with at most <in-flight> outstanding for <seconds>
+//       after a 3 s warm-up; prints "RESULT bench PASS tps=N ok=N failed=N p50=..ms p99=..ms".
 //   GrpcScenarios golden <dir>
 //       writes protobuf bytes of apache.rocketmq.v2 messages built with the SDK's generated
 //       classes (rocketmq-proto 2.0.4), the fixtures of the Rust message module's tests.
@@ -36,6 +39,8 @@ public class GrpcScenarios {
     public static void main(String[] args) throws Exception {
         if (args[0].equals("golden")) {
             golden(args[1]);
+        } else if (args[0].equals("bench")) {
+            bench(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]));
         } else if (args[0].equals("check")) {
             check(args[1], args[2], args[3]);
         } else {
@@ -136,6 +141,52 @@ public class GrpcScenarios {
         producer.close();
         System.out.println("RESULT check " + (ok ? "PASS" : "FAIL") + " checked-after=" + waited
             + "ms message=" + seen.get() + " sent=" + r.getMessageId());
+    }
+
+    static void bench(String endpoint, String topic, int seconds, int inFlight, int size) throws Exception {
+        ClientServiceProvider provider = ClientServiceProvider.loadService();
+        ClientConfiguration cfg = ClientConfiguration.newBuilder().setEndpoints(endpoint).enableSsl(false).build();
+        Producer producer = provider.newProducerBuilder().setClientConfiguration(cfg).setTopics(topic).build();
+        byte[] body = new byte[size];
+        java.util.Arrays.fill(body, (byte) 'x');
+        java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(inFlight);
+        java.util.concurrent.atomic.AtomicLong ok = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ConcurrentLinkedQueue<Long> lat = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        long warmEnd = System.currentTimeMillis() + 3000;
+        long end = warmEnd + seconds * 1000L;
+        long measuredFrom = -1;
+        long okAtStart = 0;
+        while (System.currentTimeMillis() < end) {
+            permits.acquire();
+            long now = System.currentTimeMillis();
+            if (measuredFrom < 0 && now >= warmEnd) {
+                measuredFrom = now;
+                okAtStart = ok.get();
+                lat.clear();
+            }
+            long t = System.nanoTime();
+            producer.sendAsync(provider.newMessageBuilder().setTopic(topic).setBody(body).build())
+                .whenComplete((r, e) -> {
+                    if (e == null) {
+                        ok.incrementAndGet();
+                        lat.add(System.nanoTime() - t);
+                    } else {
+                        failed.incrementAndGet();
+                    }
+                    permits.release();
+                });
+        }
+        permits.acquire(inFlight);
+        long span = System.currentTimeMillis() - measuredFrom;
+        long n = ok.get() - okAtStart;
+        Long[] l = lat.toArray(new Long[0]);
+        java.util.Arrays.sort(l);
+        double p50 = l.length == 0 ? 0 : l[l.length / 2] / 1e6;
+        double p99 = l.length == 0 ? 0 : l[Math.min(l.length - 1, (int) (l.length * 0.99))] / 1e6;
+        producer.close();
+        System.out.printf("RESULT bench %s tps=%d ok=%d failed=%d p50=%.2fms p99=%.2fms%n",
+            failed.get() == 0 && n > 0 ? "PASS" : "FAIL", span > 0 ? n * 1000 / span : 0, n, failed.get(), p50, p99);
     }
 
     static Resource res(String name) {
