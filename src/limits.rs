@@ -190,4 +190,10 @@ pub const GRPC_RELAY_QUEUE: usize = 1024;
 /// Java: `ProxyConfig.grpcShutdownTimeSeconds`, 30 s.
 pub const GRPC_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// A gRPC client with no request and no open Telemetry stream for this long is forgotten (its
+/// settings, in-process channel and registrations), so clients that crash without
+/// NotifyClientTermination do not fill [`GRPC_MAX_CLIENTS`]. Default of the key
+/// `grpcClientIdleTimeMills`. Java: `ProxyConfig.grpcClientIdleTimeMills`, 120 s.
+pub const GRPC_CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(120);
+
 const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);

@@ -767,6 +767,50 @@ async fn recall_and_topic_message_types() {
     s.broker.stop().await;
 }
 
+/// A client gone without NotifyClientTermination is forgotten once idle with no Telemetry
+/// stream (`grpcClientIdleTimeMills`): its producer registration goes with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_clients_are_forgotten() {
+    let s = setup_with(&[("grpcClientIdleTimeMills", "300")]).await;
+    create_topic(&s, "IdleT", 1, "NORMAL").await;
+    let (keep, stream, _) = telemetry_producer(&s, "c-idle", &["IdleT"]).await;
+    let producers = || async {
+        let ext: rocketmq_rs::remoting::ExtFields =
+            [("producerGroup".to_owned(), "IdleT".to_owned())]
+                .into_iter()
+                .collect();
+        // GET_PRODUCER_CONNECTION_LIST (204): the broker's view of the group.
+        s.remoting
+            .invoke(
+                &s.broker.addr,
+                rocketmq_rs::remoting::RemotingCommand::request(204, Some(ext)),
+                common::T,
+            )
+            .await
+            .unwrap()
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = producers().await;
+    assert_eq!(before.code, 0, "{before:?}");
+    assert!(
+        String::from_utf8_lossy(&before.body).contains("c-idle"),
+        "an open Telemetry stream keeps the client: {before:?}"
+    );
+    drop(keep);
+    drop(stream);
+    let mut gone = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let r = producers().await;
+        if !String::from_utf8_lossy(&r.body).contains("c-idle") {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "idle client still registered");
+    s.broker.stop().await;
+}
+
 /// Bytes that are not a protobuf message get a gRPC error; the endpoint keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_is_refused_and_the_endpoint_survives() {

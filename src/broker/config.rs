@@ -137,6 +137,7 @@ pub const PROXY_KEYS: &[KeyDef] = keys! {
     // `mqbroker --enable-proxy`) turns the endpoint on. `rocketmq-standalone` has it on.
     "enableProxy": Bool = "false",
     "grpcServerPort": Int = "8081",
+    "grpcClientIdleTimeMills": Long = "120000",
 };
 
 /// The machine's hostname (Java's default `brokerName`).

@@ -61,6 +61,8 @@ pub struct Caller {
 /// One client.
 #[derive(Debug)]
 struct Entry {
+    /// Last request of the client (any RPC naming its client id).
+    last_seen: Instant,
     settings: Settings,
     conn: ConnectionHandle,
     telemetry: Option<mpsc::WeakSender<Result<TelemetryCommand, tonic::Status>>>,
@@ -174,8 +176,11 @@ impl Clients {
             .table
             .lock()
             .map_err(|_| Reject::new(Code::InternalServerError, "client table poisoned"))?;
-        let conn = match t.get(&caller.client_id) {
-            Some(e) => Arc::clone(&e.conn),
+        let conn = match t.get_mut(&caller.client_id) {
+            Some(e) => {
+                e.last_seen = Instant::now();
+                Arc::clone(&e.conn)
+            }
             None => {
                 if t.len() >= GRPC_MAX_CLIENTS {
                     return Err(Reject::new(
@@ -196,6 +201,7 @@ impl Clients {
                 let _ = t.insert(
                     caller.client_id.clone(),
                     Entry {
+                        last_seen: Instant::now(),
                         settings: Settings::default(),
                         conn: Arc::clone(&conn),
                         telemetry: None,
@@ -378,6 +384,36 @@ impl Clients {
             }
         }
         Ok(())
+    }
+
+    /// Forgets clients silent for `idle` whose Telemetry stream is gone (Java drops a gRPC
+    /// client's channel and settings after `grpcClientIdleTimeMills` / the channel expiry), and
+    /// takes them out of the broker's tables. Returns how many went.
+    pub fn sweep_idle(&self, broker: &Arc<Broker>, idle: std::time::Duration) -> usize {
+        let gone: Vec<Entry> = match self.table.lock() {
+            Ok(mut t) => {
+                let ids: Vec<String> = t
+                    .iter()
+                    .filter(|(_, e)| {
+                        e.last_seen.elapsed() >= idle
+                            && e.telemetry
+                                .as_ref()
+                                .and_then(mpsc::WeakSender::upgrade)
+                                .is_none()
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                ids.iter().filter_map(|id| t.remove(id)).collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        for e in &gone {
+            e.conn.evict();
+            for group in broker.clients.on_close(e.conn.id()) {
+                notify_consumer_ids_changed(broker, &group);
+            }
+        }
+        gone.len()
     }
 
     /// The live Telemetry stream of a client, if any.

@@ -32,7 +32,9 @@ use tokio::net::TcpListener;
 use tracing::{error, info};
 
 use crate::broker::Broker;
-use crate::limits::{GRPC_MAX_CONCURRENT_STREAMS, GRPC_RELAY_QUEUE, GRPC_SHUTDOWN_TIMEOUT};
+use crate::limits::{
+    GRPC_CLIENT_IDLE, GRPC_MAX_CONCURRENT_STREAMS, GRPC_RELAY_QUEUE, GRPC_SHUTDOWN_TIMEOUT,
+};
 
 pub use service::MessagingService;
 
@@ -90,6 +92,9 @@ pub async fn serve(
     let relay = endpoint.relay.lock().ok().and_then(|mut r| r.take());
     let relay_task =
         relay.map(|rx| tokio::spawn(transaction::relay(Arc::downgrade(&endpoint), rx)));
+    let idle = u64::try_from(endpoint.broker.config_i64("grpcClientIdleTimeMills"))
+        .map_or(GRPC_CLIENT_IDLE, std::time::Duration::from_millis);
+    let sweeper = tokio::spawn(sweep(Arc::downgrade(&endpoint), idle));
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     info!(addr = ?local, "gRPC endpoint (apache.rocketmq.v2.MessagingService) listening");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -125,5 +130,22 @@ pub async fn serve(
     }
     if let Some(t) = relay_task {
         t.abort();
+    }
+    sweeper.abort();
+}
+
+/// Every second, forgets clients idle past `idle` (`grpcClientIdleTimeMills`, default
+/// [`GRPC_CLIENT_IDLE`]): their settings, their in-process channel and their registrations.
+async fn sweep(endpoint: std::sync::Weak<Endpoint>, idle: std::time::Duration) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        let _ = tick.tick().await;
+        let Some(ep) = endpoint.upgrade() else {
+            return;
+        };
+        let n = ep.clients.sweep_idle(&ep.broker, idle);
+        if n > 0 {
+            info!(clients = n, "idle gRPC clients forgotten");
+        }
     }
 }
