@@ -14,6 +14,7 @@ pub mod checksum;
 pub mod cli;
 pub mod config;
 pub mod filter;
+pub mod grpc;
 pub mod ha;
 pub mod limits;
 pub mod message;

@@ -165,3 +165,70 @@ const _: () = assert!(CONNECTION_MAX_IN_FLIGHT <= CONNECTION_WRITE_QUEUE);
 const _: () = assert!(SCAN_NOT_ACTIVE_BROKER_INTERVAL_MILLIS < BROKER_CHANNEL_EXPIRED_MILLIS);
 const _: () = assert!(REGISTER_BROKER_MAX_INFLATED_BYTES >= FRAME_MAX_BYTES);
 const _: () = assert!(POP_MAX_MSG_NUMS <= 32);
+
+// ---- The gRPC endpoint (`apache.rocketmq.v2.MessagingService`), bounds from Java's `ProxyConfig`.
+
+/// Largest gRPC message decoded. Java: `ProxyConfig.grpcMaxInboundMessageSize`, 130 MiB.
+pub const GRPC_MAX_INBOUND_MESSAGE_BYTES: usize = 130 * 1024 * 1024;
+
+/// Largest message body a gRPC send may carry (`MESSAGE_BODY_TOO_LARGE` past it), also announced
+/// to producers as `Publishing.max_body_size`. Java: `ProxyConfig.maxMessageSize`, 4 MiB.
+pub const GRPC_MAX_MESSAGE_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most user properties on one gRPC message (`MESSAGE_PROPERTIES_TOO_LARGE` past it).
+/// Java: `ProxyConfig.userPropertyMaxNum`, 128.
+pub const GRPC_USER_PROPERTY_MAX_NUM: usize = 128;
+
+/// Total bytes of user properties, tag and keys on one gRPC message.
+/// Java: `ProxyConfig.maxUserPropertySize`, 16 KiB.
+pub const GRPC_MAX_USER_PROPERTY_BYTES: usize = 16 * 1024;
+
+/// A message group must be shorter than this many UTF-8 bytes.
+/// Java: `ProxyConfig.maxMessageGroupSize`, 64.
+pub const GRPC_MAX_MESSAGE_GROUP_BYTES: usize = 64;
+
+/// Farthest a `delivery_timestamp` may lie in the future (`ILLEGAL_DELIVERY_TIME` past it).
+/// Java: `ProxyConfig.maxDelayTimeMills`, one day.
+pub const GRPC_MAX_DELAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Longest `orphaned_transaction_recovery_duration` accepted, in seconds.
+/// Java: `ProxyConfig.maxTransactionRecoverySecond`, one hour.
+pub const GRPC_MAX_TRANSACTION_RECOVERY_SECONDS: i64 = 60 * 60;
+
+/// Concurrent HTTP/2 streams per gRPC connection. Java's proxy leaves Netty's default
+/// (unbounded); ours bounds the requests one connection can have in flight.
+pub const GRPC_MAX_CONCURRENT_STREAMS: u32 = 1024;
+
+/// Commands queued for one Telemetry stream before the server stops adding (the client is not
+/// reading). Ours: Java writes to the `StreamObserver` without a bound.
+pub const GRPC_TELEMETRY_OUTBOUND_QUEUE: usize = 64;
+
+/// gRPC clients (distinct `x-mq-client-id`) whose settings are kept; a new client past it is
+/// answered `TOO_MANY_REQUESTS`. Ours: Java's `GrpcClientSettingsManager` map is unbounded.
+pub const GRPC_MAX_CLIENTS: usize = 65_536;
+
+/// Transactions sent over gRPC awaiting their EndTransaction (their half-message offsets).
+/// Java bounds them per producer group and transaction (`ProxyConfig.transactionDataMaxNum`, 15)
+/// and drops them after `transactionDataExpireMillis`; ours is one process-wide table, oldest
+/// first out past this many, and an entry lives as long as the broker may check it back.
+pub const GRPC_TRANSACTION_DATA_MAX: usize = 100_000;
+
+/// Frames the broker may queue on a gRPC client's in-process channel (check-backs and
+/// notifications) before they are dropped. Ours.
+pub const GRPC_CLIENT_CHANNEL_QUEUE: usize = 64;
+
+/// Frames for gRPC clients (all clients together) waiting to be translated into Telemetry
+/// commands; past it they are dropped and the broker's next check round sends them again. Ours.
+pub const GRPC_RELAY_QUEUE: usize = 1024;
+
+/// How long open gRPC connections get to finish at shutdown before they are closed.
+/// Java: `ProxyConfig.grpcShutdownTimeSeconds`, 30 s.
+pub const GRPC_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A gRPC client with no request and no open Telemetry stream for this long is forgotten (its
+/// settings, in-process channel and registrations), so clients that crash without
+/// NotifyClientTermination do not fill [`GRPC_MAX_CLIENTS`]. Default of the key
+/// `grpcClientIdleTimeMills`. Java: `ProxyConfig.grpcClientIdleTimeMills`, 120 s.
+pub const GRPC_CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(120);
+
+const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);

@@ -7,6 +7,9 @@
 #   lib/client-4.9.8/  rocketmq-client 4.9.8 (+ dependencies)
 #   classes/client-5.3.3/, classes/client-4.9.8/   ProduceConsume and BrokerScenarios compiled against each client
 #   classes/admin/     AdminProbe compiled against the tools classpath
+#   lib/grpc-client-java/, classes/grpc/   rocketmq-client-java 5.0.8 (the gRPC SDK) and the
+#                      programs of src/grpc/, compiled against it alone
+#   lib/proxy/         rocketmq-proxy 5.3.3 (+ its broker), for the gRPC side-by-side bench
 #
 # Jars are cached in the local Maven repository (~/.m2); stamp files skip the work when the poms
 # and sources did not change. Set COMPAT_JAVA_REBUILD=1 to force.
@@ -27,7 +30,7 @@ force="${COMPAT_JAVA_REBUILD:-0}"
 
 t0=$SECONDS
 fetched=0
-for d in server client-5.3.3 client-4.9.8; do
+for d in server client-5.3.3 client-4.9.8 grpc-client-java proxy; do
     want="$(hash_of "$here/deps/$d/pom.xml")"
     if [[ "$force" != 1 && -f "$out/lib/$d/.stamp" && "$(cat "$out/lib/$d/.stamp")" == "$want" ]]; then
         continue
@@ -48,7 +51,7 @@ for d in server client-5.3.3 client-4.9.8; do
     echo "$want" >"$out/lib/$d/.stamp"
 done
 
-want="$( (cat "$here"/src/client/*.java "$here"/src/client5/*.java "$here"/src/admin/*.java "$out"/lib/*/.stamp; javac -version 2>&1) | sha256sum | cut -d' ' -f1)"
+want="$( (cat "$here"/src/client/*.java "$here"/src/client5/*.java "$here"/src/admin/*.java "$here"/src/grpc/*.java "$out"/lib/*/.stamp; javac -version 2>&1) | sha256sum | cut -d' ' -f1)"
 if [[ "$force" != 1 && $fetched == 0 && -f "$out/classes/.stamp" && "$(cat "$out/classes/.stamp")" == "$want" ]]; then
     echo "build.sh: Java artifacts up to date in $out"
     exit 0
@@ -67,12 +70,14 @@ echo "build.sh: compiling scenario programs"
 compile client-5.3.3 client-5.3.3 client client5   # client5/: APIs only the 5.x client has (POP, timer)
 compile client-4.9.8 client-4.9.8 client
 compile admin server admin
+compile grpc grpc-client-java grpc   # the gRPC SDK only: no remoting client on this classpath
 
 for j in rocketmq-broker-5.3.3 rocketmq-namesrv-5.3.3 rocketmq-tools-5.3.3; do
     [[ -f "$out/lib/server/$j.jar" ]] || { echo "build.sh: $j.jar missing from server classpath" >&2; exit 1; }
 done
 [[ -f "$out/lib/client-5.3.3/rocketmq-client-5.3.3.jar" ]] || { echo "build.sh: client 5.3.3 missing" >&2; exit 1; }
 [[ -f "$out/lib/client-4.9.8/rocketmq-client-4.9.8.jar" ]] || { echo "build.sh: client 4.9.8 missing" >&2; exit 1; }
+[[ -f "$out/lib/grpc-client-java/rocketmq-client-java-5.0.8.jar" ]] || { echo "build.sh: rocketmq-client-java 5.0.8 missing" >&2; exit 1; }
 
 echo "$want" >"$out/classes/.stamp"
 echo "build.sh: done in $((SECONDS - t0)) s -> $out"

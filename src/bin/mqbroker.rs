@@ -1,7 +1,8 @@
 //! `mqbroker`: the broker, with the Java start script's flags.
 //!
 //! `-c <file>` loads `broker.conf` (Java properties), `-n` sets the name-server list (default:
-//! the `NAMESRV_ADDR` variable), `-p` prints every key and exits, `-m` prints the important ones.
+//! the `NAMESRV_ADDR` variable), `-p` prints every key and exits, `-m` prints the important ones,
+//! `--enable-proxy` serves the gRPC endpoint of the 5.x SDKs on `grpcServerPort`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,10 @@ struct Args {
     /// Print important config items and exit.
     #[arg(short = 'm', long = "printImportantConfig")]
     print_important: bool,
+    /// Serve the RocketMQ 5 gRPC endpoint on `grpcServerPort` (8081), like Java's
+    /// `mqbroker --enable-proxy` (the proxy in local mode); same as `enableProxy=true`.
+    #[arg(long = "enable-proxy")]
+    enable_proxy: bool,
     /// Print help.
     #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -48,6 +53,10 @@ fn main() -> ExitCode {
     if let Some(n) = &args.namesrv_addr {
         let _ = cfg.set("namesrvAddr", n);
         explicit.push("namesrvAddr".into());
+    }
+    if args.enable_proxy {
+        let _ = cfg.set("enableProxy", "true");
+        explicit.push("enableProxy".into());
     }
     config::finish(&mut cfg, &explicit);
     if args.print_config || args.print_important {

@@ -1,5 +1,6 @@
 //! `rocketmq-standalone`: a name server and a broker in one process, on the defaults
-//! (name server 9876, broker 10911 and VIP 10909), data under `./rocketmq-data`. A Java client
+//! (name server 9876, broker 10911 and VIP 10909, gRPC endpoint 8081 for the 5.x SDKs), data
+//! under `./rocketmq-data`. A Java client
 //! with `NAMESRV_ADDR=127.0.0.1:9876` needs no other set-up.
 
 use std::path::PathBuf;
@@ -74,6 +75,10 @@ fn main() -> ExitCode {
     }
     if !explicit.iter().any(|k| k == "namesrvAddr") {
         let _ = broker_cfg.set("namesrvAddr", &format!("127.0.0.1:{}", args.namesrv_port));
+    }
+    // The gRPC endpoint for the 5.x SDKs is on by default here (`grpcServerPort`, 8081).
+    if !explicit.iter().any(|k| k == "enableProxy") {
+        let _ = broker_cfg.set("enableProxy", "true");
     }
     if !explicit.iter().any(|k| k == "brokerName") {
         let _ = broker_cfg.set("brokerName", "broker-a");

@@ -142,6 +142,15 @@ pub const NETTY_KEYS: &[KeyDef] = keys! {
     "serverInboundBudgetBytes": Long = "536870912",
 };
 
+/// The built-in gRPC endpoint (Java's `rocketmq-proxy` in local mode; `ProxyConfig` keys).
+pub const PROXY_KEYS: &[KeyDef] = keys! {
+    // Ours: Java starts the in-broker proxy with `mqbroker --enable-proxy`; this key (and our
+    // `mqbroker --enable-proxy`) turns the endpoint on. `rocketmq-standalone` has it on.
+    "enableProxy": Bool = "false",
+    "grpcServerPort": Int = "8081",
+    "grpcClientIdleTimeMills": Long = "120000",
+};
+
 /// The machine's hostname (Java's default `brokerName`).
 fn hostname() -> String {
     std::env::var("HOSTNAME")
@@ -186,7 +195,10 @@ pub fn defaults() -> ConfigValues {
         ("brokerIP2", ip),
         ("storePathRootDir", home.join("store").display().to_string()),
     ];
-    ConfigValues::new(&[BROKER_KEYS, STORE_KEYS, NETTY_KEYS], &overrides)
+    ConfigValues::new(
+        &[BROKER_KEYS, STORE_KEYS, NETTY_KEYS, PROXY_KEYS],
+        &overrides,
+    )
 }
 
 /// Fills keys derived from others after the file and flags are applied (Java `BrokerStartup`):

@@ -86,6 +86,16 @@ pub async fn run(
     let ha_listener = bind(bind_ip, ha_port)
         .await
         .map_err(|e| format!("cannot listen on HA port {ha_port}: {e}"))?;
+    let grpc_port = u16::try_from(cfg.get_i64("grpcServerPort")).unwrap_or(8081);
+    let grpc_listener = if cfg.get_bool("enableProxy") {
+        Some(
+            crate::grpc::bind(grpc_port)
+                .await
+                .map_err(|e| format!("cannot listen on gRPC port {grpc_port}: {e}"))?,
+        )
+    } else {
+        None
+    };
     let namesrv = cfg.get("namesrvAddr").to_owned();
     let broker = tokio::task::spawn_blocking(move || super::open(cfg))
         .await
@@ -120,6 +130,13 @@ pub async fn run(
         server_cfg,
         wait(stop_rx.clone()),
     ));
+    let grpc = grpc_listener.map(|l| {
+        tokio::spawn(crate::grpc::serve(
+            crate::grpc::Endpoint::new(Arc::clone(&broker), grpc_port),
+            l,
+            wait(stop_rx.clone()),
+        ))
+    });
     let ha_port_task = tokio::spawn(crate::ha::master::serve(
         Arc::clone(&broker.ha),
         ha_listener,
@@ -176,6 +193,9 @@ pub async fn run(
     let _ = main.await;
     let _ = vip.await;
     let _ = ha_port_task.await;
+    if let Some(g) = grpc {
+        let _ = g.await;
+    }
     replication.stop().await;
     let b = Arc::clone(&broker);
     if let Err(e) = tokio::task::spawn_blocking(move || super::shutdown(&b)).await {

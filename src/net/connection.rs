@@ -251,6 +251,32 @@ impl Connection {
     }
 }
 
+/// A connection with no socket, for clients served by another protocol (the gRPC endpoint's
+/// clients): it registers in the client tables like a remoting channel, and what the broker
+/// writes to it arrives on the returned receiver, which its owner drains and translates.
+#[must_use]
+pub fn detached(
+    peer: SocketAddr,
+    local: SocketAddr,
+    queue: usize,
+) -> (ConnectionHandle, mpsc::Receiver<Outbound>) {
+    let (tx, rx) = mpsc::channel(queue.max(1));
+    let conn = Arc::new(Connection {
+        id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+        peer,
+        local,
+        outbound: tx,
+        pending: Mutex::new(HashMap::new()),
+        next_opaque: AtomicI32::new(1),
+        closed: AtomicBool::new(false),
+        last_activity_ms: AtomicU64::new(epoch_ms()),
+        started: Instant::now(),
+        spoke: AtomicBool::new(true),
+        evict: Notify::new(),
+    });
+    (conn, rx)
+}
+
 /// Per-connection knobs shared by server and client connections.
 #[derive(Debug, Clone)]
 pub struct ConnectionOptions {

@@ -85,11 +85,46 @@ pub(crate) fn update_and_create_topic(
     tc.topic_filter_type = h.topic_filter_type.unwrap_or_else(|| "SINGLE_TAG".into());
     tc.topic_sys_flag = h.topic_sys_flag.unwrap_or(0);
     tc.order = h.order.unwrap_or(false);
-    if broker.topics.get(&h.topic).as_ref() != Some(&tc) {
+    let existing = broker.topics.get(&h.topic);
+    tc.attributes_json = match alter_attributes(
+        existing
+            .as_ref()
+            .map_or("{}", |t| t.attributes_json.as_str()),
+        h.attributes.as_deref().unwrap_or_default(),
+    ) {
+        Ok(a) => a,
+        Err(remark) => {
+            return Ok(RemotingCommand::error(
+                ResponseCode::INVALID_PARAMETER,
+                remark,
+            ));
+        }
+    };
+    if existing.as_ref() != Some(&tc) {
         broker.topics.upsert(tc);
         broker.notify_topics_changed();
     }
     Ok(java_success())
+}
+
+/// Applies `AttributeParser` modifications (`+key=value` adds or alters, `-key` deletes, comma
+/// separated) to a topic's attributes JSON; the stored keys carry no sign, as in Java.
+fn alter_attributes(current: &str, modification: &str) -> Result<String, String> {
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(current).unwrap_or_default();
+    for kv in modification.split(',').filter(|s| !s.is_empty()) {
+        if let Some((k, v)) = kv.split_once('=') {
+            let Some(key) = k.strip_prefix('+') else {
+                return Err(format!("add/alter attribute format is wrong: {k}"));
+            };
+            let _ = map.insert(key.to_owned(), serde_json::Value::String(v.to_owned()));
+        } else if let Some(key) = kv.strip_prefix('-') {
+            let _ = map.remove(key);
+        } else {
+            return Err(format!("delete attribute format is wrong: {kv}"));
+        }
+    }
+    Ok(serde_json::Value::Object(map).to_string())
 }
 
 /// DELETE_TOPIC_IN_BROKER: the topic's config goes; its messages age out with retention.

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Side-by-side gRPC produce bench, one run on one machine: the official Java SDK
+# (rocketmq-client-java 5.0.8, async sends, 64 in flight, 1 KiB bodies) against
+#   ours  mqbroker with its built-in gRPC endpoint (enableProxy=true)
+#   java  the Java broker 5.3.3 with rocketmq-proxy 5.3.3 in local mode (what
+#         `mqbroker --enable-proxy` runs: ProxyStartup -pm local)
+# both with ASYNC_FLUSH, 128 MiB CommitLog files, one 8-queue topic.
+#
+# Environment: BENCH_SECONDS (default 20), BENCH_IN_FLIGHT (64), BENCH_BODY (1024),
+# RMQRS_BIN_DIR (target/debug; build --release and point it at target/release for real figures:
+# a debug build is several times slower). Prints one RESULT line per broker and exits 0 when
+# both ran.
+set -uo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+TAG=grpc-bench
+# shellcheck source=../lib.sh
+source "$ROOT/compat-tests/lib.sh"
+GRPC_CP="$JAVA_OUT/classes/grpc:$JAVA_OUT/lib/grpc-client-java/*"
+SECS="${BENCH_SECONDS:-20}" INFLIGHT="${BENCH_IN_FLIGHT:-64}" BODY="${BENCH_BODY:-1024}"
+
+build_all
+start_namesrv || { echo "grpc-bench-compat: 0 passed, 1 failed"; exit 1; }
+
+run_bench() { # <name> <grpc port> [quiet|report-only]
+    if [[ "${3:-}" != report-only ]]; then
+        timeout -k 10 $((SECS + 120)) java -Xms256m -Xmx512m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 \
+        -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -cp "$GRPC_CP" \
+        GrpcScenarios bench "127.0.0.1:$2" Bench "$SECS" "$INFLIGHT" "$BODY" >"$WORK/bench-$1.out" 2>&1
+    fi
+    [[ "${3:-}" == quiet ]] && return 0
+    local r
+    r="$(grep RESULT "$WORK/bench-$1.out")"
+    report "bench.$1" "$([[ "$r" == *PASS* ]] && echo PASS || echo FAIL)" "${r#RESULT bench * }" "$WORK/bench-$1.out"
+}
+
+conf=(brokerClusterName=BenchC mappedFileSizeCommitLog=134217728)
+
+# ours
+gp="$(pick_port 0)"
+start_broker ours rust "${conf[@]}" brokerName=bench-ours enableProxy=true "grpcServerPort=$gp" \
+    || { report bench.ours FAIL "broker did not start" "$WORK/ours.out"; finish; }
+mqadmin "$WORK/ut-ours.out" updateTopic -b "127.0.0.1:${BROKER_PORT[ours]}" -t Bench -r 8 -w 8
+run_bench ours "$gp"
+stop_broker ours
+
+# Java broker + rocketmq-proxy 5.3.3, local mode
+jp="$(pick_port 0)" bp="$(pick_port -2 0 1)"
+mkdir -p "$WORK/java/store" "$WORK/java/home"
+{
+    printf 'brokerIP1=127.0.0.1\nlistenPort=%s\nnamesrvAddr=%s\nbrokerName=bench-java\n' "$bp" "$NS"
+    printf 'storePathRootDir=%s\nstorePathCommitLog=%s\n' "$WORK/java/store" "$WORK/java/store/commitlog"
+    printf 'autoCreateTopicEnable=true\nflushDiskType=ASYNC_FLUSH\n'
+    printf '%s\n' "${conf[@]}"
+} >"$WORK/java.conf"
+printf '{"rocketMQClusterName":"BenchC","grpcServerPort":%s,"remotingListenPort":%s,"namesrvAddr":"%s"}\n' \
+    "$jp" "$(pick_port 0)" "$NS" >"$WORK/rmq-proxy.json"
+ROCKETMQ_HOME="$WORK/java/home" java "${JVM[@]}" -Duser.home="$WORK/java/home" -cp "$JAVA_OUT/lib/proxy/*" \
+    org.apache.rocketmq.proxy.ProxyStartup -pm local -bc "$WORK/java.conf" -pc "$WORK/rmq-proxy.json" >"$WORK/java.out" 2>&1 &
+PID[java]=$!
+if wait_for 120 grep -q "rocketmq-proxy startup successfully" "$WORK/java.out"; then
+    mqadmin "$WORK/ut-java.out" updateTopic -b "127.0.0.1:$bp" -t Bench -r 8 -w 8
+    # The route reaches the name server with the broker's next registration and the proxy's
+    # route cache: retry the producer start until it finds the topic.
+    for try in 1 2 3 4 5 6; do
+        run_bench java "$jp" quiet
+        grep -q "RESULT bench" "$WORK/bench-java.out" && break
+        sleep 10
+    done
+    run_bench java "$jp" report-only
+else
+    report bench.java FAIL "Java broker + proxy did not start" "$WORK/java.out"
+fi
+kill "${PID[java]}" 2>/dev/null; wait "${PID[java]}" 2>/dev/null; unset 'PID[java]'
+log "binaries: $BIN; $SECS s per side, $INFLIGHT in flight, $BODY-byte bodies"
+finish

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# The RocketMQ 5 gRPC SDK for Java (rocketmq-client-java 5.0.8, the official apache/rocketmq-clients
+# SDK from Maven) against our broker's built-in gRPC endpoint (apache.rocketmq.v2.MessagingService,
+# enableProxy=true / mqbroker --enable-proxy, on grpcServerPort).
+#
+#   ours.grpc-produce-remoting-consume
+#       a gRPC Producer sends 10 normal (tag, 2 keys, a user property), 10 FIFO (two message
+#       groups), 3 delay and 2 transactional messages (one committed, one rolled back, both by
+#       EndTransaction); the broker is kill -9'd and restarted; a second producer sends the same
+#       again. A remoting 5.3.3 DefaultMQPushConsumer gets every acknowledged message once at
+#       least, with its tag, keys, message group (__SHARDINGKEY), user property and the gRPC
+#       message id as UNIQ_KEY; each message group is on the queue the Java proxy picks (Guava's
+#       consistent hash of the group's hash code); delay messages arrive no
+#       earlier than their delivery time (the first batch's are due after the kill -9); the
+#       rolled-back message never arrives.
+#   ours.grpc-transaction-check
+#       a gRPC producer leaves a transactional message open; the broker checks it back over the
+#       producer's Telemetry stream (RecoverOrphanedTransactionCommand), the SDK's
+#       TransactionChecker answers COMMIT, its EndTransaction commits it, and the remoting
+#       consumer gets it.
+#   ours.grpc-python-produce
+#       the official Python SDK (PyPI rocketmq-python-client 5.1.2, in a venv under
+#       compat-tests/grpc/target/) sends 5 normal, 6 FIFO and 2 delay messages to the same broker;
+#       the remoting consumer gets them as above.
+#   ours.grpc-standalone
+#       rocketmq-standalone with a config that does not mention the endpoint serves it (on by
+#       default there): the gRPC producer's 25 messages are consumed over remoting through the
+#       standalone's own name server; `mqbroker --enable-proxy -p` shows enableProxy=true.
+#
+# Environment: COMPAT_SCENARIOS (comma list of id prefixes), RMQRS_BIN_DIR (target/debug).
+# Last line: "grpc-compat: N passed, M failed"; exit 1 when M > 0.
+set -uo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+TAG=grpc
+# shellcheck source=../lib.sh
+source "$ROOT/compat-tests/lib.sh"
+
+GRPC_CP="$JAVA_OUT/classes/grpc:$JAVA_OUT/lib/grpc-client-java/*"
+PY_SDK=rocketmq-python-client==5.1.2
+VENV="$ROOT/compat-tests/grpc/target/venv"
+
+# python_sdk: a venv with the Python SDK from PyPI (kept between runs, keyed by the version).
+python_sdk() {
+    [[ -f "$VENV/.stamp" && "$(cat "$VENV/.stamp")" == "$PY_SDK" ]] && return 0
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" && timeout 600 "$VENV/bin/pip" install -q "$PY_SDK" >"$WORK/pip.log" 2>&1 \
+        && echo "$PY_SDK" >"$VENV/.stamp"
+}
+
+build_all
+start_namesrv || { echo "grpc-compat: 0 passed, 1 failed"; exit 1; }
+
+java_run() { # <classpath> <log> <main> <args...>
+    local cp="$1" out="$2"; shift 2
+    timeout -k 10 300 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
+        -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
+        -Drocketmq.log.root="$WORK/client-logs" -cp "$cp" "$@" >"$out" 2>&1
+}
+
+# check <expect-file> <consumed-file> [final]: every expected message arrived as sent. Prints a
+# summary; exit 1 while something is missing or wrong.
+check() {
+    python3 - "$@" <<'PY'
+import sys
+expect_f, got_f = sys.argv[1], sys.argv[2]
+final = len(sys.argv) > 3
+want, never = {}, set()
+for line in open(expect_f):
+    topic, key, tag, group, mid, due = line.split()
+    if due == "-":
+        never.add(key)
+    else:
+        want[key] = (topic, tag, group, mid, int(due))
+got = {}
+for line in open(got_f):
+    p = line.split()
+    if len(p) < 10:
+        continue
+    topic, keys, tags, sk, uniq, store, recv, timer, prop, qid = p[:10]
+    for key in keys.split("_"):
+        got.setdefault(key, []).append((topic, tags, sk, uniq, int(store), int(recv), prop, int(qid), keys))
+bad, missing = [], [k for k in want if k not in got]
+group_queues = {}
+delays = []
+for k, (topic, tag, group, mid, due) in want.items():
+    for (t, tags, sk, uniq, store, recv, prop, qid, keys) in got.get(k, []):
+        if t != topic or tags != tag or uniq != mid:
+            bad.append(f"{k}: topic/tag/id {t}/{tags}/{uniq} != {topic}/{tag}/{mid}")
+        if group != "-" and sk != group:
+            bad.append(f"{k}: message group {sk} != {group}")
+        if group != "-":
+            group_queues.setdefault(group, set()).add(qid)
+        if topic == "GrpcNormal" and (prop == "-" or "_k2" not in keys and "-k2" not in keys):
+            bad.append(f"{k}: user property {prop} / keys {keys}")
+        if due:
+            delays.append((store - due, recv - due))
+            if store < due or recv < due:
+                bad.append(f"{k}: received {due - recv} ms before its delivery time")
+# The Java proxy's queue for a group: Guava consistentHash(group.hashCode(), 4 write queues).
+guava = {"g0": 0, "order-42": 3}
+for g, qs in group_queues.items():
+    if qs != {guava.get(g)}:
+        bad.append(f"group {g} on queues {sorted(qs)}, the Java proxy picks {guava.get(g)}")
+leaked = [k for k in never if k in got]
+if leaked:
+    bad.append(f"rolled back but consumed: {leaked}")
+dups = sum(len(got.get(k, [])) - 1 for k in want if k in got)
+summary = (f"{len(want) - len(missing)}/{len(want)} received, duplicates {dups}, "
+           f"groups on one queue each {sorted((g, sorted(q)) for g, q in group_queues.items())}, "
+           f"delay messages stored {min(d[0] for d in delays) if delays else 0}..{max(d[0] for d in delays) if delays else 0} ms "
+           f"and received {min(d[1] for d in delays) if delays else 0}..{max(d[1] for d in delays) if delays else 0} ms after due, "
+           f"rolled-back ones never seen ({len(never)})")
+if bad or (missing and final):
+    print(summary + "; BAD: " + "; ".join(bad[:8]) + (f"; missing {missing[:8]}" if missing else ""))
+    sys.exit(1)
+print(summary)
+sys.exit(1 if missing else 0)
+PY
+}
+
+interop() {
+    local b=gb id=ours.grpc-produce-remoting-consume gp
+    gp="$(pick_port 0)" || { report $id FAIL "no free port"; return; }
+    local conf=(brokerClusterName=GrpcC brokerName=grpc-b enableProxy=true "grpcServerPort=$gp"
+        transactionTimeOut=3000 transactionCheckInterval=1000)
+    start_broker $b rust "${conf[@]}" || { report $id FAIL "broker did not start" "$WORK/$b.out"; return; }
+    local t ty
+    for t in GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY GrpcTx:TRANSACTION; do
+        ty="${t#*:}"; t="${t%%:*}"
+        mqadmin "$WORK/ut-$t.out" updateTopic -b "127.0.0.1:${BROKER_PORT[$b]}" -t "$t" -r 4 -w 4 -a "+message.type=$ty"
+        grep -q "create topic to" "$WORK/ut-$t.out" || { report $id FAIL "updateTopic $t failed" "$WORK/ut-$t.out"; return; }
+    done
+    java_run "$CLIENT_CP" "$WORK/consumer.out" GrpcInterop consume "$NS" grpc_interop "$WORK/consumed.txt" 240 \
+        GrpcNormal GrpcFifo GrpcDelay GrpcTx &
+    local cpid=$!
+    java_run "$GRPC_CP" "$WORK/produce-a.out" GrpcScenarios produce "127.0.0.1:$gp" a "$WORK/expect.txt" 15000
+    log "$(grep RESULT "$WORK/produce-a.out")"
+    log "kill -9 of the broker"
+    stop_broker $b KILL
+    start_broker $b rust "${conf[@]}" || { report $id FAIL "broker did not restart after kill -9" "$WORK/$b.out"; kill "$cpid"; return; }
+    java_run "$GRPC_CP" "$WORK/produce-b.out" GrpcScenarios produce "127.0.0.1:$gp" b "$WORK/expect.txt" 3000
+    log "$(grep RESULT "$WORK/produce-b.out")"
+    local py=0
+    if wanted ours.grpc-python && python_sdk; then
+        py=1
+        (cd "$WORK" && timeout -k 10 180 "$VENV/bin/python" "$HERE/py_producer.py" "127.0.0.1:$gp" p "$WORK/py-expect.txt" 3000 \
+            >"$WORK/py-produce.out" 2>&1)
+        log "$(grep RESULT "$WORK/py-produce.out")"
+    fi
+    java_run "$GRPC_CP" "$WORK/tx-check.out" GrpcScenarios check "127.0.0.1:$gp" c-t-check "$WORK/expect.txt"
+    log "$(grep RESULT "$WORK/tx-check.out")"
+    wait_for 90 check "$WORK/expect.txt" "$WORK/consumed.txt" >/dev/null
+    sleep 3 # late duplicates or a leaked rolled-back message would show now
+    kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+    local detail
+    if grep -q "RESULT produce-a PASS sent=25/25" "$WORK/produce-a.out" \
+        && grep -q "RESULT produce-b PASS sent=25/25" "$WORK/produce-b.out" \
+        && detail=$(check "$WORK/expect.txt" "$WORK/consumed.txt" final); then
+        report $id PASS "51 sent over gRPC (rocketmq-client-java 5.0.8) across a kill -9; $detail"
+    else
+        report $id FAIL "${detail:-producer failed}" "$WORK/produce-a.out" "$WORK/produce-b.out" "$WORK/consumer.out" "$WORK/$b.out"
+    fi
+    if [[ $py == 1 ]]; then
+        local pyd
+        wait_for 30 check "$WORK/py-expect.txt" "$WORK/consumed.txt" >/dev/null
+        if grep -q "RESULT produce-p PASS sent=13/13" "$WORK/py-produce.out" \
+            && pyd=$(check "$WORK/py-expect.txt" "$WORK/consumed.txt" final); then
+            report ours.grpc-python-produce PASS "13 sent with $PY_SDK; $pyd"
+        else
+            report ours.grpc-python-produce FAIL "${pyd:-producer failed}" "$WORK/py-produce.out" "$WORK/pip.log"
+        fi
+    elif wanted ours.grpc-python; then
+        report ours.grpc-python-produce FAIL "cannot install $PY_SDK from PyPI" "$WORK/pip.log"
+    fi
+    if grep -q "RESULT check PASS" "$WORK/tx-check.out" && grep -q "^GrpcTx c-t-check " "$WORK/consumed.txt"; then
+        report ours.grpc-transaction-check PASS "$(grep -o 'checked-after=.*' "$WORK/tx-check.out" | cut -d' ' -f1-2); committed by the check's EndTransaction and consumed over remoting"
+    else
+        report ours.grpc-transaction-check FAIL "$(grep RESULT "$WORK/tx-check.out")" "$WORK/tx-check.out" "$WORK/$b.out"
+    fi
+    stop_broker $b
+}
+
+standalone() {
+    local id=ours.grpc-standalone np bp gp
+    np="$(pick_port 0)" && bp="$(pick_port -2 0 1)" && gp="$(pick_port 0)" || { report $id FAIL "no free port"; return; }
+    mkdir -p "$WORK/sa"
+    printf 'brokerIP1=127.0.0.1\nlistenPort=%s\ngrpcServerPort=%s\nbrokerName=sa-b\n' "$bp" "$gp" >"$WORK/sa.conf"
+    "$BIN/rocketmq-standalone" --data-dir "$WORK/sa" --namesrv-port "$np" -c "$WORK/sa.conf" >"$WORK/sa.out" 2>&1 &
+    PID[sa]=$!
+    wait_for 60 grep -q "broker.*boot success" "$WORK/sa.out" || { report $id FAIL "standalone did not start" "$WORK/sa.out"; return; }
+    local NS="127.0.0.1:$np" t ty
+    for t in GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY GrpcTx:TRANSACTION; do
+        ty="${t#*:}"; t="${t%%:*}"
+        mqadmin "$WORK/sa-ut-$t.out" updateTopic -b "127.0.0.1:$bp" -t "$t" -a "+message.type=$ty"
+    done
+    java_run "$CLIENT_CP" "$WORK/sa-consumer.out" GrpcInterop consume "$NS" grpc_sa "$WORK/sa-consumed.txt" 120 \
+        GrpcNormal GrpcFifo GrpcDelay GrpcTx &
+    local cpid=$!
+    java_run "$GRPC_CP" "$WORK/sa-produce.out" GrpcScenarios produce "127.0.0.1:$gp" s "$WORK/sa-expect.txt" 2000
+    wait_for 60 check "$WORK/sa-expect.txt" "$WORK/sa-consumed.txt" >/dev/null
+    sleep 2
+    kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+    local detail flag
+    flag="$("$BIN/mqbroker" --enable-proxy -p 2>/dev/null | grep -c '^enableProxy=true')"
+    if grep -q "RESULT produce-s PASS sent=25/25" "$WORK/sa-produce.out" && [[ "$flag" == 1 ]] \
+        && detail=$(check "$WORK/sa-expect.txt" "$WORK/sa-consumed.txt" final); then
+        report $id PASS "standalone gRPC on :$gp by default; $detail; mqbroker --enable-proxy sets enableProxy=true"
+    else
+        report $id FAIL "${detail:-producer failed} flag=$flag" "$WORK/sa-produce.out" "$WORK/sa-consumer.out" "$WORK/sa.out"
+    fi
+    kill "${PID[sa]}" 2>/dev/null; wait "${PID[sa]}" 2>/dev/null; unset 'PID[sa]'
+}
+
+wanted ours.grpc-produce && interop
+wanted ours.grpc-transaction && ! wanted ours.grpc-produce && interop
+wanted ours.grpc-standalone && standalone
+finish
