@@ -46,4 +46,6 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/trace/run.sh
     step "light message queues (LMQ) with the Java clients and the Java 5.3.3 broker"
     bash compat-tests/lmq/run.sh
+    step "the gRPC endpoint with the official 5.x SDKs (Java, Python)"
+    bash compat-tests/grpc/run.sh
 fi
