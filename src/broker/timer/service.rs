@@ -351,6 +351,15 @@ impl TimerService {
                         break;
                     };
                     units.push(u);
+                    // Units only link backwards; a damaged link must not loop for ever.
+                    if u.prev_pos >= pos {
+                        warn!(
+                            pos,
+                            prev = u.prev_pos,
+                            "timer log link points forward; slot cut"
+                        );
+                        break;
+                    }
                     pos = u.prev_pos;
                 }
                 units.reverse();
