@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n=== %s ===\n' "$*"; }
+# Each step prints the seconds elapsed since the start, so CI's time budget can be read per suite.
+step() { printf '\n=== [%5ds] %s ===\n' "$SECONDS" "$*"; }
 
 step "no build outputs tracked"
 if tracked=$(git ls-files 2>/dev/null | grep -E '(^|/)target/|\.(jar|class)$'); then
@@ -49,3 +50,5 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     step "the gRPC endpoint with the official 5.x SDKs (Java, Python)"
     bash compat-tests/grpc/run.sh
 fi
+
+step "all steps passed"
