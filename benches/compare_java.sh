@@ -13,6 +13,10 @@
 #   4. consume TPS draining a $BACKLOG-message backlog (topic BenchDrain, 8 queues, filled with
 #      rmq-loadgen --count, then drained by rmq-loadgen consume with a fresh group);
 #   5. broker RSS after phase 2 and at the end (plus peak VmHWM and RssAnon at the end);
+#   7. CPU per message: the broker's user + system CPU (from /proc/PID/stat) divided by the messages
+#      of a fixed $CPU_RATE msg/s produce run ($DURATION s), of the backlog drain (pull path), and
+#      the name server's CPU per GET_ROUTEINFO_BY_TOPIC at a fixed $ROUTE_RATE queries/s; rmq-loadgen's
+#      own CPU per message beside each (the standalone mode has one process: its figure is the sum);
 #   6. the official Java benchmark Producer (rocketmq-all 5.3.3 example/benchmark/Producer.java,
 #      compiled here because rocketmq-example 5.3.3 is not published to Maven Central) with
 #      -t BenchTopic -s 1024 -w 64 -ri 1000 for $JBENCH_SECS s; steady state = mean of the per-second
@@ -35,6 +39,8 @@ WARMUP="${WARMUP:-10}"
 CONCURRENCY="${CONCURRENCY:-64}"
 SIZE="${SIZE:-1024}"
 RATE="${RATE:-5000}"
+CPU_RATE="${CPU_RATE:-20000}"
+ROUTE_RATE="${ROUTE_RATE:-5000}"
 BACKLOG="${BACKLOG:-1000000}"
 JBENCH_SECS="${JBENCH_SECS:-40}"
 QUIET_WAIT="${QUIET_WAIT:-1200}"            # budget (s) for waiting for a quiet machine, per broker
@@ -48,7 +54,7 @@ CLUSTER=DefaultCluster
 NS="127.0.0.1:$NS_PORT"
 BIN="$ROOT/target/release"
 CMDLINE="$(printf '%q ' "$0" "$@")"
-ENVLINE="QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT WORK=$WORK NS_PORT=$NS_PORT BROKER_PORT=$BROKER_PORT DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE BACKLOG=$BACKLOG JBENCH_SECS=$JBENCH_SECS OURS_MODE=$OURS_MODE"
+ENVLINE="QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT WORK=$WORK NS_PORT=$NS_PORT BROKER_PORT=$BROKER_PORT DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE CPU_RATE=$CPU_RATE ROUTE_RATE=$ROUTE_RATE BACKLOG=$BACKLOG JBENCH_SECS=$JBENCH_SECS OURS_MODE=$OURS_MODE"
 PROBE="$ROOT/benches/probe.py"
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"   # log/die, stop_pid/cleanup/run, fetch_java_jars, wait_quiet, run_attempts, ...
@@ -103,6 +109,14 @@ start_probe() {
     PIDS+=("$PROBE_PID")
     for ((i = 0; i < 1000; i++)); do [[ -e "$WORK/t0.ready" ]] && break; sleep 0.01; done
     echo "${EPOCHREALTIME/./}" >"$WORK/t0"
+}
+# cpu_result <impl> <key> <server ticks> <messages> <loadgen log>: server and loadgen CPU us per message.
+cpu_result() {
+    local lt
+    R[$1.$2]="$(us_per "$3" "$4")"
+    lt="$(awk '/^loadgen-cpu:/ {print $2}' "$5" | tail -1)"
+    R[$1.$2_lg]="$(us_per "$lt" "$4")"
+    log "$1 $2: server ${R[$1.$2]:-?} us/msg, rmq-loadgen ${R[$1.$2_lg]:-?} us/msg ($4 msgs, $3 server ticks)"
 }
 mqadmin() {
     run 120 "$WORK/logs/$IMPL-mqadmin-$1.log" java "${JCOMMON[@]}" -Xms256m -Xmx256m -cp "$JCP" \
@@ -195,12 +209,24 @@ EOF
     parse_produce "$IMPL" rate "$L-rate.log"
     note_interference "$IMPL" rate
 
+    # -- 7a. CPU per message at a fixed produce rate
+    local c0 c1
+    c0=$(cpu_ticks "$broker_pid")
+    run $((DURATION + 120)) "$L-cpu.log" "${LG[@]}" produce --namesrv "$NS" --topic BenchTopic \
+        --concurrency "$CONCURRENCY" --size "$SIZE" --duration "$DURATION" --rate "$CPU_RATE"
+    c1=$(cpu_ticks "$broker_pid")
+    parse_produce "$IMPL" cpu "$L-cpu.log"
+    cpu_result "$IMPL" cpu_send $((c1 - c0)) "${R[$IMPL.cpu_n]:-}" "$L-cpu.log"
+    note_interference "$IMPL" cpu
+
     # -- 4. backlog fill + drain
     run 1800 "$L-fill.log" "${LG[@]}" produce --namesrv "$NS" --topic BenchDrain \
         --concurrency "$CONCURRENCY" --size "$SIZE" --count "$BACKLOG" --duration 1800
     parse_produce "$IMPL" fill "$L-fill.log"
+    c0=$(cpu_ticks "$broker_pid")
     run 700 "$L-consume.log" "${LG[@]}" consume --namesrv "$NS" --topic BenchDrain \
         --group "bench_cg_$(date +%s)" --duration 600
+    c1=$(cpu_ticks "$broker_pid")
     local cl
     cl="$(grep -E '^consume: ' "$L-consume.log" | tail -1)"
     log "$IMPL consume: ${cl:-no result line}"
@@ -209,7 +235,21 @@ EOF
         R[$IMPL.cons_tps]="$(sed -E 's/.*= ([0-9]+) msg\/s.*/\1/' <<<"$cl")"
         R[$IMPL.cons_mib]="$(sed -E 's/.*, ([0-9.]+) MiB\/s.*/\1/' <<<"$cl")"
     fi
+    cpu_result "$IMPL" cpu_pull $((c1 - c0)) "${R[$IMPL.cons_n]:-}" "$L-consume.log"
     note_interference "$IMPL" consume
+
+    # -- 7c. name server CPU per route query at a fixed rate (standalone: the one process)
+    local nsp="${ns_pid:-$broker_pid}" rl
+    c0=$(cpu_ticks "$nsp")
+    run $((DURATION + 120)) "$L-route.log" "${LG[@]}" route --namesrv "$NS" --topic BenchTopic \
+        --duration "$DURATION" --rate "$ROUTE_RATE"
+    c1=$(cpu_ticks "$nsp")
+    rl="$(grep -E '^route .* msgs in' "$L-route.log" | tail -1)"
+    R[$IMPL.route_n]="$(sed -E 's/^[^:]*: ([0-9]+) msgs.*/\1/' <<<"$rl")"
+    R[$IMPL.route_tps]="$(sed -E 's/.*= ([0-9]+) msg\/s.*/\1/' <<<"$rl")"
+    R[$IMPL.route_p99]="$(sed -E 's/.* p99=([0-9]+).*/\1/' <<<"$rl")"
+    cpu_result "$IMPL" cpu_route $((c1 - c0)) "${R[$IMPL.route_n]:-}" "$L-route.log"
+    note_interference "$IMPL" route
 
     # -- 6. official Java benchmark Producer
     run "$JBENCH_SECS" "$L-jbench.log" java "${JCOMMON[@]}" -Xms1g -Xmx1g \
@@ -268,11 +308,20 @@ ROWS=(
     "  p999 (us)|rate_p999"
     "  max (us)|rate_max"
     "  send errors (rmq-loadgen)|rate_err"
+    "Fixed ${CPU_RATE} msg/s produce: achieved (msg/s)|cpu_tps"
+    "  broker CPU per message (us, user+sys)|cpu_send"
+    "  rmq-loadgen CPU per message (us)|cpu_send_lg"
     "Backlog fill ${BACKLOG} msgs, ${CONCURRENCY} in flight (msg/s)|fill_tps"
     "  send errors (rmq-loadgen)|fill_err"
     "Consume drain of the backlog (msg/s)|cons_tps"
     "  consume (MiB/s)|cons_mib"
     "  messages drained|cons_n"
+    "  broker CPU per pulled message (us)|cpu_pull"
+    "  rmq-loadgen CPU per pulled message (us)|cpu_pull_lg"
+    "Route queries at ${ROUTE_RATE}/s: achieved (q/s)|route_tps"
+    "  p99 (us)|route_p99"
+    "  name server CPU per query (us; standalone: whole process)|cpu_route"
+    "  rmq-loadgen CPU per query (us)|cpu_route_lg"
     "Broker RSS after boot (MiB)|rss_boot_mib"
     "Broker RSS after produce phase (MiB)|rss_prod_mib"
     "Broker RSS at end (MiB)|rss_end_mib"

@@ -11,7 +11,7 @@
 #   foreign, wait_quiet,             processes, waiting for a quiet window before a run, interference notes, and
 #   note_interference, run_attempts  repeating a disturbed run up to ATTEMPTS times
 #   wait_line, rss_kib, status_kib,  waits and measurements; R[<impl or setup>.<key>] holds the figures
-#   mib, parse_produce
+#   mib, parse_produce, cpu_ticks, us_per   (RSS, loadgen result lines, CPU per message)
 #   ratio, print_table,              report pieces common to both RESULTS.md files
 #   machine_line, command_and_results,
 #   quietness_section
@@ -215,6 +215,11 @@ wait_line() { # <file> <text> <timeout s> [pid that must stay alive]
 }
 rss_kib() { ps -o rss= -p "$1" 2>/dev/null | tr -d ' '; }
 status_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
+# cpu_ticks <pid>: user + system clock ticks the process has used (fields 14 + 15 of /proc/PID/stat).
+cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+# us_per <ticks> <count>: microseconds of CPU per item.
+us_per() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (t == "" || n == "" || n + 0 == 0) print ""; else printf "%.1f", t * 1e6 / hz / n }'; }
 mib() { [[ -n "${1:-}" ]] && awk -v v="$1" 'BEGIN{printf "%.0f", v / 1024}'; }
 
 declare -A R   # R[<impl or setup>.<key>] = value

@@ -4,11 +4,16 @@
 //! rmq-loadgen produce --namesrv 127.0.0.1:9876 --topic BenchTopic --concurrency 64 --size 1024 --duration 30
 //! rmq-loadgen produce ... --rate 5000          # fixed rate; latency measured from the scheduled time
 //! rmq-loadgen consume --namesrv 127.0.0.1:9876 --topic BenchTopic --group bench_cg
+//! rmq-loadgen route --namesrv 127.0.0.1:9876 --topic BenchTopic --rate 5000 --duration 30
 //! ```
 //! It resolves the route through the name server, sends SEND_MESSAGE_V2 exactly as the Java
 //! client does (one request in flight per worker), prints progress every second, and ends with
 //! throughput and hdrhistogram latency percentiles. `consume` drains every queue from its
-//! minimum offset with PULL_MESSAGE and reports messages and bytes per second.
+//! minimum offset with PULL_MESSAGE and reports messages and bytes per second. `route` sends
+//! GET_ROUTEINFO_BY_TOPIC to the name server (at a fixed rate, or as fast as `--concurrency`
+//! allows) and reports queries per second and latency. Every mode ends with a `loadgen-cpu:`
+//! line (its own user + system clock ticks from `/proc/self/stat`), so a benchmark can put the
+//! generator's CPU per message beside the server's.
 
 // `serde_json::Value` indexing returns Null instead of panicking, and worker indices are taken
 // modulo the vector length, so indexing here cannot panic.
@@ -76,6 +81,22 @@ enum Cmd {
         /// Stop after this many seconds even if not drained.
         #[arg(long, default_value_t = 120)]
         duration: u64,
+    },
+    /// Query a topic's route from the name server.
+    Route {
+        #[arg(long, default_value = "127.0.0.1:9876")]
+        namesrv: String,
+        #[arg(long, default_value = "BenchTopic")]
+        topic: String,
+        /// Workers, each with one query in flight.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Stop after this many seconds.
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        /// Total queries per second (0: as fast as possible).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
     },
 }
 
@@ -387,6 +408,100 @@ async fn consume(
     Ok(())
 }
 
+/// GET_ROUTEINFO_BY_TOPIC at a fixed or unbounded rate; reports queries per second and latency.
+async fn route_load(
+    namesrv: String,
+    topic: String,
+    concurrency: usize,
+    duration: u64,
+    rate: u64,
+) -> Result<(), String> {
+    let concurrency = concurrency.max(1);
+    let client = Arc::new(RemotingClient::new());
+    // Fails early (and clearly) when the topic has no route.
+    let _ = route(&client, &namesrv, &topic).await?;
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(duration);
+    let per_worker_interval =
+        (rate > 0).then(|| Duration::from_secs_f64(concurrency as f64 / rate as f64));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, namesrv, topic, done, errors) = (
+            Arc::clone(&client),
+            namesrv.clone(),
+            topic.clone(),
+            Arc::clone(&done),
+            Arc::clone(&errors),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
+            let mut next = Instant::now();
+            while Instant::now() < deadline {
+                if per_worker_interval.is_some() {
+                    tokio::time::sleep_until(next.into()).await;
+                }
+                let scheduled = if per_worker_interval.is_some() {
+                    next
+                } else {
+                    Instant::now()
+                };
+                let ext: ExtFields = [("topic", topic.as_str())].into_iter().collect();
+                let mut req = RemotingCommand::request(105, Some(ext));
+                req.version = 479;
+                match client.invoke(&namesrv, req, TIMEOUT).await {
+                    Ok(r) if r.code == 0 => {
+                        let _ = done.fetch_add(1, Ordering::Relaxed);
+                        if let Some(h) = hist.as_mut() {
+                            let us =
+                                u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
+                            let _ = h.record(us.max(1));
+                        }
+                    }
+                    _ => {
+                        let _ = errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                if let Some(iv) = per_worker_interval {
+                    next += iv;
+                }
+            }
+            hist
+        }));
+    }
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?;
+    for t in tasks {
+        if let Ok(Some(h)) = t.await {
+            let _ = all.add(&h);
+        }
+    }
+    let label = if rate > 0 {
+        format!("route rate={rate}/s")
+    } else {
+        format!("route concurrency={concurrency}")
+    };
+    report(
+        &label,
+        done.load(Ordering::Relaxed),
+        started.elapsed(),
+        &all,
+    );
+    println!("errors: {}", errors.load(Ordering::Relaxed));
+    Ok(())
+}
+
+/// This process's user + system CPU in clock ticks (fields 14 and 15 of `/proc/self/stat`).
+fn own_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it start past its ')'.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut f = rest.split_whitespace().skip(11);
+    let user: u64 = f.next()?.parse().ok()?;
+    let system: u64 = f.next()?.parse().ok()?;
+    Some(user + system)
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -429,8 +544,18 @@ fn main() -> std::process::ExitCode {
                 group,
                 duration,
             } => consume(namesrv, topic, group, duration).await,
+            Cmd::Route {
+                namesrv,
+                topic,
+                concurrency,
+                duration,
+                rate,
+            } => route_load(namesrv, topic, concurrency, duration, rate).await,
         }
     });
+    if let Some(t) = own_cpu_ticks() {
+        println!("loadgen-cpu: {t} ticks");
+    }
     match r {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
