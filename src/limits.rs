@@ -132,6 +132,12 @@ pub const REPLY_PUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 /// (5 s, by modification time).
 pub const ACL_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// DELETE_TOPIC_IN_BROKER waits at most this long for records already appended to reach their
+/// ConsumeQueues before removing them, so the dispatcher does not recreate a deleted queue.
+/// Java has no wait (`DefaultMessageStore.deleteTopics` races the reput service); ours is a
+/// bound on an admin call, not on the hot path.
+pub const DELETE_TOPIC_DISPATCH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// ACL access and secret keys must be longer than this. Java: `AclConstants.ACCESS_KEY_MIN_LENGTH`
 /// and `SECRET_KEY_MIN_LENGTH` (6).
 pub const ACL_KEY_MIN_LENGTH: usize = 6;

@@ -73,6 +73,9 @@ pub const BROKER_KEYS: &[KeyDef] = keys! {
     "defaultMessageRequestMode": Str = "PULL",
     "defaultPopShareQueueNum": Int = "-1",
     "serverLoadBalancerEnable": Bool = "true",
+    "brokerConfigPath": Str = "",
+    "validateSystemTopicWhenUpdateTopic": Bool = "true",
+    "clearRetryTopicWhenDeleteTopic": Bool = "true",
 };
 
 /// `MessageStoreConfig` fields.

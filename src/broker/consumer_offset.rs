@@ -255,6 +255,27 @@ impl ConsumerOffsetManager {
         Ok(moved)
     }
 
+    /// Drops every group's offsets on `topic` (`cleanOffsetByTopic`); returns how many
+    /// groups had some. LMQ offsets are keyed the same way and go too.
+    pub fn remove_topic(&self, topic: &str) -> usize {
+        let of_topic = |k: &String| {
+            k.split_once(TOPIC_GROUP_SEPARATOR)
+                .is_some_and(|(t, g)| t == topic && !g.contains(TOPIC_GROUP_SEPARATOR))
+        };
+        let mut removed = 0;
+        if let Ok(mut t) = self.table.write() {
+            let before = t.len();
+            t.retain(|k, _| !of_topic(k));
+            removed += before - t.len();
+        }
+        if let Ok(mut t) = self.lmq_table.write() {
+            let before = t.len();
+            t.retain(|k, _| !of_topic(k));
+            removed += before - t.len();
+        }
+        removed
+    }
+
     /// Drops a group's offsets.
     pub fn remove_group(&self, group: &str) {
         if self.lmq_group(group) {

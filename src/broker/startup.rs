@@ -31,6 +31,10 @@ pub fn load_config(file: Option<&Path>) -> Result<(ConfigValues, Vec<String>), S
                 Err(err) => warn!("{}:{}: {err}", path.display(), e.line),
             }
         }
+        // `BrokerPathConfigHelper.setBrokerConfigPath`: UPDATE_BROKER_CONFIG persists here.
+        if cfg.get("brokerConfigPath").is_empty() {
+            let _ = cfg.set("brokerConfigPath", &path.to_string_lossy());
+        }
     }
     Ok((cfg, explicit))
 }

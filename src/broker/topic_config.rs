@@ -32,6 +32,29 @@ pub const RETRY_PREFIX: &str = "%RETRY%";
 /// Dead-letter topic prefix (`MixAll.DLQ_GROUP_TOPIC_PREFIX`).
 pub const DLQ_PREFIX: &str = "%DLQ%";
 
+/// `TopicValidator.SYSTEM_TOPIC_SET` as built statically; a broker adds its own names (see
+/// [`is_system_topic`]).
+pub const SYSTEM_TOPICS: &[&str] = &[
+    "TBW102",
+    "SCHEDULE_TOPIC_XXXX",
+    "BenchmarkTest",
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRACE_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+    "CHECKPOINT_TOPIC",
+];
+
+/// `TopicValidator.isSystemTopic`: the static set, the `rmq_sys_` prefix, and the names a
+/// broker's `TopicConfigManager` registers at start (`extra`: cluster name, broker name,
+/// `<cluster>_REPLY_TOPIC`, a custom trace topic).
+#[must_use]
+pub fn is_system_topic(topic: &str, extra: &[&str]) -> bool {
+    SYSTEM_TOPICS.contains(&topic) || topic.starts_with("rmq_sys_") || extra.contains(&topic)
+}
+
 /// Why a topic name is refused (`TopicValidator.validateTopic`), with Java's remark.
 #[must_use]
 pub fn validate_topic(topic: &str) -> Option<String> {

@@ -163,9 +163,90 @@ pub fn write<K: AsRef<str>, V: AsRef<str>>(entries: impl IntoIterator<Item = (K,
     out
 }
 
+/// Rewrites properties `text` with new values for some keys, keeping every other line,
+/// comment and the order as the operator wrote them: an entry whose key is updated becomes one
+/// `key=value` line (all its continuation lines go), and keys the text lacks are appended.
+/// Java's `Configuration.persist` instead rewrites the file with every key of every config
+/// object and drops the comments.
+#[must_use]
+pub fn update_text(text: &str, updates: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut written: Vec<&str> = Vec::new();
+    let mut lines = text.split('\n').enumerate().peekable();
+    while let Some((idx, raw)) = lines.next() {
+        let trimmed = raw.trim_end_matches('\r').trim_start();
+        let mut physical = vec![raw];
+        let mut logical = trimmed.to_owned();
+        let is_entry =
+            !(logical.is_empty() || logical.starts_with('#') || logical.starts_with('!'));
+        if is_entry {
+            while ends_with_odd_backslashes(&logical) {
+                let _ = logical.pop();
+                match lines.next() {
+                    Some((_, next)) => {
+                        physical.push(next);
+                        logical.push_str(next.trim_end_matches('\r').trim_start());
+                    }
+                    None => break,
+                }
+            }
+        }
+        let key = is_entry
+            .then(|| unescape(split_key_value(&logical).0, idx + 1).ok())
+            .flatten();
+        match key.and_then(|k| updates.iter().find(|(uk, _)| *uk == k)) {
+            Some((k, v)) => {
+                out.push_str(&write([(k, v)]));
+                written.push(k);
+            }
+            None => {
+                for line in physical {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    // `split` yields a last empty piece after a final newline; don't double it.
+    if text.ends_with('\n') || text.is_empty() {
+        let _ = out.pop();
+    }
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let missing: Vec<(&str, &str)> = updates
+        .iter()
+        .filter(|(k, _)| !written.contains(k))
+        .copied()
+        .collect();
+    out.push_str(&write(missing));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn update_text_keeps_comments_and_order() {
+        let text = "# broker a\nbrokerName=broker-a\nflushDiskType = ASYNC_FLUSH\nmulti=a\\\n  b\n";
+        let got = update_text(
+            text,
+            &[
+                ("flushDiskType", "SYNC_FLUSH"),
+                ("multi", "c"),
+                ("newKey", "v 1"),
+            ],
+        );
+        assert_eq!(
+            got,
+            "# broker a\nbrokerName=broker-a\nflushDiskType=SYNC_FLUSH\nmulti=c\nnewKey=v 1\n"
+        );
+        let back = parse(&got).unwrap();
+        assert_eq!(back.len(), 4);
+        assert_eq!(update_text("", &[("k", "v")]), "k=v\n");
+        assert_eq!(update_text("a=1", &[("b", "2")]), "a=1\nb=2\n");
+    }
 
     #[test]
     fn parses_java_forms() {

@@ -3,21 +3,7 @@
 
 use super::pb::{Code, Resource};
 use super::status::Reject;
-use crate::broker::topic_config::validate_topic;
-
-/// Topics the Java proxy refuses as system topics (`TopicValidator.SYSTEM_TOPIC_SET`).
-const SYSTEM_TOPICS: &[&str] = &[
-    "TBW102",
-    "SCHEDULE_TOPIC_XXXX",
-    "BenchmarkTest",
-    "RMQ_SYS_TRANS_HALF_TOPIC",
-    "RMQ_SYS_TRACE_TOPIC",
-    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
-    "TRANS_CHECK_MAX_TIME_TOPIC",
-    "SELF_TEST_TOPIC",
-    "OFFSET_MOVED_EVENT",
-    "CHECKPOINT_TOPIC",
-];
+use crate::broker::topic_config::{SYSTEM_TOPICS, validate_topic};
 
 /// `Character.isISOControl`.
 fn is_iso_control(c: char) -> bool {

@@ -130,6 +130,11 @@ impl ConsumeQueue {
         )
     }
 
+    /// Removes the queue's files and directory (DELETE_TOPIC_IN_BROKER).
+    pub fn destroy(&self) -> Result<usize, StoreError> {
+        self.files.destroy()
+    }
+
     /// Writes unit `queue_offset`, creating files as needed (pre-filled with blanks when the
     /// queue starts mid-file).
     pub fn put(&self, queue_offset: u64, unit: CqUnit) -> Result<(), StoreError> {

@@ -209,6 +209,30 @@ impl MappedFileQueue {
         Ok(())
     }
 
+    /// Removes every file and the directory (a deleted topic's queue). Readers holding a
+    /// mapped slice keep it: the mapping outlives the unlinked file.
+    pub fn destroy(&self) -> Result<usize, StoreError> {
+        let removed = std::mem::take(
+            &mut *self
+                .files
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for f in &removed {
+            match std::fs::remove_file(f.path()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match std::fs::remove_dir(&self.dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(removed.len())
+    }
+
     /// Deletes whole files that end at or before `offset` (retention, or a ConsumeQueue whose
     /// CommitLog data is gone); returns how many.
     pub fn delete_before(&self, offset: u64) -> Result<usize, StoreError> {

@@ -27,6 +27,7 @@ pub mod recovery;
 pub mod replica;
 pub mod timer;
 pub mod tool;
+pub mod topic_delete;
 
 pub use config::{FlushDiskType, StoreConfig};
 pub use message_store::{GetMessageResult, GetMessageStatus, MessageStore, PutMessage, PutResult};

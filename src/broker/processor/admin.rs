@@ -5,9 +5,11 @@ use std::sync::atomic::Ordering;
 
 use super::client::parse_body;
 use crate::broker::Broker;
+use crate::broker::pop::pop_retry_topic;
 use crate::broker::subscription_group::SubscriptionGroupConfig;
 use crate::broker::topic_config::{
-    NOT_ALLOWED_SEND_TOPICS, TBW102, data_version_node, topic_config_node, validate_topic,
+    NOT_ALLOWED_SEND_TOPICS, TBW102, data_version_node, is_system_topic, topic_config_node,
+    validate_topic,
 };
 use crate::config::properties;
 use crate::net::ConnectionHandle;
@@ -127,21 +129,73 @@ fn alter_attributes(current: &str, modification: &str) -> Result<String, String>
     Ok(serde_json::Value::Object(map).to_string())
 }
 
-/// DELETE_TOPIC_IN_BROKER: the topic's config goes; its messages age out with retention.
+/// DELETE_TOPIC_IN_BROKER (`AdminBrokerProcessor.deleteTopic`): the topic, and the POP retry
+/// topics of the groups that consumed it (`clearRetryTopicWhenDeleteTopic`), lose their
+/// config, ConsumeQueues and offsets. CommitLog records age out with retention.
 pub(crate) fn delete_topic(
     broker: &Arc<Broker>,
-    _c: &ConnectionHandle,
+    c: &ConnectionHandle,
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, HeaderError> {
     let h = TopicRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
-    if let Some(remark) = validate_topic(&h.topic) {
+    if h.topic.trim().is_empty() {
         return Ok(RemotingCommand::error(
             ResponseCode::INVALID_PARAMETER,
-            remark,
+            "The specified topic is blank.",
         ));
     }
-    let _existed = broker.topics.delete(&h.topic);
+    if broker.config_bool("validateSystemTopicWhenUpdateTopic")
+        && is_system_topic(
+            &h.topic,
+            &broker_system_topics(broker)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+    {
+        return Ok(RemotingCommand::error(
+            ResponseCode::INVALID_PARAMETER,
+            format!("The topic[{}] is conflict with system topic.", h.topic),
+        ));
+    }
+    let mut doomed = vec![h.topic.clone()];
+    if broker.config_bool("clearRetryTopicWhenDeleteTopic") {
+        for group in broker.offsets.groups_of_topic(&h.topic) {
+            for v2 in [true, false] {
+                let retry = pop_retry_topic(&h.topic, &group, v2);
+                if broker.topics.get(&retry).is_some() && !doomed.contains(&retry) {
+                    doomed.push(retry);
+                }
+            }
+        }
+    }
+    for topic in &doomed {
+        tracing::info!(topic = %topic, caller = %c.peer(), "deleting topic in broker");
+        let _ = broker.topics.delete(topic);
+        let _ = broker.offsets.remove_topic(topic);
+    }
+    let names: Vec<&str> = doomed.iter().map(String::as_str).collect();
+    if let Err(e) = broker.store.delete_topics(&names) {
+        return Ok(RemotingCommand::error(
+            ResponseCode::SYSTEM_ERROR,
+            e.to_string(),
+        ));
+    }
+    let _ = crate::broker::config_file::ConfigManager::persist(&broker.offsets);
     Ok(RemotingCommand::success())
+}
+
+/// The names this broker's `TopicConfigManager` adds to Java's system topic set at start.
+fn broker_system_topics(broker: &Broker) -> Vec<String> {
+    let mut names = vec![
+        broker.cluster.clone(),
+        broker.name.clone(),
+        format!("{}_REPLY_TOPIC", broker.cluster),
+    ];
+    if broker.config_bool("traceTopicEnable") {
+        names.push(broker.config_str("msgTraceTopicName"));
+    }
+    names
 }
 
 /// GET_ALL_TOPIC_CONFIG: `TopicConfigAndMappingSerializeWrapper`.
@@ -606,15 +660,51 @@ pub(crate) fn update_broker_config(
             "Can not update config in black list.",
         ));
     }
+    let mut accepted: Vec<(&str, &str)> = Vec::new();
     if let Ok(mut c) = broker.config.write() {
         for e in &entries {
-            if let Err(err) = c.set(&e.key, &e.value) {
-                tracing::warn!(error = %err, "ignored broker config update entry");
+            match c.set(&e.key, &e.value) {
+                Ok(()) => accepted.push((&e.key, &e.value)),
+                Err(err) => tracing::warn!(error = %err, "ignored broker config update entry"),
             }
         }
     }
+    persist_config_updates(broker, &accepted);
     // `AdminBrokerProcessor.updateBrokerConfig` clears the placeholder remark on success.
     Ok(RemotingCommand::success())
+}
+
+/// `Configuration.persist`: accepted keys go back to the `-c` file (`brokerConfigPath`), so
+/// they survive a restart. Other lines of the operator's file are kept (see
+/// [`properties::update_text`]). A broker started without a file has nowhere to write; Java
+/// writes `~/store/config/broker.properties`, which no start reads back.
+fn persist_config_updates(broker: &Broker, accepted: &[(&str, &str)]) {
+    let path = broker.config_str("brokerConfigPath");
+    if accepted.is_empty() {
+        return;
+    }
+    if path.is_empty() {
+        tracing::warn!("broker config updated in memory only: started without a config file (-c)");
+        return;
+    }
+    let path = std::path::Path::new(&path);
+    let old = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "cannot read the broker config file; update not persisted");
+            return;
+        }
+    };
+    let text = properties::update_text(&old, accepted);
+    match crate::broker::config_file::persist(path, &text) {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), keys = ?accepted.iter().map(|(k, _)| *k).collect::<Vec<_>>(), "broker config update persisted")
+        }
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "cannot persist the broker config update")
+        }
+    }
 }
 
 /// QUERY_TOPIC_CONSUME_BY_WHO: `{"groupList":[…]}`.
