@@ -22,6 +22,10 @@ pub struct Stats {
     pub get_found: AtomicU64,
     /// Pulls answered without messages.
     pub get_miss: AtomicU64,
+    /// Put and get latencies.
+    pub latency: super::latency::Latency,
+    /// Puts the store refused (`putMessageFailedTimes`).
+    pub put_failed: AtomicU64,
     /// One sample a second, newest last.
     samples: Mutex<VecDeque<Sample>>,
 }
@@ -89,11 +93,21 @@ impl Stats {
             .iter()
             .map(|w| {
                 self.rate(counter, *w)
-                    .map(|r| format!("{r:.1}"))
+                    .map(java_double_text)
                     .unwrap_or_default()
             })
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+/// `String.valueOf(double)` for the figures brokers report: `0.0`, `12.5`, `13.986013986013987`.
+#[must_use]
+pub fn java_double_text(d: f64) -> String {
+    if d.is_finite() && d.fract() == 0.0 && d.abs() < 1e7 {
+        format!("{d:.1}")
+    } else {
+        format!("{d}")
     }
 }
 

@@ -9,9 +9,9 @@ use bytes::{Bytes, BytesMut};
 use tracing::debug;
 
 use super::FAQ_SUFFIX;
-use crate::broker::Broker;
 use crate::broker::client_manager::SubscriptionData;
 use crate::broker::subscription_group::SubscriptionGroupConfig;
+use crate::broker::{Broker, stats_items};
 use crate::filter::sql92::{Selector, compile};
 use crate::ha::BrokerRole;
 use crate::net::ConnectionHandle;
@@ -330,7 +330,12 @@ pub async fn pull_message(
         let notified = notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        let began = std::time::Instant::now();
         let mut r = read(broker, &c);
+        broker
+            .stats
+            .latency
+            .record_get(u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX));
         correct_next_offset(broker, &c, &mut r);
         let resp = compose(&c, &r, suggested_broker(broker, &c, &r));
         let can_hold = suspend
@@ -342,6 +347,19 @@ pub async fn pull_message(
         if !can_hold || slot.is_none() || conn.is_closed() {
             let n = u64::try_from(r.messages.len()).unwrap_or(0);
             let _ = broker.stats.got_messages.fetch_add(n, Ordering::Relaxed);
+            if n > 0 {
+                let key = format!("{}@{}", h.topic, h.consumer_group);
+                let bytes: usize = r.messages.iter().map(Bytes::len).sum();
+                let items = &broker.stats_items;
+                items.add(stats_items::GROUP_GET_NUMS, &key, n, 1);
+                items.add(
+                    stats_items::GROUP_GET_SIZE,
+                    &key,
+                    u64::try_from(bytes).unwrap_or(0),
+                    1,
+                );
+                items.add(stats_items::BROKER_GET_NUMS, &broker.cluster, n, 1);
+            }
             let counter = if n > 0 {
                 &broker.stats.get_found
             } else {
