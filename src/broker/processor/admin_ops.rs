@@ -518,3 +518,26 @@ pub(crate) fn export_pop_record(
 ) -> Result<RemotingCommand, HeaderError> {
     Ok(java_success())
 }
+
+ext_header! {
+    /// RESET_MASTER_FLUSH_OFFSET (908).
+    pub struct ResetMasterFlushOffsetHeader {
+        /// The master's flushed CommitLog offset.
+        master_flush_offset: opt i64 = "masterFlushOffset",
+    }
+}
+
+/// RESET_MASTER_FLUSH_OFFSET (908, `resetMasterFlushOffset`): Java records the value on a slave
+/// for its controller-mode truncation; a master ignores it. Our slaves truncate from the HA
+/// handshake, so the value is only logged.
+pub(crate) fn reset_master_flush_offset(
+    broker: &Arc<Broker>,
+    _c: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, HeaderError> {
+    let h = ResetMasterFlushOffsetHeader::from_ext_fields(req.ext_fields.as_ref())?;
+    if broker.id != 0 {
+        info!(offset = ?h.master_flush_offset, "resetMasterFlushOffset on a slave (ignored)");
+    }
+    Ok(RemotingCommand::success())
+}

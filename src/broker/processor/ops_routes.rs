@@ -59,6 +59,7 @@ wrap!(clean_cq => admin_ops::clean_expired_consume_queue);
 wrap!(delete_commit_log => admin_ops::delete_expired_commit_log);
 wrap!(clean_unused => admin_ops::clean_unused_topic);
 wrap!(pop_rollback => admin_ops::export_pop_record);
+wrap!(master_flush => admin_ops::reset_master_flush_offset);
 wrap_async!(running_info => admin_relay::get_consumer_running_info);
 wrap_async!(consume_directly => admin_relay::consume_message_directly);
 wrap_async!(reset_offset => admin_relay::reset_offset);
@@ -94,6 +95,7 @@ pub static TABLE: &[Route] = &[
     ),
     row(RequestCode::CLEAN_UNUSED_TOPIC, clean_unused, true),
     row(RequestCode::POP_ROLLBACK, pop_rollback, false),
+    row(RequestCode::RESET_MASTER_FLUSH_OFFSET, master_flush, false),
     row(RequestCode::GET_CONSUMER_RUNNING_INFO, running_info, false),
     row(
         RequestCode::CONSUME_MESSAGE_DIRECTLY,

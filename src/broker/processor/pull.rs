@@ -336,6 +336,14 @@ pub async fn pull_message(
             .stats
             .latency
             .record_get(u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX));
+        // Every store read counts, also the re-checks of a held pull (`getMessageTimesTotalFound`
+        // / `getMessageTimesTotalMiss` are counted in Java's `DefaultMessageStore.getMessage`).
+        let counter = if r.messages.is_empty() {
+            &broker.stats.get_miss
+        } else {
+            &broker.stats.get_found
+        };
+        let _ = counter.fetch_add(1, Ordering::Relaxed);
         correct_next_offset(broker, &c, &mut r);
         let resp = compose(&c, &r, suggested_broker(broker, &c, &r));
         let can_hold = suspend
@@ -360,12 +368,6 @@ pub async fn pull_message(
                 );
                 items.add(stats_items::BROKER_GET_NUMS, &broker.cluster, n, 1);
             }
-            let counter = if n > 0 {
-                &broker.stats.get_found
-            } else {
-                &broker.stats.get_miss
-            };
-            let _ = counter.fetch_add(1, Ordering::Relaxed);
             respond(conn, &req, resp, r.messages).await;
             return None;
         }
