@@ -190,7 +190,45 @@ async fn reset_offset_query_cq_and_consume_stats() {
         Some("Target offset 99 not in consume queue range [0-4]")
     );
 
-    // GET_BROKER_CONSUME_STATS: the group's diff is 5 - 2 = 3 on queue 0.
+    // A pending reset: the client's older offset is refused, and the group's next pull of the
+    // queue answers PULL_OFFSET_MOVED ("OFFSET_RESET") with the reset offset, once.
+    let cg = request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, &[])
+        .with_body(br#"{"groupName":"cg"}"#.to_vec());
+    assert_eq!(c.invoke(&b.addr, cg, T).await.unwrap().code, 0);
+    let reset_cg = request(
+        RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+        &[
+            ("topic", "TR"),
+            ("group", "cg"),
+            ("queueId", "0"),
+            ("offset", "3"),
+            ("timestamp", "0"),
+            ("isForce", "true"),
+        ],
+    );
+    assert_eq!(c.invoke(&b.addr, reset_cg, T).await.unwrap().code, 0);
+    let update = request(
+        RequestCode::UPDATE_CONSUMER_OFFSET,
+        &[
+            ("consumerGroup", "cg"),
+            ("topic", "TR"),
+            ("queueId", "0"),
+            ("commitOffset", "1"),
+        ],
+    );
+    let r = c.invoke(&b.addr, update, T).await.unwrap();
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("Offset has been previously reset")
+    );
+    let moved = common::pull(&c, &b.addr, "TR", 0, 0, 0, "*").await;
+    assert_eq!(moved.code, ResponseCode::PULL_OFFSET_MOVED.code());
+    assert_eq!(moved.remark.as_deref(), Some("OFFSET_RESET"));
+    assert_eq!(moved.ext("nextBeginOffset"), Some("3"));
+    let found = common::pull(&c, &b.addr, "TR", 0, 3, 0, "*").await;
+    assert_eq!(found.code, 0, "{:?}", found.remark);
+
+    // GET_BROKER_CONSUME_STATS: GR lags 5 - 2 = 3 on queue 0, cg 5 - 3 = 2.
     let r = c
         .invoke(
             &b.addr,
@@ -205,7 +243,7 @@ async fn reset_offset_query_cq_and_consume_stats() {
     assert_eq!(r.code, 0, "{:?}", r.remark);
     let text = body_text(&r);
     assert!(text.contains("\"GR\":[{\"consumeTps\":0.0"), "{text}");
-    assert!(text.contains("\"totalDiff\":3"), "{text}");
+    assert!(text.contains("\"totalDiff\":5"), "{text}");
 
     // CLONE_GROUP_OFFSET copies GR's offsets.
     let r = c

@@ -94,14 +94,14 @@ wait "${side_pids[@]}"
 # are left out: Java echoes every key of its -c file (registerConfig(properties)) and only the
 # Java broker's file has them.
 keys_of() {
-    sed -nE 's/^([A-Za-z0-9_.]+)[[:space:]]*[:=].*/\1/p' "$1" \
+    sed -nE 's/^([][A-Za-z0-9_.]+)[[:space:]]*[:=].*/\1/p' "$1" \
         | grep -vxE 'authenticationMetadataProvider|authorizationMetadataProvider' | sort -u
 }
-verdict() { # <kind> <id>: PASS, FAIL ... or "-" when not run
-    local line
-    line="$(grep -m1 "^RESULT $2 " "$WORK/$1/results.txt" 2>/dev/null)" || { echo "-"; return; }
-    echo "${line#RESULT "$2" }"
-}
+# Verdicts by side and id ("PASS ...", "FAIL ..."), read once; "-" when not run.
+declare -A VERDICT=()
+for k in java rust; do
+    while read -r _ id rest; do VERDICT[$k/$id]="$rest"; done < <(grep '^RESULT ' "$WORK/$k/results.txt" 2>/dev/null)
+done
 
 table="$WORK/table.md"
 {
@@ -110,11 +110,12 @@ table="$WORK/table.md"
 } >"$table"
 while IFS=$'\t' read -r id flags _ args; do
     [[ -z "$id" || "$id" == \#* ]] && continue
-    j="$(verdict java "$id")"; r="$(verdict rust "$id")"
+    j="${VERDICT[java/$id]:--}"; r="${VERDICT[rust/$id]:--}"
     note=""
     if [[ "$flags" == *keys* && "$j" == PASS* && -f "$WORK/java/$id.out" && -f "$WORK/rust/$id.out" ]]; then
-        missing="$(comm -23 <(keys_of "$WORK/java/$id.out") <(keys_of "$WORK/rust/$id.out") | tr '\n' ' ')"
-        nj=$(keys_of "$WORK/java/$id.out" | wc -l); nr=$(keys_of "$WORK/rust/$id.out" | wc -l)
+        kj="$(keys_of "$WORK/java/$id.out")"; kr="$(keys_of "$WORK/rust/$id.out")"
+        missing="$(comm -23 <(echo "$kj") <(echo "$kr") | tr '\n' ' ')"
+        nj=$(grep -c . <<<"$kj"); nr=$(grep -c . <<<"$kr")
         note="keys: Java $nj, ours $nr"
         if [[ -n "$missing" && "$r" == PASS* ]]; then
             r="FAIL missing keys: ${missing:0:200}"

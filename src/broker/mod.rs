@@ -86,6 +86,8 @@ pub struct Broker {
     pub stats: Stats,
     /// Per-topic and per-group windows (VIEW_BROKER_STATS_DATA).
     pub stats_items: stats_items::StatsItems,
+    /// Offsets reset by an operator, not yet pulled.
+    pub reset_offsets: processor::admin_relay::ResetOffsets,
     /// Delayed-delivery progress.
     pub schedule: schedule::ScheduleOffsets,
     /// Timer messages (`timerWheelEnable`).
@@ -232,6 +234,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         locks: processor::lock::LockManager::default(),
         stats: Stats::default(),
         stats_items: stats_items::StatsItems::default(),
+        reset_offsets: processor::admin_relay::ResetOffsets::default(),
         schedule: schedule::ScheduleOffsets::load(cfg_dir.join("delayOffset.json")),
         timer,
         timer_config,

@@ -3,10 +3,9 @@
 //! (`consumeMessage` / the dashboard's resend), offsets reset by time (`resetOffsetByTime`,
 //! `skipAccumulatedMessage`) and the consumers' own offsets (`getConsumerStatus`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use tracing::debug;
 
 use super::admin::{json_body, mq_key, object_keyed_table};
 use crate::broker::Broker;
@@ -16,6 +15,49 @@ use crate::ha::BrokerRole;
 use crate::net::{ConnectionHandle, NetError};
 use crate::remoting::error::HeaderError;
 use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
+
+/// Offsets reset by an operator that the group has not pulled yet (`ConsumerOffsetManager`'s
+/// `resetOffsetTable`), keyed by (topic, group).
+#[derive(Debug, Default)]
+pub struct ResetOffsets {
+    table: Mutex<HashMap<(String, String), HashMap<i32, i64>>>,
+}
+
+impl ResetOffsets {
+    /// `assignResetOffset`.
+    pub fn assign(&self, topic: &str, group: &str, queue_id: i32, offset: i64) {
+        if queue_id < 0 || offset < 0 {
+            return;
+        }
+        if let Ok(mut t) = self.table.lock() {
+            let _ = t
+                .entry((topic.to_owned(), group.to_owned()))
+                .or_default()
+                .insert(queue_id, offset);
+        }
+    }
+
+    /// The pending reset of a queue, if any (`hasOffsetReset` / `queryOffset`).
+    #[must_use]
+    pub fn peek(&self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
+        let t = self.table.lock().ok()?;
+        t.get(&(topic.to_owned(), group.to_owned()))?
+            .get(&queue_id)
+            .copied()
+    }
+
+    /// Takes the pending reset of a queue (`queryThenEraseResetOffset`, on the group's pull).
+    pub fn take(&self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
+        let mut t = self.table.lock().ok()?;
+        let key = (topic.to_owned(), group.to_owned());
+        let per_queue = t.get_mut(&key)?;
+        let v = per_queue.remove(&queue_id);
+        if per_queue.is_empty() {
+            let _ = t.remove(&key);
+        }
+        v
+    }
+}
 
 /// How long a relayed call waits for the client (`Broker2Client.callClient`: 10 s).
 const CALL_CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -217,10 +259,11 @@ fn offset_by_time(broker: &Broker, topic: &str, queue_id: i32, timestamp: i64) -
     i64::try_from(lo).unwrap_or(0)
 }
 
-/// INVOKE_BROKER_TO_RESET_OFFSET (222), Java 5's server-side reset (`resetOffsetInner`): the
-/// broker finds each queue's offset for the time (or takes the given offset for one queue),
-/// commits it, and tells the group's online clients with RESET_CONSUMER_CLIENT_OFFSET so they
-/// drop what they hold. Answers `ResetOffsetBody`.
+/// INVOKE_BROKER_TO_RESET_OFFSET (222), Java 5's server-side reset (`resetOffsetInner`,
+/// `useServerSideResetOffset`): the broker finds each queue's offset for the time (or takes the
+/// given offset for one queue), commits it and keeps it as pending: the group's next pull of the
+/// queue answers PULL_OFFSET_MOVED ("OFFSET_RESET") with it, QUERY_CONSUMER_OFFSET answers it,
+/// and the clients' older offsets are refused until then. Answers `ResetOffsetBody`.
 pub async fn reset_offset(
     broker: &Arc<Broker>,
     _conn: &ConnectionHandle,
@@ -288,32 +331,13 @@ async fn reset_offset_inner(broker: &Broker, h: &ResetOffsetRequestHeader) -> Re
     }
     for (qid, off) in &table {
         broker.offsets.commit(&h.group, &h.topic, *qid, *off);
+        broker.reset_offsets.assign(&h.topic, &h.group, *qid, *off);
     }
     let entries: Vec<(String, String)> = table
         .iter()
         .map(|(q, o)| (mq_key(&broker.name, *q, &h.topic), o.to_string()))
         .collect();
     let body = format!("{{\"offsetTable\":{}}}", object_keyed_table(entries));
-    if let Some(g) = broker.clients.consumer_group(&h.group) {
-        let header = ResetOffsetRequestHeader {
-            topic: h.topic.clone(),
-            group: h.group.clone(),
-            queue_id: None,
-            offset: None,
-            timestamp: h.timestamp,
-            is_force: h.is_force,
-        };
-        for ch in g.channels.into_values() {
-            let call = RemotingCommand::request(
-                RequestCode::RESET_CONSUMER_CLIENT_OFFSET.code(),
-                Some(header.to_ext_fields()),
-            )
-            .with_body(body.clone().into_bytes());
-            if let Err(e) = ch.conn.invoke_oneway(call).await {
-                debug!(client = %ch.client_id, error = %e, "reset offset notice failed");
-            }
-        }
-    }
     json_body(body)
 }
 
@@ -416,6 +440,17 @@ mod tests {
         );
         assert_eq!(offset_of_msg_id("7F000001"), None);
         assert_eq!(offset_of_msg_id("7F00000100002A9F00000000000012ZZ"), None);
+    }
+
+    #[test]
+    fn reset_offsets_are_taken_once() {
+        let r = ResetOffsets::default();
+        r.assign("T", "G", 1, 5);
+        r.assign("T", "G", -1, 5);
+        assert_eq!(r.peek("T", "G", 1), Some(5));
+        assert_eq!(r.take("T", "G", 1), Some(5));
+        assert_eq!(r.take("T", "G", 1), None);
+        assert_eq!(r.peek("T", "G", -1), None);
     }
 
     #[test]

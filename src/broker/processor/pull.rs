@@ -304,6 +304,30 @@ pub async fn pull_message(
         Err(resp) => return Some(resp),
     };
     let h = &c.header;
+    // An operator's reset (INVOKE_BROKER_TO_RESET_OFFSET) wins over the client's offsets: Java's
+    // `OFFSET_RESET` status, answered PULL_OFFSET_MOVED with the reset offset.
+    if let Some(reset) = broker
+        .reset_offsets
+        .take(&h.topic, &h.consumer_group, h.queue_id)
+    {
+        let q = broker.store.queue(&h.topic, h.queue_id);
+        let header = PullMessageResponseHeader {
+            suggest_which_broker_id: 0,
+            next_begin_offset: reset,
+            min_offset: q
+                .as_ref()
+                .map_or(0, |q| i64::try_from(q.min_offset()).unwrap_or(0)),
+            max_offset: q
+                .as_ref()
+                .map_or(0, |q| i64::try_from(q.max_offset()).unwrap_or(0)),
+            topic_sys_flag: Some(c.topic_sys_flag),
+            group_sys_flag: Some(c.group.group_sys_flag),
+        };
+        return Some(
+            RemotingCommand::response(ResponseCode::PULL_OFFSET_MOVED, Some("OFFSET_RESET".into()))
+                .with_ext_fields(header.to_ext_fields()),
+        );
+    }
     // 5.x stores the commit offset on a slave too (4.9 did not); Java clients clear the flag when
     // they pull from a slave, so it only matters for other clients.
     if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {

@@ -13,8 +13,9 @@
  * with stdout and stderr captured into <outDir>/<id>.out. A command passes when execute() returns
  * without exception, the output matches the expected regex, and (unless flags has "allowerr") the
  * output carries no error word ("Exception:", "not supported", "failed", "error"). Flag "loop": the
- * command never returns (clusterRT), its output after a few seconds is judged. Prints one line
- * "RESULT <id> PASS|FAIL <reason>" per command and exits 0.
+ * command never returns (clusterRT), its output after a few seconds is judged. The pseudo-command
+ * "@dashboard <args>" runs DashboardProbe (the admin calls rocketmq-dashboard makes). Prints one
+ * line "RESULT <id> PASS|FAIL <reason>" per command and exits 0.
  */
 
 import java.io.ByteArrayOutputStream;
@@ -250,7 +251,23 @@ public class OpsBatch extends MQAdminStartup {
         SubCommand cmd = find(cmdName);
         boolean loop = flags.contains("loop");
         long t0 = System.nanoTime();
-        if (cmd == null) {
+        if ("@dashboard".equals(cmdName)) {
+            Thread t = new Thread(() -> {
+                SINK.set(buf);
+                try {
+                    DashboardProbe.run(argv.subList(1, argv.size()));
+                } catch (Throwable e) {
+                    failure[0] = e.toString().replace('\n', ' ');
+                    e.printStackTrace();
+                }
+            }, "ops-" + id);
+            t.setDaemon(true);
+            t.start();
+            t.join(120_000);
+            if (t.isAlive()) {
+                failure[0] = "timed out";
+            }
+        } else if (cmd == null) {
             failure[0] = "no subcommand " + cmdName;
         } else {
             Thread t = new Thread(() -> {
