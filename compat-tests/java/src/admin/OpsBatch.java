@@ -6,7 +6,7 @@
  *   OpsBatch <commands.tsv> <outDir> <namesrvAddr> <brokerAddr> <brokerName> <workloadCount>
  *
  * First a workload in this JVM: a producer (group OpsPG) sends <workloadCount> messages with keys
- * to topic OpsT and a push consumer (group OpsG) consumes them; both stay online while the
+ * to topic OpsT and a push consumer (group OpsG) consumes them, both with message trace on; both stay online while the
  * commands run, so consumerStatus, consumerConnection and producerConnection have a client to show.
  *
  * Then each line of commands.tsv (id, flags, expected regex, arguments with {PLACEHOLDERS}) runs
@@ -122,11 +122,11 @@ public class OpsBatch extends MQAdminStartup {
         long begin = System.currentTimeMillis() - 60_000;
 
         // The workload: topic OpsT (auto-created on the first send), OpsG consuming it.
-        DefaultMQProducer producer = new DefaultMQProducer("OpsPG");
+        DefaultMQProducer producer = new DefaultMQProducer("OpsPG", true, null); // with message trace
         producer.setNamesrvAddr(ns);
         producer.setInstanceName("ops-producer");
         producer.start();
-        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer("OpsG");
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer("OpsG", true, null);
         consumer.setNamesrvAddr(ns);
         consumer.setInstanceName("ops-consumer");
         consumer.subscribe("OpsT", "*");
