@@ -17,6 +17,9 @@
 # The result is a table (command, Java, ours); with OPS_FINDINGS=1 it replaces the block between
 # the "ops-table" markers in compat-tests/FINDINGS.md.
 #
+# OpsBatch needs JDK 17+ (`-Djava.security.manager=allow`: a command calling System.exit on bad
+# options fails that row instead of ending the JVM). Both sides run at once; about 2.5 minutes.
+#
 # One scenario per command that passes against Java: "ops.<id>"; exit 1 when ours fails one.
 # Environment: OPS_COUNT (60), OPS_KEEP_WORK, OPS_FINDINGS, OPS_BROKERS ("java rust"),
 #              OPS_COMMANDS (another commands file),

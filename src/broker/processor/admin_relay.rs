@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use super::admin::{json_body, mq_key, object_keyed_table};
 use crate::broker::Broker;
 use crate::broker::client_manager::ClientChannel;
 use crate::ext_header;
 use crate::ha::BrokerRole;
+use crate::limits::{CALL_CLIENT_TIMEOUT, CONSUMER_STATUS_TIMEOUT};
 use crate::net::{ConnectionHandle, NetError};
 use crate::remoting::error::HeaderError;
 use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
@@ -58,9 +58,6 @@ impl ResetOffsets {
         v
     }
 }
-
-/// How long a relayed call waits for the client (`Broker2Client.callClient`: 10 s).
-const CALL_CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 ext_header! {
     /// GET_CONSUMER_RUNNING_INFO (307).
@@ -408,7 +405,7 @@ pub async fn get_consumer_status(
             RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT.code(),
             Some(h.to_ext_fields()),
         );
-        let Ok(resp) = ch.conn.invoke(call, Duration::from_secs(5)).await else {
+        let Ok(resp) = ch.conn.invoke(call, CONSUMER_STATUS_TIMEOUT).await else {
             continue;
         };
         let text = std::str::from_utf8(&resp.body).unwrap_or_default();
