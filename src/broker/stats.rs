@@ -101,6 +101,23 @@ impl Stats {
     }
 }
 
+impl Stats {
+    /// `getTotalTps`: pulls found plus pulls missed per second, for 10 s, 60 s and 600 s; unlike
+    /// the other figures Java prints `0.0` for a window without enough history.
+    #[must_use]
+    pub fn total_tps_text(&self) -> String {
+        [10, 60, 600]
+            .iter()
+            .map(|w| {
+                let found = self.rate(Counter::Found, *w).unwrap_or(0.0);
+                let miss = self.rate(Counter::Miss, *w).unwrap_or(0.0);
+                java_double_text(found + miss)
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// `String.valueOf(double)` for the figures brokers report: `0.0`, `12.5`, `13.986013986013987`.
 #[must_use]
 pub fn java_double_text(d: f64) -> String {
@@ -125,5 +142,6 @@ mod tests {
         assert_eq!(s.rate(Counter::Put, 10), Some(100.0));
         assert_eq!(s.rate(Counter::Put, 60), None);
         assert_eq!(s.tps_text(Counter::Put), "100.0  ");
+        assert_eq!(s.total_tps_text(), "0.0 0.0 0.0");
     }
 }

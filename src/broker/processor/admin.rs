@@ -280,7 +280,7 @@ pub(crate) fn get_broker_runtime_info(
         ("putTps".into(), stats.tps_text(Counter::Put)),
         ("getFoundTps".into(), stats.tps_text(Counter::Found)),
         ("getMissTps".into(), stats.tps_text(Counter::Miss)),
-        ("getTotalTps".into(), stats.tps_text(Counter::Got)),
+        ("getTotalTps".into(), stats.total_tps_text()),
         ("getTransferredTps".into(), stats.tps_text(Counter::Got)),
         (
             "putLatency99".into(),

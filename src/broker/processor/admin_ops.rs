@@ -159,7 +159,8 @@ pub(crate) fn update_and_create_subscription_group_list(
     Ok(RemotingCommand::success())
 }
 
-/// GET_ALL_PRODUCER_INFO (328): `ProducerTableInfo`, every producer group with its clients.
+/// GET_ALL_PRODUCER_INFO (328): `ProducerTableInfo`, every producer group with its clients
+/// (`remoteIP` as Netty's `remoteAddress().toString()`: `/127.0.0.1:port`).
 pub(crate) fn get_all_producer_info(
     broker: &Arc<Broker>,
     _c: &ConnectionHandle,
@@ -177,7 +178,7 @@ pub(crate) fn get_all_producer_info(
                 .field_str("clientId", &ch.client_id)
                 .field_str("language", ch.language.map_or("JAVA", |l| l.name()))
                 .field_num("lastUpdateTimestamp", now_ms - age)
-                .field_str("remoteIP", &ch.conn.peer().to_string())
+                .field_str("remoteIP", &format!("/{}", ch.conn.peer()))
                 .field_num("version", i64::from(ch.version))
                 .end_object();
         }
