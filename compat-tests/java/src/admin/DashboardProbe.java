@@ -1,6 +1,7 @@
 /*
  * The DefaultMQAdminExt calls rocketmq-dashboard makes (docs: ops-surface B4), one per
- * OpsBatch row "@dashboard <main|vip> <method> {ADDR} {MSGID} {CLIENTID} {NS}". "vip" turns on
+ * OpsBatch row "@dashboard <main|vip> <method> {ADDR} {MSGID} {CLIENTID} {NS}";
+ * "viewBrokerStatsData:<statsName>:<statsKey>" asks for one of the stats rocketmq-exporter reads. "vip" turns on
  * vipChannelEnabled as the dashboard does by default, so broker calls go to listenPort - 2.
  *
  * Prints "<method>.<field> = <type>" for the result's fields (top level, and one level into
@@ -50,7 +51,12 @@ public class DashboardProbe {
         DefaultMQAdminExt a = admin(mode);
         long now = System.currentTimeMillis();
         Object r;
-        switch (method) {
+        if (method.startsWith("viewBrokerStatsData:")) {
+            // The stats rocketmq-exporter reads: "viewBrokerStatsData:<statsName>:<statsKey>".
+            String[] p = method.split(":", 3);
+            r = a.viewBrokerStatsData(addr, p[1], p[2]);
+            method = "viewBrokerStatsData";
+        } else switch (method) {
             case "examineBrokerClusterInfo": r = a.examineBrokerClusterInfo(); break;
             case "examineTopicRouteInfo": r = a.examineTopicRouteInfo("OpsT"); break;
             case "examineTopicStats": r = a.examineTopicStats("OpsT"); break;
