@@ -237,4 +237,12 @@ pub const GRPC_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from
 /// `grpcClientIdleTimeMills`. Java: `ProxyConfig.grpcClientIdleTimeMills`, 120 s.
 pub const GRPC_CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// How long an admin request relayed to a consumer (GET_CONSUMER_RUNNING_INFO,
+/// CONSUME_MESSAGE_DIRECTLY) waits for its answer. Java: `Broker2Client.callClient`, 10 s.
+pub const CALL_CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long each consumer gets to answer GET_CONSUMER_STATUS_FROM_CLIENT for
+/// `mqadmin getConsumerStatus`. Java: `Broker2Client.getConsumeStatus`, 5 s.
+pub const CONSUMER_STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);

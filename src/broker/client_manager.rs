@@ -304,6 +304,22 @@ impl ClientManager {
             .unwrap_or_default()
     }
 
+    /// Every producer group with its members, sorted by group (GET_ALL_PRODUCER_INFO).
+    #[must_use]
+    pub fn producer_groups(&self) -> Vec<(String, Vec<ClientChannel>)> {
+        let mut v: Vec<(String, Vec<ClientChannel>)> = self
+            .producers
+            .read()
+            .map(|t| {
+                t.iter()
+                    .map(|(g, m)| (g.clone(), m.values().cloned().collect()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
     /// Client ids of a consumer group, sorted.
     #[must_use]
     pub fn consumer_ids(&self, group: &str) -> Vec<String> {

@@ -9,6 +9,7 @@ pub mod client_manager;
 pub mod config;
 pub mod config_file;
 pub mod consumer_offset;
+pub mod latency;
 pub mod long_polling;
 pub mod metrics;
 pub mod pop;
@@ -18,6 +19,7 @@ pub mod replication;
 pub mod schedule;
 pub mod startup;
 pub mod stats;
+pub mod stats_items;
 pub mod subscription_group;
 pub mod timer;
 pub mod topic_config;
@@ -82,6 +84,10 @@ pub struct Broker {
     pub locks: processor::lock::LockManager,
     /// Counters.
     pub stats: Stats,
+    /// Per-topic and per-group windows (VIEW_BROKER_STATS_DATA).
+    pub stats_items: stats_items::StatsItems,
+    /// Offsets reset by an operator, not yet pulled.
+    pub reset_offsets: processor::admin_relay::ResetOffsets,
     /// Delayed-delivery progress.
     pub schedule: schedule::ScheduleOffsets,
     /// Timer messages (`timerWheelEnable`).
@@ -227,6 +233,8 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         namesrv: RemotingClient::new(),
         locks: processor::lock::LockManager::default(),
         stats: Stats::default(),
+        stats_items: stats_items::StatsItems::default(),
+        reset_offsets: processor::admin_relay::ResetOffsets::default(),
         schedule: schedule::ScheduleOffsets::load(cfg_dir.join("delayOffset.json")),
         timer,
         timer_config,
@@ -308,9 +316,12 @@ pub async fn housekeeping(broker: Arc<Broker>) {
     let mut n = 0u64;
     loop {
         let _ = tick.tick().await;
-        broker
-            .stats
-            .sample(crate::store::message_store::now_millis());
+        let now = crate::store::message_store::now_millis();
+        broker.stats.sample(now);
+        broker.stats_items.tick(n, now);
+        if n > 0 && n.is_multiple_of(60) {
+            broker.stats.latency.rotate();
+        }
         n += 1;
         if !n.is_multiple_of(5) {
             continue;

@@ -22,6 +22,10 @@ pub struct Stats {
     pub get_found: AtomicU64,
     /// Pulls answered without messages.
     pub get_miss: AtomicU64,
+    /// Put and get latencies.
+    pub latency: super::latency::Latency,
+    /// Puts the store refused (`putMessageFailedTimes`).
+    pub put_failed: AtomicU64,
     /// One sample a second, newest last.
     samples: Mutex<VecDeque<Sample>>,
 }
@@ -89,11 +93,38 @@ impl Stats {
             .iter()
             .map(|w| {
                 self.rate(counter, *w)
-                    .map(|r| format!("{r:.1}"))
+                    .map(java_double_text)
                     .unwrap_or_default()
             })
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+impl Stats {
+    /// `getTotalTps`: pulls found plus pulls missed per second, for 10 s, 60 s and 600 s; unlike
+    /// the other figures Java prints `0.0` for a window without enough history.
+    #[must_use]
+    pub fn total_tps_text(&self) -> String {
+        [10, 60, 600]
+            .iter()
+            .map(|w| {
+                let found = self.rate(Counter::Found, *w).unwrap_or(0.0);
+                let miss = self.rate(Counter::Miss, *w).unwrap_or(0.0);
+                java_double_text(found + miss)
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// `String.valueOf(double)` for the figures brokers report: `0.0`, `12.5`, `13.986013986013987`.
+#[must_use]
+pub fn java_double_text(d: f64) -> String {
+    if d.is_finite() && d.fract() == 0.0 && d.abs() < 1e7 {
+        format!("{d:.1}")
+    } else {
+        format!("{d}")
     }
 }
 
@@ -111,5 +142,6 @@ mod tests {
         assert_eq!(s.rate(Counter::Put, 10), Some(100.0));
         assert_eq!(s.rate(Counter::Put, 60), None);
         assert_eq!(s.tps_text(Counter::Put), "100.0  ");
+        assert_eq!(s.total_tps_text(), "0.0 0.0 0.0");
     }
 }

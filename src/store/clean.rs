@@ -63,13 +63,23 @@ fn hour_matches(delete_when: &str, now: SystemTime) -> bool {
 
 /// One retention pass at `now`; returns the CommitLog files deleted.
 pub fn run_once(store: &MessageStore, now: SystemTime) -> Result<usize, StoreError> {
+    run_pass(store, now, false)
+}
+
+/// A pass asked for by an operator (DELETE_EXPIRED_COMMITLOG, Java's
+/// `executeDeleteFilesManually`): expired files go whatever the hour in `deleteWhen`.
+pub fn run_manual(store: &MessageStore) -> Result<usize, StoreError> {
+    run_pass(store, SystemTime::now(), true)
+}
+
+fn run_pass(store: &MessageStore, now: SystemTime, manual: bool) -> Result<usize, StoreError> {
     let cfg = &store.config;
     let usage = store.disk.refresh();
     let used = usage.commit_log.max(usage.consume_queue);
     #[allow(clippy::cast_precision_loss)]
     let over_ratio = used * 100.0 > cfg.disk_max_used_space_ratio as f64;
     let forcibly = cfg.clean_file_forcibly_enable && used > store.disk.forcibly_ratio();
-    if !(hour_matches(&cfg.delete_when, now) || over_ratio || forcibly) {
+    if !(manual || hour_matches(&cfg.delete_when, now) || over_ratio || forcibly) {
         return Ok(0);
     }
     let reserved = Duration::from_secs(cfg.file_reserved_time_hours.saturating_mul(3600));

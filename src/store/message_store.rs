@@ -609,6 +609,18 @@ impl MessageStore {
         }
     }
 
+    /// CommitLog offset flushed to disk.
+    #[must_use]
+    pub fn flushed_offset(&self) -> u64 {
+        *self.flushed.borrow()
+    }
+
+    /// CommitLog offset dispatched to the consume queues and index.
+    #[must_use]
+    pub fn dispatched_offset(&self) -> u64 {
+        *self.dispatched.borrow()
+    }
+
     /// CommitLog max offset.
     #[must_use]
     pub fn max_phy_offset(&self) -> u64 {

@@ -27,11 +27,18 @@ use crate::remoting::{ExtFields, RemotingCommand, ResponseCode, version};
 /// What Java's `createResponseCommand` leaves in `remark` when a handler only sets the code.
 const UNSET_REMARK: &str = "not set any response code";
 
-fn java_success() -> RemotingCommand {
+pub(super) fn java_success() -> RemotingCommand {
     RemotingCommand::response(ResponseCode::SUCCESS, Some(UNSET_REMARK.to_owned()))
 }
 
-fn json_body(text: String) -> RemotingCommand {
+/// A double as fastjson writes it (`0.0`, `1.5`).
+pub(super) fn java_double(d: f64) -> String {
+    let mut w = JsonWriter::new(Style::Default);
+    w.double(d);
+    w.finish()
+}
+
+pub(super) fn json_body(text: String) -> RemotingCommand {
     RemotingCommand::success().with_body(text.into_bytes())
 }
 
@@ -301,28 +308,64 @@ pub(crate) fn get_broker_runtime_info(
     let mut entries: Vec<(String, String)> = vec![
         ("bootTimestamp".into(), broker.started_ms.to_string()),
         ("runtime".into(), runtime_text(now - broker.started_ms)),
-        ("putMessageEntireTimeMax".into(), "0".into()),
+        (
+            "putMessageEntireTimeMax".into(),
+            stats.latency.put_max().to_string(),
+        ),
         ("putMessageTimesTotal".into(), put.max(1).to_string()),
-        ("putMessageFailedTimes".into(), "0".into()),
+        (
+            "putMessageFailedTimes".into(),
+            stats.put_failed.load(Ordering::Relaxed).to_string(),
+        ),
         ("putMessageSizeTotal".into(), put_bytes.to_string()),
-        ("putMessageDistributeTime".into(), "[<=0ms]:0 [0~10ms]:0 [10~50ms]:0 [50~100ms]:0 [100~200ms]:0 [200~500ms]:0 [500ms~1s]:0 [1~2s]:0 [2~3s]:0 [3~4s]:0 [4~5s]:0 [5~10s]:0 [10s~]:0 ".into()),
-        ("putMessageAverageSize".into(), format!("{avg_size:.1}")),
+        (
+            "putMessageDistributeTime".into(),
+            stats.latency.distribute_text(),
+        ),
+        (
+            "putMessageAverageSize".into(),
+            crate::broker::stats::java_double_text(avg_size),
+        ),
         ("dispatchMaxBuffer".into(), "0".into()),
-        ("getMessageEntireTimeMax".into(), "0".into()),
+        (
+            "getMessageEntireTimeMax".into(),
+            stats.latency.get_max().to_string(),
+        ),
         ("putTps".into(), stats.tps_text(Counter::Put)),
         ("getFoundTps".into(), stats.tps_text(Counter::Found)),
         ("getMissTps".into(), stats.tps_text(Counter::Miss)),
-        ("getTotalTps".into(), stats.tps_text(Counter::Got)),
+        ("getTotalTps".into(), stats.total_tps_text()),
         ("getTransferredTps".into(), stats.tps_text(Counter::Got)),
-        ("putLatency99".into(), "0.00".into()),
-        ("putLatency999".into(), "0.00".into()),
+        (
+            "putLatency99".into(),
+            format!("{:.2}", stats.latency.put_percentile(0.99)),
+        ),
+        (
+            "putLatency999".into(),
+            format!("{:.2}", stats.latency.put_percentile(0.999)),
+        ),
         ("commitLogDiskRatio".into(), format!("{disk_ratio:.2}")),
-        (format!("commitLogDiskRatio_{}", store.config().commit_log_dir().display()), format!("{disk_ratio:.2}")),
+        (
+            format!(
+                "commitLogDiskRatio_{}",
+                store.config().commit_log_dir().display()
+            ),
+            format!("{disk_ratio:.2}"),
+        ),
         ("consumeQueueDiskRatio".into(), format!("{disk_ratio:.2}")),
-        ("commitLogMinOffset".into(), store.min_phy_offset().to_string()),
-        ("commitLogMaxOffset".into(), store.max_phy_offset().to_string()),
+        (
+            "commitLogMinOffset".into(),
+            store.min_phy_offset().to_string(),
+        ),
+        (
+            "commitLogMaxOffset".into(),
+            store.max_phy_offset().to_string(),
+        ),
         ("brokerActive".into(), "true".into()),
-        ("brokerVersionDesc".into(), version::desc(version::CURRENT).into()),
+        (
+            "brokerVersionDesc".into(),
+            version::desc(version::CURRENT).into(),
+        ),
         ("brokerVersion".into(), version::CURRENT.to_string()),
         ("msgPutTotalYesterdayMorning".into(), "0".into()),
         ("msgPutTotalTodayMorning".into(), "0".into()),
@@ -330,7 +373,13 @@ pub(crate) fn get_broker_runtime_info(
         ("msgGetTotalYesterdayMorning".into(), "0".into()),
         ("msgGetTotalTodayMorning".into(), "0".into()),
         ("msgGetTotalTodayNow".into(), got.to_string()),
-        ("dispatchBehindBytes".into(), "0".into()),
+        (
+            "dispatchBehindBytes".into(),
+            store
+                .max_phy_offset()
+                .saturating_sub(store.dispatched_offset())
+                .to_string(),
+        ),
         ("pageCacheLockTimeMills".into(), "0".into()),
         ("earliestMessageTimeStamp".into(), earliest.to_string()),
         ("startAcceptSendRequestTimeStamp".into(), "0".into()),
@@ -339,8 +388,18 @@ pub(crate) fn get_broker_runtime_info(
         ("timerCongestNum".into(), "0".into()),
         ("timerEnqueueTps".into(), "0.0".into()),
         ("timerDequeueTps".into(), "0.0".into()),
-        ("remainTransientStoreBufferNumbs".into(), i32::MAX.to_string()),
-        ("remainHowManyDataToFlush".into(), "0 B".into()),
+        (
+            "remainTransientStoreBufferNumbs".into(),
+            i32::MAX.to_string(),
+        ),
+        (
+            "remainHowManyDataToFlush".into(),
+            crate::broker::latency::human_bytes(
+                store
+                    .max_phy_offset()
+                    .saturating_sub(store.flushed_offset()),
+            ),
+        ),
         ("commitLogDirCapacity".into(), capacity_text(&root)),
     ];
     for (pool, capacity) in [
@@ -373,7 +432,7 @@ pub(crate) fn get_broker_runtime_info(
 
 /// The object-keyed `offsetTable` fastjson writes for `Map<MessageQueue, …>`: entries are
 /// `{mq}:{…}` with no comma between key and value handled by the writer, so it is built here.
-fn object_keyed_table(entries: Vec<(String, String)>) -> String {
+pub(super) fn object_keyed_table(entries: Vec<(String, String)>) -> String {
     let mut out = String::from("{");
     for (i, (k, v)) in entries.iter().enumerate() {
         if i > 0 {
@@ -387,7 +446,7 @@ fn object_keyed_table(entries: Vec<(String, String)>) -> String {
     out
 }
 
-fn mq_key(broker_name: &str, queue_id: i32, topic: &str) -> String {
+pub(super) fn mq_key(broker_name: &str, queue_id: i32, topic: &str) -> String {
     let mut w = JsonWriter::new(Style::Default);
     w.begin_object()
         .field_str("brokerName", broker_name)
@@ -427,9 +486,11 @@ pub(crate) fn get_topic_stats_info(
             .end_object();
         entries.push((mq_key(&broker.name, qid, &h.topic), v.finish()));
     }
+    let tps = super::admin_ops::topic_put_tps(broker, &h.topic);
     Ok(json_body(format!(
-        "{{\"offsetTable\":{},\"topicPutTps\":0.0}}",
-        object_keyed_table(entries)
+        "{{\"offsetTable\":{},\"topicPutTps\":{}}}",
+        object_keyed_table(entries),
+        java_double(tps)
     )))
 }
 
@@ -458,10 +519,12 @@ pub(crate) fn get_consume_stats(
         }
     };
     let mut entries = Vec::new();
+    let mut tps = 0.0;
     for topic in topics {
         let Some(tc) = broker.topics.get(&topic) else {
             continue;
         };
+        tps += super::admin_ops::group_get_tps(broker, &h.consumer_group, &topic);
         for qid in 0..tc.read_queue_nums.max(0) {
             let broker_offset = broker
                 .store
@@ -490,7 +553,8 @@ pub(crate) fn get_consume_stats(
         }
     }
     Ok(json_body(format!(
-        "{{\"consumeTps\":0.0,\"offsetTable\":{}}}",
+        "{{\"consumeTps\":{},\"offsetTable\":{}}}",
+        java_double(tps),
         object_keyed_table(entries)
     )))
 }
@@ -619,17 +683,30 @@ pub(crate) fn delete_subscription_group(
     Ok(RemotingCommand::success())
 }
 
-/// GET_BROKER_CONFIG: `key=value` lines; header `version` carries a DataVersion.
+/// The GET_BROKER_CONFIG key set of the Java broker 5.3.3 at its defaults, generated from its
+/// jar by `compat-tests/ops/gen_broker_config_defaults.sh`.
+const JAVA_BROKER_CONFIG_DEFAULTS: &str = include_str!("../java_broker_config_defaults.properties");
+
+/// GET_BROKER_CONFIG: `key=value` lines, Java's whole key set with our values where we have
+/// them; header `version` carries a DataVersion.
 pub(crate) fn get_broker_config(
     broker: &Arc<Broker>,
     _c: &ConnectionHandle,
     _req: &RemotingCommand,
 ) -> Result<RemotingCommand, HeaderError> {
-    let text: String = broker
-        .config
-        .read()
-        .map(|c| c.sorted().map(|(k, v)| format!("{k}={v}\n")).collect())
-        .unwrap_or_default();
+    // Java's whole key set at its defaults, overlaid with every value this broker has.
+    let mut all: std::collections::BTreeMap<String, String> = JAVA_BROKER_CONFIG_DEFAULTS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    if let Ok(c) = broker.config.read() {
+        for (k, v) in c.sorted() {
+            let _ = all.insert(k.to_string(), v.to_string());
+        }
+    }
+    let text: String = all.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     let mut ext = ExtFields::new();
     ext.insert("version", broker.topics.data_version().to_json());
     Ok(RemotingCommand::success()

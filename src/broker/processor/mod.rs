@@ -6,11 +6,14 @@
 
 pub mod acl;
 pub mod admin;
+pub mod admin_ops;
+pub mod admin_relay;
 pub mod assignment;
 pub mod client;
 pub mod ha;
 pub mod lock;
 pub mod offset;
+pub mod ops_routes;
 pub mod pop;
 pub mod pop_ack;
 pub mod pop_notify;
@@ -365,7 +368,11 @@ pub async fn dispatch(
         return (!request.is_oneway())
             .then(|| RemotingCommand::error(ResponseCode::SYSTEM_ERROR, e.remark()));
     }
-    let Some(route) = TABLE.iter().find(|r| r.code.code() == request.code) else {
+    let found = TABLE
+        .iter()
+        .chain(ops_routes::TABLE)
+        .find(|r| r.code.code() == request.code);
+    let Some(route) = found else {
         return Some(RemotingCommand::error(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
             format!(" request type {} not supported", request.code),

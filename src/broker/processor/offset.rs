@@ -25,8 +25,13 @@ pub(crate) fn query_consumer_offset(
 ) -> Result<RemotingCommand, HeaderError> {
     let h = QueryConsumerOffsetRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
     if let Some(o) = broker
-        .offsets
-        .query(&h.consumer_group, &h.topic, h.queue_id)
+        .reset_offsets
+        .peek(&h.topic, &h.consumer_group, h.queue_id)
+        .or_else(|| {
+            broker
+                .offsets
+                .query(&h.consumer_group, &h.topic, h.queue_id)
+        })
         .filter(|o| *o >= 0)
     {
         return Ok(offset_response(o));
@@ -72,6 +77,18 @@ pub(crate) fn update_consumer_offset(
         return Ok(RemotingCommand::error(
             ResponseCode::TOPIC_NOT_EXIST,
             format!("Topic {} not exist!", h.topic),
+        )
+        .with_ext_fields(empty()));
+    }
+    if broker
+        .reset_offsets
+        .peek(&h.topic, &h.consumer_group, h.queue_id)
+        .is_some()
+    {
+        // Java 5 (`useServerSideResetOffset`): the client's offset is older than the reset.
+        return Ok(RemotingCommand::response(
+            ResponseCode::SUCCESS,
+            Some("Offset has been previously reset".into()),
         )
         .with_ext_fields(empty()));
     }

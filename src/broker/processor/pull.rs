@@ -9,9 +9,9 @@ use bytes::{Bytes, BytesMut};
 use tracing::debug;
 
 use super::FAQ_SUFFIX;
-use crate::broker::Broker;
 use crate::broker::client_manager::SubscriptionData;
 use crate::broker::subscription_group::SubscriptionGroupConfig;
+use crate::broker::{Broker, stats_items};
 use crate::filter::sql92::{Selector, compile};
 use crate::ha::BrokerRole;
 use crate::net::ConnectionHandle;
@@ -304,6 +304,30 @@ pub async fn pull_message(
         Err(resp) => return Some(resp),
     };
     let h = &c.header;
+    // An operator's reset (INVOKE_BROKER_TO_RESET_OFFSET) wins over the client's offsets: Java's
+    // `OFFSET_RESET` status, answered PULL_OFFSET_MOVED with the reset offset.
+    if let Some(reset) = broker
+        .reset_offsets
+        .take(&h.topic, &h.consumer_group, h.queue_id)
+    {
+        let q = broker.store.queue(&h.topic, h.queue_id);
+        let header = PullMessageResponseHeader {
+            suggest_which_broker_id: 0,
+            next_begin_offset: reset,
+            min_offset: q
+                .as_ref()
+                .map_or(0, |q| i64::try_from(q.min_offset()).unwrap_or(0)),
+            max_offset: q
+                .as_ref()
+                .map_or(0, |q| i64::try_from(q.max_offset()).unwrap_or(0)),
+            topic_sys_flag: Some(c.topic_sys_flag),
+            group_sys_flag: Some(c.group.group_sys_flag),
+        };
+        return Some(
+            RemotingCommand::response(ResponseCode::PULL_OFFSET_MOVED, Some("OFFSET_RESET".into()))
+                .with_ext_fields(header.to_ext_fields()),
+        );
+    }
     // 5.x stores the commit offset on a slave too (4.9 did not); Java clients clear the flag when
     // they pull from a slave, so it only matters for other clients.
     if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
@@ -330,7 +354,20 @@ pub async fn pull_message(
         let notified = notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        let began = std::time::Instant::now();
         let mut r = read(broker, &c);
+        broker
+            .stats
+            .latency
+            .record_get(u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX));
+        // Every store read counts, also the re-checks of a held pull (`getMessageTimesTotalFound`
+        // / `getMessageTimesTotalMiss` are counted in Java's `DefaultMessageStore.getMessage`).
+        let counter = if r.messages.is_empty() {
+            &broker.stats.get_miss
+        } else {
+            &broker.stats.get_found
+        };
+        let _ = counter.fetch_add(1, Ordering::Relaxed);
         correct_next_offset(broker, &c, &mut r);
         let resp = compose(&c, &r, suggested_broker(broker, &c, &r));
         let can_hold = suspend
@@ -342,12 +379,19 @@ pub async fn pull_message(
         if !can_hold || slot.is_none() || conn.is_closed() {
             let n = u64::try_from(r.messages.len()).unwrap_or(0);
             let _ = broker.stats.got_messages.fetch_add(n, Ordering::Relaxed);
-            let counter = if n > 0 {
-                &broker.stats.get_found
-            } else {
-                &broker.stats.get_miss
-            };
-            let _ = counter.fetch_add(1, Ordering::Relaxed);
+            if n > 0 {
+                let key = format!("{}@{}", h.topic, h.consumer_group);
+                let bytes: usize = r.messages.iter().map(Bytes::len).sum();
+                let items = &broker.stats_items;
+                items.add(stats_items::GROUP_GET_NUMS, &key, n, 1);
+                items.add(
+                    stats_items::GROUP_GET_SIZE,
+                    &key,
+                    u64::try_from(bytes).unwrap_or(0),
+                    1,
+                );
+                items.add(stats_items::BROKER_GET_NUMS, &broker.cluster, n, 1);
+            }
             respond(conn, &req, resp, r.messages).await;
             return None;
         }

@@ -12,7 +12,7 @@ use crate::broker::config_file::ConfigManager as _;
 use crate::broker::topic_config::{
     DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
 };
-use crate::broker::{Broker, schedule, timer};
+use crate::broker::{Broker, schedule, stats_items, timer};
 use crate::ha::BrokerRole;
 use crate::message::{
     decode_batch, get_property, java_hashmap_order, parse_properties, properties_to_string,
@@ -267,12 +267,20 @@ pub(super) async fn put_and_wait(
     msgs: &[PutMessage],
     batch: bool,
 ) -> Result<(PutResult, ResponseCode), RemotingCommand> {
+    let began = std::time::Instant::now();
     let r = if batch {
         broker.store.put_batch(msgs)
     } else {
         broker.store.put(msgs)
     }
-    .map_err(|e| store_error_response(broker, &e))?;
+    .map_err(|e| {
+        let _ = broker.stats.put_failed.fetch_add(1, Ordering::Relaxed);
+        store_error_response(broker, &e)
+    })?;
+    broker
+        .stats
+        .latency
+        .record_put(u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX));
     let _ = broker
         .stats
         .put_messages
@@ -281,6 +289,14 @@ pub(super) async fn put_and_wait(
         .stats
         .put_bytes
         .fetch_add(u64::try_from(r.wrote_bytes).unwrap_or(0), Ordering::Relaxed);
+    if let Some(topic) = msgs.first().map(|m| m.topic.as_str()) {
+        let n = u64::try_from(msgs.len()).unwrap_or(0);
+        let bytes = u64::try_from(r.wrote_bytes).unwrap_or(0);
+        let items = &broker.stats_items;
+        items.add(stats_items::TOPIC_PUT_NUMS, topic, n, 1);
+        items.add(stats_items::TOPIC_PUT_SIZE, topic, bytes, 1);
+        items.add(stats_items::BROKER_PUT_NUMS, &broker.cluster, n, 1);
+    }
     // `isWaitStoreMsgOK`: a producer may ask not to wait (property WAIT=false).
     let wait = msgs
         .first()
@@ -667,7 +683,17 @@ pub async fn consumer_send_msg_back(
     };
     Some(
         match put_and_wait(broker, std::slice::from_ref(&msg), false).await {
-            Ok(_) => RemotingCommand::success(),
+            Ok(_) => {
+                let key = format!(
+                    "{}@{}",
+                    h.origin_topic.as_deref().unwrap_or_default(),
+                    h.group
+                );
+                broker
+                    .stats_items
+                    .add(stats_items::SNDBCK_PUT_NUMS, &key, 1, 1);
+                RemotingCommand::success()
+            }
             Err(resp) => {
                 let mut r = resp;
                 r.ext_fields = None;

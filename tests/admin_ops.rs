@@ -1,0 +1,394 @@
+//! The operator admin requests mqadmin's commands use (`processor/admin_ops.rs`,
+//! `processor/admin_relay.rs`), over loopback with Java-shaped headers and bodies. The
+//! official-tool proof is `compat-tests/ops/run.sh` (mqadmin 5.3.3 against both brokers).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{T, TestBroker, send};
+use rocketmq_rs::net::RemotingClient;
+use rocketmq_rs::remoting::{ExtFields, RemotingCommand, RequestCode, ResponseCode};
+
+fn request(code: RequestCode, fields: &[(&str, &str)]) -> RemotingCommand {
+    let mut ext = ExtFields::new();
+    for (k, v) in fields {
+        ext.insert(*k, (*v).to_owned());
+    }
+    RemotingCommand::request(code.code(), Some(ext))
+}
+
+fn body_text(r: &RemotingCommand) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_and_group_lists_create_everything() {
+    let b = TestBroker::start(&[]).await;
+    let c = RemotingClient::new();
+    let topics = request(RequestCode::UPDATE_AND_CREATE_TOPIC_LIST, &[]).with_body(
+        br#"{"topicConfigList":[{"topicName":"TL1","readQueueNums":4,"writeQueueNums":4,"perm":6},{"topicName":"TL2","readQueueNums":2,"writeQueueNums":2,"perm":6}]}"#
+            .to_vec(),
+    );
+    let r = c.invoke(&b.addr, topics, T).await.unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    for (t, q) in [("TL1", "4"), ("TL2", "2")] {
+        let r = c
+            .invoke(
+                &b.addr,
+                request(RequestCode::GET_TOPIC_CONFIG, &[("topic", t)]),
+                T,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.code, 0, "{t}: {:?}", r.remark);
+        assert!(
+            body_text(&r).contains(&format!("\"readQueueNums\":{q}")),
+            "{}",
+            body_text(&r)
+        );
+    }
+    // A system topic in the list refuses the whole list.
+    let bad = request(RequestCode::UPDATE_AND_CREATE_TOPIC_LIST, &[]).with_body(
+        br#"{"topicConfigList":[{"topicName":"TL3"},{"topicName":"SCHEDULE_TOPIC_XXXX"}]}"#
+            .to_vec(),
+    );
+    let r = c.invoke(&b.addr, bad, T).await.unwrap();
+    assert_eq!(r.code, ResponseCode::INVALID_PARAMETER.code());
+    let r = c
+        .invoke(
+            &b.addr,
+            request(RequestCode::GET_TOPIC_CONFIG, &[("topic", "TL3")]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, ResponseCode::TOPIC_NOT_EXIST.code());
+
+    let groups = request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST, &[]).with_body(
+        br#"{"groupConfigList":[{"groupName":"GL1","retryMaxTimes":3},{"groupName":"GL2"}]}"#
+            .to_vec(),
+    );
+    let r = c.invoke(&b.addr, groups, T).await.unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let r = c
+        .invoke(
+            &b.addr,
+            request(RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, &[]),
+            T,
+        )
+        .await
+        .unwrap();
+    let all = body_text(&r);
+    assert!(all.contains("\"GL1\"") && all.contains("\"GL2\""), "{all}");
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_offset_query_cq_and_consume_stats() {
+    let b = TestBroker::start(&[]).await;
+    let c = RemotingClient::new();
+    for i in 0..5 {
+        let r = send(&c, &b.addr, "TR", 0, &format!("m{i}"), "").await;
+        assert_eq!(r.code, 0, "{:?}", r.remark);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // QUERY_CONSUME_QUEUE: three units from index 1.
+    let r = c
+        .invoke(
+            &b.addr,
+            request(
+                RequestCode::QUERY_CONSUME_QUEUE,
+                &[
+                    ("topic", "TR"),
+                    ("queueId", "0"),
+                    ("index", "1"),
+                    ("count", "3"),
+                ],
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["maxQueueIndex"], 5);
+    assert_eq!(v["queueData"].as_array().unwrap().len(), 3);
+    let missing = c
+        .invoke(
+            &b.addr,
+            request(
+                RequestCode::QUERY_CONSUME_QUEUE,
+                &[
+                    ("topic", "TR"),
+                    ("queueId", "7"),
+                    ("index", "0"),
+                    ("count", "1"),
+                ],
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(missing.remark.as_deref(), Some("7@TR is not exist!"));
+
+    // Reset needs the group.
+    let reset = |qid: &'static str, offset: &'static str, ts: &'static str| {
+        request(
+            RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+            &[
+                ("topic", "TR"),
+                ("group", "GR"),
+                ("queueId", qid),
+                ("offset", offset),
+                ("timestamp", ts),
+                ("isForce", "true"),
+            ],
+        )
+    };
+    let r = c.invoke(&b.addr, reset("-1", "-1", "-1"), T).await.unwrap();
+    assert_eq!(r.code, ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST.code());
+    let g = request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, &[])
+        .with_body(br#"{"groupName":"GR"}"#.to_vec());
+    assert_eq!(c.invoke(&b.addr, g, T).await.unwrap().code, 0);
+    // Negative timestamp: every queue to its max offset.
+    let r = c.invoke(&b.addr, reset("-1", "-1", "-1"), T).await.unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let text = body_text(&r);
+    assert!(
+        text.contains(r#"{"brokerName":"broker-t","queueId":0,"topic":"TR"}:5"#),
+        "{text}"
+    );
+    let q = c
+        .invoke(
+            &b.addr,
+            request(
+                RequestCode::QUERY_CONSUMER_OFFSET,
+                &[("consumerGroup", "GR"), ("topic", "TR"), ("queueId", "0")],
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(q.ext("offset"), Some("5"));
+    // One queue to an explicit offset, and an offset out of range.
+    let r = c.invoke(&b.addr, reset("0", "2", "0"), T).await.unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    assert!(body_text(&r).contains(":2}"), "{}", body_text(&r));
+    let r = c.invoke(&b.addr, reset("0", "99", "0"), T).await.unwrap();
+    assert_eq!(r.code, ResponseCode::SYSTEM_ERROR.code());
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("Target offset 99 not in consume queue range [0-4]")
+    );
+
+    // A pending reset: the client's older offset is refused, and the group's next pull of the
+    // queue answers PULL_OFFSET_MOVED ("OFFSET_RESET") with the reset offset, once.
+    let cg = request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, &[])
+        .with_body(br#"{"groupName":"cg"}"#.to_vec());
+    assert_eq!(c.invoke(&b.addr, cg, T).await.unwrap().code, 0);
+    let reset_cg = request(
+        RequestCode::INVOKE_BROKER_TO_RESET_OFFSET,
+        &[
+            ("topic", "TR"),
+            ("group", "cg"),
+            ("queueId", "0"),
+            ("offset", "3"),
+            ("timestamp", "0"),
+            ("isForce", "true"),
+        ],
+    );
+    assert_eq!(c.invoke(&b.addr, reset_cg, T).await.unwrap().code, 0);
+    let update = request(
+        RequestCode::UPDATE_CONSUMER_OFFSET,
+        &[
+            ("consumerGroup", "cg"),
+            ("topic", "TR"),
+            ("queueId", "0"),
+            ("commitOffset", "1"),
+        ],
+    );
+    let r = c.invoke(&b.addr, update, T).await.unwrap();
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("Offset has been previously reset")
+    );
+    let moved = common::pull(&c, &b.addr, "TR", 0, 0, 0, "*").await;
+    assert_eq!(moved.code, ResponseCode::PULL_OFFSET_MOVED.code());
+    assert_eq!(moved.remark.as_deref(), Some("OFFSET_RESET"));
+    assert_eq!(moved.ext("nextBeginOffset"), Some("3"));
+    let found = common::pull(&c, &b.addr, "TR", 0, 3, 0, "*").await;
+    assert_eq!(found.code, 0, "{:?}", found.remark);
+
+    // GET_BROKER_CONSUME_STATS: GR lags 5 - 2 = 3 on queue 0, cg 5 - 3 = 2.
+    let r = c
+        .invoke(
+            &b.addr,
+            request(
+                RequestCode::GET_BROKER_CONSUME_STATS,
+                &[("isOrder", "false")],
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let text = body_text(&r);
+    assert!(text.contains("\"GR\":[{\"consumeTps\":0.0"), "{text}");
+    assert!(text.contains("\"totalDiff\":5"), "{text}");
+
+    // CLONE_GROUP_OFFSET copies GR's offsets.
+    let r = c
+        .invoke(
+            &b.addr,
+            request(
+                RequestCode::CLONE_GROUP_OFFSET,
+                &[
+                    ("srcGroup", "GR"),
+                    ("destGroup", "GR2"),
+                    ("topic", "TR"),
+                    ("offline", "false"),
+                ],
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, 0);
+    let q = c
+        .invoke(
+            &b.addr,
+            request(
+                RequestCode::QUERY_CONSUMER_OFFSET,
+                &[("consumerGroup", "GR2"), ("topic", "TR"), ("queueId", "0")],
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(q.ext("offset"), Some("2"));
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_producers_config_and_cleanups() {
+    let b = TestBroker::start(&[]).await;
+    let c = RemotingClient::new();
+    for i in 0..3 {
+        assert_eq!(
+            send(&c, &b.addr, "TS", 0, &format!("m{i}"), "").await.code,
+            0
+        );
+    }
+    // VIEW_BROKER_STATS_DATA: the item exists at once; its minute window fills within 10 s.
+    let view = |name: &'static str, key: &'static str| {
+        request(
+            RequestCode::VIEW_BROKER_STATS_DATA,
+            &[("statsName", name), ("statsKey", key)],
+        )
+    };
+    let mut sum = 0;
+    for _ in 0..60 {
+        let r = c
+            .invoke(&b.addr, view("TOPIC_PUT_NUMS", "TS"), T)
+            .await
+            .unwrap();
+        assert_eq!(r.code, 0, "{:?}", r.remark);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(v["statsHour"]["tps"].is_number() && v["statsDay"]["sum"].is_number());
+        sum = v["statsMinute"]["sum"].as_i64().unwrap();
+        if sum == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(sum, 3, "minute window of TOPIC_PUT_NUMS");
+    let r = c
+        .invoke(&b.addr, view("GROUP_GET_NUMS", "TS@none"), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, ResponseCode::SYSTEM_ERROR.code());
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("The stats <GROUP_GET_NUMS> <TS@none> not exist")
+    );
+
+    // GET_ALL_PRODUCER_INFO lists a producer after its heartbeat.
+    let hb = RemotingCommand::request(RequestCode::HEART_BEAT.code(), None).with_body(
+        br#"{"clientID":"127.0.0.1@p1","consumerDataSet":[],"producerDataSet":[{"groupName":"PG1"}]}"#
+            .to_vec(),
+    );
+    assert_eq!(c.invoke(&b.addr, hb, T).await.unwrap().code, 0);
+    let r = c
+        .invoke(&b.addr, request(RequestCode::GET_ALL_PRODUCER_INFO, &[]), T)
+        .await
+        .unwrap();
+    let text = body_text(&r);
+    assert!(
+        text.contains("\"PG1\":[{\"clientId\":\"127.0.0.1@p1\""),
+        "{text}"
+    );
+
+    // GET_BROKER_CONFIG prints Java's whole key set.
+    let r = c
+        .invoke(&b.addr, request(RequestCode::GET_BROKER_CONFIG, &[]), T)
+        .await
+        .unwrap();
+    let text = body_text(&r);
+    assert!(text.lines().count() >= 408, "{} keys", text.lines().count());
+    assert!(text.contains("\nbrokerName=broker-t\n"), "our value wins");
+    assert!(
+        text.contains("\nenableCalcFilterBitMap=false\n"),
+        "Java's default for a key we do not use"
+    );
+
+    // The manual clean-ups answer success.
+    for code in [
+        RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE,
+        RequestCode::CLEAN_UNUSED_TOPIC,
+        RequestCode::DELETE_EXPIRED_COMMITLOG,
+        RequestCode::POP_ROLLBACK,
+    ] {
+        let r = c.invoke(&b.addr, request(code, &[]), T).await.unwrap();
+        assert_eq!(r.code, 0, "{code:?}: {:?}", r.remark);
+    }
+    // GET_SYSTEM_TOPIC_LIST_FROM_BROKER.
+    let r = c
+        .invoke(
+            &b.addr,
+            request(RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER, &[]),
+            T,
+        )
+        .await
+        .unwrap();
+    assert!(body_text(&r).contains("\"SCHEDULE_TOPIC_XXXX\""));
+    // A relay to a consumer that is not online.
+    let r = c
+        .invoke(
+            &b.addr,
+            request(
+                RequestCode::GET_CONSUMER_RUNNING_INFO,
+                &[
+                    ("consumerGroup", "G0"),
+                    ("clientId", "nobody"),
+                    ("jstackEnable", "false"),
+                ],
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("The Consumer <G0> <nobody> not online")
+    );
+    b.stop().await;
+}
