@@ -49,6 +49,8 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/lmq/run.sh
     step "the gRPC endpoint with the official 5.x SDKs (Java, Python)"
     bash compat-tests/grpc/run.sh
+    step "every mqadmin 5.3.3 operator command and the dashboard's admin calls (main and VIP port), Java 5.3.3 broker vs ours"
+    bash compat-tests/ops/run.sh
 fi
 
 step "all steps passed"

@@ -3,7 +3,7 @@
 
 use super::pb::{Code, Resource};
 use super::status::Reject;
-use crate::broker::topic_config::{SYSTEM_TOPICS, validate_topic};
+use crate::broker::topic_config::{is_system_topic, validate_topic};
 
 /// `Character.isISOControl`.
 fn is_iso_control(c: char) -> bool {
@@ -27,7 +27,7 @@ pub fn topic(r: Option<&Resource>) -> Result<&str, Reject> {
     if let Some(remark) = validate_topic(name) {
         return Err(Reject::new(Code::IllegalTopic, remark));
     }
-    if SYSTEM_TOPICS.contains(&name) || name.starts_with("rmq_sys_") {
+    if is_system_topic(name, &[]) {
         return Err(Reject::new(
             Code::IllegalTopic,
             "cannot access system topic",

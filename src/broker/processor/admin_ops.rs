@@ -15,7 +15,7 @@ use super::client::parse_body;
 use crate::broker::Broker;
 use crate::broker::stats_items::{GROUP_GET_NUMS, Span, TOPIC_PUT_NUMS};
 use crate::broker::subscription_group::SubscriptionGroupConfig;
-use crate::broker::topic_config::{NOT_ALLOWED_SEND_TOPICS, TBW102, validate_topic};
+use crate::broker::topic_config::{NOT_ALLOWED_SEND_TOPICS, validate_topic};
 use crate::ext_header;
 use crate::net::ConnectionHandle;
 use crate::remoting::body::topic_config::TopicConfig;
@@ -72,22 +72,8 @@ ext_header! {
     }
 }
 
-/// `TopicValidator`'s static system topics (GET_SYSTEM_TOPIC_LIST_FROM_BROKER).
-const SYSTEM_TOPICS: &[&str] = &[
-    TBW102,
-    "SCHEDULE_TOPIC_XXXX",
-    "BenchmarkTest",
-    "RMQ_SYS_TRANS_HALF_TOPIC",
-    "RMQ_SYS_TRACE_TOPIC",
-    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
-    "TRANS_CHECK_MAX_TIME_TOPIC",
-    "SELF_TEST_TOPIC",
-    "OFFSET_MOVED_EVENT",
-    "CHECKPOINT_TOPIC",
-];
-
 fn is_system_topic(topic: &str) -> bool {
-    SYSTEM_TOPICS.contains(&topic) || topic.starts_with("rmq_sys_")
+    crate::broker::topic_config::is_system_topic(topic, &[])
 }
 
 /// UPDATE_AND_CREATE_TOPIC_LIST (18): body `CreateTopicListRequestBody`. Every topic is checked
@@ -340,7 +326,10 @@ pub(crate) fn get_system_topic_list(
     _c: &ConnectionHandle,
     _req: &RemotingCommand,
 ) -> Result<RemotingCommand, HeaderError> {
-    let mut topics: Vec<String> = SYSTEM_TOPICS.iter().map(|t| (*t).to_owned()).collect();
+    let mut topics: Vec<String> = crate::broker::topic_config::SYSTEM_TOPICS
+        .iter()
+        .map(|t| (*t).to_owned())
+        .collect();
     topics.extend(
         broker
             .topics
@@ -490,8 +479,8 @@ pub(crate) fn delete_expired_commit_log(
     Ok(RemotingCommand::success())
 }
 
-/// CLEAN_UNUSED_TOPIC (316): names the consume queues of topics no longer configured. Their
-/// files are left for retention (removing a topic's queues is DELETE_TOPIC_IN_BROKER's work).
+/// CLEAN_UNUSED_TOPIC (316, `DefaultMessageStore.cleanUnusedTopic`): the ConsumeQueues of
+/// topics no longer configured are deleted, except system and LMQ topics.
 pub(crate) fn clean_unused_topic(
     broker: &Arc<Broker>,
     _c: &ConnectionHandle,
@@ -502,12 +491,27 @@ pub(crate) fn clean_unused_topic(
         .all_queues()
         .iter()
         .map(|q| q.topic.clone())
-        .filter(|t| broker.topics.get(t).is_none() && !is_system_topic(t))
+        .filter(|t| {
+            broker.topics.get(t).is_none() && !is_system_topic(t) && !crate::store::lmq::is_lmq(t)
+        })
         .collect();
     unused.sort();
     unused.dedup();
-    warn!(?unused, "cleanUnusedTopic: queues of unconfigured topics");
-    Ok(RemotingCommand::success())
+    let names: Vec<&str> = unused.iter().map(String::as_str).collect();
+    match broker.store.delete_topics(&names) {
+        Ok(queues) => {
+            tracing::info!(
+                ?unused,
+                queues,
+                "cleanUnusedTopic: deleted the queues of unconfigured topics"
+            );
+            Ok(RemotingCommand::success())
+        }
+        Err(e) => Ok(RemotingCommand::error(
+            ResponseCode::SYSTEM_ERROR,
+            e.to_string(),
+        )),
+    }
 }
 
 /// POP_ROLLBACK (`exportPopRecord`): Java moves POP records from its RocksDB store to the file
