@@ -18,12 +18,16 @@ use tonic_prost::ProstCodec;
 
 use super::Endpoint;
 use super::clients::Caller;
+use super::consume::{ReceiveContext, parse_grpc_timeout};
 use super::pb::{
-    Code, EndTransactionRequest, EndTransactionResponse, HeartbeatRequest, HeartbeatResponse,
-    NotifyClientTerminationRequest, NotifyClientTerminationResponse, QueryAssignmentRequest,
-    QueryAssignmentResponse, QueryRouteRequest, QueryRouteResponse, RecallMessageRequest,
-    RecallMessageResponse, SendMessageRequest, SendMessageResponse, Status, TelemetryCommand,
-    telemetry_command::Command,
+    AckMessageRequest, AckMessageResponse, ChangeInvisibleDurationRequest,
+    ChangeInvisibleDurationResponse, Code, EndTransactionRequest, EndTransactionResponse,
+    ForwardMessageToDeadLetterQueueRequest, ForwardMessageToDeadLetterQueueResponse,
+    HeartbeatRequest, HeartbeatResponse, NotifyClientTerminationRequest,
+    NotifyClientTerminationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
+    QueryRouteRequest, QueryRouteResponse, RecallMessageRequest, RecallMessageResponse,
+    ReceiveMessageRequest, ReceiveMessageResponse, SendMessageRequest, SendMessageResponse, Status,
+    TelemetryCommand, telemetry_command::Command,
 };
 use super::status::{Reject, ok};
 use crate::limits::{GRPC_MAX_INBOUND_MESSAGE_BYTES, GRPC_TELEMETRY_OUTBOUND_QUEUE};
@@ -187,6 +191,51 @@ impl tower_service::Service<http::Request<Body>> for MessagingService {
                 unary!(ep, req, RecallMessageRequest => RecallMessageResponse, |e, c, r| e
                 .recall_message(&c, &r))
             }
+            "ReceiveMessage" => {
+                let ep = Arc::clone(ep);
+                Box::pin(async move {
+                    let handler = Handler(move |req: Request<ReceiveMessageRequest>| {
+                        let ep = Arc::clone(&ep);
+                        async move {
+                            let who = caller(&req);
+                            let header = |k: &str| {
+                                req.metadata()
+                                    .get(k)
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned)
+                            };
+                            let cx = ReceiveContext {
+                                client_version: header("x-mq-client-version").unwrap_or_default(),
+                                remaining_ms: header("grpc-timeout")
+                                    .as_deref()
+                                    .and_then(parse_grpc_timeout),
+                            };
+                            let out = ep.receive_message(who, &cx, req.into_inner()).await;
+                            Ok::<_, GrpcStatus>(Response::new(tokio_stream::iter(
+                                out.into_iter()
+                                    .map(Ok::<ReceiveMessageResponse, GrpcStatus>),
+                            )))
+                        }
+                    });
+                    Ok(codec().server_streaming(handler, req).await)
+                })
+            }
+            "AckMessage" => {
+                unary!(ep, req, AckMessageRequest => AckMessageResponse, |e, c, r| e
+                .ack_message(&c, &r))
+            }
+            "ChangeInvisibleDuration" => unary!(
+                ep,
+                req,
+                ChangeInvisibleDurationRequest => ChangeInvisibleDurationResponse,
+                |e, c, r| e.change_invisible_duration(&c, &r)
+            ),
+            "ForwardMessageToDeadLetterQueue" => unary!(
+                ep,
+                req,
+                ForwardMessageToDeadLetterQueueRequest => ForwardMessageToDeadLetterQueueResponse,
+                |e, c, r| e.forward_to_dlq(&c, &r).await
+            ),
             "Telemetry" => {
                 let ep = Arc::clone(ep);
                 Box::pin(async move {
