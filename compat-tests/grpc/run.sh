@@ -271,7 +271,7 @@ consume() {
             report ours.grpc-remoting-to-grpc PASS "20 sent by DefaultMQProducer 5.3.3, gRPC SimpleConsumer ${r#RESULT drain PASS }"
         else report ours.grpc-remoting-to-grpc FAIL "$(grep RESULT "$WORK/rprod.out") ${r:-no result}" "$WORK/rprod.out" "$WORK/rdrain.out"; fi
     fi
-    if wanted ours.grpc-python; then
+    if wanted ours.grpc-python-consume; then
         if python_sdk; then
             java_run "$GRPC_CP" "$WORK/pysend.out" GrpcConsume send "$ep" GrpcPy j 10 "$WORK/pyc-expect.txt"
             (cd "$WORK" && timeout -k 10 120 "$VENV/bin/python" "$HERE/py_consumer.py" "$ep" grpc_py GrpcPy \

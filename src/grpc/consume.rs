@@ -174,12 +174,10 @@ impl Endpoint {
         let settings = self
             .clients
             .settings(&self.broker, &caller.client_id)
-            .ok_or_else(|| {
-                Reject::new(
-                    Code::InternalServerError,
-                    "the client's settings are unknown: open the Telemetry stream first",
-                )
-            })?;
+            .filter(|s| matches!(s.pub_sub, Some(PubSub::Subscription(_))))
+            .unwrap_or_else(|| {
+                super::clients::Clients::consumer_defaults(&self.broker, req.group.as_ref())
+            });
         let Some(PubSub::Subscription(sub)) = &settings.pub_sub else {
             return Err(Reject::new(
                 Code::InternalServerError,
