@@ -40,6 +40,10 @@
 #   ours.grpc-python-consume
 #       the Python SDK's SimpleConsumer receives and acks 10 messages the Java gRPC producer sent
 #       and 13 the Python producer sent.
+#   ours.grpc-acl
+#       aclEnable=true with a plain_acl.yml account: a gRPC Producer signing with its AK/SK (the
+#       authorization / x-mq-date-time metadata) sends and a SimpleConsumer signing the same way
+#       consumes; a wrong secret, and a send to a topic the account may not use, are refused.
 #   ours.grpc-standalone
 #       rocketmq-standalone with a config that does not mention the endpoint serves it (on by
 #       default there): the gRPC producer's 25 messages are consumed over remoting through the
@@ -294,9 +298,34 @@ consume() {
     stop_broker $b
 }
 
+acl() {
+    local b=ga id=ours.grpc-acl gp
+    gp="$(pick_port 0)" || { report $id FAIL "no free port"; return; }
+    local conf=(brokerClusterName=GrpcAC brokerName=grpc-a enableProxy=true "grpcServerPort=$gp" "rocketmqHome=$WORK/$b/home")
+    mkdir -p "$WORK/$b/home/conf"
+    printf '%s\n' "accounts:" "  - accessKey: grpcUserAK" "    secretKey: grpcSecret1" \
+        "    whiteRemoteAddress:" "    admin: false" "    defaultTopicPerm: DENY" "    defaultGroupPerm: SUB" \
+        "    topicPerms:" "      - GrpcAcl=PUB|SUB" "      - GrpcAclDeny=DENY" >"$WORK/$b/home/conf/plain_acl.yml"
+    # Topics first (mqadmin does not sign), then the broker again with ACL on.
+    start_broker $b rust "${conf[@]}" || { report $id FAIL "broker did not start" "$WORK/$b.out"; return; }
+    local t
+    for t in GrpcAcl GrpcAclDeny; do
+        mqadmin "$WORK/aut-$t.out" updateTopic -b "127.0.0.1:${BROKER_PORT[$b]}" -t "$t" -r 2 -w 2 -a "+message.type=NORMAL"
+    done
+    stop_broker $b
+    start_broker $b rust "${conf[@]}" aclEnable=true || { report $id FAIL "broker did not restart with ACL" "$WORK/$b.out"; return; }
+    java_run "$GRPC_CP" "$WORK/acl.out" GrpcConsume acl "127.0.0.1:$gp" GrpcAcl GrpcAclDeny grpc_acl grpcUserAK grpcSecret1
+    local r
+    r="$(grep '^RESULT acl' "$WORK/acl.out")"
+    if [[ "$r" == "RESULT acl PASS"* ]]; then report $id PASS "${r#RESULT acl PASS }"
+    else report $id FAIL "${r:-no result}" "$WORK/acl.out" "$WORK/$b.out"; fi
+    stop_broker $b
+}
+
 wanted ours.grpc-produce && interop
 wanted ours.grpc-transaction && ! wanted ours.grpc-produce && interop
 { wanted ours.grpc-simple || wanted ours.grpc-push || wanted ours.grpc-fifo || wanted ours.grpc-remoting-to \
     || wanted ours.grpc-python-consume; } && consume
+wanted ours.grpc-acl && acl
 wanted ours.grpc-standalone && standalone
 finish

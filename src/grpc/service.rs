@@ -122,7 +122,9 @@ macro_rules! unary {
                             return Ok(Response::new(refused));
                         }
                     };
+                    let metadata = req.metadata().clone();
                     let $r = req.into_inner();
+                    $e.authorize(&metadata, $c.remote, &$r)?;
                     Ok::<_, GrpcStatus>(Response::new($body))
                 }
             });
@@ -160,10 +162,10 @@ impl tower_service::Service<http::Request<Body>> for MessagingService {
         let ep = &self.endpoint;
         match method.as_str() {
             "QueryRoute" => {
-                unary!(ep, req, QueryRouteRequest => QueryRouteResponse, |e, _c, r| e.query_route(&r))
+                unary!(ep, req, QueryRouteRequest => QueryRouteResponse, |e, c, r| e.query_route(&r))
             }
             "QueryAssignment" => {
-                unary!(ep, req, QueryAssignmentRequest => QueryAssignmentResponse, |e, _c, r| e
+                unary!(ep, req, QueryAssignmentRequest => QueryAssignmentResponse, |e, c, r| e
                 .query_assignment(&r))
             }
             "Heartbeat" => {
@@ -210,7 +212,13 @@ impl tower_service::Service<http::Request<Body>> for MessagingService {
                                     .as_deref()
                                     .and_then(parse_grpc_timeout),
                             };
-                            let out = ep.receive_message(who, &cx, req.into_inner()).await;
+                            let metadata = req.metadata().clone();
+                            let remote = who
+                                .as_ref()
+                                .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.remote);
+                            let r = req.into_inner();
+                            ep.authorize(&metadata, remote, &r)?;
+                            let out = ep.receive_message(who, &cx, r).await;
                             Ok::<_, GrpcStatus>(Response::new(tokio_stream::iter(
                                 out.into_iter()
                                     .map(Ok::<ReceiveMessageResponse, GrpcStatus>),
@@ -266,6 +274,7 @@ async fn telemetry(
 ) -> Result<Response<TelemetryStream>, GrpcStatus> {
     let caller = caller(&req).map_err(|r| GrpcStatus::invalid_argument(r.message))?;
     let (tx, rx) = mpsc::channel(GRPC_TELEMETRY_OUTBOUND_QUEUE);
+    let metadata = req.metadata().clone();
     let mut inbound = req.into_inner();
     drop(tokio::spawn(async move {
         loop {
@@ -279,6 +288,10 @@ async fn telemetry(
             let Some(Command::Settings(settings)) = cmd.command else {
                 continue;
             };
+            if let Err(denied) = ep.authorize(&metadata, caller.remote, &settings) {
+                let _ = tx.send(Err(denied)).await;
+                break;
+            }
             if settings.pub_sub.is_none() {
                 let _ = tx
                     .send(Err(GrpcStatus::invalid_argument(

@@ -21,6 +21,10 @@
 //   GrpcConsume drain <endpoint> <topic> <group> <expect-file> <seconds>
 //       a SimpleConsumer receives and acks until every key of <expect-file> (second column) was
 //       seen; checks topic, tag and message id (when the file has one).
+//   GrpcConsume acl <endpoint> <topic> <denied-topic> <group> <ak> <sk>
+//       with ACL on (aclEnable): a Producer signing with <ak>/<sk> sends 5 messages; one signing
+//       with a wrong secret, and a send to <denied-topic> (DENY for <ak>), must be refused; a
+//       SimpleConsumer signing with <ak>/<sk> receives and acks the 5.
 //
 // Prints "RESULT <scenario> PASS|FAIL detail".
 import java.io.FileWriter;
@@ -56,6 +60,71 @@ public class GrpcConsume {
             .setRequestTimeout(Duration.ofSeconds(10)).build();
     }
 
+    static ClientConfiguration cfg(String endpoint, String ak, String sk) {
+        return ClientConfiguration.newBuilder().setEndpoints(endpoint).enableSsl(false)
+            .setCredentialProvider(new org.apache.rocketmq.client.apis.StaticSessionCredentialsProvider(ak, sk))
+            .setRequestTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    static String refused(String endpoint, String topic, String ak, String sk) {
+        try {
+            Producer p = P.newProducerBuilder().setClientConfiguration(cfg(endpoint, ak, sk)).setTopics(topic).build();
+            try {
+                p.send(P.newMessageBuilder().setTopic(topic).setKeys("denied")
+                    .setBody("denied".getBytes(StandardCharsets.UTF_8)).build());
+                return null;
+            } finally {
+                p.close();
+            }
+        } catch (Exception e) {
+            // The SDK wraps the gRPC status: look for it along the causes.
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (String.valueOf(t).contains("PERMISSION_DENIED")) {
+                    return "PERMISSION_DENIED";
+                }
+            }
+            return e.toString();
+        }
+    }
+
+    static void acl(String endpoint, String topic, String deniedTopic, String group, String ak, String sk) throws Exception {
+        List<String> bad = new ArrayList<>();
+        Producer producer = P.newProducerBuilder().setClientConfiguration(cfg(endpoint, ak, sk)).setTopics(topic).build();
+        int sent = 0;
+        for (int i = 0; i < 5; i++) {
+            producer.send(P.newMessageBuilder().setTopic(topic).setKeys("a-" + i)
+                .setBody(("acl " + i).getBytes(StandardCharsets.UTF_8)).build());
+            sent++;
+        }
+        producer.close();
+        String wrongSecret = refused(endpoint, topic, ak, sk + "-wrong");
+        if (wrongSecret == null) {
+            bad.add("a wrong secret was accepted");
+        }
+        String deniedTopicSend = refused(endpoint, deniedTopic, ak, sk);
+        if (deniedTopicSend == null) {
+            bad.add("a send to the DENY topic was accepted");
+        }
+        SimpleConsumer c = P.newSimpleConsumerBuilder().setClientConfiguration(cfg(endpoint, ak, sk))
+            .setConsumerGroup(group).setAwaitDuration(Duration.ofSeconds(5)).setSubscriptionExpressions(sub(topic))
+            .build();
+        Map<String, Integer> seen = new HashMap<>();
+        long deadline = System.currentTimeMillis() + 40_000;
+        while (seen.size() < 5 && System.currentTimeMillis() < deadline) {
+            for (MessageView m : c.receive(16, Duration.ofSeconds(15))) {
+                seen.merge(key(m), 1, Integer::sum);
+                c.ack(m);
+            }
+        }
+        c.close();
+        if (seen.size() != 5) {
+            bad.add("consumed " + seen.size() + "/5");
+        }
+        System.out.println("RESULT acl " + (bad.isEmpty() ? "PASS" : "FAIL") + " signed sends=" + sent + "/5 consumed="
+            + seen.size() + "/5 wrong-secret=" + wrongSecret + " deny-topic=" + deniedTopicSend + " "
+            + String.join("; ", bad));
+    }
+
     static Map<String, FilterExpression> sub(String topic) {
         return Collections.singletonMap(topic, FilterExpression.SUB_ALL);
     }
@@ -69,6 +138,7 @@ public class GrpcConsume {
             case "simple": simple(args[1], args[2], args[3]); break;
             case "push": push(args[1], args[2], args[3], Integer.parseInt(args[4])); break;
             case "fifo": fifo(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5])); break;
+            case "acl": acl(args[1], args[2], args[3], args[4], args[5], args[6]); break;
             case "send": send(args[1], args[2], args[3], Integer.parseInt(args[4]), args[5]); break;
             default: drain(args[1], args[2], args[3], args[4], Long.parseLong(args[5])); break;
         }
