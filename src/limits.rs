@@ -245,4 +245,35 @@ pub const CALL_CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// `mqadmin getConsumerStatus`. Java: `Broker2Client.getConsumeStatus`, 5 s.
 pub const CONSUMER_STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Shortest invisible duration a ReceiveMessage may ask for (`ILLEGAL_INVISIBLE_TIME` below it).
+/// Java: `ProxyConfig.minInvisibleTimeMillsForRecv`, 10 s.
+pub const GRPC_MIN_INVISIBLE_MS_FOR_RECV: i64 = 10_000;
+
+/// Longest invisible duration of ReceiveMessage and ChangeInvisibleDuration
+/// (`ILLEGAL_INVISIBLE_TIME` past it). Java: `ProxyConfig.maxInvisibleTimeMills`, 12 h.
+pub const GRPC_MAX_INVISIBLE_MS: i64 = 12 * 60 * 60 * 1000;
+
+/// Invisible duration of messages received with `auto_renew` (push consumers).
+/// Java: `ProxyConfig.defaultInvisibleTimeMills`, 60 s (Java then renews it while the client
+/// holds the message; ours does not renew, see FINDINGS).
+pub const GRPC_DEFAULT_INVISIBLE_MS: i64 = 60_000;
+
+/// Shortest long-polling time of a ReceiveMessage.
+/// Java: `ProxyConfig.grpcClientConsumerMinLongPollingTimeoutMillis`, 5 s.
+pub const GRPC_MIN_LONG_POLLING_MS: i64 = 5_000;
+
+/// Longest long-polling time of a ReceiveMessage.
+/// Java: `ProxyConfig.grpcClientConsumerMaxLongPollingTimeoutMillis`, 20 s.
+pub const GRPC_MAX_LONG_POLLING_MS: i64 = 20_000;
+
+/// Most messages one ReceiveMessage pops; a larger `batch_size` is lowered to it.
+/// Java: `ProxyUtils.MAX_MSG_NUMS_FOR_POP_REQUEST`, 32.
+pub const GRPC_MAX_RECEIVE_BATCH: i32 = 32;
+
+/// Invisible time given back to a received message the stream could not deliver.
+/// Java: `ReceiveMessageResponseStreamWriter.NACK_INVISIBLE_TIME`, 1 s.
+pub const GRPC_NACK_INVISIBLE_MS: i64 = 1_000;
+
+const _: () = assert!(GRPC_MAX_RECEIVE_BATCH <= POP_MAX_MSG_NUMS);
+const _: () = assert!(GRPC_MIN_LONG_POLLING_MS < GRPC_MAX_LONG_POLLING_MS);
 const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);

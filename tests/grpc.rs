@@ -535,12 +535,25 @@ async fn settings_route_heartbeat_assignment() {
     .await;
     assert_eq!(r.status.unwrap().code, Code::ClientIdRequired as i32);
 
-    // A method this slice does not serve: gRPC UNIMPLEMENTED, not a hang.
-    let e = unary_status::<_, pb::AckMessageResponse>(
+    // AckMessage without a topic: ILLEGAL_TOPIC in-band, as Java's `validateTopic`.
+    let a: pb::AckMessageResponse = unary(
         &s.channel,
         "AckMessage",
         "c1",
         pb::AckMessageRequest::default(),
+    )
+    .await;
+    let st = a.status.unwrap();
+    assert_eq!(st.code, Code::IllegalTopic as i32);
+    assert_eq!(st.message, "The specified topic is blank.");
+
+    // A method the endpoint does not serve (the pull consumer's): gRPC UNIMPLEMENTED, not a
+    // hang.
+    let e = unary_status::<_, pb::PullMessageResponse>(
+        &s.channel,
+        "PullMessage",
+        "c1",
+        pb::PullMessageRequest::default(),
     )
     .await
     .unwrap_err();

@@ -22,6 +22,28 @@
 #       the official Python SDK (PyPI rocketmq-python-client 5.1.2, in a venv under
 #       compat-tests/grpc/target/) sends 5 normal, 6 FIFO and 2 delay messages to the same broker;
 #       the remoting consumer gets them as above.
+#   ours.grpc-simple-consumer
+#       a gRPC SimpleConsumer (ReceiveMessage / AckMessage / ChangeInvisibleDuration on POP) gets
+#       20 messages: one changed to 2 s and not acked, one never acked (invisible 10 s), both come
+#       back (delivery attempt 2) no earlier than their invisible time; one changed to 30 s then
+#       acked with the new handle, and every acked one, never come back.
+#   ours.grpc-push-consumer
+#       two gRPC PushConsumers of one group (one JVM) consume 2,000 messages sent over gRPC, each
+#       exactly once.
+#   ours.grpc-fifo-consumer
+#       an orderly consumer group (consumeMessageOrderly, so FIFO settings and orderly POP locks):
+#       a PushConsumer gets 4 message groups x 25 messages each in send order, each once.
+#   ours.grpc-remoting-to-grpc
+#       a remoting 5.3.3 DefaultMQProducer sends 20 messages; a gRPC SimpleConsumer receives and
+#       acks all of them with their tag and message id (the other way round is
+#       ours.grpc-produce-remoting-consume).
+#   ours.grpc-python-consume
+#       the Python SDK's SimpleConsumer receives and acks 10 messages the Java gRPC producer sent
+#       and 13 the Python producer sent.
+#   ours.grpc-acl
+#       aclEnable=true with a plain_acl.yml account: a gRPC Producer signing with its AK/SK (the
+#       authorization / x-mq-date-time metadata) sends and a SimpleConsumer signing the same way
+#       consumes; a wrong secret, and a send to a topic the account may not use, are refused.
 #   ours.grpc-standalone
 #       rocketmq-standalone with a config that does not mention the endpoint serves it (on by
 #       default there): the gRPC producer's 25 messages are consumed over remoting through the
@@ -212,7 +234,98 @@ standalone() {
     kill "${PID[sa]}" 2>/dev/null; wait "${PID[sa]}" 2>/dev/null; unset 'PID[sa]'
 }
 
+consume() {
+    local b=gc gp
+    gp="$(pick_port 0)" || { report ours.grpc-consume FAIL "no free port"; return; }
+    start_broker $b rust brokerClusterName=GrpcCC brokerName=grpc-c enableProxy=true "grpcServerPort=$gp" \
+        || { report ours.grpc-consume FAIL "broker did not start" "$WORK/$b.out"; return; }
+    local ep="127.0.0.1:$gp" addr="127.0.0.1:${BROKER_PORT[$b]}" t ty
+    for t in GrpcSimple:NORMAL GrpcPush:NORMAL GrpcFifoC:FIFO GrpcFromRemoting:NORMAL GrpcPy:NORMAL \
+        GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY; do
+        ty="${t#*:}"; t="${t%%:*}"
+        mqadmin "$WORK/cut-$t.out" updateTopic -b "$addr" -t "$t" -r 4 -w 4 -a "+message.type=$ty"
+        grep -q "create topic to" "$WORK/cut-$t.out" || { report ours.grpc-consume FAIL "updateTopic $t failed" "$WORK/cut-$t.out"; return; }
+    done
+    mqadmin "$WORK/csg.out" updateSubGroup -b "$addr" -g grpc_fifo -o true
+    grep -qi "create subscription group to" "$WORK/csg.out" || { report ours.grpc-fifo-consumer FAIL "updateSubGroup failed" "$WORK/csg.out"; }
+    local r
+    if wanted ours.grpc-simple; then
+        java_run "$GRPC_CP" "$WORK/simple.out" GrpcConsume simple "$ep" GrpcSimple grpc_simple
+        r="$(grep '^RESULT simple' "$WORK/simple.out")"
+        if [[ "$r" == "RESULT simple PASS"* ]]; then report ours.grpc-simple-consumer PASS "${r#RESULT simple PASS }"
+        else report ours.grpc-simple-consumer FAIL "${r:-no result}" "$WORK/simple.out" "$WORK/$b.out"; fi
+    fi
+    if wanted ours.grpc-push; then
+        java_run "$GRPC_CP" "$WORK/push.out" GrpcConsume push "$ep" GrpcPush grpc_push 2000
+        r="$(grep '^RESULT push' "$WORK/push.out")"
+        if [[ "$r" == "RESULT push PASS"* ]]; then report ours.grpc-push-consumer PASS "${r#RESULT push PASS }"
+        else report ours.grpc-push-consumer FAIL "${r:-no result}" "$WORK/push.out" "$WORK/$b.out"; fi
+    fi
+    if wanted ours.grpc-fifo; then
+        java_run "$GRPC_CP" "$WORK/fifo.out" GrpcConsume fifo "$ep" GrpcFifoC grpc_fifo 4 25
+        r="$(grep '^RESULT fifo' "$WORK/fifo.out")"
+        if [[ "$r" == "RESULT fifo PASS"* ]]; then report ours.grpc-fifo-consumer PASS "${r#RESULT fifo PASS }"
+        else report ours.grpc-fifo-consumer FAIL "${r:-no result}" "$WORK/fifo.out" "$WORK/$b.out"; fi
+    fi
+    if wanted ours.grpc-remoting-to; then
+        java_run "$CLIENT_CP" "$WORK/rprod.out" GrpcInterop produce "$NS" GrpcFromRemoting r 20 "$WORK/r-expect.txt"
+        java_run "$GRPC_CP" "$WORK/rdrain.out" GrpcConsume drain "$ep" GrpcFromRemoting grpc_from_remoting "$WORK/r-expect.txt" 60
+        r="$(grep '^RESULT drain' "$WORK/rdrain.out")"
+        if grep -q "RESULT produce PASS sent=20/20" "$WORK/rprod.out" && [[ "$r" == "RESULT drain PASS"* ]]; then
+            report ours.grpc-remoting-to-grpc PASS "20 sent by DefaultMQProducer 5.3.3, gRPC SimpleConsumer ${r#RESULT drain PASS }"
+        else report ours.grpc-remoting-to-grpc FAIL "$(grep RESULT "$WORK/rprod.out") ${r:-no result}" "$WORK/rprod.out" "$WORK/rdrain.out"; fi
+    fi
+    if wanted ours.grpc-python-consume; then
+        if python_sdk; then
+            java_run "$GRPC_CP" "$WORK/pysend.out" GrpcConsume send "$ep" GrpcPy j 10 "$WORK/pyc-expect.txt"
+            (cd "$WORK" && timeout -k 10 120 "$VENV/bin/python" "$HERE/py_consumer.py" "$ep" grpc_py GrpcPy \
+                "$WORK/pyc-expect.txt" 60 >"$WORK/py-consume.out" 2>&1)
+            r="$(grep '^RESULT py-consume' "$WORK/py-consume.out")"
+            # What the Python producer sent (ours.grpc-python-produce): its normal messages.
+            (cd "$WORK" && timeout -k 10 120 "$VENV/bin/python" "$HERE/py_producer.py" "$ep" q "$WORK/pyq-expect.txt" 1000 \
+                >"$WORK/py-produce-q.out" 2>&1)
+            (cd "$WORK" && timeout -k 10 120 "$VENV/bin/python" "$HERE/py_consumer.py" "$ep" grpc_py2 GrpcNormal \
+                "$WORK/pyq-expect.txt" 60 >"$WORK/py-consume-q.out" 2>&1)
+            local r2
+            r2="$(grep '^RESULT py-consume' "$WORK/py-consume-q.out")"
+            if grep -q "RESULT send PASS" "$WORK/pysend.out" && [[ "$r" == "RESULT py-consume PASS"* && "$r2" == "RESULT py-consume PASS"* ]]; then
+                report ours.grpc-python-consume PASS "$PY_SDK SimpleConsumer: Java-sent ${r#RESULT py-consume PASS }; Python-sent ${r2#RESULT py-consume PASS }"
+            else report ours.grpc-python-consume FAIL "${r:-no result} / ${r2:-no result}" "$WORK/py-consume.out" "$WORK/py-consume-q.out" "$WORK/py-produce-q.out"; fi
+        else
+            report ours.grpc-python-consume FAIL "cannot install $PY_SDK from PyPI" "$WORK/pip.log"
+        fi
+    fi
+    stop_broker $b
+}
+
+acl() {
+    local b=ga id=ours.grpc-acl gp
+    gp="$(pick_port 0)" || { report $id FAIL "no free port"; return; }
+    local conf=(brokerClusterName=GrpcAC brokerName=grpc-a enableProxy=true "grpcServerPort=$gp" "rocketmqHome=$WORK/$b/home")
+    mkdir -p "$WORK/$b/home/conf"
+    printf '%s\n' "accounts:" "  - accessKey: grpcUserAK" "    secretKey: grpcSecret1" \
+        "    whiteRemoteAddress:" "    admin: false" "    defaultTopicPerm: DENY" "    defaultGroupPerm: SUB" \
+        "    topicPerms:" "      - GrpcAcl=PUB|SUB" "      - GrpcAclDeny=DENY" >"$WORK/$b/home/conf/plain_acl.yml"
+    # Topics first (mqadmin does not sign), then the broker again with ACL on.
+    start_broker $b rust "${conf[@]}" || { report $id FAIL "broker did not start" "$WORK/$b.out"; return; }
+    local t
+    for t in GrpcAcl GrpcAclDeny; do
+        mqadmin "$WORK/aut-$t.out" updateTopic -b "127.0.0.1:${BROKER_PORT[$b]}" -t "$t" -r 2 -w 2 -a "+message.type=NORMAL"
+    done
+    stop_broker $b
+    start_broker $b rust "${conf[@]}" aclEnable=true || { report $id FAIL "broker did not restart with ACL" "$WORK/$b.out"; return; }
+    java_run "$GRPC_CP" "$WORK/acl.out" GrpcConsume acl "127.0.0.1:$gp" GrpcAcl GrpcAclDeny grpc_acl grpcUserAK grpcSecret1
+    local r
+    r="$(grep '^RESULT acl' "$WORK/acl.out")"
+    if [[ "$r" == "RESULT acl PASS"* ]]; then report $id PASS "${r#RESULT acl PASS }"
+    else report $id FAIL "${r:-no result}" "$WORK/acl.out" "$WORK/$b.out"; fi
+    stop_broker $b
+}
+
 wanted ours.grpc-produce && interop
 wanted ours.grpc-transaction && ! wanted ours.grpc-produce && interop
+{ wanted ours.grpc-simple || wanted ours.grpc-push || wanted ours.grpc-fifo || wanted ours.grpc-remoting-to \
+    || wanted ours.grpc-python-consume; } && consume
+wanted ours.grpc-acl && acl
 wanted ours.grpc-standalone && standalone
 finish

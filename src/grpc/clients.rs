@@ -234,6 +234,24 @@ impl Clients {
         Some(merged(broker, &e.settings))
     }
 
+    /// The settings a consumer of `group` gets before its own reach the server (its first
+    /// ReceiveMessage can overtake its Telemetry stream): the server's half of the merged
+    /// settings, with the SDKs' default request timeout (3 s). Ours: Java's proxy fails such a
+    /// receive with an internal error (a null settings object).
+    #[must_use]
+    pub fn consumer_defaults(broker: &Broker, group: Option<&super::pb::Resource>) -> Settings {
+        let raw = Settings {
+            client_type: Some(ClientType::SimpleConsumer as i32),
+            request_timeout: Some(millis(3000)),
+            pub_sub: Some(PubSub::Subscription(super::pb::Subscription {
+                group: group.cloned(),
+                ..super::pb::Subscription::default()
+            })),
+            ..Settings::default()
+        };
+        merged(broker, &raw)
+    }
+
     /// Telemetry `Settings`: stores them, registers the client (`processAndWriteClientSettings`)
     /// and returns the settings to answer with.
     pub fn update(

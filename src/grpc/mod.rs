@@ -9,15 +9,21 @@
 //! - `clients`: settings from Telemetry, heartbeats, registration in the broker's tables.
 //! - `route`, `send`, `transaction`, `recall`: QueryRoute/QueryAssignment, SendMessage,
 //!   EndTransaction and transaction check-backs over Telemetry, RecallMessage.
+//! - `acl`: ACL 1.0 (`aclEnable`) over the SDKs' signed metadata.
+//! - `consume`, `ack`, `receipt`: ReceiveMessage (long-polling POP), AckMessage,
+//!   ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue, and the receipt handles.
 //!
-//! Not served yet (answered `NOT_IMPLEMENTED` in-band, or gRPC UNIMPLEMENTED for streams):
-//! ReceiveMessage, AckMessage, ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue (need
-//! POP), PullMessage, UpdateOffset, GetOffset, QueryOffset.
+//! Not served yet (gRPC UNIMPLEMENTED): PullMessage, UpdateOffset, GetOffset, QueryOffset (the
+//! SDKs' pull consumer, which the 5.0.x SDKs do not ship). No TLS.
 
+mod ack;
+pub mod acl;
 pub mod clients;
+pub mod consume;
 pub mod convert;
 pub mod pb;
 mod recall;
+pub mod receipt;
 pub mod route;
 pub mod send;
 mod service;

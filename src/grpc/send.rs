@@ -404,7 +404,10 @@ impl Endpoint {
     }
 
     /// The in-process channel of a caller (registered or not).
-    fn client_channel(&self, caller: &Caller) -> Result<crate::net::ConnectionHandle, Reject> {
+    pub(crate) fn client_channel(
+        &self,
+        caller: &Caller,
+    ) -> Result<crate::net::ConnectionHandle, Reject> {
         self.clients
             .connection(caller)
             .ok_or_else(|| Reject::new(Code::InternalServerError, "client table unavailable"))

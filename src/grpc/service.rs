@@ -18,12 +18,16 @@ use tonic_prost::ProstCodec;
 
 use super::Endpoint;
 use super::clients::Caller;
+use super::consume::{ReceiveContext, parse_grpc_timeout};
 use super::pb::{
-    Code, EndTransactionRequest, EndTransactionResponse, HeartbeatRequest, HeartbeatResponse,
-    NotifyClientTerminationRequest, NotifyClientTerminationResponse, QueryAssignmentRequest,
-    QueryAssignmentResponse, QueryRouteRequest, QueryRouteResponse, RecallMessageRequest,
-    RecallMessageResponse, SendMessageRequest, SendMessageResponse, Status, TelemetryCommand,
-    telemetry_command::Command,
+    AckMessageRequest, AckMessageResponse, ChangeInvisibleDurationRequest,
+    ChangeInvisibleDurationResponse, Code, EndTransactionRequest, EndTransactionResponse,
+    ForwardMessageToDeadLetterQueueRequest, ForwardMessageToDeadLetterQueueResponse,
+    HeartbeatRequest, HeartbeatResponse, NotifyClientTerminationRequest,
+    NotifyClientTerminationResponse, QueryAssignmentRequest, QueryAssignmentResponse,
+    QueryRouteRequest, QueryRouteResponse, RecallMessageRequest, RecallMessageResponse,
+    ReceiveMessageRequest, ReceiveMessageResponse, SendMessageRequest, SendMessageResponse, Status,
+    TelemetryCommand, telemetry_command::Command,
 };
 use super::status::{Reject, ok};
 use crate::limits::{GRPC_MAX_INBOUND_MESSAGE_BYTES, GRPC_TELEMETRY_OUTBOUND_QUEUE};
@@ -118,7 +122,9 @@ macro_rules! unary {
                             return Ok(Response::new(refused));
                         }
                     };
+                    let metadata = req.metadata().clone();
                     let $r = req.into_inner();
+                    $e.authorize(&metadata, $c.remote, &$r)?;
                     Ok::<_, GrpcStatus>(Response::new($body))
                 }
             });
@@ -156,10 +162,10 @@ impl tower_service::Service<http::Request<Body>> for MessagingService {
         let ep = &self.endpoint;
         match method.as_str() {
             "QueryRoute" => {
-                unary!(ep, req, QueryRouteRequest => QueryRouteResponse, |e, _c, r| e.query_route(&r))
+                unary!(ep, req, QueryRouteRequest => QueryRouteResponse, |e, c, r| e.query_route(&r))
             }
             "QueryAssignment" => {
-                unary!(ep, req, QueryAssignmentRequest => QueryAssignmentResponse, |e, _c, r| e
+                unary!(ep, req, QueryAssignmentRequest => QueryAssignmentResponse, |e, c, r| e
                 .query_assignment(&r))
             }
             "Heartbeat" => {
@@ -187,6 +193,57 @@ impl tower_service::Service<http::Request<Body>> for MessagingService {
                 unary!(ep, req, RecallMessageRequest => RecallMessageResponse, |e, c, r| e
                 .recall_message(&c, &r))
             }
+            "ReceiveMessage" => {
+                let ep = Arc::clone(ep);
+                Box::pin(async move {
+                    let handler = Handler(move |req: Request<ReceiveMessageRequest>| {
+                        let ep = Arc::clone(&ep);
+                        async move {
+                            let who = caller(&req);
+                            let header = |k: &str| {
+                                req.metadata()
+                                    .get(k)
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned)
+                            };
+                            let cx = ReceiveContext {
+                                client_version: header("x-mq-client-version").unwrap_or_default(),
+                                remaining_ms: header("grpc-timeout")
+                                    .as_deref()
+                                    .and_then(parse_grpc_timeout),
+                            };
+                            let metadata = req.metadata().clone();
+                            let remote = who
+                                .as_ref()
+                                .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.remote);
+                            let r = req.into_inner();
+                            ep.authorize(&metadata, remote, &r)?;
+                            let out = ep.receive_message(who, &cx, r).await;
+                            Ok::<_, GrpcStatus>(Response::new(tokio_stream::iter(
+                                out.into_iter()
+                                    .map(Ok::<ReceiveMessageResponse, GrpcStatus>),
+                            )))
+                        }
+                    });
+                    Ok(codec().server_streaming(handler, req).await)
+                })
+            }
+            "AckMessage" => {
+                unary!(ep, req, AckMessageRequest => AckMessageResponse, |e, c, r| e
+                .ack_message(&c, &r))
+            }
+            "ChangeInvisibleDuration" => unary!(
+                ep,
+                req,
+                ChangeInvisibleDurationRequest => ChangeInvisibleDurationResponse,
+                |e, c, r| e.change_invisible_duration(&c, &r)
+            ),
+            "ForwardMessageToDeadLetterQueue" => unary!(
+                ep,
+                req,
+                ForwardMessageToDeadLetterQueueRequest => ForwardMessageToDeadLetterQueueResponse,
+                |e, c, r| e.forward_to_dlq(&c, &r).await
+            ),
             "Telemetry" => {
                 let ep = Arc::clone(ep);
                 Box::pin(async move {
@@ -217,6 +274,7 @@ async fn telemetry(
 ) -> Result<Response<TelemetryStream>, GrpcStatus> {
     let caller = caller(&req).map_err(|r| GrpcStatus::invalid_argument(r.message))?;
     let (tx, rx) = mpsc::channel(GRPC_TELEMETRY_OUTBOUND_QUEUE);
+    let metadata = req.metadata().clone();
     let mut inbound = req.into_inner();
     drop(tokio::spawn(async move {
         loop {
@@ -230,6 +288,10 @@ async fn telemetry(
             let Some(Command::Settings(settings)) = cmd.command else {
                 continue;
             };
+            if let Err(denied) = ep.authorize(&metadata, caller.remote, &settings) {
+                let _ = tx.send(Err(denied)).await;
+                break;
+            }
             if settings.pub_sub.is_none() {
                 let _ = tx
                     .send(Err(GrpcStatus::invalid_argument(

@@ -44,3 +44,15 @@ pub fn status(code: Code, message: &str) -> Status {
 pub fn ok() -> Status {
     status(Code::Ok, Code::Ok.proto_name())
 }
+
+/// `ResponseBuilder.buildCode`: a remoting response code as a gRPC `Code`.
+#[must_use]
+pub fn remoting_code(code: i32) -> Code {
+    match code {
+        0 => Code::Ok,
+        2 => Code::TooManyRequests,
+        3 => Code::NotImplemented,
+        26 => Code::ConsumerGroupNotFound,
+        _ => Code::InternalServerError,
+    }
+}
