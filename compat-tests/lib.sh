@@ -2,8 +2,11 @@
 # setting:
 #   TAG    short name printed in log lines and the final "<TAG>-compat: N passed, M failed" line
 #   ROOT   repository root
+# Optional: COMPAT_CLIENT (default 5.3.3; 5.5.0 = the newest release) is the 5.x client behind
+# CLIENT_CP, COMPAT_TOOLS (default 5.3.3; or 5.5.0) the rocketmq-tools that `mqadmin` runs.
 # It sets BIN, JAVA_OUT, WORK (a fresh temp dir, removed at exit unless COMPAT_KEEP_WORK=1),
-# CLIENT_CP (5.3.3 client + scenario classes), CLIENT4_CP (4.9.8), SERVER_CP (Java broker/tools),
+# CLIENT_CP (COMPAT_CLIENT client + scenario classes), CLIENT4_CP (4.9.8), SERVER_CP (Java
+# broker/tools 5.3.3), TOOLS_CP (COMPAT_TOOLS tools),
 # and defines: log, report, wanted, finish, alive, pick_port, wait_for, build_all, start_namesrv
 # (sets NS), start_broker, stop_broker, store_of, mqadmin.
 # shellcheck shell=bash
@@ -12,9 +15,12 @@ JAVA_OUT="${COMPAT_JAVA_OUT:-$ROOT/compat-tests/java/target}"
 ONLY="${COMPAT_SCENARIOS:-}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rmqrs-$TAG-compat.XXXXXX")"
 T0=$SECONDS
-CLIENT_CP="$JAVA_OUT/classes/client-5.3.3:$JAVA_OUT/lib/client-5.3.3/*"
+COMPAT_CLIENT="${COMPAT_CLIENT:-5.3.3}"
+COMPAT_TOOLS="${COMPAT_TOOLS:-5.3.3}"
+CLIENT_CP="$JAVA_OUT/classes/client-$COMPAT_CLIENT:$JAVA_OUT/lib/client-$COMPAT_CLIENT/*"
 CLIENT4_CP="$JAVA_OUT/classes/client-4.9.8:$JAVA_OUT/lib/client-4.9.8/*"
 SERVER_CP="$JAVA_OUT/lib/server/*"
+if [[ "$COMPAT_TOOLS" == 5.3.3 ]]; then TOOLS_CP="$SERVER_CP"; else TOOLS_CP="$JAVA_OUT/lib/tools-$COMPAT_TOOLS/*"; fi
 log() { printf '[%s %4ds] %s\n' "$TAG" "$((SECONDS - T0))" "$*"; }
 
 pass=0; fail=0
@@ -70,12 +76,12 @@ JVM=(-Xms128m -Xmx512m -XX:MaxDirectMemorySize=512m -XX:+UseSerialGC -XX:ActiveP
     -XX:TieredStopAtLevel=1 -XX:-OmitStackTraceInFastThrow -Djava.net.preferIPv4Stack=true -Dfile.encoding=UTF-8)
 LOGCFG="$WORK/rmq.broker.logback.xml"
 
-# start_namesrv: our name server on a free port; sets NS (host:port).
+# start_namesrv [conf-lines...]: our name server on a free port; sets NS (host:port).
 start_namesrv() {
     local port
     port="$(pick_port 0)" || return 1
     NS="127.0.0.1:$port"
-    printf 'listenPort=%s\n' "$port" >"$WORK/namesrv.conf"
+    { printf 'listenPort=%s\n' "$port"; printf '%s\n' "$@"; } >"$WORK/namesrv.conf"
     "$BIN/mqnamesrv" -c "$WORK/namesrv.conf" >"$WORK/namesrv.log" 2>&1 &
     PID[ns]=$!
     wait_for 30 grep -q "boot success" "$WORK/namesrv.log" || { cat "$WORK/namesrv.log"; return 1; }
@@ -125,9 +131,9 @@ stop_broker() { # <name> [KILL]
     unset 'PID[$1]'
 }
 store_of() { echo "$WORK/$1/store"; }
-# mqadmin <out> <args...>: runs mqadmin 5.3.3 (rocketmq-tools) against the name server.
+# mqadmin <out> <args...>: runs mqadmin (rocketmq-tools COMPAT_TOOLS) against the name server.
 mqadmin() {
     local out="$1"; shift
     timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
-        -cp "$SERVER_CP" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NS" >"$out" 2>&1
+        -cp "$TOOLS_CP" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NS" >"$out" 2>&1
 }

@@ -106,6 +106,20 @@ pub const NAMESRV_MAX_BROKERS: usize = 65_536;
 /// Most KV entries kept by the name server, all namespaces together.
 pub const NAMESRV_MAX_KV_ENTRIES: usize = 1_000_000;
 
+/// Largest HTTP request head the name server's address endpoint (`addressServerPort`) reads;
+/// a longer one is answered 431. Java clients send about 300 bytes (`HttpTinyClient.httpGet`:
+/// request line plus `Client-Version`, `Content-Type`, `Metaq-Client-RequestTS`). Ours: Java's
+/// own address server is an external web server.
+pub const ADDRESS_SERVER_MAX_REQUEST_BYTES: usize = 8 * 1024;
+
+/// Concurrent connections the address endpoint serves; past it a new connection is closed at
+/// once. Clients ask once at start and every 2 minutes (`MQClientInstance.startScheduledTask`).
+pub const ADDRESS_SERVER_MAX_CONNECTIONS: usize = 256;
+
+/// Time a client has to send its whole request head to the address endpoint. Java clients wait
+/// 3 s for the answer (`DefaultTopAddressing.fetchNSAddr(true, 3000)`).
+pub const ADDRESS_SERVER_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Largest transfer body a slave accepts in one HA chunk. Java: the slave's read buffer,
 /// `DefaultHAClient.READ_MAX_BUFFER_SIZE` (4 MiB), must hold a header and its body; masters send
 /// `haTransferBatchSize` (32 KiB) or less.

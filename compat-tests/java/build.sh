@@ -5,7 +5,10 @@
 #   lib/server/        rocketmq-namesrv + rocketmq-broker + rocketmq-tools 5.3.3 (+ dependencies)
 #   lib/client-5.3.3/  rocketmq-client 5.3.3 (+ dependencies)
 #   lib/client-4.9.8/  rocketmq-client 4.9.8 (+ dependencies)
-#   classes/client-5.3.3/, classes/client-4.9.8/   ProduceConsume and BrokerScenarios compiled against each client
+#   lib/client-5.5.0/  rocketmq-client 5.5.0, the newest release (+ dependencies)
+#   lib/tools-5.5.0/   rocketmq-tools 5.5.0 (mqadmin of the newest release)
+#   classes/client-5.3.3/, classes/client-4.9.8/, classes/client-5.5.0/   the scenario programs
+#                      compiled against each client (lib.sh: COMPAT_CLIENT picks one)
 #   classes/admin/     AdminProbe compiled against the tools classpath
 #   lib/grpc-client-java/, classes/grpc/   rocketmq-client-java 5.0.8 (the gRPC SDK) and the
 #                      programs of src/grpc/, compiled against it alone
@@ -30,7 +33,7 @@ force="${COMPAT_JAVA_REBUILD:-0}"
 
 t0=$SECONDS
 fetched=0
-for d in server client-5.3.3 client-4.9.8 grpc-client-java proxy; do
+for d in server client-5.3.3 client-4.9.8 client-5.5.0 tools-5.5.0 grpc-client-java proxy; do
     want="$(hash_of "$here/deps/$d/pom.xml")"
     if [[ "$force" != 1 && -f "$out/lib/$d/.stamp" && "$(cat "$out/lib/$d/.stamp")" == "$want" ]]; then
         continue
@@ -69,6 +72,7 @@ compile() { # <output name> <classpath name> <source dirs under src/...>
 echo "build.sh: compiling scenario programs"
 compile client-5.3.3 client-5.3.3 client client5   # client5/: APIs only the 5.x client has (POP, timer)
 compile client-4.9.8 client-4.9.8 client
+compile client-5.5.0 client-5.5.0 client client5
 compile admin server admin
 compile grpc grpc-client-java grpc   # the gRPC SDK only: no remoting client on this classpath
 
@@ -77,6 +81,8 @@ for j in rocketmq-broker-5.3.3 rocketmq-namesrv-5.3.3 rocketmq-tools-5.3.3; do
 done
 [[ -f "$out/lib/client-5.3.3/rocketmq-client-5.3.3.jar" ]] || { echo "build.sh: client 5.3.3 missing" >&2; exit 1; }
 [[ -f "$out/lib/client-4.9.8/rocketmq-client-4.9.8.jar" ]] || { echo "build.sh: client 4.9.8 missing" >&2; exit 1; }
+[[ -f "$out/lib/client-5.5.0/rocketmq-client-5.5.0.jar" ]] || { echo "build.sh: client 5.5.0 missing" >&2; exit 1; }
+[[ -f "$out/lib/tools-5.5.0/rocketmq-tools-5.5.0.jar" ]] || { echo "build.sh: tools 5.5.0 missing" >&2; exit 1; }
 [[ -f "$out/lib/grpc-client-java/rocketmq-client-java-5.0.8.jar" ]] || { echo "build.sh: rocketmq-client-java 5.0.8 missing" >&2; exit 1; }
 
 echo "$want" >"$out/classes/.stamp"

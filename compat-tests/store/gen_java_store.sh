@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Produce a real Java-written RocketMQ store plus its expected message dump.
 #
-#   compat-tests/store/gen_java_store.sh <5.3.3|4.9.8> <out-dir>
+#   compat-tests/store/gen_java_store.sh <5.5.0|5.3.3|4.9.8> <out-dir>
 #
 # Starts the official Java name server + broker of that version (for 4.9.8: the 4.9.7 server jars, whose
 # rocketmq-store is class-for-class identical to 4.9.8's; 4.9.8 broker/namesrv are not on Maven Central)
@@ -19,10 +19,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-usage() { echo "usage: $0 <5.3.3|4.9.8> <out-dir>" >&2; exit 2; }
+usage() { echo "usage: $0 <5.5.0|5.3.3|4.9.8> <out-dir>" >&2; exit 2; }
 [[ $# -eq 2 ]] || usage
 ver="$1"
-case "$ver" in 5.3.3|4.9.8) ;; *) usage ;; esac
+case "$ver" in 5.5.0|5.3.3|4.9.8) ;; *) usage ;; esac
 mkdir -p "$2"
 out="$(cd "$2" && pwd)"
 count="${STORE_GEN_COUNT:-3000}"
@@ -121,8 +121,8 @@ EOF
     NS_LOGCFG=()
     BR_LOGCFG=()
 else
-    unzip -p "$tgt/lib-server/rocketmq-namesrv-5.3.3.jar" rmq.namesrv.logback.xml >"$home/conf/rmq.namesrv.logback.xml"
-    unzip -p "$tgt/lib-server/rocketmq-broker-5.3.3.jar" rmq.broker.logback.xml >"$home/conf/rmq.broker.logback.xml"
+    unzip -p "$tgt/lib-server/rocketmq-namesrv-$ver.jar" rmq.namesrv.logback.xml >"$home/conf/rmq.namesrv.logback.xml"
+    unzip -p "$tgt/lib-server/rocketmq-broker-$ver.jar" rmq.broker.logback.xml >"$home/conf/rmq.broker.logback.xml"
     NS_LOGCFG=(-Drmq.logback.configurationFile="$home/conf/rmq.namesrv.logback.xml")
     BR_LOGCFG=(-Drmq.logback.configurationFile="$home/conf/rmq.broker.logback.xml")
 fi
@@ -158,6 +158,9 @@ mappedFileSizeCommitLog=1048576
 brokerRole=ASYNC_MASTER
 flushDiskType=ASYNC_FLUSH
 autoCreateTopicEnable=true
+# A request may wait 3 s (default 200 ms) in the send queue before the broker answers "broker
+# busy" (TIMEOUT_CLEAN_QUEUE): on a loaded 2-core CI machine one of 3000 sends met that.
+waitTimeMillsInSendQueue=3000
 EOF
 log "starting broker $ver on 127.0.0.1:$BR_PORT, store $out/store"
 ROCKETMQ_HOME="$home" java "${JVM[@]}" "${BR_LOGCFG[@]}" -cp "$SERVER_CP" \

@@ -30,6 +30,15 @@ pub const NAMESRV_KEYS: &[KeyDef] = keys! {
     "waitSecondsForService": Int = "45",
     "deleteTopicWithBrokerRegistration": Bool = "false",
     "configBlackList": Str = "configBlackList;configStorePath;kvConfigPath",
+    // Ours (no Java key; Java deployments run a separate web server for this): the HTTP port
+    // answering `/rocketmq/<subgroup>` with the name-server list, for clients started with
+    // `-Drocketmq.namesrv.domain=<host>:<port>` and no address (0 = off; Java clients ask port
+    // 8080 when the domain names no port). See `namesrv::address_server`.
+    "addressServerPort": Int = "0",
+    // The `;`-separated list served; empty serves `<address the request came to>:<listenPort>`.
+    "addressServerNamesrvAddr": Str = "",
+    // Subgroups answered (`rocketmq.namesrv.domain.subgroup`, default `nsaddr`), `;`-separated.
+    "addressServerSubgroup": Str = "nsaddr",
 };
 
 /// `NettyServerConfig` fields (`remoting:netty/NettyServerConfig.java`). Thread and buffer knobs

@@ -1,8 +1,10 @@
 //! The name server: broker registry, liveness, topic routes and KV config.
 //!
 //! [`NameServer`] owns the state; [`processor`] holds one handler file per request group and the
-//! single dispatch table; [`run`] binds the port, starts the liveness scan and serves.
+//! single dispatch table; [`run`] binds the port, starts the liveness scan and serves;
+//! [`address_server`] answers the HTTP name-server address lookup when `addressServerPort` is set.
 
+pub mod address_server;
 pub mod config;
 pub mod kv_config;
 pub mod processor;
@@ -14,7 +16,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tracing::info;
+use tracing::{error, info};
 
 use crate::config::table::ConfigValues;
 use crate::net::{ConnectionHandle, ServerConfig, Service};
@@ -82,7 +84,7 @@ pub async fn run(
     server: Arc<NameServer>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let (idle_secs, scan_ms, budget) = {
+    let (idle_secs, scan_ms, budget, address) = {
         let c = server
             .config
             .read()
@@ -91,7 +93,16 @@ pub async fn run(
             c.get_i64("serverChannelMaxIdleTimeSeconds"),
             c.get_i64("scanNotActiveBrokerInterval"),
             c.get_i64("serverInboundBudgetBytes"),
+            address_server::AddressSettings::from_config(&c),
         )
+    };
+    let address_task = match address_server::bind(&address).await {
+        Ok(Some(l)) => Some(tokio::spawn(address_server::run(l, address))),
+        Ok(None) => None,
+        Err(e) => {
+            error!(port = address.port, error = %e, "cannot serve the name-server address endpoint");
+            None
+        }
     };
     let scan_every = Duration::from_millis(u64::try_from(scan_ms).unwrap_or(5_000).max(100));
     let scanner = {
@@ -111,5 +122,8 @@ pub async fn run(
     };
     crate::net::serve(listener, server, config, shutdown).await;
     scanner.abort();
+    if let Some(t) = address_task {
+        t.abort();
+    }
     info!("name server stopped");
 }
