@@ -33,6 +33,11 @@
 #   ours.grpc-fifo-consumer
 #       an orderly consumer group (consumeMessageOrderly, so FIFO settings and orderly POP locks):
 #       a PushConsumer gets 4 message groups x 25 messages each in send order, each once.
+#   ours.grpc-dlq
+#       a gRPC PushConsumer whose listener always fails, in a group with retryMaxTimes=1: each of
+#       10 messages is delivered twice (the second time after the SDK's ChangeInvisibleDuration),
+#       then the SDK's ForwardMessageToDeadLetterQueue puts it in %DLQ%<group>, where a remoting
+#       5.3.3 consumer reads all 10 with their message ids.
 #   ours.grpc-remoting-to-grpc
 #       a remoting 5.3.3 DefaultMQProducer sends 20 messages; a gRPC SimpleConsumer receives and
 #       acks all of them with their tag and message id (the other way round is
@@ -240,7 +245,7 @@ consume() {
     start_broker $b rust brokerClusterName=GrpcCC brokerName=grpc-c enableProxy=true "grpcServerPort=$gp" \
         || { report ours.grpc-consume FAIL "broker did not start" "$WORK/$b.out"; return; }
     local ep="127.0.0.1:$gp" addr="127.0.0.1:${BROKER_PORT[$b]}" t ty
-    for t in GrpcSimple:NORMAL GrpcPush:NORMAL GrpcFifoC:FIFO GrpcFromRemoting:NORMAL GrpcPy:NORMAL \
+    for t in GrpcSimple:NORMAL GrpcPush:NORMAL GrpcFifoC:FIFO GrpcFromRemoting:NORMAL GrpcPy:NORMAL GrpcDlq:NORMAL \
         GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY; do
         ty="${t#*:}"; t="${t%%:*}"
         mqadmin "$WORK/cut-$t.out" updateTopic -b "$addr" -t "$t" -r 4 -w 4 -a "+message.type=$ty"
@@ -266,6 +271,17 @@ consume() {
         r="$(grep '^RESULT fifo' "$WORK/fifo.out")"
         if [[ "$r" == "RESULT fifo PASS"* ]]; then report ours.grpc-fifo-consumer PASS "${r#RESULT fifo PASS }"
         else report ours.grpc-fifo-consumer FAIL "${r:-no result}" "$WORK/fifo.out" "$WORK/$b.out"; fi
+    fi
+    if wanted ours.grpc-dlq; then
+        mqadmin "$WORK/dsg.out" updateSubGroup -b "$addr" -g grpc_dlq -r 1
+        java_run "$GRPC_CP" "$WORK/dlq.out" GrpcConsume dlq "$ep" GrpcDlq grpc_dlq 10
+        java_run "$CLIENT_CP" "$WORK/dlq-reader.out" GrpcInterop consume "$NS" grpc_dlq_reader "$WORK/dlq-consumed.txt" 20 "%DLQ%grpc_dlq"
+        local n
+        n="$(awk '$1 == "%DLQ%grpc_dlq" {split($2, k, "_"); print k[1]}' "$WORK/dlq-consumed.txt" 2>/dev/null | sort -u | grep -c '^d-')"
+        r="$(grep '^RESULT dlq' "$WORK/dlq.out")"
+        if [[ "$r" == "RESULT dlq PASS"* && "$n" == 10 ]]; then
+            report ours.grpc-dlq PASS "${r#RESULT dlq PASS }; %DLQ%grpc_dlq read over remoting: $n/10"
+        else report ours.grpc-dlq FAIL "${r:-no result}; in the DLQ: $n/10" "$WORK/dlq.out" "$WORK/dlq-reader.out" "$WORK/dsg.out"; fi
     fi
     if wanted ours.grpc-remoting-to; then
         java_run "$CLIENT_CP" "$WORK/rprod.out" GrpcInterop produce "$NS" GrpcFromRemoting r 20 "$WORK/r-expect.txt"
@@ -324,7 +340,7 @@ acl() {
 
 wanted ours.grpc-produce && interop
 wanted ours.grpc-transaction && ! wanted ours.grpc-produce && interop
-{ wanted ours.grpc-simple || wanted ours.grpc-push || wanted ours.grpc-fifo || wanted ours.grpc-remoting-to \
+{ wanted ours.grpc-simple || wanted ours.grpc-push || wanted ours.grpc-fifo || wanted ours.grpc-dlq || wanted ours.grpc-remoting-to \
     || wanted ours.grpc-python-consume; } && consume
 wanted ours.grpc-acl && acl
 wanted ours.grpc-standalone && standalone

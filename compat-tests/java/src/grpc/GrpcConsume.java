@@ -21,6 +21,10 @@
 //   GrpcConsume drain <endpoint> <topic> <group> <expect-file> <seconds>
 //       a SimpleConsumer receives and acks until every key of <expect-file> (second column) was
 //       seen; checks topic, tag and message id (when the file has one).
+//   GrpcConsume dlq <endpoint> <topic> <group> <count>
+//       a PushConsumer whose listener always fails gets each of <count> messages until the group's
+//       max attempts (retryMaxTimes + 1, from the server's settings); the SDK then forwards each
+//       to the DLQ (ForwardMessageToDeadLetterQueue). Prints the attempts seen per message.
 //   GrpcConsume acl <endpoint> <topic> <denied-topic> <group> <ak> <sk>
 //       with ACL on (aclEnable): a Producer signing with <ak>/<sk> sends 5 messages; one signing
 //       with a wrong secret, and a send to <denied-topic> (DENY for <ak>), must be refused; a
@@ -58,6 +62,41 @@ public class GrpcConsume {
     static ClientConfiguration cfg(String endpoint) {
         return ClientConfiguration.newBuilder().setEndpoints(endpoint).enableSsl(false)
             .setRequestTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    static void dlq(String endpoint, String topic, String group, int count) throws Exception {
+        ConcurrentHashMap<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
+        PushConsumer c = P.newPushConsumerBuilder().setClientConfiguration(cfg(endpoint)).setConsumerGroup(group)
+            .setSubscriptionExpressions(sub(topic)).setMessageListener(m -> {
+                attempts.computeIfAbsent(key(m), k -> new AtomicInteger()).set(m.getDeliveryAttempt());
+                return ConsumeResult.FAILURE;
+            }).build();
+        Producer producer = P.newProducerBuilder().setClientConfiguration(cfg(endpoint)).setTopics(topic).build();
+        for (int i = 0; i < count; i++) {
+            producer.send(P.newMessageBuilder().setTopic(topic).setKeys("d-" + i)
+                .setBody(("dlq " + i).getBytes(StandardCharsets.UTF_8)).build());
+        }
+        producer.close();
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline) {
+            int done = 0;
+            for (AtomicInteger a : attempts.values()) {
+                done += a.get() >= 2 ? 1 : 0;
+            }
+            if (done == count) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        Thread.sleep(5000); // the forward to the DLQ follows the last failed attempt
+        c.close();
+        java.util.TreeMap<Integer, Integer> byAttempts = new java.util.TreeMap<>();
+        for (AtomicInteger a : attempts.values()) {
+            byAttempts.merge(a.get(), 1, Integer::sum);
+        }
+        boolean ok = attempts.size() == count && byAttempts.size() == 1 && byAttempts.containsKey(2);
+        System.out.println("RESULT dlq " + (ok ? "PASS" : "FAIL") + " messages=" + attempts.size() + "/" + count
+            + " last-attempt-counts=" + byAttempts);
     }
 
     static ClientConfiguration cfg(String endpoint, String ak, String sk) {
@@ -138,6 +177,7 @@ public class GrpcConsume {
             case "simple": simple(args[1], args[2], args[3]); break;
             case "push": push(args[1], args[2], args[3], Integer.parseInt(args[4])); break;
             case "fifo": fifo(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5])); break;
+            case "dlq": dlq(args[1], args[2], args[3], Integer.parseInt(args[4])); break;
             case "acl": acl(args[1], args[2], args[3], args[4], args[5], args[6]); break;
             case "send": send(args[1], args[2], args[3], Integer.parseInt(args[4]), args[5]); break;
             default: drain(args[1], args[2], args[3], args[4], Long.parseLong(args[5])); break;
