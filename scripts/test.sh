@@ -47,10 +47,12 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/trace/run.sh
     step "light message queues (LMQ) with the Java clients and the Java 5.3.3 broker"
     bash compat-tests/lmq/run.sh
-    step "the gRPC endpoint with the official 5.x SDKs (Java, Python)"
+    step "the gRPC endpoint with the official 5.x SDKs (Java, Python): produce, consume, FIFO, DLQ, ACL, interop"
     bash compat-tests/grpc/run.sh
     step "every mqadmin 5.3.3 operator command and the dashboard's admin calls (main and VIP port), Java 5.3.3 broker vs ours"
     bash compat-tests/ops/run.sh
+    step "newest clients (5.5.0), a Java 5.5.0 store, the name-server address endpoint, docker compose"
+    bash compat-tests/surface/run.sh
 fi
 
 step "all steps passed"
