@@ -77,12 +77,14 @@ fn msg_check(
     h: &SendMessageRequestHeader,
 ) -> Result<(TopicConfig, Option<u64>), RemotingCommand> {
     let err = |code, remark: String| base_response(broker, code, Some(remark));
-    let ip1 = broker.config_str("brokerIP1");
     if broker.permission() & PERM_WRITE == 0 && broker.topics.get(&h.topic).is_some_and(|t| t.order)
     {
         return Err(err(
             ResponseCode::NO_PERMISSION,
-            format!("the broker[{ip1}] sending message is forbidden"),
+            format!(
+                "the broker[{}] sending message is forbidden",
+                broker.config_str("brokerIP1")
+            ),
         ));
     }
     if let Some(remark) = validate_topic(&h.topic) {
