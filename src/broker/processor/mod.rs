@@ -79,7 +79,7 @@ macro_rules! sync_handler {
             req: RemotingCommand,
         ) -> HandlerFuture<'a> {
             Box::pin(async move {
-                let response = header_result($f(b, c, &req));
+                let response = $crate::broker::processor::header_result($f(b, c, &req));
                 if $durable {
                     b.config_durable().await;
                 }
@@ -88,6 +88,7 @@ macro_rules! sync_handler {
         }
     };
 }
+pub(crate) use sync_handler;
 
 sync_handler!(heart_beat => client::heart_beat);
 sync_handler!(unregister_client => client::unregister_client);

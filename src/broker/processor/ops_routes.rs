@@ -3,36 +3,10 @@
 
 use std::sync::Arc;
 
-use super::{HandlerFuture, Route, admin_ops, admin_relay, header_result, row};
+use super::{HandlerFuture, Route, admin_ops, admin_relay, row, sync_handler};
 use crate::broker::Broker;
 use crate::net::ConnectionHandle;
 use crate::remoting::{RemotingCommand, RequestCode};
-
-/// Wraps a synchronous handler as a table entry; with `durable` the answer waits for
-/// `topics.json` / `subscriptionGroup.json` to be on disk.
-macro_rules! wrap {
-    ($name:ident => $f:path) => {
-        wrap!(@w $name => $f, false);
-    };
-    ($name:ident => $f:path, durable) => {
-        wrap!(@w $name => $f, true);
-    };
-    (@w $name:ident => $f:path, $durable:expr) => {
-        fn $name<'a>(
-            b: &'a Arc<Broker>,
-            c: &'a ConnectionHandle,
-            req: RemotingCommand,
-        ) -> HandlerFuture<'a> {
-            Box::pin(async move {
-                let response = header_result($f(b, c, &req));
-                if $durable {
-                    b.config_durable().await;
-                }
-                Some(response)
-            })
-        }
-    };
-}
 
 /// Wraps an async handler.
 macro_rules! wrap_async {
@@ -47,19 +21,19 @@ macro_rules! wrap_async {
     };
 }
 
-wrap!(topic_list => admin_ops::update_and_create_topic_list, durable);
-wrap!(group_list => admin_ops::update_and_create_subscription_group_list, durable);
-wrap!(producer_info => admin_ops::get_all_producer_info);
-wrap!(stats_data => admin_ops::view_broker_stats_data);
-wrap!(broker_consume_stats => admin_ops::get_broker_consume_stats);
-wrap!(system_topics => admin_ops::get_system_topic_list);
-wrap!(query_cq => admin_ops::query_consume_queue);
-wrap!(clone_offset => admin_ops::clone_group_offset);
-wrap!(clean_cq => admin_ops::clean_expired_consume_queue);
-wrap!(delete_commit_log => admin_ops::delete_expired_commit_log);
-wrap!(clean_unused => admin_ops::clean_unused_topic);
-wrap!(pop_rollback => admin_ops::export_pop_record);
-wrap!(master_flush => admin_ops::reset_master_flush_offset);
+sync_handler!(topic_list => admin_ops::update_and_create_topic_list, durable);
+sync_handler!(group_list => admin_ops::update_and_create_subscription_group_list, durable);
+sync_handler!(producer_info => admin_ops::get_all_producer_info);
+sync_handler!(stats_data => admin_ops::view_broker_stats_data);
+sync_handler!(broker_consume_stats => admin_ops::get_broker_consume_stats);
+sync_handler!(system_topics => admin_ops::get_system_topic_list);
+sync_handler!(query_cq => admin_ops::query_consume_queue);
+sync_handler!(clone_offset => admin_ops::clone_group_offset);
+sync_handler!(clean_cq => admin_ops::clean_expired_consume_queue);
+sync_handler!(delete_commit_log => admin_ops::delete_expired_commit_log);
+sync_handler!(clean_unused => admin_ops::clean_unused_topic);
+sync_handler!(pop_rollback => admin_ops::export_pop_record);
+sync_handler!(master_flush => admin_ops::reset_master_flush_offset);
 wrap_async!(running_info => admin_relay::get_consumer_running_info);
 wrap_async!(consume_directly => admin_relay::consume_message_directly);
 wrap_async!(reset_offset => admin_relay::reset_offset);
