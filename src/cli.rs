@@ -1,14 +1,14 @@
-//! Start-up plumbing shared by the binaries: logging to stderr, the JVM variables Java's start
-//! scripts read (accepted and ignored), and the tokio runtime.
+//! Start-up plumbing shared by the binaries: logging (see [`crate::logs`]), the JVM variables
+//! Java's start scripts read (accepted and ignored), and the tokio runtime.
 
-/// Logs to stderr at `default_level` unless `RUST_LOG` says otherwise.
-pub fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+pub use crate::logs::{Console, Server};
+
+/// Installs logging at `default_level` unless `RUST_LOG` says otherwise (console, plus the
+/// rolling files when `ROCKETMQ_LOG_DIR` is set) and notes ignored JVM variables.
+pub fn init_logging(default_level: &str, console: Console, server: Server) {
+    if let Some(dir) = crate::logs::init(default_level, console, server) {
+        tracing::info!(dir = %dir, "logging to files as well");
+    }
     note_ignored_jvm_env();
 }
 

@@ -17,6 +17,7 @@ pub mod filter;
 pub mod grpc;
 pub mod ha;
 pub mod limits;
+pub mod logs;
 pub mod message;
 pub mod namesrv;
 pub mod net;

@@ -152,6 +152,15 @@ pub const ACL_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_se
 /// bound on an admin call, not on the hot path.
 pub const DELETE_TOPIC_DISPATCH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// Daily log files kept per file name under `ROCKETMQ_LOG_DIR`. Java's logback keeps 10 rolled
+/// files of 128 MB per log (`rmq.broker.logback.xml`, `maxIndex` 10); ours roll daily.
+pub const LOG_FILES_KEPT: usize = 10;
+
+/// Lines buffered per log file before new lines are dropped (the writer never blocks a
+/// request). Default of `tracing_appender::non_blocking`; Java's async appenders queue 1024
+/// events and block (`AsyncAppender` `queueSize`).
+pub const LOG_FILE_BUFFERED_LINES: usize = 128_000;
+
 /// ACL access and secret keys must be longer than this. Java: `AclConstants.ACCESS_KEY_MIN_LENGTH`
 /// and `SECRET_KEY_MIN_LENGTH` (6).
 pub const ACL_KEY_MIN_LENGTH: usize = 6;

@@ -42,7 +42,11 @@ struct Args {
 #[allow(clippy::print_stdout)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    rocketmq_rs::cli::init_logging("info");
+    rocketmq_rs::cli::init_logging(
+        "info",
+        rocketmq_rs::cli::Console::Stdout,
+        rocketmq_rs::cli::Server::Broker,
+    );
     let (mut cfg, mut explicit) = match startup::load_config(args.config_file.as_deref()) {
         Ok(c) => c,
         Err(e) => {

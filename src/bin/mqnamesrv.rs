@@ -54,7 +54,11 @@ fn load_config(args: &Args) -> Result<rocketmq_rs::config::table::ConfigValues, 
 #[allow(clippy::print_stdout)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    rocketmq_rs::cli::init_logging("info");
+    rocketmq_rs::cli::init_logging(
+        "info",
+        rocketmq_rs::cli::Console::Stdout,
+        rocketmq_rs::cli::Server::Namesrv,
+    );
     let config = match load_config(&args) {
         Ok(c) => c,
         Err(e) => {

@@ -84,7 +84,11 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    rocketmq_rs::cli::init_logging("warn");
+    rocketmq_rs::cli::init_logging(
+        "warn",
+        rocketmq_rs::cli::Console::Stderr,
+        rocketmq_rs::cli::Server::Broker,
+    );
     let args = Args::parse();
     let result = match args.cmd {
         Cmd::Inspect { root } => inspect(&root),

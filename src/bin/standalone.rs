@@ -32,7 +32,11 @@ struct Args {
 #[allow(clippy::print_stdout)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    rocketmq_rs::cli::init_logging("info");
+    rocketmq_rs::cli::init_logging(
+        "info",
+        rocketmq_rs::cli::Console::Stdout,
+        rocketmq_rs::cli::Server::Standalone,
+    );
     let data = match std::path::absolute(&args.data_dir) {
         Ok(p) => p,
         Err(e) => {
