@@ -161,6 +161,11 @@ pub const LOG_FILES_KEPT: usize = 10;
 /// events and block (`AsyncAppender` `queueSize`).
 pub const LOG_FILE_BUFFERED_LINES: usize = 128_000;
 
+/// Refused requests logged per second (the rest are counted and reported with the next line).
+/// Java logs refusals unbounded at WARN in each processor; a flood of bad requests then floods
+/// the disk.
+pub const REJECT_LOGS_PER_SECOND: u64 = 10;
+
 /// ACL access and secret keys must be longer than this. Java: `AclConstants.ACCESS_KEY_MIN_LENGTH`
 /// and `SECRET_KEY_MIN_LENGTH` (6).
 pub const ACL_KEY_MIN_LENGTH: usize = 6;

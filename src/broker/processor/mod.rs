@@ -20,6 +20,7 @@ pub mod pop_notify;
 pub mod pull;
 pub mod query;
 pub mod recall;
+pub mod reject_log;
 pub mod reply;
 pub mod send;
 pub mod transaction;
@@ -356,6 +357,20 @@ const SLAVE_REJECTS: &[RequestCode] = &[
 
 /// Answers one request.
 pub async fn dispatch(
+    broker: &Arc<Broker>,
+    conn: &ConnectionHandle,
+    request: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let code = request.code;
+    let response = route(broker, conn, request).await;
+    if let Some(r) = &response {
+        reject_log::note(code, conn.peer(), r);
+    }
+    response
+}
+
+/// Finds the request's handler and runs it, after the ACL and slave checks.
+async fn route(
     broker: &Arc<Broker>,
     conn: &ConnectionHandle,
     request: RemotingCommand,
