@@ -20,7 +20,6 @@ pub mod pop_notify;
 pub mod pull;
 pub mod query;
 pub mod recall;
-pub mod reject_log;
 pub mod reply;
 pub mod send;
 pub mod transaction;
@@ -364,7 +363,7 @@ pub async fn dispatch(
     let code = request.code;
     let response = route(broker, conn, request).await;
     if let Some(r) = &response {
-        reject_log::note(code, conn.peer(), r);
+        crate::net::reject_log::note(code, conn.peer(), r);
     }
     response
 }

@@ -127,14 +127,18 @@ pub fn dispatch(
     conn: &ConnectionHandle,
     request: &RemotingCommand,
 ) -> RemotingCommand {
-    let Some(route) = TABLE.iter().find(|r| r.code.code() == request.code) else {
-        return not_supported(request.code);
+    let response = match TABLE.iter().find(|r| r.code.code() == request.code) {
+        None => not_supported(request.code),
+        Some(route) => {
+            debug!(code = route.code.name(), peer = %conn.peer(), "namesrv request");
+            match (route.handler)(server, conn, request) {
+                Ok(resp) => resp,
+                Err(e) => RemotingCommand::error(ResponseCode::SYSTEM_ERROR, e.to_string()),
+            }
+        }
     };
-    debug!(code = route.code.name(), peer = %conn.peer(), "namesrv request");
-    match (route.handler)(server, conn, request) {
-        Ok(resp) => resp,
-        Err(e) => RemotingCommand::error(ResponseCode::SYSTEM_ERROR, e.to_string()),
-    }
+    crate::net::reject_log::note(request.code, conn.peer(), &response);
+    response
 }
 
 /// Java's answer to a code nobody handles (`NettyRemotingAbstract.processRequestCommand`).
