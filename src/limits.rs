@@ -245,4 +245,10 @@ pub const CALL_CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// `mqadmin getConsumerStatus`. Java: `Broker2Client.getConsumeStatus`, 5 s.
 pub const CONSUMER_STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Distinct label sets one Prometheus metric family (`rocketmq_messages_in_total`, …) keeps; a
+/// new label set past it is counted in one overflow series whose labels read `__overflow__`.
+/// Java 5.3.3 has none (its OpenTelemetry SDK predates the SDK's later default cardinality limit
+/// of 2000 series per instrument, whose overflow series we mirror); we use the same 2000.
+pub const METRIC_SERIES_PER_FAMILY: usize = 2000;
+
 const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);

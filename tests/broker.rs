@@ -221,6 +221,15 @@ async fn prometheus_metrics_with_rocketmq_names() {
     .await;
     let c = RemotingClient::new();
     assert_eq!(send(&c, &b.addr, "TopicM", 0, "x", "").await.code, 0);
+    assert_eq!(send(&c, &b.addr, "TopicM", 0, "y", "").await.code, 0);
+    let delay = "DELAY\u{1}2\u{2}";
+    assert_eq!(send(&c, &b.addr, "TopicD", 0, "z", delay).await.code, 0);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let p = pull(&c, &b.addr, "TopicM", 0, 0, 0, "*").await;
+    assert_eq!(p.code, 0, "{:?}", p.remark);
+    // A pull held by long polling until its suspend time runs out.
+    let held = pull(&c, &b.addr, "TopicM", 0, 2, 300, "*").await;
+    assert_eq!(held.code, ResponseCode::PULL_NOT_FOUND.code());
     let mut text = String::new();
     for _ in 0..50 {
         if let Ok(mut s) = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await {
@@ -234,8 +243,74 @@ async fn prometheus_metrics_with_rocketmq_names() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
-    assert!(text.contains("rocketmq_messages_in_total{cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-t\"} 1"), "{text}");
+    let common = "cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-t\"";
+    // Java's label names: SendMessageProcessor (topic, message_type, is_system) and
+    // DefaultPullMessageResultHandler (topic, consumer_group, is_system), after the common labels
+    // (histograms put `le` between them).
+    let series = |name: &str, labels: &str| {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let head = format!("{name}{{{common}{sep}{labels}}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(head.as_str()))
+            .unwrap_or_else(|| panic!("no {head} in {text}"))
+            .parse::<f64>()
+            .unwrap()
+    };
+    let m_in = r#"topic="TopicM",message_type="normal",is_system="false""#;
+    assert_eq!(series("rocketmq_messages_in_total", m_in), 2.0);
+    assert!(series("rocketmq_throughput_in_total", m_in) > 0.0);
+    // As in Java 5, a delayed message is counted under the schedule topic it is stored in.
+    let d_in = r#"topic="SCHEDULE_TOPIC_XXXX",message_type="delay",is_system="true""#;
+    assert_eq!(series("rocketmq_messages_in_total", d_in), 1.0);
+    let m_out = r#"topic="TopicM",consumer_group="cg",is_system="false""#;
+    assert_eq!(series("rocketmq_messages_out_total", m_out), 2.0);
+    assert!(series("rocketmq_throughput_out_total", m_out) > 0.0);
+    // `rocketmq_message_size` with BrokerMetricsManager's buckets: both records are under 1 KB.
+    assert_eq!(
+        series(
+            "rocketmq_message_size_bucket",
+            &format!("le=\"1024.0\",{m_in}")
+        ),
+        2.0
+    );
+    assert_eq!(
+        series(
+            "rocketmq_message_size_bucket",
+            &format!("le=\"4194304.0\",{m_in}")
+        ),
+        2.0
+    );
+    // `rocketmq_rpc_latency` with RemotingMetricsManager's buckets and labels; a loopback send
+    // well under 3 s lands in the last finite bucket at the latest.
+    let rpc = r#"protocol_type="remoting",request_code="send_message_v2",response_code="success",is_long_polling="false",result="success""#;
+    assert_eq!(
+        series(
+            "rocketmq_rpc_latency_bucket",
+            &format!("le=\"3000.0\",{rpc}")
+        ),
+        3.0
+    );
+    assert_eq!(series("rocketmq_rpc_latency_count", rpc), 3.0);
+    for le in [
+        "1.0", "3.0", "5.0", "7.0", "10.0", "100.0", "1000.0", "2000.0", "+Inf",
+    ] {
+        series("rocketmq_rpc_latency_bucket", &format!("le=\"{le}\",{rpc}"));
+    }
+    let pull_rpc = r#"protocol_type="remoting",request_code="pull_message",response_code="success",is_long_polling="false",result="success""#;
+    assert_eq!(series("rocketmq_rpc_latency_count", pull_rpc), 1.0);
+    let held_rpc = r#"protocol_type="remoting",request_code="pull_message",response_code="pull_not_found",is_long_polling="true",result="success""#;
+    assert_eq!(series("rocketmq_rpc_latency_count", held_rpc), 1.0);
+    assert!(series("rocketmq_rpc_latency_sum", held_rpc) >= 250.0);
+    assert_eq!(
+        series(
+            "rocketmq_rpc_latency_bucket",
+            &format!("le=\"100.0\",{held_rpc}")
+        ),
+        0.0
+    );
     assert!(text.contains("# TYPE rocketmq_topic_number gauge"));
+    assert!(series("rocketmq_topic_number", "") >= 2.0);
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
     b.stop().await;
 }
 

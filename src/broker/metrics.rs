@@ -1,10 +1,9 @@
 //! Prometheus metrics (`metricsExporterType=PROM`, `metricsPromExporterPort`, default 5557) with
-//! the RocketMQ 5 metric names (`BrokerMetricsConstant`), served as text on `GET /metrics`.
+//! the RocketMQ 5 metric names (`BrokerMetricsConstant`), served as OpenMetrics text on
+//! `GET /metrics`; the families live in [`super::prom`].
 //! A minimal HTTP/1.1 responder: one request per connection, bounded request size and time.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -18,77 +17,32 @@ const MAX_REQUEST_BYTES: usize = 8192;
 /// Time a scraper has to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The exposition text.
+/// The exposition text (OpenMetrics), gauges read at scrape time.
 #[must_use]
 pub fn render(broker: &Broker) -> String {
-    let labels = format!(
-        "cluster=\"{}\",node_type=\"broker\",node_id=\"{}\"",
-        broker.cluster, broker.name
-    );
+    let g = &broker.metrics.gauges;
     let (producers, consumers) = broker.clients.connection_counts();
-    let stats = &broker.stats;
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{{labels}}} {value}"
-        );
-    };
-    metric(
-        "rocketmq_messages_in_total",
-        "counter",
-        "Messages stored.",
-        stats.put_messages.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "rocketmq_messages_out_total",
-        "counter",
-        "Messages delivered to consumers.",
-        stats.got_messages.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "rocketmq_throughput_in_total",
-        "counter",
-        "Bytes stored.",
-        stats.put_bytes.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "rocketmq_topic_number",
-        "gauge",
-        "Topics on this broker.",
-        broker.topics.all().len().to_string(),
-    );
-    metric(
-        "rocketmq_consumer_group_number",
-        "gauge",
-        "Subscription groups on this broker.",
-        broker.groups.all().len().to_string(),
-    );
-    metric(
-        "rocketmq_producer_connections",
-        "gauge",
-        "Producer connections.",
-        producers.to_string(),
-    );
-    metric(
-        "rocketmq_consumer_connections",
-        "gauge",
-        "Consumer connections.",
-        consumers.to_string(),
-    );
-    metric(
-        "rocketmq_storage_size",
-        "gauge",
-        "CommitLog bytes stored.",
-        (broker.store.max_phy_offset() - broker.store.min_phy_offset()).to_string(),
-    );
-    metric(
-        "rocketmq_long_polling_held",
-        "gauge",
-        "Pull requests held by long polling.",
-        broker.holds.held().to_string(),
-    );
-    out
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let bytes = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let _ = g.topic_number.set(count(broker.topics.all().len()));
+    let _ = g
+        .consumer_group_number
+        .set(count(broker.groups.all().len()));
+    let _ = g.producer_connections.set(count(producers));
+    let _ = g.consumer_connections.set(count(consumers));
+    let store = &broker.store;
+    let max = store.max_phy_offset();
+    let _ = g
+        .storage_size
+        .set(bytes(max.saturating_sub(store.min_phy_offset())));
+    let _ = g
+        .flush_behind
+        .set(bytes(max.saturating_sub(store.flushed_offset())));
+    let _ = g
+        .dispatch_behind
+        .set(bytes(max.saturating_sub(store.dispatched_offset())));
+    let _ = g.long_polling_held.set(count(broker.holds.held()));
+    broker.metrics.encode()
 }
 
 async fn answer(mut stream: tokio::net::TcpStream, broker: Arc<Broker>) {
@@ -119,7 +73,7 @@ async fn answer(mut stream: tokio::net::TcpStream, broker: Arc<Broker>) {
         ("404 Not Found", "try /metrics\n".to_owned())
     };
     let resp = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = stream.write_all(resp.as_bytes()).await;

@@ -9,6 +9,7 @@ use tracing::warn;
 
 use super::FAQ_SUFFIX;
 use crate::broker::config_file::ConfigManager as _;
+use crate::broker::prom::MessageType;
 use crate::broker::topic_config::{
     DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
 };
@@ -289,9 +290,13 @@ pub(super) async fn put_and_wait(
         .stats
         .put_bytes
         .fetch_add(u64::try_from(r.wrote_bytes).unwrap_or(0), Ordering::Relaxed);
-    if let Some(topic) = msgs.first().map(|m| m.topic.as_str()) {
+    if let Some(first) = msgs.first() {
+        let topic = first.topic.as_str();
         let n = u64::try_from(msgs.len()).unwrap_or(0);
         let bytes = u64::try_from(r.wrote_bytes).unwrap_or(0);
+        let kind =
+            MessageType::from_properties(|k| crate::store::record::property(&first.properties, k));
+        broker.metrics.record_in(topic, kind, n, bytes);
         let items = &broker.stats_items;
         items.add(stats_items::TOPIC_PUT_NUMS, topic, n, 1);
         items.add(stats_items::TOPIC_PUT_SIZE, topic, bytes, 1);
