@@ -227,6 +227,27 @@ async fn prometheus_metrics_with_rocketmq_names() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let p = pull(&c, &b.addr, "TopicM", 0, 0, 0, "*").await;
     assert_eq!(p.code, 0, "{:?}", p.remark);
+    // The group goes online (ConsumerLagCalculator only counts online groups) and commits 1 of
+    // the 2 messages it pulled.
+    let hb = RemotingCommand::request(34, None).with_body(
+        br#"{"clientID":"127.0.0.1@c1","consumerDataSet":[{"groupName":"cg","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","subscriptionDataSet":[{"topic":"TopicM","subString":"*","tagsSet":[],"codeSet":[],"subVersion":1,"expressionType":"TAG","classFilterMode":false}],"unitMode":false}],"producerDataSet":[]}"#
+            .to_vec(),
+    );
+    assert_eq!(c.invoke(&b.addr, hb, T).await.unwrap().code, 0);
+    let commit: ExtFields = [
+        ("consumerGroup", "cg"),
+        ("topic", "TopicM"),
+        ("queueId", "0"),
+        ("commitOffset", "1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let r = c
+        .invoke(&b.addr, RemotingCommand::request(15, Some(commit)), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
     // A pull held by long polling until its suspend time runs out.
     let held = pull(&c, &b.addr, "TopicM", 0, 2, 300, "*").await;
     assert_eq!(held.code, ResponseCode::PULL_NOT_FOUND.code());
@@ -308,6 +329,15 @@ async fn prometheus_metrics_with_rocketmq_names() {
         ),
         0.0
     );
+    // ConsumerLagCalculator: lag from the committed offset, ready from the last pull's next
+    // offset, inflight between them.
+    let group = r#"consumer_group="cg",topic="TopicM",is_retry="false",is_system="false""#;
+    assert_eq!(series("rocketmq_consumer_lag_messages", group), 1.0);
+    assert_eq!(series("rocketmq_consumer_ready_messages", group), 0.0);
+    assert_eq!(series("rocketmq_consumer_inflight_messages", group), 1.0);
+    assert!(series("rocketmq_storage_size", "") > 0.0);
+    series("rocketmq_storage_dispatch_behind_bytes", "");
+    series("rocketmq_storage_flush_behind_bytes", "");
     assert!(text.contains("# TYPE rocketmq_topic_number gauge"));
     assert!(series("rocketmq_topic_number", "") >= 2.0);
     assert!(text.trim_end().ends_with("# EOF"), "{text}");

@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use super::Broker;
+use super::prom::{self, GroupLabels};
+use crate::limits::METRIC_SERIES_PER_FAMILY;
 
 /// Largest request head read; anything longer is answered 431.
 const MAX_REQUEST_BYTES: usize = 8192;
@@ -42,7 +44,59 @@ pub fn render(broker: &Broker) -> String {
         .dispatch_behind
         .set(bytes(max.saturating_sub(store.dispatched_offset())));
     let _ = g.long_polling_held.set(count(broker.holds.held()));
+    let _serial = g.scrape.lock();
+    consumer_gauges(broker);
     broker.metrics.encode()
+}
+
+/// Java's `ConsumerLagCalculator` (with `useStaticSubscription=false`): every online group of
+/// the subscription table, each topic it subscribes (retry topics skipped), summed over the
+/// topic's read queues. Lag counts from the committed offset, ready from the last pull's next
+/// offset, inflight between the two.
+fn consumer_gauges(broker: &Broker) {
+    let g = &broker.metrics.gauges;
+    g.consumer_lag.clear();
+    g.consumer_ready.clear();
+    g.consumer_inflight.clear();
+    let mut series = 0usize;
+    for config in broker.groups.all() {
+        let group = config.group_name.as_str();
+        let Some(online) = broker.clients.consumer_group(group) else {
+            continue;
+        };
+        let is_pop = online.consume_type == "CONSUME_POP";
+        for topic in online.subscriptions.keys() {
+            if topic.starts_with("%RETRY%") || series >= METRIC_SERIES_PER_FAMILY {
+                continue;
+            }
+            let Some(tc) = broker.topics.get(topic) else {
+                continue;
+            };
+            let (mut lag, mut ready, mut inflight) = (0i64, 0i64, 0i64);
+            for qid in 0..tc.read_queue_nums.max(0) {
+                let max = broker
+                    .store
+                    .queue(topic, qid)
+                    .map_or(0, |q| i64::try_from(q.max_offset()).unwrap_or(i64::MAX));
+                let committed = broker.offsets.query(group, topic, qid).filter(|o| *o >= 0);
+                let pulled = broker.metrics.pull_offset(group, topic, qid);
+                lag += (max - committed.unwrap_or(max)).max(0);
+                ready += (max - pulled.unwrap_or(max)).max(0);
+                let pulled = pulled.unwrap_or(0);
+                inflight += (pulled - committed.unwrap_or(pulled)).max(0);
+            }
+            let labels = GroupLabels {
+                consumer_group: group.to_owned(),
+                topic: topic.clone(),
+                is_retry: is_pop,
+                is_system: prom::is_system(topic, group),
+            };
+            let _ = g.consumer_lag.get_or_create(&labels).set(lag);
+            let _ = g.consumer_ready.get_or_create(&labels).set(ready);
+            let _ = g.consumer_inflight.get_or_create(&labels).set(inflight);
+            series += 1;
+        }
+    }
 }
 
 async fn answer(mut stream: tokio::net::TcpStream, broker: Arc<Broker>) {

@@ -6,8 +6,10 @@
 //! overflow series.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::Hash;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -158,6 +160,19 @@ pub struct RpcLabels {
     pub result: &'static str,
 }
 
+/// Labels of the per-group consumer gauges (`BrokerMetricsManager.buildLagAttributes`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GroupLabels {
+    /// The consumer group.
+    pub consumer_group: String,
+    /// The topic.
+    pub topic: String,
+    /// Java's `isRetry`: set for POP groups.
+    pub is_retry: bool,
+    /// A system topic or system group.
+    pub is_system: bool,
+}
+
 type HistogramFamily<S> = Family<S, Histogram, fn() -> Histogram>;
 type CounterFamily<S> = Family<S, Counter, fn() -> Counter>;
 
@@ -188,6 +203,14 @@ pub struct Gauges {
     pub dispatch_behind: Gauge,
     /// `rocketmq_long_polling_held` (ours).
     pub long_polling_held: Gauge,
+    /// `rocketmq_consumer_lag_messages`.
+    pub consumer_lag: Family<GroupLabels, Gauge>,
+    /// `rocketmq_consumer_ready_messages`.
+    pub consumer_ready: Family<GroupLabels, Gauge>,
+    /// `rocketmq_consumer_inflight_messages`.
+    pub consumer_inflight: Family<GroupLabels, Gauge>,
+    /// Serializes scrapes, which clear and refill the per-group families.
+    pub scrape: Mutex<()>,
 }
 
 /// The broker's metric registry and the handles the request paths record into.
@@ -204,7 +227,12 @@ pub struct BrokerMetrics {
     rpc_latency: Capped<RpcLabels, Histogram, fn() -> Histogram>,
     /// Set by the scraper before encoding.
     pub gauges: Gauges,
+    /// Next offset of each group's last pull, group → topic → queue (Java's
+    /// `ConsumerOffsetManager.pullOffsetTable`, kept only for the consumer gauges).
+    pull_offsets: Mutex<PullOffsets>,
 }
+
+type PullOffsets = HashMap<String, HashMap<String, HashMap<i32, i64>>>;
 
 /// A family and the number of label sets it has taken.
 #[derive(Debug)]
@@ -327,6 +355,25 @@ impl BrokerMetrics {
             "Pull requests held by long polling",
             g.long_polling_held.clone(),
         );
+        for (name, help, family) in [
+            (
+                "rocketmq_consumer_lag_messages",
+                "Messages the group has not committed",
+                &g.consumer_lag,
+            ),
+            (
+                "rocketmq_consumer_ready_messages",
+                "Messages the group has not pulled",
+                &g.consumer_ready,
+            ),
+            (
+                "rocketmq_consumer_inflight_messages",
+                "Messages the group pulled and has not committed",
+                &g.consumer_inflight,
+            ),
+        ] {
+            r.register(name, help, family.clone());
+        }
         Self {
             enabled,
             registry,
@@ -337,6 +384,7 @@ impl BrokerMetrics {
             throughput_out: Capped::new(throughput_out),
             rpc_latency: Capped::new(rpc_latency),
             gauges,
+            pull_offsets: Mutex::new(HashMap::new()),
         }
     }
 
@@ -420,6 +468,37 @@ impl BrokerMetrics {
         self.rpc_latency.with(&labels, overflow, |h| h.observe(ms));
     }
 
+    /// Remembers where a pull left off (`commitPullOffset`); allocates only for a new key.
+    pub fn record_pull_offset(&self, group: &str, topic: &str, queue_id: i32, next: i64) {
+        if !self.enabled {
+            return;
+        }
+        let Ok(mut m) = self.pull_offsets.lock() else {
+            return;
+        };
+        if let Some(o) = m
+            .get_mut(group)
+            .and_then(|t| t.get_mut(topic))
+            .and_then(|q| q.get_mut(&queue_id))
+        {
+            *o = next;
+            return;
+        }
+        let _ = m
+            .entry(group.to_owned())
+            .or_default()
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(queue_id, next);
+    }
+
+    /// The next offset of the group's last pull from a queue (`queryPullOffset`).
+    #[must_use]
+    pub fn pull_offset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        let m = self.pull_offsets.lock().ok()?;
+        m.get(group)?.get(topic)?.get(&queue_id).copied()
+    }
+
     /// The OpenMetrics text of every family.
     #[must_use]
     pub fn encode(&self) -> String {
@@ -433,4 +512,50 @@ impl BrokerMetrics {
 #[must_use]
 pub fn is_system(topic: &str, group: &str) -> bool {
     crate::broker::topic_config::is_system_topic(topic, &[]) || group.starts_with("CID_RMQ_SYS_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_sets_past_the_cap_fold_into_one_overflow_series() {
+        let m = BrokerMetrics::new(true, "c", "n");
+        for i in 0..METRIC_SERIES_PER_FAMILY + 5 {
+            m.record_in(&format!("T{i}"), MessageType::Normal, 1, 10);
+        }
+        m.record_in("T0", MessageType::Normal, 1, 10);
+        let text = m.encode();
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("rocketmq_messages_in_total{"))
+            .collect();
+        assert_eq!(series.len(), METRIC_SERIES_PER_FAMILY + 1);
+        assert!(series.contains(&r#"rocketmq_messages_in_total{cluster="c",node_type="broker",node_id="n",topic="__overflow__",message_type="normal",is_system="false"} 5"#));
+        assert!(series.contains(&r#"rocketmq_messages_in_total{cluster="c",node_type="broker",node_id="n",topic="T0",message_type="normal",is_system="false"} 2"#));
+    }
+
+    #[test]
+    fn nothing_is_recorded_unless_enabled() {
+        let m = BrokerMetrics::new(false, "c", "n");
+        m.record_in("T", MessageType::Normal, 1, 10);
+        m.record_rpc(10, 0, RESULT_SUCCESS, false, 1);
+        assert!(!m.encode().contains("topic=\"T\""));
+        assert!(!m.encode().contains("rocketmq_rpc_latency_count{"));
+    }
+
+    #[test]
+    fn java_message_types_and_code_names() {
+        let props = |k: &str| match k {
+            "__SHARDINGKEY" => Some("k"),
+            _ => None,
+        };
+        assert_eq!(MessageType::from_properties(props), MessageType::Fifo);
+        let m = BrokerMetrics::new(true, "c", "n");
+        m.record_rpc(11, 19, RESULT_SUCCESS, true, 5);
+        m.record_rpc(99_999, 0, RESULT_ONEWAY, false, 0);
+        let text = m.encode();
+        assert!(text.contains(r#"request_code="pull_message",response_code="pull_not_found",is_long_polling="true",result="success"} 1"#), "{text}");
+        assert!(text.contains(r#"request_code="99999",response_code="success",is_long_polling="false",result="oneway"} 1"#), "{text}");
+    }
 }

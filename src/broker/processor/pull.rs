@@ -401,6 +401,14 @@ pub async fn pull_message(
                 );
                 items.add(stats_items::BROKER_GET_NUMS, &broker.cluster, n, 1);
             }
+            if resp.code == ResponseCode::SUCCESS.code() {
+                broker.metrics.record_pull_offset(
+                    &h.consumer_group,
+                    &h.topic,
+                    h.queue_id,
+                    i64::try_from(r.next_begin_offset).unwrap_or(i64::MAX),
+                );
+            }
             let code = resp.code;
             let written = respond(conn, &req, resp, r.messages).await;
             // Answered here, not through `dispatch`: record `rocketmq_rpc_latency` as Java's
