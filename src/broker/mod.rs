@@ -224,6 +224,8 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
             .eq_ignore_ascii_case("PROM"),
         &cluster,
         &name,
+        config.get("metricsLabel"),
+        config.get_bool("metricsInDelta"),
     );
     let broker = Arc::new(Broker {
         config: RwLock::new(config),

@@ -18,6 +18,7 @@ use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use tracing::warn;
 
 use crate::limits::METRIC_SERIES_PER_FAMILY;
 use crate::remoting::request_code::RequestCode;
@@ -264,14 +265,31 @@ impl<S: Clone + Hash + Eq, M, C: MetricConstructor<M>> Capped<S, M, C> {
 }
 
 impl BrokerMetrics {
-    /// A registry whose series carry Java's common labels `cluster`, `node_type`, `node_id`.
+    /// A registry whose series carry Java's common labels `cluster`, `node_type`, `node_id`,
+    /// then `aggregation="delta"` with `metricsInDelta`, then the `metricsLabel` pairs
+    /// (`k1:v1,k2:v2`; a pair naming one of the others is overridden, as in Java).
     #[must_use]
-    pub fn new(enabled: bool, cluster: &str, node_id: &str) -> Self {
-        let common: [(Cow<'static, str>, Cow<'static, str>); 3] = [
+    pub fn new(enabled: bool, cluster: &str, node_id: &str, extra: &str, in_delta: bool) -> Self {
+        let mut common: Vec<(Cow<'static, str>, Cow<'static, str>)> = vec![
             ("cluster".into(), cluster.to_owned().into()),
             ("node_type".into(), "broker".into()),
             ("node_id".into(), node_id.to_owned().into()),
         ];
+        if in_delta {
+            common.push(("aggregation".into(), "delta".into()));
+        }
+        for item in extra.split(',').filter(|i| !i.is_empty()) {
+            let pair = item.split_once(':').filter(|(k, v)| {
+                valid_label_name(k) && !v.contains(':') && !v.contains(['"', '\\', '\n'])
+            });
+            match pair {
+                Some((k, v)) if !common.iter().any(|(c, _)| c == k) => {
+                    common.push((k.to_owned().into(), v.to_owned().into()));
+                }
+                Some(_) => {}
+                None => warn!(item, "metricsLabel is not valid"),
+            }
+        }
         let mut registry = Registry::with_labels(common.into_iter());
         let messages_in: CounterFamily<InLabels> = Family::new_with_constructor(Counter::default);
         let throughput_in: CounterFamily<InLabels> = Family::new_with_constructor(Counter::default);
@@ -508,6 +526,15 @@ impl BrokerMetrics {
     }
 }
 
+/// A Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+fn valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Java's `isSystem(topic, group)`: a system topic or a `CID_RMQ_SYS_` group.
 #[must_use]
 pub fn is_system(topic: &str, group: &str) -> bool {
@@ -520,7 +547,7 @@ mod tests {
 
     #[test]
     fn label_sets_past_the_cap_fold_into_one_overflow_series() {
-        let m = BrokerMetrics::new(true, "c", "n");
+        let m = BrokerMetrics::new(true, "c", "n", "", false);
         for i in 0..METRIC_SERIES_PER_FAMILY + 5 {
             m.record_in(&format!("T{i}"), MessageType::Normal, 1, 10);
         }
@@ -537,7 +564,7 @@ mod tests {
 
     #[test]
     fn nothing_is_recorded_unless_enabled() {
-        let m = BrokerMetrics::new(false, "c", "n");
+        let m = BrokerMetrics::new(false, "c", "n", "", false);
         m.record_in("T", MessageType::Normal, 1, 10);
         m.record_rpc(10, 0, RESULT_SUCCESS, false, 1);
         assert!(!m.encode().contains("topic=\"T\""));
@@ -551,11 +578,19 @@ mod tests {
             _ => None,
         };
         assert_eq!(MessageType::from_properties(props), MessageType::Fifo);
-        let m = BrokerMetrics::new(true, "c", "n");
+        let m = BrokerMetrics::new(true, "c", "n", "", false);
         m.record_rpc(11, 19, RESULT_SUCCESS, true, 5);
         m.record_rpc(99_999, 0, RESULT_ONEWAY, false, 0);
         let text = m.encode();
         assert!(text.contains(r#"request_code="pull_message",response_code="pull_not_found",is_long_polling="true",result="success"} 1"#), "{text}");
         assert!(text.contains(r#"request_code="99999",response_code="success",is_long_polling="false",result="oneway"} 1"#), "{text}");
+    }
+
+    #[test]
+    fn metrics_label_and_delta_add_common_labels() {
+        let m = BrokerMetrics::new(true, "c", "n", "env:prod,cluster:x,bad,9a:b", true);
+        m.record_in("T", MessageType::Normal, 1, 10);
+        let text = m.encode();
+        assert!(text.contains(r#"rocketmq_messages_in_total{cluster="c",node_type="broker",node_id="n",aggregation="delta",env="prod",topic="T","#), "{text}");
     }
 }
