@@ -208,12 +208,7 @@ async fn offsets_and_unknown_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_metrics_with_rocketmq_names() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = common::free_port();
     let b = TestBroker::start(&[
         ("metricsExporterType", "PROM"),
         ("metricsPromExporterPort", port.as_str()),
@@ -251,18 +246,7 @@ async fn prometheus_metrics_with_rocketmq_names() {
     // A pull held by long polling until its suspend time runs out.
     let held = pull(&c, &b.addr, "TopicM", 0, 2, 300, "*").await;
     assert_eq!(held.code, ResponseCode::PULL_NOT_FOUND.code());
-    let mut text = String::new();
-    for _ in 0..50 {
-        if let Ok(mut s) = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-                .await
-                .unwrap();
-            s.read_to_string(&mut text).await.unwrap();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let text = common::scrape_metrics(&port).await;
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
     let common = "cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-t\"";
     // Java's label names: SendMessageProcessor (topic, message_type, is_system) and

@@ -12,7 +12,9 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::encoding::{
+    EncodeLabel as _, EncodeLabelSet, EncodeLabelValue, LabelSetEncoder, LabelValueEncoder,
+};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::Gauge;
@@ -135,8 +137,8 @@ pub struct InLabels {
 }
 
 /// Labels of `rocketmq_messages_out_total` and `rocketmq_throughput_out_total`
-/// (`DefaultPullMessageResultHandler`).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// (`DefaultPullMessageResultHandler`; `PopMessageProcessor` adds `is_retry`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct OutLabels {
     /// The topic.
     pub topic: String,
@@ -144,6 +146,20 @@ pub struct OutLabels {
     pub consumer_group: String,
     /// A system topic or system group.
     pub is_system: bool,
+    /// POP only: the messages came from the group's retry topic.
+    pub is_retry: Option<bool>,
+}
+
+impl EncodeLabelSet for OutLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder<'_>) -> Result<(), std::fmt::Error> {
+        ("topic", self.topic.as_str()).encode(encoder.encode_label())?;
+        ("consumer_group", self.consumer_group.as_str()).encode(encoder.encode_label())?;
+        ("is_system", self.is_system).encode(encoder.encode_label())?;
+        if let Some(retry) = self.is_retry {
+            ("is_retry", retry).encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
 }
 
 /// Labels of `rocketmq_rpc_latency` (`NettyRemotingAbstract.writeResponse`).
@@ -433,8 +449,15 @@ impl BrokerMetrics {
             .with(&labels, overflow, |h| h.observe(size));
     }
 
-    /// Records `count` messages of `bytes` delivered to `group`.
-    pub fn record_out(&self, topic: &str, group: &str, count: u64, bytes: u64) {
+    /// Records `count` messages of `bytes` delivered to `group`; `is_retry` for POP only.
+    pub fn record_out(
+        &self,
+        topic: &str,
+        group: &str,
+        is_retry: Option<bool>,
+        count: u64,
+        bytes: u64,
+    ) {
         if !self.enabled || count == 0 {
             return;
         }
@@ -442,11 +465,13 @@ impl BrokerMetrics {
             topic: topic.to_owned(),
             consumer_group: group.to_owned(),
             is_system: is_system(topic, group),
+            is_retry,
         };
         let overflow = || OutLabels {
             topic: OVERFLOW.to_owned(),
             consumer_group: OVERFLOW.to_owned(),
             is_system: false,
+            is_retry,
         };
         self.messages_out.with(&labels, overflow, |c| {
             let _ = c.inc_by(count);

@@ -388,6 +388,7 @@ pub async fn pull_message(
                 broker.metrics.record_out(
                     &h.topic,
                     &h.consumer_group,
+                    None,
                     n,
                     u64::try_from(bytes).unwrap_or(0),
                 );
