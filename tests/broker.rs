@@ -357,7 +357,12 @@ async fn end_tx(
 /// Prepared messages stay invisible until END_TRANSACTION commits them; a rollback drops them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactional_commit_and_rollback() {
-    let b = TestBroker::start(&[]).await;
+    let port = common::free_port();
+    let b = TestBroker::start(&[
+        ("metricsExporterType", "PROM"),
+        ("metricsPromExporterPort", port.as_str()),
+    ])
+    .await;
     let c = RemotingClient::new();
     let props = "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}";
     let committed = send(&c, &b.addr, "TopicTx", 0, "commit-me", props).await;
@@ -376,6 +381,20 @@ async fn transactional_commit_and_rollback() {
     assert_eq!(recs[0].body.as_ref(), b"commit-me");
     assert_eq!(recs[0].sys_flag & 0xC, 0x8, "stored with the COMMIT flag");
     assert_eq!(recs[0].property("REAL_TOPIC"), None);
+    // EndTransactionProcessor's counters, per real topic.
+    let text = common::scrape_metrics(&port).await;
+    let common = r#"cluster="DefaultCluster",node_type="broker",node_id="broker-t""#;
+    for name in ["commit", "rollback"] {
+        let line = format!(r#"rocketmq_{name}_messages_total{{{common},topic="TopicTx"}} 1"#);
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+    // A transaction half message is counted as such when stored (in the half topic, as Java).
+    assert!(
+        text.contains(
+            r#"topic="RMQ_SYS_TRANS_HALF_TOPIC",message_type="transaction",is_system="true"} 2"#
+        ),
+        "{text}"
+    );
     b.stop().await;
 }
 

@@ -44,6 +44,7 @@ pub fn render(broker: &Broker) -> String {
         .dispatch_behind
         .set(bytes(max.saturating_sub(store.dispatched_offset())));
     let _ = g.long_polling_held.set(count(broker.holds.held()));
+    let _ = g.broker_permission.set(i64::from(broker.permission()));
     let _serial = g.scrape.lock();
     consumer_gauges(broker);
     broker.metrics.encode()

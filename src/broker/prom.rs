@@ -177,6 +177,13 @@ pub struct RpcLabels {
     pub result: &'static str,
 }
 
+/// Labels of the transaction counters (`EndTransactionProcessor`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TopicLabels {
+    /// The message's real topic.
+    pub topic: String,
+}
+
 /// Labels of the per-group consumer gauges (`BrokerMetricsManager.buildLagAttributes`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct GroupLabels {
@@ -218,6 +225,8 @@ pub struct Gauges {
     pub flush_behind: Gauge,
     /// `rocketmq_storage_dispatch_behind_bytes`.
     pub dispatch_behind: Gauge,
+    /// `rocketmq_broker_permission`.
+    pub broker_permission: Gauge,
     /// `rocketmq_long_polling_held` (ours).
     pub long_polling_held: Gauge,
     /// `rocketmq_consumer_lag_messages`.
@@ -242,6 +251,8 @@ pub struct BrokerMetrics {
     messages_out: Capped<OutLabels, Counter, fn() -> Counter>,
     throughput_out: Capped<OutLabels, Counter, fn() -> Counter>,
     rpc_latency: Capped<RpcLabels, Histogram, fn() -> Histogram>,
+    commit_messages: Capped<TopicLabels, Counter, fn() -> Counter>,
+    rollback_messages: Capped<TopicLabels, Counter, fn() -> Counter>,
     /// Set by the scraper before encoding.
     pub gauges: Gauges,
     /// Next offset of each group's last pull, group → topic → queue (Java's
@@ -389,6 +400,25 @@ impl BrokerMetrics {
             "Pull requests held by long polling",
             g.long_polling_held.clone(),
         );
+        let commit_messages: CounterFamily<TopicLabels> =
+            Family::new_with_constructor(Counter::default);
+        let rollback_messages: CounterFamily<TopicLabels> =
+            Family::new_with_constructor(Counter::default);
+        r.register(
+            "rocketmq_commit_messages",
+            "Transaction messages committed",
+            commit_messages.clone(),
+        );
+        r.register(
+            "rocketmq_rollback_messages",
+            "Transaction messages rolled back",
+            rollback_messages.clone(),
+        );
+        r.register(
+            "rocketmq_broker_permission",
+            "Broker permission (brokerPermission)",
+            g.broker_permission.clone(),
+        );
         for (name, help, family) in [
             (
                 "rocketmq_consumer_lag_messages",
@@ -417,6 +447,8 @@ impl BrokerMetrics {
             messages_out: Capped::new(messages_out),
             throughput_out: Capped::new(throughput_out),
             rpc_latency: Capped::new(rpc_latency),
+            commit_messages: Capped::new(commit_messages),
+            rollback_messages: Capped::new(rollback_messages),
             gauges,
             pull_offsets: Mutex::new(HashMap::new()),
         }
@@ -509,6 +541,27 @@ impl BrokerMetrics {
         #[allow(clippy::cast_precision_loss)]
         let ms = millis as f64;
         self.rpc_latency.with(&labels, overflow, |h| h.observe(ms));
+    }
+
+    /// Counts one END_TRANSACTION commit or rollback of a message of `topic`.
+    pub fn record_end_transaction(&self, topic: &str, commit: bool) {
+        if !self.enabled {
+            return;
+        }
+        let labels = TopicLabels {
+            topic: topic.to_owned(),
+        };
+        let overflow = || TopicLabels {
+            topic: OVERFLOW.to_owned(),
+        };
+        let family = if commit {
+            &self.commit_messages
+        } else {
+            &self.rollback_messages
+        };
+        family.with(&labels, overflow, |c| {
+            let _ = c.inc();
+        });
     }
 
     /// Remembers where a pull left off (`commitPullOffset`); allocates only for a new key.
@@ -617,5 +670,16 @@ mod tests {
         m.record_in("T", MessageType::Normal, 1, 10);
         let text = m.encode();
         assert!(text.contains(r#"rocketmq_messages_in_total{cluster="c",node_type="broker",node_id="n",aggregation="delta",env="prod",topic="T","#), "{text}");
+    }
+
+    #[test]
+    fn transaction_outcomes_are_counted_per_topic() {
+        let m = BrokerMetrics::new(true, "c", "n", "", false);
+        m.record_end_transaction("T", true);
+        m.record_end_transaction("T", true);
+        m.record_end_transaction("U", false);
+        let text = m.encode();
+        assert!(text.contains(r#"rocketmq_commit_messages_total{cluster="c",node_type="broker",node_id="n",topic="T"} 2"#), "{text}");
+        assert!(text.contains(r#"rocketmq_rollback_messages_total{cluster="c",node_type="broker",node_id="n",topic="U"} 1"#), "{text}");
     }
 }
