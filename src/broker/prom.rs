@@ -252,6 +252,7 @@ pub struct BrokerMetrics {
     throughput_out: Capped<OutLabels, Counter, fn() -> Counter>,
     rpc_latency: Capped<RpcLabels, Histogram, fn() -> Histogram>,
     commit_messages: Capped<TopicLabels, Counter, fn() -> Counter>,
+    send_to_dlq: Capped<OutLabels, Counter, fn() -> Counter>,
     rollback_messages: Capped<TopicLabels, Counter, fn() -> Counter>,
     /// Set by the scraper before encoding.
     pub gauges: Gauges,
@@ -414,6 +415,12 @@ impl BrokerMetrics {
             "Transaction messages rolled back",
             rollback_messages.clone(),
         );
+        let send_to_dlq: CounterFamily<OutLabels> = Family::new_with_constructor(Counter::default);
+        r.register(
+            "rocketmq_send_to_dlq_messages",
+            "Messages sent to a dead-letter queue",
+            send_to_dlq.clone(),
+        );
         r.register(
             "rocketmq_broker_permission",
             "Broker permission (brokerPermission)",
@@ -448,6 +455,7 @@ impl BrokerMetrics {
             throughput_out: Capped::new(throughput_out),
             rpc_latency: Capped::new(rpc_latency),
             commit_messages: Capped::new(commit_messages),
+            send_to_dlq: Capped::new(send_to_dlq),
             rollback_messages: Capped::new(rollback_messages),
             gauges,
             pull_offsets: Mutex::new(HashMap::new()),
@@ -541,6 +549,29 @@ impl BrokerMetrics {
         #[allow(clippy::cast_precision_loss)]
         let ms = millis as f64;
         self.rpc_latency.with(&labels, overflow, |h| h.observe(ms));
+    }
+
+    /// Counts one message routed to `group`'s DLQ (`sendToDlqMessages`); `topic` is the
+    /// message's origin topic (send-back) or the retry topic it was sent to.
+    pub fn record_dlq(&self, topic: &str, group: &str) {
+        if !self.enabled {
+            return;
+        }
+        let labels = OutLabels {
+            topic: topic.to_owned(),
+            consumer_group: group.to_owned(),
+            is_system: is_system(topic, group),
+            is_retry: None,
+        };
+        let overflow = || OutLabels {
+            topic: OVERFLOW.to_owned(),
+            consumer_group: OVERFLOW.to_owned(),
+            is_system: false,
+            is_retry: None,
+        };
+        self.send_to_dlq.with(&labels, overflow, |c| {
+            let _ = c.inc();
+        });
     }
 
     /// Counts one END_TRANSACTION commit or rollback of a message of `topic`.
@@ -681,5 +712,13 @@ mod tests {
         let text = m.encode();
         assert!(text.contains(r#"rocketmq_commit_messages_total{cluster="c",node_type="broker",node_id="n",topic="T"} 2"#), "{text}");
         assert!(text.contains(r#"rocketmq_rollback_messages_total{cluster="c",node_type="broker",node_id="n",topic="U"} 1"#), "{text}");
+    }
+
+    #[test]
+    fn dead_letters_are_counted_per_group_and_topic() {
+        let m = BrokerMetrics::new(true, "c", "n", "", false);
+        m.record_dlq("T", "G");
+        let text = m.encode();
+        assert!(text.contains(r#"rocketmq_send_to_dlq_messages_total{cluster="c",node_type="broker",node_id="n",topic="T",consumer_group="G",is_system="false"} 1"#), "{text}");
     }
 }

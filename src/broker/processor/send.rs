@@ -212,6 +212,7 @@ fn retry_or_dlq(
         max = m;
     }
     if h.reconsume_times.unwrap_or(0) > max {
+        broker.metrics.record_dlq(&h.topic, &h.producer_group);
         let dlq = format!("{DLQ_PREFIX}{group}");
         let _ = broker
             .topics
@@ -634,6 +635,8 @@ pub async fn consumer_send_msg_back(
     };
     let reconsume = rec.reconsume_times + 1;
     let (topic, queue_nums) = if reconsume > max || h.delay_level < 0 {
+        let origin = h.origin_topic.as_deref().unwrap_or_default();
+        broker.metrics.record_dlq(origin, &h.group);
         (format!("{DLQ_PREFIX}{}", h.group), DLQ_NUMS_PER_GROUP)
     } else {
         (
