@@ -304,4 +304,11 @@ pub const GRPC_NACK_INVISIBLE_MS: i64 = 1_000;
 
 const _: () = assert!(GRPC_MAX_RECEIVE_BATCH <= POP_MAX_MSG_NUMS);
 const _: () = assert!(GRPC_MIN_LONG_POLLING_MS < GRPC_MAX_LONG_POLLING_MS);
+
+/// Distinct label sets one Prometheus metric family (`rocketmq_messages_in_total`, …) keeps; a
+/// new label set past it is counted in one overflow series whose labels read `__overflow__`.
+/// Java 5.3.3 has none (its OpenTelemetry SDK predates the SDK's later default cardinality limit
+/// of 2000 series per instrument, whose overflow series we mirror); we use the same 2000.
+pub const METRIC_SERIES_PER_FAMILY: usize = 2000;
+
 const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);

@@ -208,12 +208,7 @@ async fn offsets_and_unknown_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_metrics_with_rocketmq_names() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = common::free_port();
     let b = TestBroker::start(&[
         ("metricsExporterType", "PROM"),
         ("metricsPromExporterPort", port.as_str()),
@@ -221,21 +216,115 @@ async fn prometheus_metrics_with_rocketmq_names() {
     .await;
     let c = RemotingClient::new();
     assert_eq!(send(&c, &b.addr, "TopicM", 0, "x", "").await.code, 0);
-    let mut text = String::new();
-    for _ in 0..50 {
-        if let Ok(mut s) = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-                .await
-                .unwrap();
-            s.read_to_string(&mut text).await.unwrap();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(send(&c, &b.addr, "TopicM", 0, "y", "").await.code, 0);
+    let delay = "DELAY\u{1}2\u{2}";
+    assert_eq!(send(&c, &b.addr, "TopicD", 0, "z", delay).await.code, 0);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let p = pull(&c, &b.addr, "TopicM", 0, 0, 0, "*").await;
+    assert_eq!(p.code, 0, "{:?}", p.remark);
+    // The group goes online (ConsumerLagCalculator only counts online groups) and commits 1 of
+    // the 2 messages it pulled.
+    let hb = RemotingCommand::request(34, None).with_body(
+        br#"{"clientID":"127.0.0.1@c1","consumerDataSet":[{"groupName":"cg","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","subscriptionDataSet":[{"topic":"TopicM","subString":"*","tagsSet":[],"codeSet":[],"subVersion":1,"expressionType":"TAG","classFilterMode":false}],"unitMode":false}],"producerDataSet":[]}"#
+            .to_vec(),
+    );
+    assert_eq!(c.invoke(&b.addr, hb, T).await.unwrap().code, 0);
+    let commit: ExtFields = [
+        ("consumerGroup", "cg"),
+        ("topic", "TopicM"),
+        ("queueId", "0"),
+        ("commitOffset", "1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let r = c
+        .invoke(&b.addr, RemotingCommand::request(15, Some(commit)), T)
+        .await
+        .unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    // A pull held by long polling until its suspend time runs out.
+    let held = pull(&c, &b.addr, "TopicM", 0, 2, 300, "*").await;
+    assert_eq!(held.code, ResponseCode::PULL_NOT_FOUND.code());
+    let text = common::scrape_metrics(&port).await;
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
-    assert!(text.contains("rocketmq_messages_in_total{cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-t\"} 1"), "{text}");
+    let common = "cluster=\"DefaultCluster\",node_type=\"broker\",node_id=\"broker-t\"";
+    // Java's label names: SendMessageProcessor (topic, message_type, is_system) and
+    // DefaultPullMessageResultHandler (topic, consumer_group, is_system), after the common labels
+    // (histograms put `le` between them).
+    let series = |name: &str, labels: &str| {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let head = format!("{name}{{{common}{sep}{labels}}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(head.as_str()))
+            .unwrap_or_else(|| panic!("no {head} in {text}"))
+            .parse::<f64>()
+            .unwrap()
+    };
+    let m_in = r#"topic="TopicM",message_type="normal",is_system="false""#;
+    assert_eq!(series("rocketmq_messages_in_total", m_in), 2.0);
+    assert!(series("rocketmq_throughput_in_total", m_in) > 0.0);
+    // As in Java 5, a delayed message is counted under the schedule topic it is stored in.
+    let d_in = r#"topic="SCHEDULE_TOPIC_XXXX",message_type="delay",is_system="true""#;
+    assert_eq!(series("rocketmq_messages_in_total", d_in), 1.0);
+    let m_out = r#"topic="TopicM",consumer_group="cg",is_system="false""#;
+    assert_eq!(series("rocketmq_messages_out_total", m_out), 2.0);
+    assert!(series("rocketmq_throughput_out_total", m_out) > 0.0);
+    // `rocketmq_message_size` with BrokerMetricsManager's buckets: both records are under 1 KB.
+    assert_eq!(
+        series(
+            "rocketmq_message_size_bucket",
+            &format!("le=\"1024.0\",{m_in}")
+        ),
+        2.0
+    );
+    assert_eq!(
+        series(
+            "rocketmq_message_size_bucket",
+            &format!("le=\"4194304.0\",{m_in}")
+        ),
+        2.0
+    );
+    // `rocketmq_rpc_latency` with RemotingMetricsManager's buckets and labels; a loopback send
+    // well under 3 s lands in the last finite bucket at the latest.
+    let rpc = r#"protocol_type="remoting",request_code="send_message_v2",response_code="success",is_long_polling="false",result="success""#;
+    assert_eq!(
+        series(
+            "rocketmq_rpc_latency_bucket",
+            &format!("le=\"3000.0\",{rpc}")
+        ),
+        3.0
+    );
+    assert_eq!(series("rocketmq_rpc_latency_count", rpc), 3.0);
+    for le in [
+        "1.0", "3.0", "5.0", "7.0", "10.0", "100.0", "1000.0", "2000.0", "+Inf",
+    ] {
+        series("rocketmq_rpc_latency_bucket", &format!("le=\"{le}\",{rpc}"));
+    }
+    let pull_rpc = r#"protocol_type="remoting",request_code="pull_message",response_code="success",is_long_polling="false",result="success""#;
+    assert_eq!(series("rocketmq_rpc_latency_count", pull_rpc), 1.0);
+    let held_rpc = r#"protocol_type="remoting",request_code="pull_message",response_code="pull_not_found",is_long_polling="true",result="success""#;
+    assert_eq!(series("rocketmq_rpc_latency_count", held_rpc), 1.0);
+    assert!(series("rocketmq_rpc_latency_sum", held_rpc) >= 250.0);
+    assert_eq!(
+        series(
+            "rocketmq_rpc_latency_bucket",
+            &format!("le=\"100.0\",{held_rpc}")
+        ),
+        0.0
+    );
+    // ConsumerLagCalculator: lag from the committed offset, ready from the last pull's next
+    // offset, inflight between them.
+    let group = r#"consumer_group="cg",topic="TopicM",is_retry="false",is_system="false""#;
+    assert_eq!(series("rocketmq_consumer_lag_messages", group), 1.0);
+    assert_eq!(series("rocketmq_consumer_ready_messages", group), 0.0);
+    assert_eq!(series("rocketmq_consumer_inflight_messages", group), 1.0);
+    assert!(series("rocketmq_storage_size", "") > 0.0);
+    series("rocketmq_storage_dispatch_behind_bytes", "");
+    series("rocketmq_storage_flush_behind_bytes", "");
     assert!(text.contains("# TYPE rocketmq_topic_number gauge"));
+    assert!(series("rocketmq_topic_number", "") >= 2.0);
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
     b.stop().await;
 }
 
@@ -268,7 +357,12 @@ async fn end_tx(
 /// Prepared messages stay invisible until END_TRANSACTION commits them; a rollback drops them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactional_commit_and_rollback() {
-    let b = TestBroker::start(&[]).await;
+    let port = common::free_port();
+    let b = TestBroker::start(&[
+        ("metricsExporterType", "PROM"),
+        ("metricsPromExporterPort", port.as_str()),
+    ])
+    .await;
     let c = RemotingClient::new();
     let props = "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}";
     let committed = send(&c, &b.addr, "TopicTx", 0, "commit-me", props).await;
@@ -287,6 +381,20 @@ async fn transactional_commit_and_rollback() {
     assert_eq!(recs[0].body.as_ref(), b"commit-me");
     assert_eq!(recs[0].sys_flag & 0xC, 0x8, "stored with the COMMIT flag");
     assert_eq!(recs[0].property("REAL_TOPIC"), None);
+    // EndTransactionProcessor's counters, per real topic.
+    let text = common::scrape_metrics(&port).await;
+    let common = r#"cluster="DefaultCluster",node_type="broker",node_id="broker-t""#;
+    for name in ["commit", "rollback"] {
+        let line = format!(r#"rocketmq_{name}_messages_total{{{common},topic="TopicTx"}} 1"#);
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+    // A transaction half message is counted as such when stored (in the half topic, as Java).
+    assert!(
+        text.contains(
+            r#"topic="RMQ_SYS_TRANS_HALF_TOPIC",message_type="transaction",is_system="true"} 2"#
+        ),
+        "{text}"
+    );
     b.stop().await;
 }
 

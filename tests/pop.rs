@@ -386,6 +386,29 @@ async fn pop_is_held_until_a_message_arrives() {
     b.stop().await;
 }
 
+/// PopMessageProcessor counts popped messages under the requested topic with `is_retry`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn popped_messages_are_counted_in_prometheus_metrics() {
+    let port = common::free_port();
+    let b = TestBroker::start(&[
+        ("metricsExporterType", "PROM"),
+        ("metricsPromExporterPort", port.as_str()),
+    ])
+    .await;
+    let c = RemotingClient::new();
+    for body in ["a", "b", "c"] {
+        assert_eq!(send(&c, &b.addr, "PopM", 0, body, "").await.code, 0);
+    }
+    settle().await;
+    let r = pop(&c, &b.addr, "PopM", -1, 60_000, 0).await;
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    assert_eq!(keys(&r.body).len(), 3);
+    let text = common::scrape_metrics(&port).await;
+    let line = r#"rocketmq_messages_out_total{cluster="DefaultCluster",node_type="broker",node_id="broker-t",topic="PopM",consumer_group="PG",is_system="false",is_retry="false"} 3"#;
+    assert!(text.lines().any(|l| l == line), "{text}");
+    b.stop().await;
+}
+
 #[tokio::test]
 async fn bad_pop_requests_get_java_codes() {
     common::init_log();

@@ -1,10 +1,9 @@
 //! Prometheus metrics (`metricsExporterType=PROM`, `metricsPromExporterPort`, default 5557) with
-//! the RocketMQ 5 metric names (`BrokerMetricsConstant`), served as text on `GET /metrics`.
+//! the RocketMQ 5 metric names (`BrokerMetricsConstant`), served as OpenMetrics text on
+//! `GET /metrics`; the families live in [`super::prom`].
 //! A minimal HTTP/1.1 responder: one request per connection, bounded request size and time.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -12,83 +11,93 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use super::Broker;
+use super::prom::{self, GroupLabels};
+use crate::limits::METRIC_SERIES_PER_FAMILY;
 
 /// Largest request head read; anything longer is answered 431.
 const MAX_REQUEST_BYTES: usize = 8192;
 /// Time a scraper has to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The exposition text.
+/// The exposition text (OpenMetrics), gauges read at scrape time.
 #[must_use]
 pub fn render(broker: &Broker) -> String {
-    let labels = format!(
-        "cluster=\"{}\",node_type=\"broker\",node_id=\"{}\"",
-        broker.cluster, broker.name
-    );
+    let g = &broker.metrics.gauges;
     let (producers, consumers) = broker.clients.connection_counts();
-    let stats = &broker.stats;
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{{labels}}} {value}"
-        );
-    };
-    metric(
-        "rocketmq_messages_in_total",
-        "counter",
-        "Messages stored.",
-        stats.put_messages.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "rocketmq_messages_out_total",
-        "counter",
-        "Messages delivered to consumers.",
-        stats.got_messages.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "rocketmq_throughput_in_total",
-        "counter",
-        "Bytes stored.",
-        stats.put_bytes.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "rocketmq_topic_number",
-        "gauge",
-        "Topics on this broker.",
-        broker.topics.all().len().to_string(),
-    );
-    metric(
-        "rocketmq_consumer_group_number",
-        "gauge",
-        "Subscription groups on this broker.",
-        broker.groups.all().len().to_string(),
-    );
-    metric(
-        "rocketmq_producer_connections",
-        "gauge",
-        "Producer connections.",
-        producers.to_string(),
-    );
-    metric(
-        "rocketmq_consumer_connections",
-        "gauge",
-        "Consumer connections.",
-        consumers.to_string(),
-    );
-    metric(
-        "rocketmq_storage_size",
-        "gauge",
-        "CommitLog bytes stored.",
-        (broker.store.max_phy_offset() - broker.store.min_phy_offset()).to_string(),
-    );
-    metric(
-        "rocketmq_long_polling_held",
-        "gauge",
-        "Pull requests held by long polling.",
-        broker.holds.held().to_string(),
-    );
-    out
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let bytes = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let _ = g.topic_number.set(count(broker.topics.all().len()));
+    let _ = g
+        .consumer_group_number
+        .set(count(broker.groups.all().len()));
+    let _ = g.producer_connections.set(count(producers));
+    let _ = g.consumer_connections.set(count(consumers));
+    let store = &broker.store;
+    let max = store.max_phy_offset();
+    let _ = g
+        .storage_size
+        .set(bytes(max.saturating_sub(store.min_phy_offset())));
+    let _ = g
+        .flush_behind
+        .set(bytes(max.saturating_sub(store.flushed_offset())));
+    let _ = g
+        .dispatch_behind
+        .set(bytes(max.saturating_sub(store.dispatched_offset())));
+    let _ = g.long_polling_held.set(count(broker.holds.held()));
+    let _ = g.broker_permission.set(i64::from(broker.permission()));
+    let _serial = g.scrape.lock();
+    consumer_gauges(broker);
+    broker.metrics.encode()
+}
+
+/// Java's `ConsumerLagCalculator` (with `useStaticSubscription=false`): every online group of
+/// the subscription table, each topic it subscribes (retry topics skipped), summed over the
+/// topic's read queues. Lag counts from the committed offset, ready from the last pull's next
+/// offset, inflight between the two.
+fn consumer_gauges(broker: &Broker) {
+    let g = &broker.metrics.gauges;
+    g.consumer_lag.clear();
+    g.consumer_ready.clear();
+    g.consumer_inflight.clear();
+    let mut series = 0usize;
+    for config in broker.groups.all() {
+        let group = config.group_name.as_str();
+        let Some(online) = broker.clients.consumer_group(group) else {
+            continue;
+        };
+        let is_pop = online.consume_type == "CONSUME_POP";
+        for topic in online.subscriptions.keys() {
+            if topic.starts_with("%RETRY%") || series >= METRIC_SERIES_PER_FAMILY {
+                continue;
+            }
+            let Some(tc) = broker.topics.get(topic) else {
+                continue;
+            };
+            let (mut lag, mut ready, mut inflight) = (0i64, 0i64, 0i64);
+            for qid in 0..tc.read_queue_nums.max(0) {
+                let max = broker
+                    .store
+                    .queue(topic, qid)
+                    .map_or(0, |q| i64::try_from(q.max_offset()).unwrap_or(i64::MAX));
+                let committed = broker.offsets.query(group, topic, qid).filter(|o| *o >= 0);
+                let pulled = broker.metrics.pull_offset(group, topic, qid);
+                lag += (max - committed.unwrap_or(max)).max(0);
+                ready += (max - pulled.unwrap_or(max)).max(0);
+                let pulled = pulled.unwrap_or(0);
+                inflight += (pulled - committed.unwrap_or(pulled)).max(0);
+            }
+            let labels = GroupLabels {
+                consumer_group: group.to_owned(),
+                topic: topic.clone(),
+                is_retry: is_pop,
+                is_system: prom::is_system(topic, group),
+            };
+            let _ = g.consumer_lag.get_or_create(&labels).set(lag);
+            let _ = g.consumer_ready.get_or_create(&labels).set(ready);
+            let _ = g.consumer_inflight.get_or_create(&labels).set(inflight);
+            series += 1;
+        }
+    }
 }
 
 async fn answer(mut stream: tokio::net::TcpStream, broker: Arc<Broker>) {
@@ -119,7 +128,7 @@ async fn answer(mut stream: tokio::net::TcpStream, broker: Arc<Broker>) {
         ("404 Not Found", "try /metrics\n".to_owned())
     };
     let resp = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = stream.write_all(resp.as_bytes()).await;

@@ -14,6 +14,7 @@ pub mod long_polling;
 pub mod metrics;
 pub mod pop;
 pub mod processor;
+pub mod prom;
 pub mod register;
 pub mod replication;
 pub mod schedule;
@@ -86,6 +87,8 @@ pub struct Broker {
     pub stats: Stats,
     /// Per-topic and per-group windows (VIEW_BROKER_STATS_DATA).
     pub stats_items: stats_items::StatsItems,
+    /// Prometheus metric families (`metricsExporterType=PROM`).
+    pub metrics: prom::BrokerMetrics,
     /// Offsets reset by an operator, not yet pulled.
     pub reset_offsets: processor::admin_relay::ResetOffsets,
     /// Delayed-delivery progress.
@@ -215,6 +218,15 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
     };
     let (topics_changed, _) = watch::channel(0);
     let acl = open_acl(&config)?;
+    let metrics = prom::BrokerMetrics::new(
+        config
+            .get("metricsExporterType")
+            .eq_ignore_ascii_case("PROM"),
+        &cluster,
+        &name,
+        config.get("metricsLabel"),
+        config.get_bool("metricsInDelta"),
+    );
     let broker = Arc::new(Broker {
         config: RwLock::new(config),
         cluster,
@@ -234,6 +246,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         locks: processor::lock::LockManager::default(),
         stats: Stats::default(),
         stats_items: stats_items::StatsItems::default(),
+        metrics,
         reset_offsets: processor::admin_relay::ResetOffsets::default(),
         schedule: schedule::ScheduleOffsets::load(cfg_dir.join("delayOffset.json")),
         timer,

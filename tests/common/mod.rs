@@ -349,3 +349,30 @@ pub fn init_log() {
         .with_test_writer()
         .try_init();
 }
+
+/// A free loopback port, as a config value.
+pub fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string()
+}
+
+/// The broker's `/metrics` answer (head and body), retried while the exporter starts.
+pub async fn scrape_metrics(port: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for _ in 0..50 {
+        if let Ok(mut s) = TcpStream::connect(format!("127.0.0.1:{port}")).await {
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut text = String::new();
+            s.read_to_string(&mut text).await.unwrap();
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no metrics exporter on port {port}");
+}

@@ -354,16 +354,25 @@ const SLAVE_REJECTS: &[RequestCode] = &[
     RequestCode::SEND_REPLY_MESSAGE_V2,
 ];
 
-/// Answers one request.
+/// Answers one request and records its `rocketmq_rpc_latency` (Java records it when the
+/// response is written; a request answered with nothing is not recorded, as in Java).
 pub async fn dispatch(
     broker: &Arc<Broker>,
     conn: &ConnectionHandle,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let code = request.code;
+    let began = std::time::Instant::now();
+    let (code, oneway) = (request.code, request.is_oneway());
     let response = route(broker, conn, request).await;
     if let Some(r) = &response {
         crate::net::reject_log::note(code, conn.peer(), r);
+        let ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let result = if oneway {
+            crate::broker::prom::RESULT_ONEWAY
+        } else {
+            crate::broker::prom::RESULT_SUCCESS
+        };
+        broker.metrics.record_rpc(code, r.code, result, false, ms);
     }
     response
 }

@@ -329,6 +329,7 @@ fn pop_queue(
         broker.offsets.commit(group, topic, queue_id, offset);
         acc.push_info(topic, queue_id, offset, &r.queue_offsets);
         acc.messages.extend(r.messages.iter().cloned());
+        record_out(broker, p, is_retry, &r.messages);
     } else if r.status == GetMessageStatus::Found && !r.messages.is_empty() {
         let ck = CheckPoint {
             start_offset: offset,
@@ -374,6 +375,7 @@ fn pop_queue(
                 acc.messages.push(rec.clone());
             }
         }
+        record_out(broker, p, is_retry, &r.messages);
     } else if matches!(
         r.status,
         GetMessageStatus::NoMatchedMessage
@@ -385,6 +387,19 @@ fn pop_queue(
         broker.offsets.commit(group, topic, queue_id, next);
     }
     acc.rest += i64::try_from(r.max_offset).unwrap_or(0) - next;
+}
+
+/// `rocketmq_messages_out_total` / `rocketmq_throughput_out_total` for one queue's records,
+/// under the requested topic (`PopMessageProcessor.popMsgFromQueue`).
+fn record_out(broker: &Broker, p: &Pop, is_retry: bool, records: &[Bytes]) {
+    let bytes: usize = records.iter().map(Bytes::len).sum();
+    broker.metrics.record_out(
+        &p.h.topic,
+        &p.h.consumer_group,
+        Some(is_retry),
+        u64::try_from(records.len()).unwrap_or(0),
+        u64::try_from(bytes).unwrap_or(0),
+    );
 }
 
 /// Every readable queue of a topic, from queue `start` on.

@@ -11,7 +11,7 @@ use tracing::debug;
 use super::FAQ_SUFFIX;
 use crate::broker::client_manager::SubscriptionData;
 use crate::broker::subscription_group::SubscriptionGroupConfig;
-use crate::broker::{Broker, stats_items};
+use crate::broker::{Broker, prom, stats_items};
 use crate::filter::sql92::{Selector, compile};
 use crate::ha::BrokerRole;
 use crate::net::ConnectionHandle;
@@ -272,7 +272,7 @@ async fn respond(
     req: &RemotingCommand,
     resp: RemotingCommand,
     body: Vec<Bytes>,
-) {
+) -> bool {
     let mut resp = resp.answering(req);
     resp.version = crate::remoting::version::CURRENT;
     let len: usize = body.iter().map(Bytes::len).sum();
@@ -282,14 +282,16 @@ async fn respond(
             RemotingCommand::error(ResponseCode::SYSTEM_ERROR, "pull response too large")
                 .answering(req);
         let _ = conn.send(&fallback).await;
-        return;
+        return false;
     }
     let mut parts = Vec::with_capacity(body.len() + 1);
     parts.push(prefix.freeze());
     parts.extend(body);
-    if conn.send_parts(parts).await.is_err() {
+    let written = conn.send_parts(parts).await.is_ok();
+    if !written {
         debug!(peer = %conn.peer(), "consumer gone before its pull response");
     }
+    written
 }
 
 /// PULL_MESSAGE / LITE_PULL_MESSAGE. Answers by itself (returns `None`) so that found records
@@ -299,6 +301,7 @@ pub async fn pull_message(
     conn: &ConnectionHandle,
     req: RemotingCommand,
 ) -> Option<RemotingCommand> {
+    let received = std::time::Instant::now();
     let c = match check(broker, conn, &req) {
         Ok(c) => c,
         Err(resp) => return Some(resp),
@@ -382,6 +385,13 @@ pub async fn pull_message(
             if n > 0 {
                 let key = format!("{}@{}", h.topic, h.consumer_group);
                 let bytes: usize = r.messages.iter().map(Bytes::len).sum();
+                broker.metrics.record_out(
+                    &h.topic,
+                    &h.consumer_group,
+                    None,
+                    n,
+                    u64::try_from(bytes).unwrap_or(0),
+                );
                 let items = &broker.stats_items;
                 items.add(stats_items::GROUP_GET_NUMS, &key, n, 1);
                 items.add(
@@ -392,7 +402,27 @@ pub async fn pull_message(
                 );
                 items.add(stats_items::BROKER_GET_NUMS, &broker.cluster, n, 1);
             }
-            respond(conn, &req, resp, r.messages).await;
+            if resp.code == ResponseCode::SUCCESS.code() {
+                broker.metrics.record_pull_offset(
+                    &h.consumer_group,
+                    &h.topic,
+                    h.queue_id,
+                    i64::try_from(r.next_begin_offset).unwrap_or(i64::MAX),
+                );
+            }
+            let code = resp.code;
+            let written = respond(conn, &req, resp, r.messages).await;
+            // Answered here, not through `dispatch`: record `rocketmq_rpc_latency` as Java's
+            // `writeResponse` does, long polling meaning the request was held.
+            let ms = u64::try_from(received.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let result = if written {
+                prom::RESULT_SUCCESS
+            } else {
+                prom::RESULT_WRITE_CHANNEL_FAILED
+            };
+            broker
+                .metrics
+                .record_rpc(req.code, code, result, slot.is_some(), ms);
             return None;
         }
         tokio::select! {

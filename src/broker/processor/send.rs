@@ -9,6 +9,7 @@ use tracing::warn;
 
 use super::FAQ_SUFFIX;
 use crate::broker::config_file::ConfigManager as _;
+use crate::broker::prom::MessageType;
 use crate::broker::topic_config::{
     DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
 };
@@ -213,6 +214,7 @@ fn retry_or_dlq(
         max = m;
     }
     if h.reconsume_times.unwrap_or(0) > max {
+        broker.metrics.record_dlq(&h.topic, &h.producer_group);
         let dlq = format!("{DLQ_PREFIX}{group}");
         let _ = broker
             .topics
@@ -291,9 +293,13 @@ pub(super) async fn put_and_wait(
         .stats
         .put_bytes
         .fetch_add(u64::try_from(r.wrote_bytes).unwrap_or(0), Ordering::Relaxed);
-    if let Some(topic) = msgs.first().map(|m| m.topic.as_str()) {
+    if let Some(first) = msgs.first() {
+        let topic = first.topic.as_str();
         let n = u64::try_from(msgs.len()).unwrap_or(0);
         let bytes = u64::try_from(r.wrote_bytes).unwrap_or(0);
+        let kind =
+            MessageType::from_properties(|k| crate::store::record::property(&first.properties, k));
+        broker.metrics.record_in(topic, kind, n, bytes);
         let items = &broker.stats_items;
         items.add(stats_items::TOPIC_PUT_NUMS, topic, n, 1);
         items.add(stats_items::TOPIC_PUT_SIZE, topic, bytes, 1);
@@ -631,6 +637,8 @@ pub async fn consumer_send_msg_back(
     };
     let reconsume = rec.reconsume_times + 1;
     let (topic, queue_nums) = if reconsume > max || h.delay_level < 0 {
+        let origin = h.origin_topic.as_deref().unwrap_or_default();
+        broker.metrics.record_dlq(origin, &h.group);
         (format!("{DLQ_PREFIX}{}", h.group), DLQ_NUMS_PER_GROUP)
     } else {
         (

@@ -134,7 +134,9 @@ pub async fn end_transaction(
         ));
     }
     let mut batch = Vec::with_capacity(1);
-    if h.commit_or_rollback == COMMIT {
+    let commit = h.commit_or_rollback == COMMIT;
+    let real_topic = half.property("REAL_TOPIC").unwrap_or_default().to_owned();
+    if commit {
         let Some(msg) = committed(&half, &h) else {
             return Some(RemotingCommand::error(
                 ResponseCode::SYSTEM_ERROR,
@@ -158,5 +160,6 @@ pub async fn end_transaction(
             e.to_string(),
         ));
     }
+    broker.metrics.record_end_transaction(&real_topic, commit);
     Some(RemotingCommand::success())
 }
