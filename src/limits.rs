@@ -282,8 +282,8 @@ pub const GRPC_MIN_INVISIBLE_MS_FOR_RECV: i64 = 10_000;
 pub const GRPC_MAX_INVISIBLE_MS: i64 = 12 * 60 * 60 * 1000;
 
 /// Invisible duration of messages received with `auto_renew` (push consumers).
-/// Java: `ProxyConfig.defaultInvisibleTimeMills`, 60 s (Java then renews it while the client
-/// holds the message; ours does not renew, see FINDINGS).
+/// Java: `ProxyConfig.defaultInvisibleTimeMills`, 60 s (the key `defaultInvisibleTimeMills`
+/// sets it; the endpoint then renews it while the client holds the message, `grpc::renew`).
 pub const GRPC_DEFAULT_INVISIBLE_MS: i64 = 60_000;
 
 /// Shortest long-polling time of a ReceiveMessage.
@@ -302,6 +302,21 @@ pub const GRPC_MAX_RECEIVE_BATCH: i32 = 32;
 /// Java: `ReceiveMessageResponseStreamWriter.NACK_INVISIBLE_TIME`, 1 s.
 pub const GRPC_NACK_INVISIBLE_MS: i64 = 1_000;
 
+/// Receipt handles the gRPC endpoint renews at once, over all clients; handles received beyond
+/// it are not renewed (they come back after their invisible time). Ours: Java's
+/// `DefaultReceiptHandleManager` keeps an unbounded map (its renew worker queue,
+/// `ProxyConfig.renewThreadPoolQueueCapacity` 300, bounds only the queued renewals).
+pub const GRPC_MAX_RENEW_HANDLES: usize = 100_000;
+/// Invisible time granted by the n-th renewal of a handle (the last repeats). Java:
+/// `proxy:common/RenewStrategyPolicy.next` (1 min, 3 min, 5 min, 10 min, 30 min, 1 h).
+pub const GRPC_RENEW_STEPS_MS: [i64; 6] = [60_000, 180_000, 300_000, 600_000, 1_800_000, 3_600_000];
+/// Invisible time a handle gets when renewal stops after `renewMaxTimeMillis`, indexed by the
+/// message's reconsume times + 2 (the last repeats). Java: the group's default retry policy,
+/// `CustomizedRetryPolicy.next` (1 s 5 s 10 s 30 s 1 m 2 m … 10 m 20 m 30 m 1 h 2 h).
+pub const GRPC_STOP_RENEW_DELAYS_MS: [i64; 18] = [
+    1_000, 5_000, 10_000, 30_000, 60_000, 120_000, 180_000, 240_000, 300_000, 360_000, 420_000,
+    480_000, 540_000, 600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
+];
 const _: () = assert!(GRPC_MAX_RECEIVE_BATCH <= POP_MAX_MSG_NUMS);
 const _: () = assert!(GRPC_MIN_LONG_POLLING_MS < GRPC_MAX_LONG_POLLING_MS);
 

@@ -52,6 +52,10 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(&[]).await
+}
+
+async fn setup_with(extra: &[(&str, &str)]) -> Setup {
     common::init_log();
     let grpc_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -59,11 +63,12 @@ async fn setup() -> Setup {
         .unwrap()
         .port()
         .to_string();
-    let broker = TestBroker::start(&[
+    let mut config = vec![
         ("enableProxy", "true"),
         ("grpcServerPort", grpc_port.as_str()),
-    ])
-    .await;
+    ];
+    config.extend_from_slice(extra);
+    let broker = TestBroker::start(&config).await;
     let channel = Channel::from_shared(format!("http://127.0.0.1:{grpc_port}"))
         .unwrap()
         .connect()
@@ -482,4 +487,118 @@ async fn receive_ack_change_invisible_and_dlq() {
         split(receive(&s.channel, "c-sub", receive_req("GCons", "GGroup", 20_000)).await);
     assert_eq!(code, Code::MessageNotFound as i32);
     s.broker.stop().await;
+}
+
+/// Auto-renewal (Java's `DefaultReceiptHandleManager`): a message received with `auto_renew`
+/// and a 3 s invisible time stays invisible while the client holds it past that time, and the
+/// handle the client received, long expired, still acks it (the endpoint maps it to the
+/// renewed one, then forgets it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_renew_keeps_a_held_message_invisible() {
+    let s = setup_with(&[
+        ("defaultInvisibleTimeMills", "3000"),
+        ("renewAheadTimeMillis", "2000"),
+        ("renewSchedulePeriodMillis", "200"),
+    ])
+    .await;
+    create_topic(&s, "GRenew").await;
+    let _p = telemetry(
+        &s,
+        "c-pub",
+        Settings {
+            client_type: Some(ClientType::Producer as i32),
+            pub_sub: Some(PubSub::Publishing(Publishing {
+                topics: vec![res("GRenew").unwrap()],
+                max_body_size: 0,
+                validate_message_type: false,
+            })),
+            ..Settings::default()
+        },
+    )
+    .await;
+    let r: SendMessageResponse = unary(
+        &s.channel,
+        "SendMessage",
+        "c-pub",
+        SendMessageRequest {
+            messages: vec![Message {
+                topic: res("GRenew"),
+                user_properties: Default::default(),
+                system_properties: Some(SystemProperties {
+                    message_id: "RID-0".into(),
+                    message_type: MessageType::Normal as i32,
+                    ..SystemProperties::default()
+                }),
+                body: b"held".to_vec(),
+            }],
+        },
+    )
+    .await;
+    assert_eq!(r.status.unwrap().code, Code::Ok as i32);
+    let _c = telemetry(&s, "c-sub", consumer_settings("GRenewG", &["GRenew"])).await;
+    let _o = telemetry(&s, "c-other", consumer_settings("GRenewG", &["GRenew"])).await;
+
+    let mut req = receive_req("GRenew", "GRenewG", 20_000);
+    req.auto_renew = true;
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        let (code, msgs) = split(receive(&s.channel, "c-sub", req.clone()).await);
+        if code == Code::Ok as i32 {
+            got.extend(msgs);
+            break;
+        }
+    }
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(id_of(&got[0]), "RID-0");
+    let original = handle_of(&got[0]);
+    let h = ReceiptHandle::decode(&original).unwrap();
+    // `defaultInvisibleTimeMills`, not the request's invisible duration.
+    assert_eq!(h.invisible_time, 3000);
+
+    // Held past its invisible time (and the revive service's pass): another consumer of the
+    // group gets nothing.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (code, msgs) = split(
+        receive(
+            &s.channel,
+            "c-other",
+            receive_req("GRenew", "GRenewG", 10_000),
+        )
+        .await,
+    );
+    assert_eq!(code, Code::MessageNotFound as i32, "{msgs:?}");
+    assert!(ReceiptHandle::decode(&original).unwrap().is_expired());
+
+    // The original handle, expired on its own, acks the message through its renewed form.
+    let r = unary::<_, AckMessageResponse>(
+        &s.channel,
+        "AckMessage",
+        "c-sub",
+        AckMessageRequest {
+            group: res("GRenewG"),
+            topic: res("GRenew"),
+            entries: vec![AckMessageEntry {
+                message_id: "RID-0".into(),
+                receipt_handle: original.clone(),
+            }],
+        },
+    )
+    .await;
+    assert_eq!(r.status.unwrap().code, Code::Ok as i32, "{:?}", r.entries);
+
+    // Forgotten after the ack: the original handle is only itself again (expired).
+    let r: ChangeInvisibleDurationResponse = unary(
+        &s.channel,
+        "ChangeInvisibleDuration",
+        "c-sub",
+        ChangeInvisibleDurationRequest {
+            group: res("GRenewG"),
+            topic: res("GRenew"),
+            receipt_handle: original,
+            invisible_duration: dur(20_000),
+            message_id: "RID-0".into(),
+        },
+    )
+    .await;
+    assert_eq!(r.status.unwrap().code, Code::InvalidReceiptHandle as i32);
 }

@@ -30,6 +30,12 @@
 #   ours.grpc-push-consumer
 #       two gRPC PushConsumers of one group (one JVM) consume 2,000 messages sent over gRPC, each
 #       exactly once.
+#   ours.grpc-auto-renew
+#       a broker with defaultInvisibleTimeMills=5000 (renewAheadTimeMillis=3000,
+#       renewSchedulePeriodMillis=500): a PushConsumer whose listener holds each of 5 messages
+#       12 s (past the invisible time) consumes each once, as the endpoint renews the handles;
+#       a second consumer of the group started after the first closed gets nothing (the SDK's
+#       acks with the handles it received reached the renewed checkpoints).
 #   ours.grpc-fifo-consumer
 #       an orderly consumer group (consumeMessageOrderly, so FIFO settings and orderly POP locks):
 #       a PushConsumer gets 4 message groups x 25 messages each in send order, each once.
@@ -314,6 +320,21 @@ consume() {
     stop_broker $b
 }
 
+renew() {
+    local b=gr id=ours.grpc-auto-renew gp
+    gp="$(pick_port 0)" || { report $id FAIL "no free port"; return; }
+    start_broker $b rust brokerClusterName=GrpcRC brokerName=grpc-r enableProxy=true "grpcServerPort=$gp" \
+        defaultInvisibleTimeMills=5000 renewAheadTimeMillis=3000 renewSchedulePeriodMillis=500 \
+        || { report $id FAIL "broker did not start" "$WORK/$b.out"; return; }
+    mqadmin "$WORK/rut.out" updateTopic -b "127.0.0.1:${BROKER_PORT[$b]}" -t GrpcRenew -r 2 -w 2 -a "+message.type=NORMAL"
+    java_run "$GRPC_CP" "$WORK/renew.out" GrpcConsume renew "127.0.0.1:$gp" GrpcRenew grpc_renew 5 12000
+    local r
+    r="$(grep '^RESULT renew' "$WORK/renew.out")"
+    if [[ "$r" == "RESULT renew PASS"* ]]; then report $id PASS "${r#RESULT renew PASS }"
+    else report $id FAIL "${r:-no result}" "$WORK/renew.out" "$WORK/$b.out"; fi
+    stop_broker $b
+}
+
 acl() {
     local b=ga id=ours.grpc-acl gp
     gp="$(pick_port 0)" || { report $id FAIL "no free port"; return; }
@@ -342,6 +363,7 @@ wanted ours.grpc-produce && interop
 wanted ours.grpc-transaction && ! wanted ours.grpc-produce && interop
 { wanted ours.grpc-simple || wanted ours.grpc-push || wanted ours.grpc-fifo || wanted ours.grpc-dlq || wanted ours.grpc-remoting-to \
     || wanted ours.grpc-python-consume; } && consume
+wanted ours.grpc-auto-renew && renew
 wanted ours.grpc-acl && acl
 wanted ours.grpc-standalone && standalone
 finish

@@ -154,6 +154,15 @@ pub const PROXY_KEYS: &[KeyDef] = keys! {
     "enableProxy": Bool = "false",
     "grpcServerPort": Int = "8081",
     "grpcClientIdleTimeMills": Long = "120000",
+    // Receipt-handle auto-renewal of push consumers (`grpc::renew`, Java's
+    // `DefaultReceiptHandleManager`).
+    "enableProxyAutoRenew": Bool = "true",
+    "defaultInvisibleTimeMills": Long = "60000",
+    "renewAheadTimeMillis": Long = "10000",
+    "renewSchedulePeriodMillis": Long = "5000",
+    "renewMaxTimeMillis": Long = "10800000",
+    "maxRenewRetryTimes": Int = "3",
+    "invisibleTimeMillisWhenClear": Long = "1000",
 };
 
 /// The machine's hostname (Java's default `brokerName`).

@@ -99,7 +99,15 @@ impl Endpoint {
             .entries
             .iter()
             .map(|e| {
-                let st = match self.ack_handle(caller, group, topic, &e.receipt_handle) {
+                // `getHandleString`: a handle the endpoint renews acks through its newest form.
+                let text = self.renewals.remove(
+                    &caller.client_id,
+                    group,
+                    &e.message_id,
+                    &e.receipt_handle,
+                );
+                let text = text.as_deref().unwrap_or(&e.receipt_handle);
+                let st = match self.ack_handle(caller, group, topic, text) {
                     Ok(()) => ok(),
                     Err(r) => r.status(),
                 };
@@ -152,7 +160,33 @@ impl Endpoint {
         let (topic, group) = topic_and_group(req.topic.as_ref(), req.group.as_ref())?;
         let invisible = duration_ms(req.invisible_duration.as_ref());
         check_invisible(invisible, 0)?;
-        let h = live_handle(&req.receipt_handle)?;
+        let text = self.renewals.remove(
+            &caller.client_id,
+            group,
+            &req.message_id,
+            &req.receipt_handle,
+        );
+        let conn = self.client_channel(caller)?;
+        self.change_handle(
+            &conn,
+            group,
+            topic,
+            text.as_deref().unwrap_or(&req.receipt_handle),
+            invisible,
+        )
+    }
+
+    /// Changes the invisible time of one receipt handle (CHANGE_MESSAGE_INVISIBLETIME through
+    /// the broker's handler) and returns the new handle.
+    pub(crate) fn change_handle(
+        &self,
+        conn: &crate::net::ConnectionHandle,
+        group: &str,
+        topic: &str,
+        text: &str,
+        invisible: i64,
+    ) -> Result<String, Reject> {
+        let h = live_handle(text)?;
         let header = ChangeInvisibleTimeRequestHeader {
             consumer_group: group.to_owned(),
             topic: h.real_topic(topic, group),
@@ -161,12 +195,11 @@ impl Endpoint {
             offset: h.offset,
             invisible_time: invisible,
         };
-        let conn = self.client_channel(caller)?;
         let cmd = RemotingCommand::request(
             RequestCode::CHANGE_MESSAGE_INVISIBLETIME.code(),
             Some(header.to_ext_fields()),
         );
-        let resp = change_invisible_time(&self.broker, &conn, &cmd);
+        let resp = change_invisible_time(&self.broker, conn, &cmd);
         if resp.response_code() != Some(ResponseCode::SUCCESS) {
             return Err(Reject::new(
                 Code::InternalServerError,
@@ -238,10 +271,18 @@ impl Endpoint {
         req: &ForwardMessageToDeadLetterQueueRequest,
     ) -> ForwardMessageToDeadLetterQueueResponse {
         let st = match topic_and_group(req.topic.as_ref(), req.group.as_ref()) {
-            Ok((topic, group)) => self
-                .forward_handle(caller, group, topic, &req.receipt_handle, &req.message_id)
-                .await
-                .unwrap_or_else(|r| r.status()),
+            Ok((topic, group)) => {
+                let text = self.renewals.remove(
+                    &caller.client_id,
+                    group,
+                    &req.message_id,
+                    &req.receipt_handle,
+                );
+                let text = text.as_deref().unwrap_or(&req.receipt_handle);
+                self.forward_handle(caller, group, topic, text, &req.message_id)
+                    .await
+                    .unwrap_or_else(|r| r.status())
+            }
             Err(r) => r.status(),
         };
         ForwardMessageToDeadLetterQueueResponse { status: Some(st) }

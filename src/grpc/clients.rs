@@ -220,6 +220,14 @@ impl Clients {
         })
     }
 
+    /// The in-process connection of a known client, without creating one or counting as its
+    /// activity (`None` once it terminated or went idle).
+    #[must_use]
+    pub fn known_connection(&self, client_id: &str) -> Option<ConnectionHandle> {
+        let t = self.table.lock().ok()?;
+        t.get(client_id).map(|e| Arc::clone(&e.conn))
+    }
+
     /// The in-process connection of a caller, created on first use.
     pub fn connection(&self, caller: &Caller) -> Option<ConnectionHandle> {
         self.channel(caller).ok().map(|c| c.conn)

@@ -139,6 +139,8 @@ struct Receive {
     max_attempts: i32,
     polling_ms: i64,
     invisible_ms: i64,
+    /// The endpoint renews the handles (`auto_renew` and `enableProxyAutoRenew`).
+    renew: bool,
     subscription: SubscriptionData,
 }
 
@@ -216,7 +218,9 @@ impl Endpoint {
         let topic = validate::topic(req.message_queue.as_ref().and_then(|q| q.topic.as_ref()))?;
         let group = validate::consumer_group(req.group.as_ref())?;
         let invisible_ms = if req.auto_renew {
-            GRPC_DEFAULT_INVISIBLE_MS
+            Some(self.broker.config_i64("defaultInvisibleTimeMills"))
+                .filter(|ms| *ms > 0)
+                .unwrap_or(GRPC_DEFAULT_INVISIBLE_MS)
         } else {
             let ms = duration_ms(req.invisible_duration.as_ref());
             check_invisible(ms, GRPC_MIN_INVISIBLE_MS_FOR_RECV)?;
@@ -247,6 +251,7 @@ impl Endpoint {
             max_attempts,
             polling_ms: polling,
             invisible_ms,
+            renew: req.auto_renew && self.broker.config_bool("enableProxyAutoRenew"),
             subscription,
         })
     }
@@ -386,6 +391,16 @@ impl Endpoint {
                     .forward_handle(caller, &r.group, &r.topic, &handle, &message_id)
                     .await;
                 continue;
+            }
+            if r.renew {
+                let _ = self.renewals.add(
+                    &caller.client_id,
+                    &r.group,
+                    &r.topic,
+                    &message_id,
+                    &handle,
+                    m.reconsume_times,
+                );
             }
             out.push(convert::to_pb(&m, now));
         }

@@ -12,6 +12,7 @@
 //! - `acl`: ACL 1.0 (`aclEnable`) over the SDKs' signed metadata.
 //! - `consume`, `ack`, `receipt`: ReceiveMessage (long-polling POP), AckMessage,
 //!   ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue, and the receipt handles.
+//! - `renew`: auto-renewal of the handles push consumers hold (`auto_renew`).
 //!
 //! Not served yet (gRPC UNIMPLEMENTED): PullMessage, UpdateOffset, GetOffset, QueryOffset (the
 //! SDKs' pull consumer, which the 5.0.x SDKs do not ship). No TLS.
@@ -24,6 +25,7 @@ pub mod convert;
 pub mod pb;
 mod recall;
 pub mod receipt;
+pub mod renew;
 pub mod route;
 pub mod send;
 mod service;
@@ -55,6 +57,8 @@ pub struct Endpoint {
     pub clients: clients::Clients,
     /// Half messages awaiting EndTransaction.
     pub transactions: transaction::Transactions,
+    /// Receipt handles renewed for their clients.
+    pub renewals: renew::Renewals,
     /// Set when the endpoint stops: open Telemetry streams end, so connections drain.
     stopping: tokio::sync::watch::Sender<bool>,
     /// The receiving end of the clients' relay, taken by [`serve`].
@@ -77,6 +81,7 @@ impl Endpoint {
             port,
             clients: clients::Clients::new(tx),
             transactions: transaction::Transactions::default(),
+            renewals: renew::Renewals::default(),
             relay: std::sync::Mutex::new(Some(rx)),
             stopping: tokio::sync::watch::Sender::new(false),
         })
@@ -101,6 +106,7 @@ pub async fn serve(
     let idle = u64::try_from(endpoint.broker.config_i64("grpcClientIdleTimeMills"))
         .map_or(GRPC_CLIENT_IDLE, std::time::Duration::from_millis);
     let sweeper = tokio::spawn(sweep(Arc::downgrade(&endpoint), idle));
+    let renewer = tokio::spawn(renew::run(Arc::downgrade(&endpoint)));
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     info!(addr = ?local, "gRPC endpoint (apache.rocketmq.v2.MessagingService) listening");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -138,6 +144,7 @@ pub async fn serve(
         t.abort();
     }
     sweeper.abort();
+    renewer.abort();
 }
 
 /// Every second, forgets clients idle past `idle` (`grpcClientIdleTimeMills`, default

@@ -176,6 +176,7 @@ public class GrpcConsume {
         switch (args[0]) {
             case "simple": simple(args[1], args[2], args[3]); break;
             case "push": push(args[1], args[2], args[3], Integer.parseInt(args[4])); break;
+            case "renew": renew(args[1], args[2], args[3], Integer.parseInt(args[4]), Long.parseLong(args[5])); break;
             case "fifo": fifo(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5])); break;
             case "dlq": dlq(args[1], args[2], args[3], Integer.parseInt(args[4])); break;
             case "acl": acl(args[1], args[2], args[3], args[4], args[5], args[6]); break;
@@ -308,6 +309,59 @@ public class GrpcConsume {
         System.out.println("RESULT push " + (ok ? "PASS" : "FAIL") + " consumed=" + seen.size() + "/" + count
             + " duplicates=" + dups + " send-failures=" + failed.get() + " consumer-a=" + per[0].get()
             + " consumer-b=" + per[1].get() + " sent-in=" + sent + "ms all-consumed-after=" + consumed + "ms");
+    }
+
+    // A PushConsumer whose listener holds each message holdMs (longer than the endpoint's
+    // defaultInvisibleTimeMills): the endpoint renews the handles, so each message is consumed
+    // once; the SDK acks with the handle it received. A second consumer of the group, started
+    // after the first closed, then gets nothing (an ack that failed would come back to it).
+    static void renew(String endpoint, String topic, String group, int count, long holdMs) throws Exception {
+        ConcurrentHashMap<String, AtomicInteger> seen = new ConcurrentHashMap<>();
+        AtomicInteger done = new AtomicInteger();
+        PushConsumer c = P.newPushConsumerBuilder().setClientConfiguration(cfg(endpoint)).setConsumerGroup(group)
+            .setSubscriptionExpressions(sub(topic)).setMessageListener(m -> {
+                seen.computeIfAbsent(key(m), k -> new AtomicInteger()).incrementAndGet();
+                try {
+                    Thread.sleep(holdMs);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                done.incrementAndGet();
+                return ConsumeResult.SUCCESS;
+            }).build();
+        Producer producer = P.newProducerBuilder().setClientConfiguration(cfg(endpoint)).setTopics(topic).build();
+        int failed = 0;
+        for (int i = 0; i < count; i++) {
+            try {
+                producer.send(P.newMessageBuilder().setTopic(topic).setKeys("r-" + i)
+                    .setBody(("renew " + i).getBytes(StandardCharsets.UTF_8)).build());
+            } catch (Exception e) {
+                failed++;
+            }
+        }
+        long deadline = System.currentTimeMillis() + 60_000 + holdMs;
+        while (done.get() < count && System.currentTimeMillis() < deadline) {
+            Thread.sleep(200);
+        }
+        Thread.sleep(holdMs / 2); // redeliveries of held messages would show now
+        int deliveries = 0;
+        for (AtomicInteger v : seen.values()) {
+            deliveries += v.get();
+        }
+        c.close();
+        AtomicInteger late = new AtomicInteger();
+        PushConsumer c2 = P.newPushConsumerBuilder().setClientConfiguration(cfg(endpoint)).setConsumerGroup(group)
+            .setSubscriptionExpressions(sub(topic)).setMessageListener(m -> {
+                late.incrementAndGet();
+                return ConsumeResult.SUCCESS;
+            }).build();
+        Thread.sleep(8000);
+        c2.close();
+        producer.close();
+        boolean ok = failed == 0 && seen.size() == count && deliveries == count && late.get() == 0;
+        System.out.println("RESULT renew " + (ok ? "PASS" : "FAIL") + " consumed=" + seen.size() + "/" + count
+            + " deliveries=" + deliveries + " held=" + holdMs + "ms each, after close to a new consumer="
+            + late.get() + " send-failures=" + failed);
     }
 
     static void fifo(String endpoint, String topic, String group, int groups, int perGroup) throws Exception {
