@@ -392,3 +392,100 @@ async fn stats_producers_config_and_cleanups() {
     );
     b.stop().await;
 }
+
+/// `brokerStatus` queue figures and `rocketmq_processor_watermark` count the requests a pool
+/// owes; a pool at its capacity answers SYSTEM_BUSY "[OVERLOAD]…" as Java's rejected executor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_pools_count_owed_requests_and_refuse_past_capacity() {
+    let port = common::free_port();
+    let b = TestBroker::start(&[
+        ("adminBrokerThreadPoolQueueCapacity", "1"),
+        ("sendThreadPoolQueueCapacity", "7"),
+        ("metricsExporterType", "PROM"),
+        ("metricsPromExporterPort", port.as_str()),
+    ])
+    .await;
+    let c = RemotingClient::new();
+    let runtime = || {
+        c.invoke(
+            &b.addr,
+            request(RequestCode::GET_BROKER_RUNTIME_INFO, &[]),
+            T,
+        )
+    };
+    let idle = body_text(&runtime().await.unwrap());
+    for kv in [
+        "\"sendThreadPoolQueueCapacity\":\"7\"",
+        "\"sendThreadPoolQueueSize\":\"0\"",
+        "\"sendThreadPoolQueueHeadWaitTimeMills\":\"0\"",
+        "\"pullThreadPoolQueueCapacity\":\"100000\"",
+        "\"EndTransactionThreadPoolQueueCapacity\":\"100000\"",
+    ] {
+        assert!(idle.contains(kv), "{kv} in {idle}");
+    }
+
+    // A consumer that never answers what the broker asks it.
+    let mut stuck = tokio::net::TcpStream::connect(&b.addr).await.unwrap();
+    let hb = RemotingCommand::request(RequestCode::HEART_BEAT.code(), None).with_body(
+        br#"{"clientID":"127.0.0.1@stuck","consumerDataSet":[{"groupName":"SG","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","subscriptionDataSet":[],"unitMode":false}],"producerDataSet":[]}"#
+            .to_vec(),
+    );
+    let answer = common::roundtrip_raw(&mut stuck, &common::encode(&hb)).await;
+    assert_eq!(common::decode(&answer).code, 0);
+    // The relay to it occupies the admin pool (capacity 1) until the client answers or leaves.
+    let relay = tokio::spawn({
+        let addr = b.addr.clone();
+        async move {
+            let c = RemotingClient::new();
+            let r = request(
+                RequestCode::GET_CONSUMER_RUNNING_INFO,
+                &[
+                    ("consumerGroup", "SG"),
+                    ("clientId", "127.0.0.1@stuck"),
+                    ("jstackEnable", "false"),
+                ],
+            );
+            c.invoke(&addr, r, Duration::from_secs(15)).await.unwrap()
+        }
+    });
+    // The relayed request reaches the stuck client: the relay is now owed.
+    // (NOTIFY_CONSUMER_IDS_CHANGED may come first.)
+    loop {
+        let frame = common::read_frame(&mut stuck)
+            .await
+            .expect("relayed request");
+        if common::decode(&frame).code == RequestCode::GET_CONSUMER_RUNNING_INFO.code() {
+            break;
+        }
+    }
+    let text = common::scrape_metrics(&port).await;
+    let watermark = |text: &str, processor: &str| {
+        let needle = format!("processor=\"{processor}\"}} ");
+        text.lines()
+            .find(|l| l.starts_with("rocketmq_processor_watermark{") && l.contains(&needle))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no watermark for {processor} in {text}"))
+    };
+    assert_eq!(watermark(&text, "admin"), "1");
+    assert_eq!(watermark(&text, "send"), "0");
+    let busy = runtime().await.unwrap();
+    assert_eq!(busy.code, ResponseCode::SYSTEM_BUSY.code());
+    assert_eq!(
+        busy.remark.as_deref(),
+        Some("[OVERLOAD]system busy, start flow control for a while")
+    );
+    // Requests of other pools are not affected.
+    assert_eq!(send(&c, &b.addr, "PoolT", 0, "x", "").await.code, 0);
+    drop(stuck);
+    let r = relay.await.unwrap();
+    assert_ne!(r.code, 0, "the client left without answering");
+    let after = body_text(&runtime().await.unwrap());
+    assert!(
+        after.contains("\"sendThreadPoolQueueSize\":\"0\""),
+        "{after}"
+    );
+    let text = common::scrape_metrics(&port).await;
+    assert_eq!(watermark(&text, "admin"), "0");
+    b.stop().await;
+}

@@ -92,6 +92,8 @@ impl HoldService {
             let _ = self.held.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
+        // Java holds a long-polled request outside its executor's queue.
+        super::request_pools::park_current();
         Some(HoldSlot(&self.held))
     }
 

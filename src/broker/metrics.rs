@@ -45,6 +45,19 @@ pub fn render(broker: &Broker) -> String {
         .set(bytes(max.saturating_sub(store.dispatched_offset())));
     let _ = g.long_polling_held.set(count(broker.holds.held()));
     let _ = g.broker_permission.set(i64::from(broker.permission()));
+    for pool in crate::broker::request_pools::Pool::ALL {
+        // Java's gauge has no load-balance executor.
+        if pool != crate::broker::request_pools::Pool::LoadBalance {
+            let labels = prom::ProcessorLabels {
+                processor: pool.label(),
+            };
+            let size = broker.pools.figures(pool).size;
+            let _ = g
+                .processor_watermark
+                .get_or_create(&labels)
+                .set(count(size));
+        }
+    }
     let _serial = g.scrape.lock();
     consumer_gauges(broker);
     broker.metrics.encode()

@@ -17,6 +17,7 @@ pub mod processor;
 pub mod prom;
 pub mod register;
 pub mod replication;
+pub mod request_pools;
 pub mod schedule;
 pub mod startup;
 pub mod stats;
@@ -79,6 +80,8 @@ pub struct Broker {
     pub clients: ClientManager,
     /// Held pull requests.
     pub holds: HoldService,
+    /// Requests owed, per Java executor (`brokerStatus` queue figures, processor watermark).
+    pub pools: Arc<request_pools::RequestPools>,
     /// Connections to the name servers.
     pub namesrv: RemotingClient,
     /// Orderly-consumption queue locks.
@@ -227,6 +230,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         config.get("metricsLabel"),
         config.get_bool("metricsInDelta"),
     );
+    let pools = request_pools::RequestPools::new(|key| usize::try_from(config.get_i64(key)).ok());
     let broker = Arc::new(Broker {
         config: RwLock::new(config),
         cluster,
@@ -242,6 +246,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         offsets,
         clients: ClientManager::default(),
         holds: HoldService::default(),
+        pools,
         namesrv: RemotingClient::new(),
         locks: processor::lock::LockManager::default(),
         stats: Stats::default(),

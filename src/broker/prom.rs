@@ -197,6 +197,15 @@ pub struct GroupLabels {
     pub is_system: bool,
 }
 
+/// Labels of `rocketmq_processor_watermark` (`BrokerMetricsManager.initRequestMetrics`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProcessorLabels {
+    /// The executor: `send`, `pull`, `ack`, `query_message`, … ([`Pool::label`]).
+    ///
+    /// [`Pool::label`]: crate::broker::request_pools::Pool::label
+    pub processor: &'static str,
+}
+
 type HistogramFamily<S> = Family<S, Histogram, fn() -> Histogram>;
 type CounterFamily<S> = Family<S, Counter, fn() -> Counter>;
 
@@ -229,6 +238,8 @@ pub struct Gauges {
     pub broker_permission: Gauge,
     /// `rocketmq_long_polling_held` (ours).
     pub long_polling_held: Gauge,
+    /// `rocketmq_processor_watermark`: requests owed per Java executor.
+    pub processor_watermark: Family<ProcessorLabels, Gauge>,
     /// `rocketmq_consumer_lag_messages`.
     pub consumer_lag: Family<GroupLabels, Gauge>,
     /// `rocketmq_consumer_ready_messages`.
@@ -420,6 +431,11 @@ impl BrokerMetrics {
             "rocketmq_send_to_dlq_messages",
             "Messages sent to a dead-letter queue",
             send_to_dlq.clone(),
+        );
+        r.register(
+            "rocketmq_processor_watermark",
+            "Request processor watermark",
+            g.processor_watermark.clone(),
         );
         r.register(
             "rocketmq_broker_permission",

@@ -402,27 +402,30 @@ pub(crate) fn get_broker_runtime_info(
         ),
         ("commitLogDirCapacity".into(), capacity_text(&root)),
     ];
-    for (pool, capacity) in [
-        ("send", 10_000),
-        ("pull", 100_000),
-        ("litePull", 100_000),
-        ("query", 20_000),
-        ("ack", 100_000),
+    use crate::broker::request_pools::Pool;
+    for (name, pool) in [
+        ("send", Pool::Send),
+        ("pull", Pool::Pull),
+        ("litePull", Pool::LitePull),
+        ("query", Pool::Query),
+        ("ack", Pool::Ack),
     ] {
-        entries.push((format!("{pool}ThreadPoolQueueSize"), "0".into()));
+        let f = broker.pools.figures(pool);
+        entries.push((format!("{name}ThreadPoolQueueSize"), f.size.to_string()));
         entries.push((
-            format!("{pool}ThreadPoolQueueCapacity"),
-            capacity.to_string(),
+            format!("{name}ThreadPoolQueueCapacity"),
+            f.capacity.to_string(),
         ));
         entries.push((
-            format!("{pool}ThreadPoolQueueHeadWaitTimeMills"),
-            "0".into(),
+            format!("{name}ThreadPoolQueueHeadWaitTimeMills"),
+            f.head_wait_ms.to_string(),
         ));
     }
-    entries.push(("EndTransactionQueueSize".into(), "0".into()));
+    let f = broker.pools.figures(Pool::Transaction);
+    entries.push(("EndTransactionQueueSize".into(), f.size.to_string()));
     entries.push((
         "EndTransactionThreadPoolQueueCapacity".into(),
-        "100000".into(),
+        f.capacity.to_string(),
     ));
     let text = crate::remoting::body::simple::kv_table_json(
         entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),

@@ -363,7 +363,18 @@ pub async fn dispatch(
 ) -> Option<RemotingCommand> {
     let began = std::time::Instant::now();
     let (code, oneway) = (request.code, request.is_oneway());
-    let response = route(broker, conn, request).await;
+    let response = match broker.pools.enter(code) {
+        Some(ticket) => {
+            crate::broker::request_pools::with_ticket(ticket, route(broker, conn, request)).await
+        }
+        // Java's executor refused the task (`RejectedExecutionException`).
+        None => (!oneway).then(|| {
+            RemotingCommand::error(
+                ResponseCode::SYSTEM_BUSY,
+                "[OVERLOAD]system busy, start flow control for a while",
+            )
+        }),
+    };
     if let Some(r) = &response {
         crate::net::reject_log::note(code, conn.peer(), r);
         let ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
