@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch the pinned RocketMQ Java jars with Maven and compile StoreProducer + StoreDump.
 #
-#   compat-tests/store/build.sh <5.5.0|5.3.3|4.9.8>
+#   compat-tests/store/build.sh <5.5.1|5.5.0|5.3.3|4.9.8>
 #
 # Output (override the root with COMPAT_STORE_OUT, default compat-tests/store/target):
 #   <out>/<ver>/lib-server/   name server + broker jars      (deps/<ver>/server/pom.xml)
@@ -14,8 +14,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ver="${1:-}"
 case "$ver" in
-    5.5.0|5.3.3|4.9.8) ;;
-    *) echo "usage: $0 <5.5.0|5.3.3|4.9.8>" >&2; exit 2 ;;
+    5.5.1|5.5.0|5.3.3|4.9.8) ;;
+    *) echo "usage: $0 <5.5.1|5.5.0|5.3.3|4.9.8>" >&2; exit 2 ;;
 esac
 out="${COMPAT_STORE_OUT:-$here/target}/$ver"
 mkdir -p "$out"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Produce a real Java-written RocketMQ store plus its expected message dump.
 #
-#   compat-tests/store/gen_java_store.sh <5.5.0|5.3.3|4.9.8> <out-dir>
+#   compat-tests/store/gen_java_store.sh <5.5.1|5.5.0|5.3.3|4.9.8> <out-dir>
 #
 # Starts the official Java name server + broker of that version (for 4.9.8: the 4.9.7 server jars, whose
 # rocketmq-store is class-for-class identical to 4.9.8's; 4.9.8 broker/namesrv are not on Maven Central)
@@ -19,10 +19,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-usage() { echo "usage: $0 <5.5.0|5.3.3|4.9.8> <out-dir>" >&2; exit 2; }
+usage() { echo "usage: $0 <5.5.1|5.5.0|5.3.3|4.9.8> <out-dir>" >&2; exit 2; }
 [[ $# -eq 2 ]] || usage
 ver="$1"
-case "$ver" in 5.5.0|5.3.3|4.9.8) ;; *) usage ;; esac
+case "$ver" in 5.5.1|5.5.0|5.3.3|4.9.8) ;; *) usage ;; esac
 mkdir -p "$2"
 out="$(cd "$2" && pwd)"
 count="${STORE_GEN_COUNT:-3000}"
@@ -121,7 +121,7 @@ EOF
     NS_LOGCFG=()
     BR_LOGCFG=()
 else
-    unzip -p "$tgt/lib-server/rocketmq-namesrv-$ver.jar" rmq.namesrv.logback.xml >"$home/conf/rmq.namesrv.logback.xml"
+    unzip -p "$(ls "$tgt"/lib-server/rocketmq-namesrv-*.jar | head -1)" rmq.namesrv.logback.xml >"$home/conf/rmq.namesrv.logback.xml"
     unzip -p "$tgt/lib-server/rocketmq-broker-$ver.jar" rmq.broker.logback.xml >"$home/conf/rmq.broker.logback.xml"
     NS_LOGCFG=(-Drmq.logback.configurationFile="$home/conf/rmq.namesrv.logback.xml")
     BR_LOGCFG=(-Drmq.logback.configurationFile="$home/conf/rmq.broker.logback.xml")

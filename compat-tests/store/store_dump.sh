@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run StoreDump with the Java classes of one RocketMQ version.
 #
-#   compat-tests/store/store_dump.sh <5.5.0|5.3.3|4.9.8> <storeRoot|commitlogDir>               # walk the CommitLog
-#   compat-tests/store/store_dump.sh <5.5.0|5.3.3|4.9.8> --read-store <storeRoot> --commitlog-size N [--cq-size N]
+#   compat-tests/store/store_dump.sh <5.5.1|5.5.0|5.3.3|4.9.8> <storeRoot|commitlogDir>               # walk the CommitLog
+#   compat-tests/store/store_dump.sh <5.5.1|5.5.0|5.3.3|4.9.8> --read-store <storeRoot> --commitlog-size N [--cq-size N]
 #
 # JSON lines go to stdout, diagnostics to stderr. --read-store runs DefaultMessageStore.load() (with
 # recovery) on the directory itself: recovery may truncate a dirty tail and, after an unclean shutdown
@@ -13,7 +13,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [[ $# -ge 2 ]] || { sed -n '2,10p' "$0" >&2; exit 2; }
 ver="$1"
 shift
-case "$ver" in 5.5.0|5.3.3|4.9.8) ;; *) echo "unknown version $ver" >&2; exit 2 ;; esac
+case "$ver" in 5.5.1|5.5.0|5.3.3|4.9.8) ;; *) echo "unknown version $ver" >&2; exit 2 ;; esac
 "$here/build.sh" "$ver" >&2
 tgt="${COMPAT_STORE_OUT:-$here/target}/$ver"
 home="$(mktemp -d)"

@@ -66,7 +66,7 @@ def main():
             tags[(java_hash("%s#T#%s" % (m["topic"], tag)), m["physicalOffset"])] += 1
     expected = ours + tags
     if expected == java:
-        print("Java 5.5.0 index: %d entries = ours %d + %d tag entries (<topic>#T#<tag>)"
+        print("Java 5.5 index: %d entries = ours %d + %d tag entries (<topic>#T#<tag>)"
               % (java_n, ours_n, sum(tags.values())))
         return 0
     only_java = java - expected

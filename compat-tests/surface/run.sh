@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Operator surface: the newest official clients (rocketmq-client and rocketmq-tools 5.5.0), a store
-# written by the Java broker 5.5.0, the name-server address endpoint, and docker/compose.yaml.
+# written by the Java broker 5.5.1, the name-server address endpoint, and docker/compose.yaml.
 #
 #   client550.<scenario>     BrokerScenarios compiled against rocketmq-client 5.5.0, against our
 #                            broker: sync, batch, orderly, sql92, transaction
@@ -12,11 +12,11 @@
 #   nsaddr.java-client       a Java 5.3.3 producer and consumer started with
 #                            -Drocketmq.namesrv.domain=127.0.0.1:<port> and no name-server address
 #                            (no NAMESRV_ADDR) send and consume 1000 messages
-#   store550.verify|dump|cq  a store written by the Java broker 5.5.0 passes `rmqstore verify`, our
+#   store551.verify|dump|cq  a store written by the Java broker 5.5.1 passes `rmqstore verify`, our
 #                            dump equals Java's CommitLog walk, our rebuilt ConsumeQueues are identical
-#   store550.index           Java 5.5.0's index = our rebuilt index + one "<topic>#T#<tag>" entry per
+#   store551.index           Java 5.5.1's index = our rebuilt index + one "<topic>#T#<tag>" entry per
 #                            tagged message (the one difference; see FINDINGS)
-#   store550.served          our broker started on that store serves every message of its topics to
+#   store551.served          our broker started on that store serves every message of its topics to
 #                            the 5.5.0 client (msgId, tags, keys, body)
 #   compose.config           docker/compose.yaml: `docker compose config` where docker compose is
 #                            present, otherwise a YAML check (compose_check.sh)
@@ -36,13 +36,13 @@ source "$ROOT/compat-tests/lib.sh"
 info() { printf '%-34s INFO %s\n' "$1" "$2"; }
 
 build_all
-# The Java 5.5.0 store first, alone: its broker and producer beside the client scenarios overload a
+# The Java 5.5.1 store first, alone: its broker and producer beside the client scenarios overload a
 # 2-core machine (client timeouts).
-if wanted store550; then
-    log "Java broker 5.5.0 writes a store (compat-tests/store/gen_java_store.sh)"
-    bash "$ROOT/compat-tests/store/gen_java_store.sh" 5.5.0 "$WORK/java-5.5.0" >"$WORK/gen-5.5.0.log" 2>&1
-    echo $? >"$WORK/gen-5.5.0.rc"
-    log "$(tail -1 "$WORK/gen-5.5.0.log")"
+if wanted store551; then
+    log "Java broker 5.5.1 writes a store (compat-tests/store/gen_java_store.sh)"
+    bash "$ROOT/compat-tests/store/gen_java_store.sh" 5.5.1 "$WORK/java-5.5.1" >"$WORK/gen-5.5.1.log" 2>&1
+    echo $? >"$WORK/gen-5.5.1.rc"
+    log "$(tail -1 "$WORK/gen-5.5.1.log")"
 fi
 
 HTTP_PORT="$(pick_port 0)" || { echo "surface-compat: 0 passed, 1 failed"; exit 1; }
@@ -120,7 +120,7 @@ if wanted tools550; then
         fi
     done
     # 5.5.0 can ask for the messages of a tag (QUERY_MESSAGE indexType=T); our index has no tag
-    # entries (Java 5.5.0 writes them, see store550.index), so the answer is empty. A finding.
+    # entries (Java 5.5.x writes them, see store551.index), so the answer is empty. A finding.
     mqadmin "$WORK/tools-tagquery.out" queryMsgByKey -t "$BASE-orderly" -k TagO -p T
     info tools550.queryMsgByKey-tag "mqadmin 5.5.0 queryMsgByKey -p T -k TagO (192 sent): $(grep -Ec '^[0-9A-F]{32}' "$WORK/tools-tagquery.out") message(s) found; we index no tags (FINDINGS)"
 fi
@@ -156,34 +156,34 @@ if wanted nsaddr; then
     fi
 fi
 
-# ------------------------------------------------------------ store written by the Java broker 5.5.0
-if wanted store550; then
-    J="$WORK/java-5.5.0"
-    if [[ "$(cat "$WORK/gen-5.5.0.rc" 2>/dev/null)" != 0 ]]; then
-        report store550.generate FAIL "Java 5.5.0 store generation failed" "$WORK/gen-5.5.0.log" "$J/run/logs/producer.out"
+# ------------------------------------------------------------ store written by the Java broker 5.5.1
+if wanted store551; then
+    J="$WORK/java-5.5.1"
+    if [[ "$(cat "$WORK/gen-5.5.1.rc" 2>/dev/null)" != 0 ]]; then
+        report store551.generate FAIL "Java 5.5.1 store generation failed" "$WORK/gen-5.5.1.log" "$J/run/logs/producer.out"
     else
         S="$J/store"
         if "$BIN/rmqstore" verify "$S" >"$WORK/verify.txt" 2>&1; then
-            report store550.verify PASS "$(tail -1 "$WORK/verify.txt")"
+            report store551.verify PASS "$(tail -1 "$WORK/verify.txt")"
         else
-            report store550.verify FAIL "$(tail -3 "$WORK/verify.txt")"
+            report store551.verify FAIL "$(tail -3 "$WORK/verify.txt")"
         fi
         "$BIN/rmqstore" dump "$S" >"$WORK/ours.jsonl" 2>"$WORK/dump.err"
         if python3 "$ROOT/compat-tests/store/compare.py" "$J/expected.jsonl" "$WORK/ours.jsonl" >"$WORK/cmp.txt" 2>&1; then
-            report store550.dump PASS "$(wc -l <"$WORK/ours.jsonl") messages identical to Java's walk"
+            report store551.dump PASS "$(wc -l <"$WORK/ours.jsonl") messages identical to Java's walk"
         else
-            report store550.dump FAIL "$(head -5 "$WORK/cmp.txt")"
+            report store551.dump FAIL "$(head -5 "$WORK/cmp.txt")"
         fi
         if "$BIN/rmqstore" rebuild "$S" "$WORK/rebuilt" >"$WORK/rebuild.txt" 2>&1 \
             && python3 "$ROOT/compat-tests/store/compare.py" --cmp-dirs "$S/consumequeue" "$WORK/rebuilt/consumequeue" >"$WORK/cq.txt" 2>&1; then
-            report store550.cq PASS "$(tail -1 "$WORK/cq.txt")"
+            report store551.cq PASS "$(tail -1 "$WORK/cq.txt")"
         else
-            report store550.cq FAIL "$(head -5 "$WORK/rebuild.txt" "$WORK/cq.txt" 2>/dev/null)"
+            report store551.cq FAIL "$(head -5 "$WORK/rebuild.txt" "$WORK/cq.txt" 2>/dev/null)"
         fi
         if python3 "$HERE/index_tags.py" "$S/index" "$WORK/rebuilt/index" "$WORK/ours.jsonl" >"$WORK/idx.txt" 2>&1; then
-            report store550.index PASS "$(tail -1 "$WORK/idx.txt")"
+            report store551.index PASS "$(tail -1 "$WORK/idx.txt")"
         else
-            report store550.index FAIL "$(tail -3 "$WORK/idx.txt")"
+            report store551.index FAIL "$(tail -3 "$WORK/idx.txt")"
         fi
         # Our broker on a copy of the Java store.
         mkdir -p "$WORK/b2"
@@ -194,14 +194,14 @@ if wanted store550; then
             jrun "$CLIENT_CP" "$WORK/readback.out" StoreReadBack "$NS" "SurfRead$RANDOM" 90 "${WANT[@]}"
             if grep -q "^RESULT readback PASS" "$WORK/readback.out" \
                 && python3 "$HERE/readback.py" compare "$J/expected.jsonl" "$WORK/readback.out" "${TOPICS[@]}" >"$WORK/rb.txt" 2>&1; then
-                report store550.served PASS "our broker on the Java 5.5.0 store: $(tail -1 "$WORK/rb.txt") (${WANT[*]})"
+                report store551.served PASS "our broker on the Java 5.5.1 store: $(tail -1 "$WORK/rb.txt") (${WANT[*]})"
             else
-                report store550.served FAIL "$(grep '^RESULT' "$WORK/readback.out"; head -5 "$WORK/rb.txt" 2>/dev/null)" \
+                report store551.served FAIL "$(grep '^RESULT' "$WORK/readback.out"; head -5 "$WORK/rb.txt" 2>/dev/null)" \
                     "$WORK/readback.out" "$WORK/b2.out"
             fi
             stop_broker b2
         else
-            report store550.served FAIL "our broker did not start on the Java 5.5.0 store" "$WORK/b2.out"
+            report store551.served FAIL "our broker did not start on the Java 5.5.1 store" "$WORK/b2.out"
         fi
     fi
 fi
