@@ -51,7 +51,7 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/grpc/run.sh
     step "every mqadmin 5.3.3 operator command and the dashboard's admin calls (main and VIP port), Java 5.3.3 broker vs ours"
     bash compat-tests/ops/run.sh
-    step "newest clients (5.5.0), a Java 5.5.0 store, the name-server address endpoint, docker compose"
+    step "newest clients (5.5.0), a Java 5.5.1 store, the name-server address endpoint, docker compose"
     bash compat-tests/surface/run.sh
 fi
 
