@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Side-by-side gRPC produce bench, one run on one machine: the official Java SDK
-# (rocketmq-client-java 5.0.8, async sends, 64 in flight, 1 KiB bodies) against
+# Side-by-side gRPC bench, one run on one machine: the official Java SDK (rocketmq-client-java
+# 5.0.8) produces (async sends, 64 in flight, 1 KiB bodies), then SimpleConsumers of one group
+# receive what it stored and ack each message asynchronously (4 consumers, one thread each,
+# batches of 32), against
 #   ours  mqbroker with its built-in gRPC endpoint (enableProxy=true)
 #   java  the Java broker 5.3.3 with rocketmq-proxy 5.3.3 in local mode (what
 #         `mqbroker --enable-proxy` runs: ProxyStartup -pm local)
 # both with ASYNC_FLUSH, 128 MiB CommitLog files, one 8-queue topic.
 #
-# Environment: BENCH_SECONDS (default 20), BENCH_IN_FLIGHT (64), BENCH_BODY (1024),
-# RMQRS_BIN_DIR (target/debug; build --release and point it at target/release for real figures:
-# a debug build is several times slower). Prints one RESULT line per broker and exits 0 when
-# both ran.
+# Environment: BENCH_SECONDS (default 20, per phase), BENCH_IN_FLIGHT (64), BENCH_BODY (1024),
+# BENCH_CONSUMERS (4), BENCH_BATCH (32), RMQRS_BIN_DIR (target/debug; build --release and point
+# it at target/release for real figures: a debug build is several times slower). Prints
+# bench.<broker>.produce and bench.<broker>.receive per broker, then the ratios ours/Java, and
+# exits 0 when all four ran.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -18,21 +21,26 @@ TAG=grpc-bench
 source "$ROOT/compat-tests/lib.sh"
 GRPC_CP="$JAVA_OUT/classes/grpc:$JAVA_OUT/lib/grpc-client-java/*"
 SECS="${BENCH_SECONDS:-20}" INFLIGHT="${BENCH_IN_FLIGHT:-64}" BODY="${BENCH_BODY:-1024}"
+CONSUMERS="${BENCH_CONSUMERS:-4}" BATCH="${BENCH_BATCH:-32}"
 
 build_all
 start_namesrv || { echo "grpc-bench-compat: 0 passed, 1 failed"; exit 1; }
 
 run_bench() { # <name> <grpc port> [quiet|report-only]
     if [[ "${3:-}" != report-only ]]; then
-        timeout -k 10 $((SECS + 120)) java -Xms256m -Xmx512m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 \
+        timeout -k 10 $((2 * SECS + 180)) java -Xms256m -Xmx512m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -cp "$GRPC_CP" \
-        GrpcScenarios bench "127.0.0.1:$2" Bench "$SECS" "$INFLIGHT" "$BODY" >"$WORK/bench-$1.out" 2>&1
+        GrpcScenarios bench "127.0.0.1:$2" Bench "$SECS" "$INFLIGHT" "$BODY" BenchGroup "$CONSUMERS" "$BATCH" \
+        >"$WORK/bench-$1.out" 2>&1
     fi
     [[ "${3:-}" == quiet ]] && return 0
-    local r
-    r="$(grep RESULT "$WORK/bench-$1.out")"
-    report "bench.$1" "$([[ "$r" == *PASS* ]] && echo PASS || echo FAIL)" "${r#RESULT bench * }" "$WORK/bench-$1.out"
+    local r phase
+    for phase in bench:produce receive:receive; do
+        r="$(grep "^RESULT ${phase%%:*} " "$WORK/bench-$1.out")"
+        report "bench.$1.${phase#*:}" "$([[ "$r" == *PASS* ]] && echo PASS || echo FAIL)" "${r#RESULT * * }" "$WORK/bench-$1.out"
+    done
 }
+tps() { grep -o "^RESULT $2 .*" "$WORK/bench-$1.out" 2>/dev/null | grep -o 'tps=[0-9]*' | cut -d= -f2; }
 
 conf=(brokerClusterName=BenchC mappedFileSizeCommitLog=134217728)
 
@@ -72,5 +80,9 @@ else
     report bench.java FAIL "Java broker + proxy did not start" "$WORK/java.out"
 fi
 kill "${PID[java]}" 2>/dev/null; wait "${PID[java]}" 2>/dev/null; unset 'PID[java]'
-log "binaries: $BIN; $SECS s per side, $INFLIGHT in flight, $BODY-byte bodies"
+for phase in bench:produce receive:receive; do
+    o="$(tps ours "${phase%%:*}")" j="$(tps java "${phase%%:*}")"
+    [[ -n "$o" && -n "$j" && "$j" -gt 0 ]] && log "${phase#*:}: ours $o/s, Java $j/s, ours/Java $(awk -v o="$o" -v j="$j" 'BEGIN { printf "%.2f", o / j }')"
+done
+log "binaries: $BIN; $SECS s per phase, $INFLIGHT in flight, $BODY-byte bodies, $CONSUMERS consumers x batch $BATCH"
 finish
