@@ -11,8 +11,9 @@
 # Environment: BENCH_SECONDS (default 20, per phase), BENCH_IN_FLIGHT (64), BENCH_BODY (1024),
 # BENCH_CONSUMERS (4), BENCH_BATCH (32), RMQRS_BIN_DIR (target/debug; build --release and point
 # it at target/release for real figures: a debug build is several times slower). Prints
-# bench.<broker>.produce and bench.<broker>.receive per broker, then the ratios ours/Java, and
-# exits 0 when all four ran.
+# bench.<broker>.produce and bench.<broker>.receive per broker, then the ratios ours/Java and each
+# broker process's CPU time per 1,000 messages per phase (/proc/<pid>/stat; for Java the one JVM
+# of broker + proxy), and exits 0 when all four ran.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -26,21 +27,47 @@ CONSUMERS="${BENCH_CONSUMERS:-4}" BATCH="${BENCH_BATCH:-32}"
 build_all
 start_namesrv || { echo "grpc-bench-compat: 0 passed, 1 failed"; exit 1; }
 
-run_bench() { # <name> <grpc port> [quiet|report-only]
-    if [[ "${3:-}" != report-only ]]; then
+# cpu_ticks <pid>: user + system CPU of a process so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+run_bench() { # <name> <grpc port> <broker pid> [quiet|report-only]
+    if [[ "${4:-}" != report-only ]]; then
+        local c0 c1="" c2 jpid
+        c0="$(cpu_ticks "$3")"
         timeout -k 10 $((2 * SECS + 180)) java -Xms256m -Xmx512m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -cp "$GRPC_CP" \
         GrpcScenarios bench "127.0.0.1:$2" Bench "$SECS" "$INFLIGHT" "$BODY" BenchGroup "$CONSUMERS" "$BATCH" \
-        >"$WORK/bench-$1.out" 2>&1
+        >"$WORK/bench-$1.out" 2>&1 &
+        jpid=$!
+        # The broker's CPU at the end of the produce phase splits its CPU between the phases.
+        while kill -0 "$jpid" 2>/dev/null; do
+            [[ -z "$c1" ]] && grep -q "^RESULT bench " "$WORK/bench-$1.out" && c1="$(cpu_ticks "$3")"
+            sleep 0.2
+        done
+        wait "$jpid"
+        c2="$(cpu_ticks "$3")"
+        echo "$c0 ${c1:-$c2} $c2" >"$WORK/cpu-$1.txt"
     fi
-    [[ "${3:-}" == quiet ]] && return 0
+    [[ "${4:-}" == quiet ]] && return 0
     local r phase
     for phase in bench:produce receive:receive; do
         r="$(grep "^RESULT ${phase%%:*} " "$WORK/bench-$1.out")"
         report "bench.$1.${phase#*:}" "$([[ "$r" == *PASS* ]] && echo PASS || echo FAIL)" "${r#RESULT * * }" "$WORK/bench-$1.out"
     done
 }
-tps() { grep -o "^RESULT $2 .*" "$WORK/bench-$1.out" 2>/dev/null | grep -o 'tps=[0-9]*' | cut -d= -f2; }
+field() { # <broker> <bench|receive> <field>: a number from that RESULT line
+    grep -o "^RESULT $2 .*" "$WORK/bench-$1.out" 2>/dev/null | grep -o " $3=[0-9]*" | cut -d= -f2
+}
+# cpu_per_k <broker> <bench|receive>: the broker's CPU ms per 1,000 messages of the phase (sent
+# or received, the warm-up's included), what a busy machine disturbs least.
+cpu_per_k() {
+    local c n from to
+    read -ra c <"$WORK/cpu-$1.txt" 2>/dev/null || return 0
+    if [[ "$2" == bench ]]; then n="$(field "$1" bench total)" from="${c[0]}" to="${c[1]}"
+    else n="$(field "$1" receive received)" from="${c[1]}" to="${c[2]}"; fi
+    [[ -n "$n" && "$n" -gt 0 ]] && awk -v a="$from" -v b="$to" -v n="$n" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.1f", (b - a) * 1000 / hz * 1000 / n }'
+}
 
 conf=(brokerClusterName=BenchC mappedFileSizeCommitLog=134217728)
 
@@ -49,7 +76,7 @@ gp="$(pick_port 0)"
 start_broker ours rust "${conf[@]}" brokerName=bench-ours enableProxy=true "grpcServerPort=$gp" \
     || { report bench.ours FAIL "broker did not start" "$WORK/ours.out"; finish; }
 mqadmin "$WORK/ut-ours.out" updateTopic -b "127.0.0.1:${BROKER_PORT[ours]}" -t Bench -r 8 -w 8
-run_bench ours "$gp"
+run_bench ours "$gp" "${PID[ours]}"
 stop_broker ours
 
 # Java broker + rocketmq-proxy 5.3.3, local mode
@@ -71,18 +98,19 @@ if wait_for 120 grep -q "rocketmq-proxy startup successfully" "$WORK/java.out"; 
     # The route reaches the name server with the broker's next registration and the proxy's
     # route cache: retry the producer start until it finds the topic.
     for try in 1 2 3 4 5 6; do
-        run_bench java "$jp" quiet
+        run_bench java "$jp" "${PID[java]}" quiet
         grep -q "RESULT bench" "$WORK/bench-java.out" && break
         sleep 10
     done
-    run_bench java "$jp" report-only
+    run_bench java "$jp" "${PID[java]}" report-only
 else
     report bench.java FAIL "Java broker + proxy did not start" "$WORK/java.out"
 fi
 kill "${PID[java]}" 2>/dev/null; wait "${PID[java]}" 2>/dev/null; unset 'PID[java]'
 for phase in bench:produce receive:receive; do
-    o="$(tps ours "${phase%%:*}")" j="$(tps java "${phase%%:*}")"
-    [[ -n "$o" && -n "$j" && "$j" -gt 0 ]] && log "${phase#*:}: ours $o/s, Java $j/s, ours/Java $(awk -v o="$o" -v j="$j" 'BEGIN { printf "%.2f", o / j }')"
+    o="$(field ours "${phase%%:*}" tps)" j="$(field java "${phase%%:*}" tps)"
+    [[ -n "$o" && -n "$j" && "$j" -gt 0 ]] && log "${phase#*:}: ours $o/s, Java $j/s, ours/Java $(awk -v o="$o" -v j="$j" 'BEGIN { printf "%.2f", o / j }');" \
+        "broker CPU per 1,000 messages: ours $(cpu_per_k ours "${phase%%:*}") ms, Java broker+proxy $(cpu_per_k java "${phase%%:*}") ms"
 done
 log "binaries: $BIN; $SECS s per phase, $INFLIGHT in flight, $BODY-byte bodies, $CONSUMERS consumers x batch $BATCH"
 finish

@@ -13,7 +13,8 @@
 //       COMMIT and the SDK ends it with EndTransaction (SOURCE_SERVER_CHECK).
 //   GrpcScenarios bench <endpoint> <topic> <seconds> <in-flight> <body-bytes> [<group> <consumers> <batch>]
 //       produce throughput: async sends with at most <in-flight> outstanding for <seconds>
-//       after a 3 s warm-up; prints "RESULT bench PASS tps=N ok=N failed=N p50=..ms p99=..ms".
+//       after a 3 s warm-up; prints "RESULT bench PASS tps=N ok=N failed=N p50=..ms p99=..ms
+//       total=N" (total: with the warm-up's).
 //       With <group>: a SimpleConsumer of <group> receives once before the produce phase (so
 //       the group's POP offsets start at 0 on both brokers), then <consumers> SimpleConsumers,
 //       one thread each, receive batches of <batch> (invisible 60 s, long polling 5 s) from what
@@ -202,8 +203,9 @@ public class GrpcScenarios {
         double p50 = l.length == 0 ? 0 : l[l.length / 2] / 1e6;
         double p99 = l.length == 0 ? 0 : l[Math.min(l.length - 1, (int) (l.length * 0.99))] / 1e6;
         producer.close();
-        System.out.printf("RESULT bench %s tps=%d ok=%d failed=%d p50=%.2fms p99=%.2fms%n",
-            failed.get() == 0 && n > 0 ? "PASS" : "FAIL", span > 0 ? n * 1000 / span : 0, n, failed.get(), p50, p99);
+        System.out.printf("RESULT bench %s tps=%d ok=%d failed=%d p50=%.2fms p99=%.2fms total=%d%n",
+            failed.get() == 0 && n > 0 ? "PASS" : "FAIL", span > 0 ? n * 1000 / span : 0, n, failed.get(), p50, p99,
+            ok.get());
     }
 
     // prime: the bench group's first receive, on an empty topic, fixes its POP offsets at 0
