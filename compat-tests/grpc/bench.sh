@@ -90,10 +90,14 @@ mkdir -p "$WORK/java/store" "$WORK/java/home"
 } >"$WORK/java.conf"
 printf '{"rocketMQClusterName":"BenchC","grpcServerPort":%s,"remotingListenPort":%s,"namesrvAddr":"%s"}\n' \
     "$jp" "$(pick_port 0)" "$NS" >"$WORK/rmq-proxy.json"
-ROCKETMQ_HOME="$WORK/java/home" java "${JVM[@]}" -Duser.home="$WORK/java/home" -cp "$JAVA_OUT/lib/proxy/*" \
+# A production-like JVM (runbroker.sh's G1, the full JIT; a smaller heap than its 8 GiB), not the
+# compat tests' quick-start one (C1 only, SerialGC).
+BENCH_JVM=(-server -Xms1g -Xmx1g -XX:MaxDirectMemorySize=1g -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow
+    -Djava.net.preferIPv4Stack=true -Dfile.encoding=UTF-8)
+ROCKETMQ_HOME="$WORK/java/home" java "${BENCH_JVM[@]}" -Duser.home="$WORK/java/home" -cp "$JAVA_OUT/lib/proxy/*" \
     org.apache.rocketmq.proxy.ProxyStartup -pm local -bc "$WORK/java.conf" -pc "$WORK/rmq-proxy.json" >"$WORK/java.out" 2>&1 &
 PID[java]=$!
-if wait_for 120 grep -q "rocketmq-proxy startup successfully" "$WORK/java.out"; then
+if wait_for 120 grep -qs "rocketmq-proxy startup successfully" "$WORK/java.out"; then
     mqadmin "$WORK/ut-java.out" updateTopic -b "127.0.0.1:$bp" -t Bench -r 8 -w 8
     # The route reaches the name server with the broker's next registration and the proxy's
     # route cache: retry the producer start until it finds the topic.
