@@ -13,7 +13,7 @@ use crate::broker::prom::MessageType;
 use crate::broker::topic_config::{
     DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
 };
-use crate::broker::{Broker, schedule, stats_items, timer};
+use crate::broker::{Broker, SendSettings, schedule, stats_items, timer};
 use crate::ha::BrokerRole;
 use crate::message::{
     decode_batch, get_property, java_hashmap_order, parse_properties, properties_to_string,
@@ -52,9 +52,10 @@ pub(super) fn base_response(
     code: ResponseCode,
     remark: Option<String>,
 ) -> RemotingCommand {
+    let settings = broker.send_settings();
     let mut ext = ExtFields::new();
-    ext.insert("MSG_REGION", broker.config_str("regionId"));
-    ext.insert("TRACE_ON", broker.config_bool("traceOn").to_string());
+    ext.insert("MSG_REGION", settings.region_id.as_str());
+    ext.insert("TRACE_ON", settings.trace_on_text());
     RemotingCommand::response(code, remark).with_ext_fields(ext)
 }
 
@@ -100,7 +101,7 @@ fn msg_check(
     let mut tc = broker.topics.get(&h.topic);
     let mut created = None;
     if tc.is_none() {
-        if broker.config_bool("autoCreateTopicEnable") {
+        if broker.send_settings().auto_create_topic {
             tc = broker.topics.create_in_send(
                 &h.topic,
                 &h.default_topic,
@@ -165,14 +166,10 @@ fn create_uniq_id(broker: &Broker) -> String {
 
 /// The properties string the Java broker stores: the client's properties plus MSG_REGION,
 /// TRACE_ON, UNIQ_KEY (when missing) and CLUSTER, in Java `HashMap` order.
-fn stored_properties(broker: &Broker, client: &str) -> (String, String) {
+fn stored_properties(broker: &Broker, settings: &SendSettings, client: &str) -> (String, String) {
     let mut props = parse_properties(client);
-    put_property(&mut props, "MSG_REGION", &broker.config_str("regionId"));
-    put_property(
-        &mut props,
-        "TRACE_ON",
-        &broker.config_bool("traceOn").to_string(),
-    );
+    put_property(&mut props, "MSG_REGION", &settings.region_id);
+    put_property(&mut props, "TRACE_ON", settings.trace_on_text());
     let uniq = match get_property(&props, "UNIQ_KEY") {
         Some(u) => u.to_owned(),
         None => {
@@ -197,7 +194,7 @@ fn retry_or_dlq(
     };
     let Some(g) = broker
         .groups
-        .find_or_create(&group, broker.config_bool("autoCreateSubscriptionGroup"))
+        .find_or_create(&group, broker.send_settings().auto_create_group)
     else {
         return Err(base_response(
             broker,
@@ -423,8 +420,9 @@ pub async fn send_message(
     if let Err(resp) = retry_or_dlq(broker, &req, &mut h) {
         return Some(resp);
     }
+    let settings = broker.send_settings();
     let client_props = h.properties.clone().unwrap_or_default();
-    if broker.config_bool("rejectTransactionMessage")
+    if settings.reject_transaction
         && get_property(&parse_properties(&client_props), "TRAN_MSG") == Some("true")
     {
         let remark = format!(
@@ -437,7 +435,7 @@ pub async fn send_message(
             Some(remark),
         ));
     }
-    let (properties, uniq) = stored_properties(broker, &client_props);
+    let (properties, uniq) = stored_properties(broker, &settings, &client_props);
     let mut sys_flag = h.sys_flag;
     if tc.topic_filter_type == "MULTI_TAG" {
         sys_flag |= MULTI_TAGS_FLAG;
