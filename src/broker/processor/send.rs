@@ -16,8 +16,9 @@ use crate::broker::topic_config::{
 use crate::broker::{Broker, SendSettings, schedule, stats_items, timer};
 use crate::ha::BrokerRole;
 use crate::message::{
-    decode_batch, get_property, java_hashmap_order, parse_properties, properties_to_string,
-    put_property,
+    decode_batch, get_property, java_hashmap_order, java_hashmap_order_borrowed, parse_properties,
+    parse_properties_borrowed, properties_to_string, properties_to_string_borrowed, put_property,
+    put_property_borrowed,
 };
 use crate::net::ConnectionHandle;
 use crate::remoting::body::topic_config::{PERM_READ, PERM_WRITE, TopicConfig};
@@ -166,21 +167,23 @@ fn create_uniq_id(broker: &Broker) -> String {
 
 /// The properties string the Java broker stores: the client's properties plus MSG_REGION,
 /// TRACE_ON, UNIQ_KEY (when missing) and CLUSTER, in Java `HashMap` order.
+/// The client's string is parsed once, without copying its pairs.
 fn stored_properties(broker: &Broker, settings: &SendSettings, client: &str) -> (String, String) {
-    let mut props = parse_properties(client);
-    put_property(&mut props, "MSG_REGION", &settings.region_id);
-    put_property(&mut props, "TRACE_ON", settings.trace_on_text());
-    let uniq = match get_property(&props, "UNIQ_KEY") {
-        Some(u) => u.to_owned(),
+    let created: String;
+    let mut props = parse_properties_borrowed(client);
+    put_property_borrowed(&mut props, "MSG_REGION", &settings.region_id);
+    put_property_borrowed(&mut props, "TRACE_ON", settings.trace_on_text());
+    let uniq = match props.iter().find(|(k, _)| *k == "UNIQ_KEY") {
+        Some((_, u)) => (*u).to_owned(),
         None => {
-            let u = create_uniq_id(broker);
-            put_property(&mut props, "UNIQ_KEY", &u);
-            u
+            created = create_uniq_id(broker);
+            put_property_borrowed(&mut props, "UNIQ_KEY", &created);
+            created.clone()
         }
     };
-    put_property(&mut props, "CLUSTER", &broker.cluster);
-    java_hashmap_order(&mut props);
-    (properties_to_string(&props), uniq)
+    put_property_borrowed(&mut props, "CLUSTER", &broker.cluster);
+    java_hashmap_order_borrowed(&mut props);
+    (properties_to_string_borrowed(&props), uniq)
 }
 
 /// Retry topics past their retry budget go to the group's DLQ (`handleRetryAndDLQ`).
@@ -294,9 +297,12 @@ pub(super) async fn put_and_wait(
         let topic = first.topic.as_str();
         let n = u64::try_from(msgs.len()).unwrap_or(0);
         let bytes = u64::try_from(r.wrote_bytes).unwrap_or(0);
-        let kind =
-            MessageType::from_properties(|k| crate::store::record::property(&first.properties, k));
-        broker.metrics.record_in(topic, kind, n, bytes);
+        if broker.metrics.enabled {
+            let kind = MessageType::from_properties(|k| {
+                crate::store::record::property(&first.properties, k)
+            });
+            broker.metrics.record_in(topic, kind, n, bytes);
+        }
         let items = &broker.stats_items;
         items.add(stats_items::TOPIC_PUT_NUMS, topic, n, 1);
         items.add(stats_items::TOPIC_PUT_SIZE, topic, bytes, 1);
@@ -442,7 +448,9 @@ pub async fn send_message(
     }
     let (mut topic, mut queue_id, mut properties) = (h.topic.clone(), h.queue_id, properties);
     let tx = sys_flag & crate::store::record::TRANSACTION_MASK;
-    let prepared = get_property(&parse_properties(&properties), "TRAN_MSG") == Some("true")
+    // `properties` was rebuilt above (no duplicates, no empty values): a scan finds what a
+    // parse would.
+    let prepared = crate::store::record::property(&properties, "TRAN_MSG") == Some("true")
         && !(h.reconsume_times.unwrap_or(0) > 0 && schedule::delay_level(&properties).is_some());
     if prepared {
         (topic, queue_id, properties, sys_flag) =
