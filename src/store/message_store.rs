@@ -22,8 +22,9 @@ use super::lmq;
 use super::mapped_file::is_no_space;
 use super::mapped_file_queue::MappedFileQueue;
 use super::record::{
-    BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH, MAGIC_V1, MAGIC_V2, MessageRecord, TRANSACTION_MASK,
-    TRANSACTION_PREPARED, TRANSACTION_ROLLBACK,
+    BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH, MAGIC_V1, MAGIC_V2, MessageRecord, PHYSICAL_OFFSET_POS,
+    QUEUE_OFFSET_POS, RecordHead, TRANSACTION_MASK, TRANSACTION_PREPARED, TRANSACTION_ROLLBACK,
+    encode_record, offset_msg_id, patch_i64, store_timestamp_pos,
 };
 use crate::checksum::java_crc32;
 
@@ -407,6 +408,58 @@ impl MessageStore {
             .first()
             .ok_or_else(|| StoreError::MessageIllegal("empty batch".into()))?;
         self.check_lmq_limit(messages)?;
+        // A single message naming LMQs gets their offsets under the lock (`doAppend`), which
+        // changes its properties: it is encoded there.
+        let lmq_names = match messages {
+            [m] if single => lmq::names_to_stamp(&self.config, &m.topic, &m.properties),
+            _ => None,
+        };
+        if let Some(names) = lmq_names {
+            return self.put_lmq_stamped(first, magics.first().copied().unwrap_or(MAGIC_V1), names);
+        }
+        // Everything else is encoded before the lock, as Java's encoder runs before
+        // `putMessageLock`; under it only the offsets and the store time are patched in and
+        // the bytes copied to the mapped file.
+        let mut buf = Vec::with_capacity(
+            messages
+                .iter()
+                .map(|m| m.body.len() + m.topic.len() + m.properties.len() + 128)
+                .sum(),
+        );
+        let mut spans = Vec::with_capacity(messages.len());
+        for (m, magic) in messages.iter().zip(magics) {
+            let start = buf.len();
+            encode_record(
+                &RecordHead {
+                    magic,
+                    body_crc: java_crc32(&m.body),
+                    queue_id: m.queue_id,
+                    flag: m.flag,
+                    queue_offset: 0,
+                    physical_offset: 0,
+                    sys_flag: m.sys_flag,
+                    born_timestamp: m.born_timestamp,
+                    born_host: m.born_host,
+                    store_timestamp: 0,
+                    store_host: m.store_host,
+                    reconsume_times: m.reconsume_times,
+                    prepared_transaction_offset: m.prepared_transaction_offset,
+                },
+                &m.body,
+                &m.topic,
+                &m.properties,
+                &mut buf,
+            );
+            spans.push((start, buf.len() - start));
+        }
+        let total = buf.len();
+        if total + END_FILE_MIN_BLANK_LENGTH > self.config.commit_log_file_size {
+            return Err(StoreError::MessageIllegal(format!(
+                "{total} bytes do not fit one CommitLog file"
+            )));
+        }
+        let key = (first.topic.clone(), first.queue_id);
+        let mut phys = Vec::with_capacity(messages.len());
         let mut state = self.put_state.lock().map_err(|_| StoreError::Poisoned)?;
         if self.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned);
@@ -415,49 +468,85 @@ impl MessageStore {
             return Err(StoreError::DiskFull(self.disk.usage().java_text()));
         }
         let store_timestamp = now_millis();
-        let mut records = Vec::with_capacity(messages.len());
-        let key = (first.topic.clone(), first.queue_id);
         let mut next_queue_offset = *state.queue_offsets.get(&key).unwrap_or(&0);
         let first_queue_offset = next_queue_offset;
-        // A single message naming LMQs gets their offsets under this lock (`doAppend`).
-        let lmq_names = match messages {
-            [m] if single => lmq::names_to_stamp(&self.config, &m.topic, &m.properties),
-            _ => None,
-        };
-        for (m, magic) in messages.iter().zip(magics) {
+        let file = self.file_with_room(total)?;
+        let pos = file.wrote_position();
+        let base = file.file_from_offset() + u64::try_from(pos).unwrap_or(0);
+        let mut phy =
+            i64::try_from(base).map_err(|_| StoreError::Corrupt("offset overflow".into()))?;
+        for (m, &(start, len)) in messages.iter().zip(&spans) {
             let tx = m.sys_flag & TRANSACTION_MASK;
             let counts = tx != TRANSACTION_PREPARED && tx != TRANSACTION_ROLLBACK;
-            records.push(MessageRecord {
-                magic,
-                body_crc: java_crc32(&m.body),
-                queue_id: m.queue_id,
-                flag: m.flag,
-                queue_offset: if counts { next_queue_offset } else { 0 },
-                physical_offset: 0,
-                sys_flag: m.sys_flag,
-                born_timestamp: m.born_timestamp,
-                born_host: m.born_host,
-                store_timestamp,
-                store_host: m.store_host,
-                reconsume_times: m.reconsume_times,
-                prepared_transaction_offset: m.prepared_transaction_offset,
-                body: m.body.clone(),
-                topic: m.topic.clone(),
-                properties: match lmq_names {
-                    Some(names) => lmq::stamp_offsets(&m.properties, names, &state.queue_offsets),
-                    None => m.properties.clone(),
-                },
-            });
+            let rec = buf.get_mut(start..start + len).unwrap_or_default();
+            let patched = patch_i64(
+                rec,
+                QUEUE_OFFSET_POS,
+                if counts { next_queue_offset } else { 0 },
+            ) && patch_i64(rec, PHYSICAL_OFFSET_POS, phy)
+                && patch_i64(rec, store_timestamp_pos(&m.born_host), store_timestamp);
+            if !patched {
+                return Err(StoreError::Corrupt("encoded record too short".into()));
+            }
+            phys.push(phy);
+            phy += i64::try_from(len).unwrap_or(0);
             if counts {
                 next_queue_offset += 1;
             }
         }
-        if let Some(r) = records.first()
-            && r.properties.len() > MAX_PROPERTIES_BYTES
-        {
-            return Err(StoreError::PropertiesTooLong(r.properties.len()));
+        file.write_at(pos, &buf)?;
+        file.publish(pos + total);
+        let _ = state.queue_offsets.insert(key, next_queue_offset);
+        drop(state);
+        let msg_ids = messages
+            .iter()
+            .zip(&phys)
+            .map(|(m, &p)| offset_msg_id(&m.store_host, p))
+            .collect();
+        Ok(self.appended_at(base, total, store_timestamp, msg_ids, first_queue_offset))
+    }
+
+    /// Appends one message whose LMQ offsets are stamped into its properties under the lock.
+    fn put_lmq_stamped(
+        &self,
+        m: &PutMessage,
+        magic: i32,
+        names: &str,
+    ) -> Result<PutResult, StoreError> {
+        let mut state = self.put_state.lock().map_err(|_| StoreError::Poisoned)?;
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(StoreError::Poisoned);
         }
-        let total: usize = records.iter().map(MessageRecord::encoded_len).sum();
+        if self.disk.is_full() {
+            return Err(StoreError::DiskFull(self.disk.usage().java_text()));
+        }
+        let store_timestamp = now_millis();
+        let key = (m.topic.clone(), m.queue_id);
+        let queue_offset = *state.queue_offsets.get(&key).unwrap_or(&0);
+        let tx = m.sys_flag & TRANSACTION_MASK;
+        let counts = tx != TRANSACTION_PREPARED && tx != TRANSACTION_ROLLBACK;
+        let mut rec = MessageRecord {
+            magic,
+            body_crc: java_crc32(&m.body),
+            queue_id: m.queue_id,
+            flag: m.flag,
+            queue_offset: if counts { queue_offset } else { 0 },
+            physical_offset: 0,
+            sys_flag: m.sys_flag,
+            born_timestamp: m.born_timestamp,
+            born_host: m.born_host,
+            store_timestamp,
+            store_host: m.store_host,
+            reconsume_times: m.reconsume_times,
+            prepared_transaction_offset: m.prepared_transaction_offset,
+            body: m.body.clone(),
+            topic: m.topic.clone(),
+            properties: lmq::stamp_offsets(&m.properties, names, &state.queue_offsets),
+        };
+        if rec.properties.len() > MAX_PROPERTIES_BYTES {
+            return Err(StoreError::PropertiesTooLong(rec.properties.len()));
+        }
+        let total = rec.encoded_len();
         if total + END_FILE_MIN_BLANK_LENGTH > self.config.commit_log_file_size {
             return Err(StoreError::MessageIllegal(format!(
                 "{total} bytes do not fit one CommitLog file"
@@ -466,27 +555,36 @@ impl MessageStore {
         let file = self.file_with_room(total)?;
         let pos = file.wrote_position();
         let base = file.file_from_offset() + u64::try_from(pos).unwrap_or(0);
-        let mut phy =
+        rec.physical_offset =
             i64::try_from(base).map_err(|_| StoreError::Corrupt("offset overflow".into()))?;
+        let msg_ids = vec![rec.msg_id()];
         let buf = &mut state.buf;
         buf.clear();
-        let mut msg_ids = Vec::with_capacity(records.len());
-        for rec in &mut records {
-            rec.physical_offset = phy;
-            msg_ids.push(rec.msg_id());
-            rec.encode_into(buf);
-            phy += i64::try_from(rec.encoded_len()).unwrap_or(0);
-        }
+        rec.encode_into(buf);
         file.write_at(pos, buf)?;
         file.publish(pos + buf.len());
-        let _ = state.queue_offsets.insert(key, next_queue_offset);
-        for name in lmq_names.map(lmq::queues_to_advance).unwrap_or_default() {
+        let _ = state
+            .queue_offsets
+            .insert(key, queue_offset + i64::from(counts));
+        for name in lmq::queues_to_advance(names) {
             *state
                 .queue_offsets
                 .entry((name, lmq::LMQ_QUEUE_ID))
                 .or_insert(0) += 1;
         }
         drop(state);
+        Ok(self.appended_at(base, total, store_timestamp, msg_ids, queue_offset))
+    }
+
+    /// After an append: publishes the new end to the flusher, dispatcher and replication.
+    fn appended_at(
+        &self,
+        base: u64,
+        total: usize,
+        store_timestamp: i64,
+        msg_ids: Vec<String>,
+        queue_offset: i64,
+    ) -> PutResult {
         let end = base + u64::try_from(total).unwrap_or(0);
         self.written.store(end, Ordering::Release);
         let _ = self.appended.send_replace(end);
@@ -497,13 +595,13 @@ impl MessageStore {
         } else {
             self.dispatch_signal.notify();
         }
-        Ok(PutResult {
+        PutResult {
             wrote_offset: i64::try_from(base).unwrap_or(0),
             wrote_bytes: total,
             msg_ids,
-            queue_offset: first_queue_offset,
+            queue_offset,
             store_timestamp,
-        })
+        }
     }
 
     /// 4.9.8's `checkLmqMessage`: with `enableLmq` and `enableMultiDispatch`, a message naming

@@ -159,6 +159,112 @@ fn put_host(out: &mut Vec<u8>, addr: &SocketAddr) {
     out.extend_from_slice(&i32::from(addr.port()).to_be_bytes());
 }
 
+/// The fixed-size fields of a record: everything but body, topic and properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHead {
+    /// `MAGIC_V1` or `MAGIC_V2`.
+    pub magic: i32,
+    /// Java CRC32 of the body.
+    pub body_crc: i32,
+    /// Queue id.
+    pub queue_id: i32,
+    /// User flag.
+    pub flag: i32,
+    /// ConsumeQueue offset (patchable at [`QUEUE_OFFSET_POS`]).
+    pub queue_offset: i64,
+    /// CommitLog offset (patchable at [`PHYSICAL_OFFSET_POS`]).
+    pub physical_offset: i64,
+    /// `MessageSysFlag` bits.
+    pub sys_flag: i32,
+    /// Producer time.
+    pub born_timestamp: i64,
+    /// Producer address.
+    pub born_host: SocketAddr,
+    /// Store time (patchable at [`store_timestamp_pos`]).
+    pub store_timestamp: i64,
+    /// Broker address.
+    pub store_host: SocketAddr,
+    /// Delivery attempts.
+    pub reconsume_times: i32,
+    /// Prepared-transaction offset.
+    pub prepared_transaction_offset: i64,
+}
+
+/// Byte position of QUEUEOFFSET in an encoded record.
+pub const QUEUE_OFFSET_POS: usize = 20;
+/// Byte position of PHYSICALOFFSET in an encoded record.
+pub const PHYSICAL_OFFSET_POS: usize = 28;
+
+/// Byte position of STORETIMESTAMP in an encoded record: after BORNHOST, whose size follows
+/// the address family (as [`encode_record`] writes it).
+#[must_use]
+pub fn store_timestamp_pos(born_host: &SocketAddr) -> usize {
+    PHYSICAL_OFFSET_POS + 8 + 4 + 8 + if born_host.is_ipv4() { 4 + 4 } else { 16 + 4 }
+}
+
+/// Overwrites the big-endian i64 at `pos` of an encoded record (false if out of range).
+pub fn patch_i64(record: &mut [u8], pos: usize, value: i64) -> bool {
+    match pos
+        .checked_add(8)
+        .and_then(|end| record.get_mut(pos..end))
+    {
+        Some(dst) => {
+            dst.copy_from_slice(&value.to_be_bytes());
+            true
+        }
+        None => false,
+    }
+}
+
+/// Appends one record to `out`. The caller has validated sizes (properties ≤ 32767 bytes,
+/// topic ≤ 127 bytes for V1).
+pub fn encode_record(
+    head: &RecordHead,
+    body: &[u8],
+    topic: &str,
+    properties: &str,
+    out: &mut Vec<u8>,
+) {
+    let total = cal_msg_length(
+        head.sys_flag,
+        head.magic,
+        body.len(),
+        topic.len(),
+        properties.len(),
+    );
+    let start = out.len();
+    out.reserve(total);
+    out.extend_from_slice(&i32::try_from(total).unwrap_or(i32::MAX).to_be_bytes());
+    out.extend_from_slice(&head.magic.to_be_bytes());
+    out.extend_from_slice(&head.body_crc.to_be_bytes());
+    out.extend_from_slice(&head.queue_id.to_be_bytes());
+    out.extend_from_slice(&head.flag.to_be_bytes());
+    out.extend_from_slice(&head.queue_offset.to_be_bytes());
+    out.extend_from_slice(&head.physical_offset.to_be_bytes());
+    out.extend_from_slice(&head.sys_flag.to_be_bytes());
+    out.extend_from_slice(&head.born_timestamp.to_be_bytes());
+    put_host(out, &head.born_host);
+    out.extend_from_slice(&head.store_timestamp.to_be_bytes());
+    put_host(out, &head.store_host);
+    out.extend_from_slice(&head.reconsume_times.to_be_bytes());
+    out.extend_from_slice(&head.prepared_transaction_offset.to_be_bytes());
+    out.extend_from_slice(&i32::try_from(body.len()).unwrap_or(i32::MAX).to_be_bytes());
+    out.extend_from_slice(body);
+    if head.magic == MAGIC_V2 {
+        out.extend_from_slice(&i16::try_from(topic.len()).unwrap_or(i16::MAX).to_be_bytes());
+    } else {
+        out.push(u8::try_from(topic.len()).unwrap_or(u8::MAX));
+    }
+    out.extend_from_slice(topic.as_bytes());
+    out.extend_from_slice(
+        &i16::try_from(properties.len())
+            .unwrap_or(i16::MAX)
+            .to_be_bytes(),
+    );
+    out.extend_from_slice(properties.as_bytes());
+    debug_assert_eq!(out.len() - start, total);
+}
+
 impl MessageRecord {
     /// Encoded length.
     #[must_use]
@@ -175,46 +281,33 @@ impl MessageRecord {
     /// Appends the record to `out`. The caller has validated sizes (properties ≤ 32767 bytes,
     /// topic ≤ 127 bytes for V1).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let total = self.encoded_len();
-        let start = out.len();
-        out.reserve(total);
-        out.extend_from_slice(&i32::try_from(total).unwrap_or(i32::MAX).to_be_bytes());
-        out.extend_from_slice(&self.magic.to_be_bytes());
-        out.extend_from_slice(&self.body_crc.to_be_bytes());
-        out.extend_from_slice(&self.queue_id.to_be_bytes());
-        out.extend_from_slice(&self.flag.to_be_bytes());
-        out.extend_from_slice(&self.queue_offset.to_be_bytes());
-        out.extend_from_slice(&self.physical_offset.to_be_bytes());
-        out.extend_from_slice(&self.sys_flag.to_be_bytes());
-        out.extend_from_slice(&self.born_timestamp.to_be_bytes());
-        put_host(out, &self.born_host);
-        out.extend_from_slice(&self.store_timestamp.to_be_bytes());
-        put_host(out, &self.store_host);
-        out.extend_from_slice(&self.reconsume_times.to_be_bytes());
-        out.extend_from_slice(&self.prepared_transaction_offset.to_be_bytes());
-        out.extend_from_slice(
-            &i32::try_from(self.body.len())
-                .unwrap_or(i32::MAX)
-                .to_be_bytes(),
+        encode_record(
+            &self.head(),
+            &self.body,
+            &self.topic,
+            &self.properties,
+            out,
         );
-        out.extend_from_slice(&self.body);
-        if self.magic == MAGIC_V2 {
-            out.extend_from_slice(
-                &i16::try_from(self.topic.len())
-                    .unwrap_or(i16::MAX)
-                    .to_be_bytes(),
-            );
-        } else {
-            out.push(u8::try_from(self.topic.len()).unwrap_or(u8::MAX));
+    }
+
+    /// The fixed-size fields.
+    #[must_use]
+    pub fn head(&self) -> RecordHead {
+        RecordHead {
+            magic: self.magic,
+            body_crc: self.body_crc,
+            queue_id: self.queue_id,
+            flag: self.flag,
+            queue_offset: self.queue_offset,
+            physical_offset: self.physical_offset,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: self.born_host,
+            store_timestamp: self.store_timestamp,
+            store_host: self.store_host,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: self.prepared_transaction_offset,
         }
-        out.extend_from_slice(self.topic.as_bytes());
-        out.extend_from_slice(
-            &i16::try_from(self.properties.len())
-                .unwrap_or(i16::MAX)
-                .to_be_bytes(),
-        );
-        out.extend_from_slice(self.properties.as_bytes());
-        debug_assert_eq!(out.len() - start, total);
     }
 
     /// Decodes and validates one record at the start of `buf` (`checkMessageAndReturnSize`).
