@@ -434,13 +434,42 @@ pub fn upper_hex(bytes: &[u8]) -> String {
 /// Looks one property up in a properties string (`string2messageProperties` rules: segments
 /// split on `\u2`, name and value split at the first `\u1`, empty names skipped). A name that
 /// appears twice (batch messages repeat `UNIQ_KEY`) resolves to its last value, as Java's map does.
+///
+/// One pass over the bytes (both separators are ASCII, so every cut is a char boundary): a
+/// segment matches when it starts with `name` followed by `\u1`.
 #[must_use]
 pub fn property<'a>(properties: &'a str, name: &str) -> Option<&'a str> {
-    properties.split(PROPERTY_SEPARATOR).rev().find_map(|seg| {
-        let (k, v) = seg.split_once(NAME_VALUE_SEPARATOR)?;
-        (k == name && !k.is_empty()).then_some(v)
-    })
+    let name_bytes = name.as_bytes();
+    // A name holding a separator never matches a segment's name (the name ends at the first
+    // `\u1` and segments hold no `\u2`).
+    if name_bytes.is_empty() || name_bytes.iter().any(|b| *b == SEP_NAME || *b == SEP_PROP) {
+        return None;
+    }
+    let bytes = properties.as_bytes();
+    let mut found = None;
+    let mut start = 0;
+    while start <= bytes.len() {
+        let rest = bytes.get(start..).unwrap_or_default();
+        let end = rest
+            .iter()
+            .position(|b| *b == SEP_PROP)
+            .map_or(bytes.len(), |p| start + p);
+        let seg = bytes.get(start..end).unwrap_or_default();
+        if seg.len() > name_bytes.len()
+            && seg.starts_with(name_bytes)
+            && seg.get(name_bytes.len()) == Some(&SEP_NAME)
+        {
+            found = properties.get(start + name_bytes.len() + 1..end);
+        }
+        start = end + 1;
+    }
+    found
 }
+
+/// [`NAME_VALUE_SEPARATOR`] as a byte.
+const SEP_NAME: u8 = 0x01;
+/// [`PROPERTY_SEPARATOR`] as a byte.
+const SEP_PROP: u8 = 0x02;
 
 /// Java's `String.hashCode` over UTF-16 code units (tag codes, index key hashes).
 #[must_use]
@@ -522,6 +551,34 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The split-based lookup `property` replaced, kept as the reference.
+    fn property_by_split<'a>(properties: &'a str, name: &str) -> Option<&'a str> {
+        properties.split(PROPERTY_SEPARATOR).rev().find_map(|seg| {
+            let (k, v) = seg.split_once(NAME_VALUE_SEPARATOR)?;
+            (k == name && !k.is_empty()).then_some(v)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn property_scan_agrees_with_split(
+            text in "[ab\u{1}\u{2}é]{0,24}",
+            name in "[ab\u{1}\u{2}é]{0,3}",
+        ) {
+            proptest::prop_assert_eq!(property(&text, &name), property_by_split(&text, &name));
+        }
+    }
+
+    #[test]
+    fn property_finds_the_last_value() {
+        let p = "UNIQ_KEY\u{1}A\u{2}WAIT\u{1}true\u{2}UNIQ_KEY\u{1}B\u{2}E\u{1}\u{2}";
+        assert_eq!(property(p, "UNIQ_KEY"), Some("B"));
+        assert_eq!(property(p, "WAIT"), Some("true"));
+        assert_eq!(property(p, "E"), Some(""));
+        assert_eq!(property(p, "WAI"), None);
+        assert_eq!(property(p, ""), None);
+    }
 
     pub(crate) fn sample() -> MessageRecord {
         let body = Bytes::from_static(b"hello");
