@@ -24,7 +24,7 @@ use crate::net::ConnectionHandle;
 use crate::remoting::body::topic_config::{PERM_READ, PERM_WRITE, TopicConfig};
 use crate::remoting::header::broker::ConsumerSendMsgBackRequestHeader;
 use crate::remoting::header::send::{
-    SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
+    SendMessageRequestHeader, SendMessageRequestHeaderV2,
 };
 use crate::remoting::{ExtFields, RemotingCommand, RequestCode, ResponseCode, version};
 use crate::store::record::MessageRecord;
@@ -55,8 +55,8 @@ pub(super) fn base_response(
 ) -> RemotingCommand {
     let settings = broker.send_settings();
     let mut ext = ExtFields::new();
-    ext.insert("MSG_REGION", settings.region_id.as_str());
-    ext.insert("TRACE_ON", settings.trace_on_text());
+    ext.insert_static("MSG_REGION", settings.region_id.clone());
+    ext.insert_static("TRACE_ON", settings.trace_on_text());
     RemotingCommand::response(code, remark).with_ext_fields(ext)
 }
 
@@ -355,17 +355,17 @@ pub(super) fn success_response(
     recall_handle: Option<String>,
 ) -> RemotingCommand {
     let mut resp = base_response(broker, code, None);
-    let header = SendMessageResponseHeader {
-        msg_id,
-        queue_id,
-        queue_offset: r.queue_offset,
-        transaction_id: uniq,
-        batch_uniq_id: None,
-        recall_handle,
-    };
+    // `SendMessageResponseHeader`'s fields, in its order, moved in rather than copied
+    // through its own map.
     if let Some(ext) = resp.ext_fields.as_mut() {
-        for (k, v) in header.to_ext_fields().iter() {
-            ext.insert(k, v);
+        ext.insert_static("msgId", msg_id);
+        ext.insert_static("queueId", queue_id.to_string());
+        ext.insert_static("queueOffset", r.queue_offset.to_string());
+        if let Some(t) = uniq {
+            ext.insert_static("transactionId", t);
+        }
+        if let Some(h) = recall_handle {
+            ext.insert_static("recallHandle", h);
         }
     }
     resp
