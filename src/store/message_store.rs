@@ -199,6 +199,8 @@ pub struct MessageStore {
     pub(crate) appended: watch::Sender<u64>,
     /// Held while dispatching, so a replica's truncation never races the dispatcher.
     pub(crate) dispatch_lock: Mutex<()>,
+    /// `config.index_dir()`, built once (the dispatcher needs it for every record).
+    pub(crate) index_dir: PathBuf,
     /// Called for each dispatched unit (topic, queue id, tag code): wakes held pulls.
     pub(crate) arrival_listener: std::sync::OnceLock<ArrivalListener>,
     /// LMQ ConsumeQueues open (4.9.8's `lmqConsumeQueueNum`).
@@ -227,6 +229,7 @@ impl MessageStore {
     /// Opens (recovering as needed) the store under `config.root` and starts its services.
     pub fn open(config: StoreConfig) -> Result<Arc<Self>, StoreError> {
         std::fs::create_dir_all(&config.root)?;
+        let index_dir = config.index_dir();
         let commit_log =
             MappedFileQueue::load(&config.commit_log_dir(), config.commit_log_file_size)?;
         let checkpoint = Checkpoint::open(&config.root.join("checkpoint"))?;
@@ -256,6 +259,7 @@ impl MessageStore {
             recovered_end: AtomicU64::new(0),
             appended: watch::channel(0).0,
             dispatch_lock: Mutex::new(()),
+            index_dir,
             arrival_listener: std::sync::OnceLock::new(),
             lmq_queue_count: std::sync::atomic::AtomicUsize::new(0),
         });
