@@ -93,7 +93,7 @@ for mode in "${@:-callgrind}"; do
         callgrind_control -i off "$BROKER_PID" >/dev/null
         n=$(sent "$WORK/logs/load.log")
         stop_pair
-        ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$WORK/callgrind.out"* 2>/dev/null)
+        ir=$(awk '/^totals:/ {s += $2} END {if (s) print s}' "$WORK"/callgrind.out* 2>/dev/null)
         [[ -n "$ir" && -n "$n" && "$n" -gt 0 ]] || die "no callgrind total or message count (see $WORK/logs)"
         echo "callgrind: $ir instructions for $n msgs = $((ir / n)) per message (profile: $WORK/callgrind.out)"
         ;;
