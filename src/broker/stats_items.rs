@@ -71,11 +71,14 @@ pub enum Span {
     Day = 2,
 }
 
+/// The maps' hasher: seeded and fast (keys are topic and group names the broker already holds).
+type Hasher = foldhash::fast::RandomState;
+
 /// Every item, by stats name, then stats key (two levels, so adding to an existing item
 /// looks its key up by `&str` and allocates nothing).
 #[derive(Debug, Default)]
 pub struct StatsItems {
-    items: Mutex<HashMap<&'static str, HashMap<String, Item>>>,
+    items: Mutex<HashMap<&'static str, HashMap<String, Item, Hasher>, Hasher>>,
 }
 
 impl StatsItems {
@@ -83,13 +86,19 @@ impl StatsItems {
     pub fn add(&self, name: &'static str, key: &str, value: u64, times: u64) {
         if let Ok(mut m) = self.items.lock() {
             let set = m.entry(name).or_default();
-            if !set.contains_key(key) {
-                let _ = set.insert(key.to_owned(), Item::default());
-            }
             if let Some(item) = set.get_mut(key) {
                 item.value = item.value.saturating_add(value);
                 item.times = item.times.saturating_add(times);
+                return;
             }
+            let _ = set.insert(
+                key.to_owned(),
+                Item {
+                    value,
+                    times,
+                    ..Item::default()
+                },
+            );
         }
     }
 
