@@ -13,7 +13,8 @@
 #   perf       mqbroker runs natively; `perf record -e cpu-clock -g` samples it during a $DURATION s produce
 #              run at $CONCURRENCY in flight; writes $WORK/perf.data and $WORK/perf.txt (perf report --no-children).
 #   cpu        mqbroker runs natively; broker user+system CPU (/proc/PID/stat, all threads) over a fixed
-#              $RATE msg/s produce run of $DURATION s, in µs per message. Depends on machine load.
+#              $RATE msg/s produce run of $DURATION s, in µs per message, and its syscalls per message (perf
+#              syscall tracepoints: futex, read, recvfrom, write, writev, sendto, epoll_wait). Depends on load.
 #
 # Knobs: WORK (default /tmp/rmq-produce-profile), NS_PORT (44876), BROKER_PORT (44911), COUNT (20000), WARM (2000),
 # CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), BIN (target/release; build it first).
@@ -110,12 +111,21 @@ for mode in "${@:-callgrind}"; do
         ;;
     cpu)
         start_pair native
+        # Syscalls of the broker during the run (tracepoints; skipped where perf cannot read them).
+        sc=syscalls:sys_enter_
+        perf stat -x, -o "$WORK/syscalls.csv" -p "$BROKER_PID" \
+            -e "${sc}futex,${sc}read,${sc}recvfrom,${sc}write,${sc}writev,${sc}sendto,${sc}epoll_wait" \
+            -- sleep "$DURATION" >/dev/null 2>&1 &
+        spid=$!
         c0=$(cpu_ticks "$BROKER_PID")
         run $((DURATION + 60)) "$WORK/logs/load.log" "${LG[@]}" --duration "$DURATION" --rate "$RATE"
         c1=$(cpu_ticks "$BROKER_PID")
+        wait "$spid"
         n=$(sent "$WORK/logs/load.log")
         stop_pair
         echo "cpu: broker $(us_per $((c1 - c0)) "$n") us/msg over $n msgs at $RATE msg/s"
+        [[ -s "$WORK/syscalls.csv" ]] && awk -F, -v n="$n" '$3 ~ /sys_enter_/ && n > 0 {
+            sub(/.*sys_enter_/, "", $3); printf "%s %.2f ", $3, $1 / n } END { print "per message (syscalls)" }' "$WORK/syscalls.csv"
         ;;
     *) die "unknown mode $mode (callgrind|perf|cpu)" ;;
     esac
