@@ -102,7 +102,11 @@ pub fn parse_properties_borrowed(text: &str) -> Vec<(&str, &str)> {
 }
 
 /// [`put_property`] for borrowed pairs.
-pub fn put_property_borrowed<'a>(props: &mut Vec<(&'a str, &'a str)>, key: &'a str, value: &'a str) {
+pub fn put_property_borrowed<'a>(
+    props: &mut Vec<(&'a str, &'a str)>,
+    key: &'a str,
+    value: &'a str,
+) {
     if let Some(slot) = props.iter_mut().find(|(k, _)| *k == key) {
         slot.1 = value;
     } else {

@@ -217,7 +217,10 @@ fn push_u_escape(out: &mut String, unit: u16) {
 /// [`Style::Browser`]), the common case of header keys and values.
 fn plain(s: &str, style: Style) -> bool {
     s.bytes().all(|b| {
-        (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\' && !(b == b'/' && style == Style::Browser)
+        (0x20..0x7F).contains(&b)
+            && b != b'"'
+            && b != b'\\'
+            && !(b == b'/' && style == Style::Browser)
     })
 }
 

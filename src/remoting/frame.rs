@@ -183,7 +183,10 @@ mod tests {
     #[test]
     fn encode_to_bytes_matches_encode() {
         for st in [SerializeType::Json, SerializeType::RocketMq] {
-            let mut cmd = RemotingCommand::response(crate::remoting::ResponseCode::SUCCESS, Some("r\"é".into()));
+            let mut cmd = RemotingCommand::response(
+                crate::remoting::ResponseCode::SUCCESS,
+                Some("r\"é".into()),
+            );
             cmd.serialize_type = st;
             cmd.opaque = -42;
             cmd.ext_fields = Some([("msgId", "AB"), ("q", "\u{1}")].into_iter().collect());

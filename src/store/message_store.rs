@@ -351,7 +351,6 @@ impl MessageStore {
         Ok(())
     }
 
-
     /// Waits (async) until the CommitLog is flushed to `offset`; false on timeout.
     pub async fn wait_flushed(&self, offset: u64, timeout: Duration) -> bool {
         let mut rx = self.flushed.subscribe();

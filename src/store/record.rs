@@ -204,10 +204,7 @@ pub fn store_timestamp_pos(born_host: &SocketAddr) -> usize {
 
 /// Overwrites the big-endian i64 at `pos` of an encoded record (false if out of range).
 pub fn patch_i64(record: &mut [u8], pos: usize, value: i64) -> bool {
-    match pos
-        .checked_add(8)
-        .and_then(|end| record.get_mut(pos..end))
-    {
+    match pos.checked_add(8).and_then(|end| record.get_mut(pos..end)) {
         Some(dst) => {
             dst.copy_from_slice(&value.to_be_bytes());
             true
@@ -281,13 +278,7 @@ impl MessageRecord {
     /// Appends the record to `out`. The caller has validated sizes (properties ≤ 32767 bytes,
     /// topic ≤ 127 bytes for V1).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        encode_record(
-            &self.head(),
-            &self.body,
-            &self.topic,
-            &self.properties,
-            out,
-        );
+        encode_record(&self.head(), &self.body, &self.topic, &self.properties, out);
     }
 
     /// The fixed-size fields.

@@ -23,9 +23,7 @@ use crate::message::{
 use crate::net::ConnectionHandle;
 use crate::remoting::body::topic_config::{PERM_READ, PERM_WRITE, TopicConfig};
 use crate::remoting::header::broker::ConsumerSendMsgBackRequestHeader;
-use crate::remoting::header::send::{
-    SendMessageRequestHeader, SendMessageRequestHeaderV2,
-};
+use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
 use crate::remoting::{ExtFields, RemotingCommand, RequestCode, ResponseCode, version};
 use crate::store::record::MessageRecord;
 use crate::store::{FlushDiskType, PutMessage, PutResult, StoreError};
