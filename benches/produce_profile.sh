@@ -16,14 +16,14 @@
 #              $RATE msg/s produce run of $DURATION s, in µs per message, and its syscalls per message (perf
 #              syscall tracepoints: futex, read, recvfrom, write, writev, sendto, epoll_wait). Depends on load.
 #
-# Knobs: WORK (default /tmp/rmq-produce-profile), NS_PORT (44876), BROKER_PORT (44911), COUNT (20000), WARM (2000),
+# Knobs: WORK (default /tmp/rmq-produce-profile), NS_PORT (29876), BROKER_PORT (29911), COUNT (20000), WARM (2000),
 # CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), BIN (target/release; build it first).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${WORK:-/tmp/rmq-produce-profile}"
-NS_PORT="${NS_PORT:-44876}"
-BROKER_PORT="${BROKER_PORT:-44911}"
+NS_PORT="${NS_PORT:-29876}"   # below the ephemeral port range, so no outgoing connection holds it
+BROKER_PORT="${BROKER_PORT:-29911}"
 COUNT="${COUNT:-20000}"
 WARM="${WARM:-2000}"
 CONCURRENCY="${CONCURRENCY:-64}"
