@@ -5,6 +5,7 @@
 //! message arrives; [`register`] keeps the name servers informed; [`startup`] wires it together.
 
 pub mod acl;
+pub mod auth;
 pub mod client_manager;
 pub mod config;
 pub mod config_file;
@@ -109,6 +110,9 @@ pub struct Broker {
     pub started_ms: i64,
     /// ACL 1.0 (`aclEnable=true`): accounts from `plain_acl.yml`.
     pub acl: Option<Arc<acl::PlainAcl>>,
+    /// ACL 2.0: users and rules (always loaded, for the AUTH_* requests); checks requests when
+    /// `authenticationEnabled` or `authorizationEnabled`.
+    pub auth: Arc<auth::Auth>,
 }
 
 impl Broker {
@@ -217,7 +221,21 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         None
     };
     let (topics_changed, _) = watch::channel(0);
-    let acl = open_acl(&config)?;
+    let auth_config = auth::AuthConfig::from_config(&config);
+    let acl = if auth_config.enabled() {
+        if config.get_bool("aclEnable") {
+            warn!(
+                "aclEnable=true is ignored: ACL 2.0 (authenticationEnabled/authorizationEnabled) is on, as in Java 5.3.3"
+            );
+        }
+        None
+    } else {
+        open_acl(&config)?
+    };
+    let auth = Arc::new(
+        auth::Auth::open(auth_config, &cfg_dir)
+            .map_err(|e| StoreError::Corrupt(format!("ACL 2.0: {e}")))?,
+    );
     let metrics = prom::BrokerMetrics::new(
         config
             .get("metricsExporterType")
@@ -257,6 +275,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         topics_changed,
         started_ms: crate::store::message_store::now_millis(),
         acl,
+        auth,
     });
     install_encoders(&broker);
     if broker.config_bool("traceTopicEnable") {
