@@ -701,3 +701,115 @@ fn requests_map_to_resources_as_java() {
         ]
     );
 }
+
+/// A gRPC QueryRoute signed as the 5.x SDKs sign (`x-mq-date-time`, `authorization`).
+async fn grpc_route(
+    ch: &tonic::transport::Channel,
+    topic: &str,
+    cred: Option<(&str, &str)>,
+) -> Result<(), tonic::Status> {
+    use base64::Engine as _;
+    use rocketmq_rs::grpc::pb::{QueryRouteRequest, QueryRouteResponse, Resource as PbResource};
+    let mut r = tonic::Request::new(QueryRouteRequest {
+        topic: Some(PbResource {
+            resource_namespace: String::new(),
+            name: topic.into(),
+        }),
+        ..QueryRouteRequest::default()
+    });
+    let md = r.metadata_mut();
+    md.insert("x-mq-client-id", "acl2-grpc-client".parse().unwrap());
+    md.insert("x-mq-language", "JAVA".parse().unwrap());
+    if let Some((ak, sk)) = cred {
+        let date = "20261202T070000Z";
+        let b64 = signature(date.as_bytes(), sk);
+        let hex: String = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        md.insert("x-mq-date-time", date.parse().unwrap());
+        md.insert(
+            "authorization",
+            format!(
+                "MQv2-HMAC-SHA1 Credential={ak}, SignedHeaders=x-mq-date-time, Signature={hex}"
+            )
+            .parse()
+            .unwrap(),
+        );
+    }
+    let mut g = tonic::client::Grpc::new(ch.clone());
+    g.ready().await.unwrap();
+    let path =
+        http::uri::PathAndQuery::from_static("/apache.rocketmq.v2.MessagingService/QueryRoute");
+    g.unary::<_, QueryRouteResponse, _>(r, path, tonic_prost::ProstCodec::default())
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_requests_are_authenticated_and_authorized() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let init = format!(r#"{{"username":"{}","password":"{}"}}"#, ADMIN.0, ADMIN.1);
+    let b = TestBroker::start(&[
+        ("enableProxy", "true"),
+        ("grpcServerPort", &port),
+        ("authenticationEnabled", "true"),
+        ("authorizationEnabled", "true"),
+        ("initAuthenticationUser", &init),
+    ])
+    .await;
+    let cl = Client {
+        c: RemotingClient::new(),
+        addr: b.addr.clone(),
+    };
+    let admin = |r: RemotingCommand| sign(r, ADMIN.0, ADMIN.1);
+    cl.expect(
+        admin(create_user("alice", "alicepw1", None)),
+        ResponseCode::SUCCESS,
+        None,
+    )
+    .await;
+    let ch = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let e = grpc_route(&ch, "g-topic", None).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied);
+    assert_eq!(e.message(), "username cannot be null.");
+    let e = grpc_route(&ch, "g-topic", Some(("alice", "bad")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.message(), "check signature failed.");
+    let e = grpc_route(&ch, "g-topic", Some(("alice", "alicepw1")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "User:alice has no permission to access Topic:g-topic from 127.0.0.1, no matched policies."
+    );
+    cl.expect(
+        admin(create_acl(
+            "User:alice",
+            &["Topic:g-*"],
+            &["Sub"],
+            &[],
+            "Allow",
+        )),
+        ResponseCode::SUCCESS,
+        None,
+    )
+    .await;
+    grpc_route(&ch, "g-topic", Some(("alice", "alicepw1")))
+        .await
+        .unwrap();
+    grpc_route(&ch, "g-topic", Some(ADMIN)).await.unwrap();
+    b.stop().await;
+}

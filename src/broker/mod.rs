@@ -236,6 +236,16 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         auth::Auth::open(auth_config, &cfg_dir)
             .map_err(|e| StoreError::Corrupt(format!("ACL 2.0: {e}")))?,
     );
+    if config.get_bool("migrateAuthFromV1Enabled") {
+        let home = acl_home(&config);
+        if home.is_empty() {
+            warn!(
+                "migrateAuthFromV1Enabled=true but neither rocketmqHome nor ROCKETMQ_HOME is set"
+            );
+        } else {
+            auth::migrate::migrate(&auth.store, std::path::Path::new(&home));
+        }
+    }
     let metrics = prom::BrokerMetrics::new(
         config
             .get("metricsExporterType")
@@ -304,15 +314,20 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
     Ok(broker)
 }
 
+/// `rocketmqHome`, else `$ROCKETMQ_HOME`: where the ACL 1.0 files are.
+fn acl_home(config: &ConfigValues) -> String {
+    match config.get("rocketmqHome") {
+        "" => std::env::var("ROCKETMQ_HOME").unwrap_or_default(),
+        h => h.to_owned(),
+    }
+}
+
 /// With `aclEnable=true`, loads the ACL files under `rocketmqHome` (or `$ROCKETMQ_HOME`).
 fn open_acl(config: &ConfigValues) -> Result<Option<Arc<acl::PlainAcl>>, StoreError> {
     if !config.get_bool("aclEnable") {
         return Ok(None);
     }
-    let home = match config.get("rocketmqHome") {
-        "" => std::env::var("ROCKETMQ_HOME").unwrap_or_default(),
-        h => h.to_owned(),
-    };
+    let home = acl_home(config);
     if home.is_empty() {
         warn!("aclEnable=true but neither rocketmqHome nor ROCKETMQ_HOME is set: no ACL files");
     }

@@ -220,6 +220,9 @@ impl Endpoint {
         remote: SocketAddr,
         req: &T,
     ) -> Result<(), tonic::Status> {
+        if self.broker.auth.config.enabled() {
+            return self.authorize_v2(md, remote, req);
+        }
         let Some(acl) = &self.broker.acl else {
             return Ok(());
         };
@@ -243,6 +246,68 @@ impl Endpoint {
                 .to_vec(),
         };
         acl.validate(&res).map_err(|e| denied(e.message))
+    }
+}
+
+impl Endpoint {
+    /// ACL 2.0 (`authenticationEnabled` / `authorizationEnabled`), as the 5.3.3 proxy's gRPC
+    /// pipelines check it: the signed `x-mq-date-time` authenticates the credential's user, and
+    /// each resource of the request is authorized for it (topics: Pub or Sub, groups: Sub; a
+    /// route query: Pub or Sub). Java answers the refusal inside the response (`Code.UNAUTHORIZED`
+    /// with the same message); we end the call with PERMISSION_DENIED and that message.
+    fn authorize_v2<T: Resources>(
+        &self,
+        md: &MetadataMap,
+        remote: SocketAddr,
+        req: &T,
+    ) -> Result<(), tonic::Status> {
+        use crate::broker::auth::context::Wanted;
+        use crate::broker::auth::model::{Action, Resource as AuthResource};
+        let auth = &self.broker.auth;
+        let header = |k: &str| md.get(k).and_then(|v| v.to_str().ok());
+        let denied = |m: String| tonic::Status::permission_denied(m);
+        let (user, sig) = match header("authorization").filter(|h| !h.is_empty()) {
+            None => (None, None),
+            Some(h) => {
+                if header("x-mq-date-time").is_none_or(str::is_empty) {
+                    return Err(denied("datetime is null.".into()));
+                }
+                parse_authorization(h).map_err(denied)?
+            }
+        };
+        if auth.config.authentication_enabled {
+            auth.authenticate_signed(
+                user.as_deref(),
+                sig.as_deref(),
+                header("x-mq-date-time").unwrap_or_default().as_bytes(),
+            )
+            .map_err(denied)?;
+        }
+        if auth.config.authorization_enabled {
+            let mut perms = Perms::default();
+            req.resources(&mut perms).map_err(denied)?;
+            let ip = crate::broker::auth::source_ip(remote.ip());
+            for (name, perm) in &perms.0 {
+                let w = if name.starts_with(RETRY_PREFIX) {
+                    Wanted {
+                        resource: AuthResource::group(name),
+                        actions: vec![Action::Sub],
+                    }
+                } else {
+                    let actions = match *perm {
+                        PUB => vec![Action::Pub],
+                        SUB => vec![Action::Sub],
+                        _ => vec![Action::Pub, Action::Sub],
+                    };
+                    Wanted {
+                        resource: AuthResource::topic(name),
+                        actions,
+                    }
+                };
+                auth.authorize(user.as_deref(), &w, &ip).map_err(denied)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -17,6 +17,7 @@
 //! 5.3.3 has no ACL 1.0 at all.
 
 pub mod context;
+pub mod migrate;
 pub mod model;
 pub mod store;
 
@@ -188,21 +189,33 @@ impl Auth {
         Ok(())
     }
 
-    /// `DefaultAuthenticationHandler`.
+    /// `DefaultAuthenticationHandler` for a remoting request.
     fn authenticate(&self, req: &RemotingCommand) -> Result<(), String> {
-        let Some(name) = req.ext(ACCESS_KEY).filter(|n| !n.is_empty()) else {
+        let content = req
+            .ext_fields
+            .as_ref()
+            .map_or_else(Vec::new, |e| signed_content(e, &req.body, req.version));
+        self.authenticate_signed(req.ext(ACCESS_KEY), req.ext(SIGNATURE), &content)
+    }
+
+    /// `DefaultAuthenticationHandler`: `user` signed `content` with `signature` (base64)?
+    pub fn authenticate_signed(
+        &self,
+        user: Option<&str>,
+        signature_b64: Option<&str>,
+        content: &[u8],
+    ) -> Result<(), String> {
+        let Some(name) = user.filter(|n| !n.is_empty()) else {
             return Err("username cannot be null.".to_owned());
         };
-        let Some(user) = self.store.user(name) else {
+        let Some(u) = self.store.user(name) else {
             return Err(format!("User:{name} is not found."));
         };
-        if user.user_status == Some(model::UserStatus::Disable) {
+        if u.user_status == Some(model::UserStatus::Disable) {
             return Err(format!("User:{name} is disabled."));
         }
-        let ext = req.ext_fields.as_ref();
-        let content = ext.map_or_else(Vec::new, |e| signed_content(e, &req.body, req.version));
-        let expected = signature(&content, user.password.as_deref().unwrap_or_default());
-        if req.ext(SIGNATURE) != Some(expected.as_str()) {
+        let expected = signature(content, u.password.as_deref().unwrap_or_default());
+        if signature_b64 != Some(expected.as_str()) {
             debug!(user = name, "ACL 2.0 signature mismatch");
             return Err("check signature failed.".to_owned());
         }
