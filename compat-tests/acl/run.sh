@@ -27,6 +27,8 @@
 #   acl.java533.acl2-migrated       records what Java 5.3.3 answers with ACL 2.0 migrated from the same
 #                                   plain_acl.yml (migrateAuthFromV1Enabled): the signed client works, the
 #                                   refusals are NO_PERMISSION (16) with ACL 2.0's texts (we answer 4.9's)
+#   acl.ours.acl2-migrated          ours with the same ACL 2.0 + migrateAuthFromV1Enabled configuration:
+#                                   the signed send works and the three refusals equal Java 5.3.3's
 #   acl2.<side>.*                   ACL 2.0 (authenticationEnabled + authorizationEnabled, an init super
 #                                   user) on our broker (side "ours") and on the Java 5.3.3 broker ("java"):
 #                                   mqadmin 5.3.3 createUser, getUser, updateUser, listUser, createAcl,
@@ -36,6 +38,7 @@
 #                                   user are refused with NO_PERMISSION (16) and Java's remark
 #   acl2.same.<step>                ours and Java print the same mqadmin output and refusal for each step
 #                                   (addresses normalized)
+#   acl2.copy                       mqadmin copyUser and copyAcl from the Java 5.3.3 broker to ours
 #
 # Environment: ACL_SCENARIOS (comma list of id prefixes), ACL_KEEP_WORK=1, RMQRS_BIN_DIR.
 # Last line: "acl-compat: N passed, M failed"; exit 1 when M > 0.
@@ -274,13 +277,14 @@ fi
 
 if wanted acl.java533.acl2-migrated; then
     home_setup v
-    if start_broker v java authenticationEnabled=true authorizationEnabled=true migrateAuthFromV1Enabled=true \
-        authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider \
-        authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider \
-        authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider \
-        authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider \
-        "initAuthenticationUser={\"username\":\"$ADMIN_AK\",\"password\":\"$ADMIN_SK\"}" \
-        "innerClientAuthenticationCredentials={\"accessKey\":\"$ADMIN_AK\",\"secretKey\":\"$ADMIN_SK\"}"; then
+    ACL2_MIGRATE_CONF=(authenticationEnabled=true authorizationEnabled=true
+        authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider
+        authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider
+        authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider
+        authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider
+        "initAuthenticationUser={\"username\":\"$ADMIN_AK\",\"password\":\"$ADMIN_SK\"}"
+        "innerClientAuthenticationCredentials={\"accessKey\":\"$ADMIN_AK\",\"secretKey\":\"$ADMIN_SK\"}")
+    if start_broker v java migrateAuthFromV1Enabled=true "${ACL2_MIGRATE_CONF[@]}"; then
         wait_for 60 grep -q "new broker registered.*:${BROKER_PORT[v]}" "$WORK/namesrv.log"
         tools_home "$WORK/tools-v" "$ADMIN_AK" "$ADMIN_SK"
         for t in acl-ok acl-deny; do
@@ -295,6 +299,26 @@ if wanted acl.java533.acl2-migrated; then
             report acl.java533.acl2-migrated PASS "signed send ok; wrong secret -> $(refusal "$WORK/v-wrong.log")"
         else report acl.java533.acl2-migrated FAIL "" "$WORK/v-send.log" "$WORK/v-wrong.log"; fi
         stop_broker v
+        # Ours with the same configuration: the same answers.
+        home_setup w
+        if start_broker w rust migrateAuthFromV1Enabled=true "rocketmqHome=$WORK/w/home" "${ACL2_MIGRATE_CONF[@]}"; then
+            tools_home "$WORK/tools-w" "$ADMIN_AK" "$ADMIN_SK"
+            for t in acl-ok acl-deny; do
+                ROCKETMQ_HOME="$WORK/tools-w" mqadmin "$WORK/w-topic.log" updateTopic -b "127.0.0.1:${BROKER_PORT[w]}" -t "$t" -r 4 -w 4
+            done
+            client "$CLIENT_CP" "$WORK/w-send.log" send "$AK" "$SK" acl-ok acl-g-v 2
+            client "$CLIENT_CP" "$WORK/w-wrong.log" refused "$AK" wrongsecret acl-ok acl-g-x 1
+            client "$CLIENT_CP" "$WORK/w-deny.log" refused "$AK" "$SK" acl-deny acl-g-x 1
+            client "$CLIENT_CP" "$WORK/w-none.log" refused - - acl-ok acl-g-x 1
+            same=1
+            for c in wrong deny none; do
+                [[ "$(refusal "$WORK/w-$c.log")" == "$(refusal "$WORK/v-$c.log")" ]] || { same=0; log "differs, $c: ours $(refusal "$WORK/w-$c.log")"; }
+            done
+            if grep -q '^RESULT send PASS' "$WORK/w-send.log" && [[ $same == 1 ]]; then
+                report acl.ours.acl2-migrated PASS "signed send ok; wrong secret, DENY topic, no signature: same answers as Java 5.3.3"
+            else report acl.ours.acl2-migrated FAIL "" "$WORK/w-send.log" "$WORK/w-deny.log"; fi
+            stop_broker w
+        else report acl.ours.acl2-migrated FAIL "our broker did not start" "$WORK/w.out"; fi
     else report acl.java533.acl2-migrated FAIL "Java 5.3.3 did not start" "$WORK/v.out"; fi
 fi
 # ---- ACL 2.0: the same steps against ours and the Java 5.3.3 broker, outputs compared.
@@ -317,7 +341,7 @@ acl2_side() {
     [[ $kind == java ]] && wait_for 60 grep -q "new broker registered.*:${BROKER_PORT[$n]}" "$WORK/namesrv.log"
     tools_home "$d/tools" "$A2_ADMIN" "$A2_ADMIN_SK"
     a2() { local step="$1"; shift; ROCKETMQ_HOME="$d/tools" mqadmin "$d/$step.raw" "$@"
-        sed -e "s/$addr/ADDR/g" -e '/^[0-9:. ]*\(WARN\|INFO\)/d' "$d/$step.raw" >"$d/$step.out"; }
+        sed -e "s/$addr/ADDR/g" -e '/ |-/d' -e '/^$/d' -e '/^[0-9:. ]*\(WARN\|INFO\)/d' "$d/$step.raw" >"$d/$step.out"; }
     a2 topic1 updateTopic -b "$addr" -t acl2-ok -r 4 -w 4
     a2 topic2 updateTopic -b "$addr" -t acl2-deny -r 4 -w 4
     a2 createUser createUser -b "$addr" -u "$A2U" -p acl2pass1
@@ -340,6 +364,23 @@ acl2_side() {
     a2 listUser2 listUser -b "$addr"
     client "$CLIENT_CP" "$d/gone.log" refused "$A2U" acl2pass2 acl2-ok acl2-g 1
     for c in wrong deny none gone; do refusal "$d/$c.log" >"$d/$c.out"; done
+    if [[ $kind == java ]] && wanted acl2.copy; then
+        # copyUser / copyAcl from the Java broker to a fresh broker of ours.
+        a2 copyUser0 createUser -b "$addr" -u acl2copy -p acl2copypw
+        a2 copyAcl0 createAcl -b "$addr" -s User:acl2copy -r Topic:acl2-ok -a Sub -d Allow
+        if start_broker a2copy rust brokerName=a2copy "${ACL2_CONF[@]}"; then
+            local to="127.0.0.1:${BROKER_PORT[a2copy]}"
+            a2 copyUser copyUser -f "$addr" -t "$to" -u acl2copy
+            a2 copyAcl copyAcl -f "$addr" -t "$to" -s User:acl2copy
+            a2 copyGetUser getUser -b "$to" -u acl2copy
+            a2 copyGetAcl getAcl -b "$to" -s User:acl2copy
+            stop_broker a2copy
+            if grep -q "^acl2copy  *acl2copypw  *Normal  *enable" "$d/copyGetUser.out" \
+                && grep -q "User:acl2copy  *Custom  *Topic:acl2-ok  *\[Sub\]  *null  *Allow" "$d/copyGetAcl.out"; then
+                report acl2.copy PASS "copyUser and copyAcl from Java 5.3.3 to ours"
+            else report acl2.copy FAIL "" "$d/copyUser.raw" "$d/copyAcl.raw" "$d/copyGetUser.raw" "$d/copyGetAcl.raw"; fi
+        else report acl2.copy FAIL "our broker did not start" "$WORK/a2copy.out"; fi
+    fi
     stop_broker "$n"
 
     local bad=() s
