@@ -243,26 +243,31 @@ impl Auth {
                 w.resource.key()
             )
         };
-        let Some(acl) = self.store.acl(&subject) else {
+        let entries = self.store.with_acl(&subject, |acl| {
+            let acl = acl?;
+            let matching = |t: PolicyType| -> Vec<PolicyEntry> {
+                acl.policy(t)
+                    .map(|p| {
+                        p.entries
+                            .iter()
+                            .filter(|e| e.resource.as_ref().is_some_and(|r| r.matches(&w.resource)))
+                            .filter(|e| e.matches_actions(&w.actions))
+                            .filter(|e| e.matches_source(ip))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let custom = matching(PolicyType::Custom);
+            Some(if custom.is_empty() {
+                matching(PolicyType::Default)
+            } else {
+                custom
+            })
+        });
+        let Some(mut entries) = entries else {
             return Err(refuse("no matched policies."));
         };
-        let matching = |t: PolicyType| -> Vec<PolicyEntry> {
-            acl.policy(t)
-                .map(|p| {
-                    p.entries
-                        .iter()
-                        .filter(|e| e.resource.as_ref().is_some_and(|r| r.matches(&w.resource)))
-                        .filter(|e| e.matches_actions(&w.actions))
-                        .filter(|e| e.matches_source(ip))
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut entries = matching(PolicyType::Custom);
-        if entries.is_empty() {
-            entries = matching(PolicyType::Default);
-        }
         java_sort(&mut entries);
         match entries.first() {
             None => Err(refuse("no matched policies.")),

@@ -110,6 +110,14 @@ impl AuthStore {
         self.state.read().ok()?.acls.get(subject).cloned()
     }
 
+    /// Runs `f` on one subject's rules without copying them (the request path).
+    pub fn with_acl<T>(&self, subject: &str, f: impl FnOnce(Option<&Acl>) -> T) -> T {
+        match self.state.read() {
+            Ok(st) => f(st.acls.get(subject)),
+            Err(_) => f(None),
+        }
+    }
+
     /// Applies `f` to the state and writes what changed; on a write failure the change is
     /// undone.
     fn change<T>(
