@@ -39,6 +39,8 @@
 #   acl2.same.<step>                ours and Java print the same mqadmin output and refusal for each step
 #                                   (addresses normalized)
 #   acl2.copy                       mqadmin copyUser and copyAcl from the Java 5.3.3 broker to ours
+#                                   (acl2.* take about 6 minutes on a loaded 2-core host, most of it
+#                                   the ~26 mqadmin JVM starts; ACL_SCENARIOS=acl2 runs only them)
 #
 # Environment: ACL_SCENARIOS (comma list of id prefixes), ACL_KEEP_WORK=1, RMQRS_BIN_DIR.
 # Last line: "acl-compat: N passed, M failed"; exit 1 when M > 0.
