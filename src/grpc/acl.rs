@@ -401,7 +401,6 @@ mod tests {
         let hb = HeartbeatRequest {
             group: r("G"),
             client_type: ClientType::PullConsumer as i32,
-            ..HeartbeatRequest::default()
         };
         let w = hb.wanted().unwrap();
         assert_eq!(w.len(), 1);
