@@ -327,3 +327,15 @@ const _: () = assert!(GRPC_MIN_LONG_POLLING_MS < GRPC_MAX_LONG_POLLING_MS);
 pub const METRIC_SERIES_PER_FAMILY: usize = 2000;
 
 const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);
+
+/// ACL 2.0 users one broker keeps (`auth_users.json`); AUTH_CREATE_USER past it is refused.
+/// Java's `LocalAuthenticationMetadataProvider` stores users in RocksDB without a cap; its cache
+/// holds `userCacheMaxNum` (1000) of them. Ours keeps every user in memory, so the store itself
+/// is bounded, at ten times Java's cache.
+pub const AUTH_MAX_USERS: usize = 10_000;
+/// ACL 2.0 subjects with rules one broker keeps (`auth_acls.json`). Java: RocksDB, no cap; its
+/// cache holds `aclCacheMaxNum` (1000).
+pub const AUTH_MAX_ACLS: usize = 10_000;
+/// Policy entries (resource rules) one subject's ACL may hold, over its policies. Java: no cap
+/// (`Policy.updateEntry` appends).
+pub const AUTH_MAX_ENTRIES_PER_ACL: usize = 1_000;

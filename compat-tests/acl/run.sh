@@ -27,6 +27,20 @@
 #   acl.java533.acl2-migrated       records what Java 5.3.3 answers with ACL 2.0 migrated from the same
 #                                   plain_acl.yml (migrateAuthFromV1Enabled): the signed client works, the
 #                                   refusals are NO_PERMISSION (16) with ACL 2.0's texts (we answer 4.9's)
+#   acl.ours.acl2-migrated          ours with the same ACL 2.0 + migrateAuthFromV1Enabled configuration:
+#                                   the signed send works and the three refusals equal Java 5.3.3's
+#   acl2.<side>.*                   ACL 2.0 (authenticationEnabled + authorizationEnabled, an init super
+#                                   user) on our broker (side "ours") and on the Java 5.3.3 broker ("java"):
+#                                   mqadmin 5.3.3 createUser, getUser, updateUser, listUser, createAcl,
+#                                   updateAcl, getAcl, listAcl, deleteAcl, deleteUser signed as the super
+#                                   user; a 5.3.3 producer/consumer signed as the new user sends and
+#                                   consumes; a wrong secret, a Deny topic, no signature and a deleted
+#                                   user are refused with NO_PERMISSION (16) and Java's remark
+#   acl2.same.<step>                ours and Java print the same mqadmin output and refusal for each step
+#                                   (addresses normalized)
+#   acl2.copy                       mqadmin copyUser and copyAcl from the Java 5.3.3 broker to ours
+#                                   (acl2.* take about 6 minutes on a loaded 2-core host, most of it
+#                                   the ~26 mqadmin JVM starts; ACL_SCENARIOS=acl2 runs only them)
 #
 # Environment: ACL_SCENARIOS (comma list of id prefixes), ACL_KEEP_WORK=1, RMQRS_BIN_DIR.
 # Last line: "acl-compat: N passed, M failed"; exit 1 when M > 0.
@@ -265,13 +279,14 @@ fi
 
 if wanted acl.java533.acl2-migrated; then
     home_setup v
-    if start_broker v java authenticationEnabled=true authorizationEnabled=true migrateAuthFromV1Enabled=true \
-        authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider \
-        authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider \
-        authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider \
-        authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider \
-        "initAuthenticationUser={\"username\":\"$ADMIN_AK\",\"password\":\"$ADMIN_SK\"}" \
-        "innerClientAuthenticationCredentials={\"accessKey\":\"$ADMIN_AK\",\"secretKey\":\"$ADMIN_SK\"}"; then
+    ACL2_MIGRATE_CONF=(authenticationEnabled=true authorizationEnabled=true
+        authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider
+        authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider
+        authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider
+        authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider
+        "initAuthenticationUser={\"username\":\"$ADMIN_AK\",\"password\":\"$ADMIN_SK\"}"
+        "innerClientAuthenticationCredentials={\"accessKey\":\"$ADMIN_AK\",\"secretKey\":\"$ADMIN_SK\"}")
+    if start_broker v java migrateAuthFromV1Enabled=true "${ACL2_MIGRATE_CONF[@]}"; then
         wait_for 60 grep -q "new broker registered.*:${BROKER_PORT[v]}" "$WORK/namesrv.log"
         tools_home "$WORK/tools-v" "$ADMIN_AK" "$ADMIN_SK"
         for t in acl-ok acl-deny; do
@@ -286,6 +301,134 @@ if wanted acl.java533.acl2-migrated; then
             report acl.java533.acl2-migrated PASS "signed send ok; wrong secret -> $(refusal "$WORK/v-wrong.log")"
         else report acl.java533.acl2-migrated FAIL "" "$WORK/v-send.log" "$WORK/v-wrong.log"; fi
         stop_broker v
+        # Ours with the same configuration: the same answers.
+        home_setup w
+        if start_broker w rust migrateAuthFromV1Enabled=true "rocketmqHome=$WORK/w/home" "${ACL2_MIGRATE_CONF[@]}"; then
+            tools_home "$WORK/tools-w" "$ADMIN_AK" "$ADMIN_SK"
+            for t in acl-ok acl-deny; do
+                ROCKETMQ_HOME="$WORK/tools-w" mqadmin "$WORK/w-topic.log" updateTopic -b "127.0.0.1:${BROKER_PORT[w]}" -t "$t" -r 4 -w 4
+            done
+            client "$CLIENT_CP" "$WORK/w-send.log" send "$AK" "$SK" acl-ok acl-g-v 2
+            client "$CLIENT_CP" "$WORK/w-wrong.log" refused "$AK" wrongsecret acl-ok acl-g-x 1
+            client "$CLIENT_CP" "$WORK/w-deny.log" refused "$AK" "$SK" acl-deny acl-g-x 1
+            client "$CLIENT_CP" "$WORK/w-none.log" refused - - acl-ok acl-g-x 1
+            same=1
+            for c in wrong deny none; do
+                [[ "$(refusal "$WORK/w-$c.log")" == "$(refusal "$WORK/v-$c.log")" ]] || { same=0; log "differs, $c: ours $(refusal "$WORK/w-$c.log")"; }
+            done
+            if grep -q '^RESULT send PASS' "$WORK/w-send.log" && [[ $same == 1 ]]; then
+                report acl.ours.acl2-migrated PASS "signed send ok; wrong secret, DENY topic, no signature: same answers as Java 5.3.3"
+            else report acl.ours.acl2-migrated FAIL "" "$WORK/w-send.log" "$WORK/w-deny.log"; fi
+            stop_broker w
+        else report acl.ours.acl2-migrated FAIL "our broker did not start" "$WORK/w.out"; fi
     else report acl.java533.acl2-migrated FAIL "Java 5.3.3 did not start" "$WORK/v.out"; fi
+fi
+# ---- ACL 2.0: the same steps against ours and the Java 5.3.3 broker, outputs compared.
+A2_ADMIN=acl2admin A2_ADMIN_SK=acl2adminpw A2U=acl2user
+ACL2_CONF=(authenticationEnabled=true authorizationEnabled=true
+    authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider
+    authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider
+    authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider
+    authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider
+    "initAuthenticationUser={\"username\":\"$A2_ADMIN\",\"password\":\"$A2_ADMIN_SK\"}"
+    "innerClientAuthenticationCredentials={\"accessKey\":\"$A2_ADMIN\",\"secretKey\":\"$A2_ADMIN_SK\"}")
+A2_STEPS=(createUser getUser updateUser listUser createAcl createAcl2 updateAcl getAcl listAcl
+    deleteAcl getAcl2 deleteUser listUser2)
+# acl2_side <side> <kind>: every step's output in $WORK/a2-<side>/<step>.out, addresses as ADDR.
+acl2_side() {
+    local side="$1" kind="$2" n="a2$1" d="$WORK/a2-$1" addr
+    mkdir -p "$d"
+    start_broker "$n" "$kind" "${ACL2_CONF[@]}" || { report "acl2.$side.start" FAIL "broker did not start" "$WORK/$n.out"; return 1; }
+    addr="127.0.0.1:${BROKER_PORT[$n]}"
+    [[ $kind == java ]] && wait_for 60 grep -q "new broker registered.*:${BROKER_PORT[$n]}" "$WORK/namesrv.log"
+    tools_home "$d/tools" "$A2_ADMIN" "$A2_ADMIN_SK"
+    a2() { local step="$1"; shift; ROCKETMQ_HOME="$d/tools" mqadmin "$d/$step.raw" "$@"
+        sed -e "s/$addr/ADDR/g" -e '/ |-/d' -e '/^$/d' -e '/^[0-9:. ]*\(WARN\|INFO\)/d' "$d/$step.raw" >"$d/$step.out"; }
+    a2 topic1 updateTopic -b "$addr" -t acl2-ok -r 4 -w 4
+    a2 topic2 updateTopic -b "$addr" -t acl2-deny -r 4 -w 4
+    a2 createUser createUser -b "$addr" -u "$A2U" -p acl2pass1
+    a2 getUser getUser -b "$addr" -u "$A2U"
+    a2 updateUser updateUser -b "$addr" -u "$A2U" -p acl2pass2
+    a2 listUser listUser -b "$addr"
+    a2 createAcl createAcl -b "$addr" -s "User:$A2U" -r Topic:acl2-ok,Group:acl2-g -a Pub,Sub -d Allow
+    a2 createAcl2 createAcl -b "$addr" -s "User:$A2U" -r Topic:acl2-deny -a Pub -d Deny
+    a2 updateAcl updateAcl -b "$addr" -s "User:$A2U" -r Topic:acl2-ok -a Pub,Sub,Get -i 127.0.0.1 -d Allow
+    a2 getAcl getAcl -b "$addr" -s "User:$A2U"
+    a2 listAcl listAcl -b "$addr"
+    client "$CLIENT_CP" "$d/send.log" send "$A2U" acl2pass2 acl2-ok acl2-g 5
+    client "$CLIENT_CP" "$d/consume.log" consume "$A2U" acl2pass2 acl2-ok acl2-g 5
+    # A refusal is judged once the broker answered: a client timeout (a loaded host) is retried.
+    a2_refused() { local out="$1"; shift
+        client "$CLIENT_CP" "$out" refused "$@"
+        grep -q RemotingTimeoutException "$out" && { log "client timed out, retrying: $out"; client "$CLIENT_CP" "$out" refused "$@"; }
+        return 0; }
+    a2_refused "$d/wrong.log" "$A2U" wrongpass1 acl2-ok acl2-g 1
+    a2_refused "$d/deny.log" "$A2U" acl2pass2 acl2-deny acl2-g 1
+    a2_refused "$d/none.log" - - acl2-ok acl2-g 1
+    a2 deleteAcl deleteAcl -b "$addr" -s "User:$A2U" -r Topic:acl2-deny
+    a2 getAcl2 getAcl -b "$addr" -s "User:$A2U"
+    a2 deleteUser deleteUser -b "$addr" -u "$A2U"
+    a2 listUser2 listUser -b "$addr"
+    a2_refused "$d/gone.log" "$A2U" acl2pass2 acl2-ok acl2-g 1
+    for c in wrong deny none gone; do refusal "$d/$c.log" >"$d/$c.out"; done
+    if [[ $kind == java ]] && wanted acl2.copy; then
+        # copyUser / copyAcl from the Java broker to a fresh broker of ours.
+        a2 copyUser0 createUser -b "$addr" -u acl2copy -p acl2copypw
+        a2 copyAcl0 createAcl -b "$addr" -s User:acl2copy -r Topic:acl2-ok -a Sub -d Allow
+        if start_broker a2copy rust brokerName=a2copy "${ACL2_CONF[@]}"; then
+            local to="127.0.0.1:${BROKER_PORT[a2copy]}"
+            a2 copyUser copyUser -f "$addr" -t "$to" -u acl2copy
+            a2 copyAcl copyAcl -f "$addr" -t "$to" -s User:acl2copy
+            a2 copyGetUser getUser -b "$to" -u acl2copy
+            a2 copyGetAcl getAcl -b "$to" -s User:acl2copy
+            stop_broker a2copy
+            if grep -q "^acl2copy  *acl2copypw  *Normal  *enable" "$d/copyGetUser.out" \
+                && grep -q "User:acl2copy  *Custom  *Topic:acl2-ok  *\[Sub\]  *null  *Allow" "$d/copyGetAcl.out"; then
+                report acl2.copy PASS "copyUser and copyAcl from Java 5.3.3 to ours"
+            else report acl2.copy FAIL "" "$d/copyUser.raw" "$d/copyAcl.raw" "$d/copyGetUser.raw" "$d/copyGetAcl.raw"; fi
+        else report acl2.copy FAIL "our broker did not start" "$WORK/a2copy.out"; fi
+    fi
+    stop_broker "$n"
+
+    local bad=() s
+    for s in createUser updateUser createAcl createAcl2 updateAcl deleteAcl deleteUser; do
+        grep -q "success" "$d/$s.out" || bad+=("$s")
+    done
+    grep -q "^$A2U  *acl2pass1  *Normal  *enable" "$d/getUser.out" || bad+=(getUser)
+    grep -q "^$A2U  *acl2pass2  *Normal  *enable" "$d/listUser.out" || bad+=(listUser)
+    grep -q "^$A2_ADMIN  *$A2_ADMIN_SK  *Super  *enable" "$d/listUser.out" || bad+=(listUser-admin)
+    grep -q "$A2U" "$d/listUser2.out" && bad+=(listUser2)
+    if [[ ${#bad[@]} == 0 ]]; then report "acl2.$side.mqadmin" PASS "createUser getUser updateUser listUser deleteUser"
+    else report "acl2.$side.mqadmin" FAIL "steps: ${bad[*]}" "$d/${bad[0]%%-*}.raw"; fi
+    bad=()
+    grep -q "User:$A2U  *Custom  *Topic:acl2-ok  *\[Pub, Sub, Get\]  *\[127.0.0.1\]  *Allow" "$d/getAcl.out" || bad+=(getAcl)
+    grep -q "User:$A2U  *Custom  *Topic:acl2-deny  *\[Pub\]  *null  *Deny" "$d/listAcl.out" || bad+=(listAcl)
+    grep -q "acl2-deny" "$d/getAcl2.out" && bad+=(getAcl2)
+    if [[ ${#bad[@]} == 0 ]]; then report "acl2.$side.mqadmin-acl" PASS "createAcl updateAcl getAcl listAcl deleteAcl"
+    else report "acl2.$side.mqadmin-acl" FAIL "steps: ${bad[*]}" "$d/${bad[0]}.raw"; fi
+    if grep -q '^RESULT send PASS' "$d/send.log" && grep -q '^RESULT consume PASS' "$d/consume.log"; then
+        report "acl2.$side.signed-send-consume" PASS "5 sent and consumed as $A2U"
+    else report "acl2.$side.signed-send-consume" FAIL "" "$d/send.log" "$d/consume.log"; fi
+    local want
+    for c in wrong deny none gone; do
+        case $c in
+            wrong) want="code=16 remark=check signature failed." ;;
+            deny) want="code=16 remark=User:$A2U has no permission to access Topic:acl2-deny from 127.0.0.1, the decision is deny." ;;
+            none) want="code=16 remark=username cannot be null." ;;
+            gone) want="code=16 remark=User:$A2U is not found." ;;
+        esac
+        if [[ "$(cat "$d/$c.out")" == "$want"* ]]; then report "acl2.$side.refused-$c" PASS "$(cut -c1-100 "$d/$c.out")"
+        else report "acl2.$side.refused-$c" FAIL "got: $(cat "$d/$c.out")" "$d/$c.log"; fi
+    done
+}
+if wanted acl2; then
+    acl2_side ours rust
+    if acl2_side java java; then
+        for s in "${A2_STEPS[@]}" wrong deny none gone; do
+            if diff -q "$WORK/a2-ours/$s.out" "$WORK/a2-java/$s.out" >/dev/null; then
+                report "acl2.same.$s" PASS "$(grep -vc '^$' "$WORK/a2-ours/$s.out") lines identical"
+            else report "acl2.same.$s" FAIL "ours and Java differ" "$WORK/a2-ours/$s.out" "$WORK/a2-java/$s.out"; fi
+        done
+    fi
 fi
 finish

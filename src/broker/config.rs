@@ -92,6 +92,35 @@ pub const BROKER_KEYS: &[KeyDef] = keys! {
     "clearRetryTopicWhenDeleteTopic": Bool = "true",
 };
 
+/// `AuthConfig` fields (ACL 2.0, `broker::auth`). The provider and strategy class names are
+/// accepted and not used: ours is always the local provider pair (`Default*Provider` with
+/// `Local*MetadataProvider`), and the caches do not apply (everything is in memory).
+pub const AUTH_KEYS: &[KeyDef] = keys! {
+    "authenticationEnabled": Bool = "false",
+    "authenticationProvider": Str = "",
+    "authenticationMetadataProvider": Str = "",
+    "authenticationStrategy": Str = "",
+    "authenticationWhitelist": Str = "",
+    "initAuthenticationUser": Str = "",
+    "innerClientAuthenticationCredentials": Str = "",
+    "authorizationEnabled": Bool = "false",
+    "authorizationProvider": Str = "",
+    "authorizationMetadataProvider": Str = "",
+    "authorizationStrategy": Str = "",
+    "authorizationWhitelist": Str = "",
+    "migrateAuthFromV1Enabled": Bool = "false",
+    "userCacheMaxNum": Int = "1000",
+    "userCacheExpiredSecond": Int = "600",
+    "userCacheRefreshSecond": Int = "60",
+    "aclCacheMaxNum": Int = "1000",
+    "aclCacheExpiredSecond": Int = "600",
+    "aclCacheRefreshSecond": Int = "60",
+    "statefulAuthenticationCacheMaxNum": Int = "10000",
+    "statefulAuthenticationCacheExpiredSecond": Int = "60",
+    "statefulAuthorizationCacheMaxNum": Int = "10000",
+    "statefulAuthorizationCacheExpiredSecond": Int = "60",
+};
+
 /// `MessageStoreConfig` fields.
 pub const STORE_KEYS: &[KeyDef] = keys! {
     "storePathRootDir": Str = "" => important,
@@ -222,7 +251,7 @@ pub fn defaults() -> ConfigValues {
         ("storePathRootDir", home.join("store").display().to_string()),
     ];
     ConfigValues::new(
-        &[BROKER_KEYS, STORE_KEYS, NETTY_KEYS, PROXY_KEYS],
+        &[BROKER_KEYS, STORE_KEYS, NETTY_KEYS, PROXY_KEYS, AUTH_KEYS],
         &overrides,
     )
 }

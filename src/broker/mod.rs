@@ -5,6 +5,7 @@
 //! message arrives; [`register`] keeps the name servers informed; [`startup`] wires it together.
 
 pub mod acl;
+pub mod auth;
 pub mod client_manager;
 pub mod config;
 pub mod config_file;
@@ -115,6 +116,9 @@ pub struct Broker {
     /// The settings every send reads, snapshotted from `config` (refreshed on update), so a
     /// send takes no config lookup or copy.
     send_settings: RwLock<Arc<SendSettings>>,
+    /// ACL 2.0: users and rules (always loaded, for the AUTH_* requests); checks requests when
+    /// `authenticationEnabled` or `authorizationEnabled`.
+    pub auth: Arc<auth::Auth>,
 }
 
 /// Broker settings read on every send (`preSend`, `msgCheck`, `handleRetryAndDLQ`).
@@ -281,7 +285,31 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         None
     };
     let (topics_changed, _) = watch::channel(0);
-    let acl = open_acl(&config)?;
+    let auth_config = auth::AuthConfig::from_config(&config);
+    let acl = if auth_config.enabled() {
+        if config.get_bool("aclEnable") {
+            warn!(
+                "aclEnable=true is ignored: ACL 2.0 (authenticationEnabled/authorizationEnabled) is on, as in Java 5.3.3"
+            );
+        }
+        None
+    } else {
+        open_acl(&config)?
+    };
+    let auth = Arc::new(
+        auth::Auth::open(auth_config, &cfg_dir)
+            .map_err(|e| StoreError::Corrupt(format!("ACL 2.0: {e}")))?,
+    );
+    if config.get_bool("migrateAuthFromV1Enabled") {
+        let home = acl_home(&config);
+        if home.is_empty() {
+            warn!(
+                "migrateAuthFromV1Enabled=true but neither rocketmqHome nor ROCKETMQ_HOME is set"
+            );
+        } else {
+            auth::migrate::migrate(&auth.store, std::path::Path::new(&home));
+        }
+    }
     let metrics = prom::BrokerMetrics::new(
         config
             .get("metricsExporterType")
@@ -325,6 +353,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         started_ms: crate::store::message_store::now_millis(),
         acl,
         send_settings,
+        auth,
     });
     install_encoders(&broker);
     if broker.config_bool("traceTopicEnable") {
@@ -353,15 +382,20 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
     Ok(broker)
 }
 
+/// `rocketmqHome`, else `$ROCKETMQ_HOME`: where the ACL 1.0 files are.
+fn acl_home(config: &ConfigValues) -> String {
+    match config.get("rocketmqHome") {
+        "" => std::env::var("ROCKETMQ_HOME").unwrap_or_default(),
+        h => h.to_owned(),
+    }
+}
+
 /// With `aclEnable=true`, loads the ACL files under `rocketmqHome` (or `$ROCKETMQ_HOME`).
 fn open_acl(config: &ConfigValues) -> Result<Option<Arc<acl::PlainAcl>>, StoreError> {
     if !config.get_bool("aclEnable") {
         return Ok(None);
     }
-    let home = match config.get("rocketmqHome") {
-        "" => std::env::var("ROCKETMQ_HOME").unwrap_or_default(),
-        h => h.to_owned(),
-    };
+    let home = acl_home(config);
     if home.is_empty() {
         warn!("aclEnable=true but neither rocketmqHome nor ROCKETMQ_HOME is set: no ACL files");
     }

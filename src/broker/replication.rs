@@ -144,7 +144,8 @@ async fn take_back_offsets(broker: Arc<Broker>) {
 pub async fn take_back_once(broker: &Broker) -> bool {
     let mut reached = false;
     for slave in &slave_addrs(broker).await {
-        let req = RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET.code(), None);
+        let mut req = RemotingCommand::request(RequestCode::GET_ALL_CONSUMER_OFFSET.code(), None);
+        broker.auth.sign(&mut req);
         match broker.namesrv.invoke(slave, req, SYNC_CALL_TIMEOUT).await {
             Ok(r) if r.code == ResponseCode::SUCCESS.code() => {
                 reached = true;
@@ -191,7 +192,8 @@ pub async fn sync_all(broker: &Broker, master: &str) {
         } else {
             master
         };
-        let req = RemotingCommand::request(code.code(), None);
+        let mut req = RemotingCommand::request(code.code(), None);
+        broker.auth.sign(&mut req);
         let body = match broker.namesrv.invoke(addr, req, SYNC_CALL_TIMEOUT).await {
             Ok(r) if r.code == ResponseCode::SUCCESS.code() => r.body,
             Ok(r) => {

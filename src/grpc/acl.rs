@@ -20,6 +20,8 @@ use super::pb::{
     Resource, SendMessageRequest, Settings, settings::PubSub,
 };
 use crate::broker::acl::resource::{ANY, AccessResource, PUB, SUB};
+use crate::broker::auth::context::Wanted;
+use crate::broker::auth::model::{Action, Resource as AuthResource};
 use crate::broker::topic_config::RETRY_PREFIX;
 
 /// Resources with the permission each needs, a later entry for a resource replacing an earlier
@@ -62,6 +64,44 @@ impl Perms {
 pub trait Resources {
     /// Adds the request's resources to `p`.
     fn resources(&self, p: &mut Perms) -> Result<(), String>;
+
+    /// ACL 2.0: the resources and actions 5.3.3's `DefaultAuthorizationContextBuilder` asks
+    /// for (by default the ACL 1.0 resources: topics Pub or Sub, groups Sub, Any as Pub or Sub).
+    fn wanted(&self) -> Result<Vec<Wanted>, String> {
+        let mut p = Perms::default();
+        self.resources(&mut p)?;
+        Ok(p.0.iter().map(|(n, perm)| to_wanted(n, *perm)).collect())
+    }
+}
+
+/// An ACL 1.0 resource and permission as an ACL 2.0 context.
+fn to_wanted(name: &str, perm: u8) -> Wanted {
+    if name.starts_with(RETRY_PREFIX) {
+        return Wanted {
+            resource: AuthResource::group(name),
+            actions: vec![Action::Sub],
+        };
+    }
+    let actions = match perm {
+        PUB => vec![Action::Pub],
+        SUB => vec![Action::Sub],
+        _ => vec![Action::Pub, Action::Sub],
+    };
+    Wanted {
+        resource: AuthResource::topic(name),
+        actions,
+    }
+}
+
+/// A group named by a request, as 5.3.3 asks for it (`newGroupSubContexts`).
+fn group_sub(r: Option<&Resource>) -> Result<Wanted, String> {
+    match r.filter(|r| !r.name.trim().is_empty()) {
+        Some(r) => Ok(Wanted {
+            resource: AuthResource::group(&r.name),
+            actions: vec![Action::Sub],
+        }),
+        None => Err("group is null.".into()),
+    }
 }
 
 impl Resources for HeartbeatRequest {
@@ -75,6 +115,22 @@ impl Resources for HeartbeatRequest {
             p.group(self.group.as_ref(), SUB);
         }
         Ok(())
+    }
+
+    /// 5.3.3 also checks PULL_CONSUMER heartbeats.
+    fn wanted(&self) -> Result<Vec<Wanted>, String> {
+        let consumer = [
+            ClientType::PushConsumer,
+            ClientType::SimpleConsumer,
+            ClientType::PullConsumer,
+        ]
+        .iter()
+        .any(|t| *t as i32 == self.client_type);
+        if consumer {
+            Ok(vec![group_sub(self.group.as_ref())?])
+        } else {
+            Ok(Vec::new())
+        }
     }
 }
 
@@ -117,9 +173,21 @@ macro_rules! group_and_topic {
 group_and_topic!(
     AckMessageRequest,
     ForwardMessageToDeadLetterQueueRequest,
-    QueryAssignmentRequest,
-    ChangeInvisibleDurationRequest
+    QueryAssignmentRequest
 );
+
+impl Resources for ChangeInvisibleDurationRequest {
+    fn resources(&self, p: &mut Perms) -> Result<(), String> {
+        p.group(self.group.as_ref(), SUB);
+        p.topic(self.topic.as_ref(), SUB);
+        Ok(())
+    }
+
+    /// 5.3.3 checks the group only.
+    fn wanted(&self) -> Result<Vec<Wanted>, String> {
+        Ok(vec![group_sub(self.group.as_ref())?])
+    }
+}
 
 impl Resources for EndTransactionRequest {
     fn resources(&self, p: &mut Perms) -> Result<(), String> {
@@ -132,6 +200,16 @@ impl Resources for NotifyClientTerminationRequest {
     fn resources(&self, p: &mut Perms) -> Result<(), String> {
         p.group(self.group.as_ref(), SUB);
         Ok(())
+    }
+
+    /// 5.3.3: only a named group is checked.
+    fn wanted(&self) -> Result<Vec<Wanted>, String> {
+        Ok(
+            match self.group.as_ref().filter(|g| !g.name.trim().is_empty()) {
+                Some(g) => vec![group_sub(Some(g))?],
+                None => Vec::new(),
+            },
+        )
     }
 }
 
@@ -146,6 +224,11 @@ impl Resources for QueryRouteRequest {
 impl Resources for RecallMessageRequest {
     fn resources(&self, _p: &mut Perms) -> Result<(), String> {
         Ok(())
+    }
+
+    /// 5.3.3 checks Pub on the topic.
+    fn wanted(&self) -> Result<Vec<Wanted>, String> {
+        Ok(vec![to_wanted(&wrapped(self.topic.as_ref()), PUB)])
     }
 }
 
@@ -220,6 +303,9 @@ impl Endpoint {
         remote: SocketAddr,
         req: &T,
     ) -> Result<(), tonic::Status> {
+        if self.broker.auth.config.enabled() {
+            return self.authorize_v2(md, remote, req);
+        }
         let Some(acl) = &self.broker.acl else {
             return Ok(());
         };
@@ -246,6 +332,47 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// ACL 2.0 (`authenticationEnabled` / `authorizationEnabled`), as the 5.3.3 proxy's gRPC
+    /// pipelines check it: the signed `x-mq-date-time` authenticates the credential's user, and
+    /// each resource of the request is authorized for it ([`Resources::wanted`]). Java answers the refusal inside the response (`Code.UNAUTHORIZED`
+    /// with the same message); we end the call with PERMISSION_DENIED and that message.
+    fn authorize_v2<T: Resources>(
+        &self,
+        md: &MetadataMap,
+        remote: SocketAddr,
+        req: &T,
+    ) -> Result<(), tonic::Status> {
+        let auth = &self.broker.auth;
+        let header = |k: &str| md.get(k).and_then(|v| v.to_str().ok());
+        let denied = |m: String| tonic::Status::permission_denied(m);
+        let (user, sig) = match header("authorization").filter(|h| !h.is_empty()) {
+            None => (None, None),
+            Some(h) => {
+                if header("x-mq-date-time").is_none_or(str::is_empty) {
+                    return Err(denied("datetime is null.".into()));
+                }
+                parse_authorization(h).map_err(denied)?
+            }
+        };
+        if auth.config.authentication_enabled {
+            auth.authenticate_signed(
+                user.as_deref(),
+                sig.as_deref(),
+                header("x-mq-date-time").unwrap_or_default().as_bytes(),
+            )
+            .map_err(denied)?;
+        }
+        if auth.config.authorization_enabled {
+            let ip = crate::broker::auth::source_ip(remote.ip());
+            for w in &req.wanted().map_err(denied)? {
+                auth.authorize(user.as_deref(), w, &ip).map_err(denied)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +387,39 @@ mod tests {
         assert_eq!(sig.as_deref(), Some("Cgs="));
         assert!(parse_authorization("nospace").is_err());
         assert!(parse_authorization("M Signature=XYZ").is_err());
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn acl2_contexts_as_533() {
+        let r = |n: &str| {
+            Some(Resource {
+                resource_namespace: String::new(),
+                name: n.into(),
+            })
+        };
+        let hb = HeartbeatRequest {
+            group: r("G"),
+            client_type: ClientType::PullConsumer as i32,
+        };
+        let w = hb.wanted().unwrap();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].resource.key(), "Group:G");
+        let c = ChangeInvisibleDurationRequest {
+            group: r("G"),
+            topic: r("T"),
+            ..ChangeInvisibleDurationRequest::default()
+        };
+        assert_eq!(c.wanted().unwrap().len(), 1);
+        let q = QueryRouteRequest {
+            topic: r("T"),
+            ..QueryRouteRequest::default()
+        };
+        let w = q.wanted().unwrap();
+        assert_eq!(w[0].resource.key(), "Topic:T");
+        assert_eq!(w[0].actions, [Action::Pub, Action::Sub]);
+        let n = NotifyClientTerminationRequest::default();
+        assert!(n.wanted().unwrap().is_empty());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod admin_ops;
 pub mod admin_relay;
 pub mod assignment;
+pub mod auth;
 pub mod client;
 pub mod ha;
 pub mod lock;
@@ -130,6 +131,16 @@ sync_handler!(acl_delete => acl::delete_acl_config);
 sync_handler!(acl_info => acl::get_broker_cluster_acl_info);
 sync_handler!(acl_white => acl::update_global_white_addrs);
 sync_handler!(view_message => query::view_message_by_id);
+sync_handler!(auth_create_user => auth::create_user);
+sync_handler!(auth_update_user => auth::update_user);
+sync_handler!(auth_delete_user => auth::delete_user);
+sync_handler!(auth_get_user => auth::get_user);
+sync_handler!(auth_list_user => auth::list_user);
+sync_handler!(auth_create_acl => auth::create_acl);
+sync_handler!(auth_update_acl => auth::update_acl);
+sync_handler!(auth_delete_acl => auth::delete_acl);
+sync_handler!(auth_get_acl => auth::get_acl);
+sync_handler!(auth_list_acl => auth::list_acl);
 sync_handler!(recall_message => recall::recall_message);
 
 fn send_message<'a>(
@@ -342,6 +353,16 @@ pub static TABLE: &[Route] = &[
         acl_white,
         true,
     ),
+    row(RequestCode::AUTH_CREATE_USER, auth_create_user, true),
+    row(RequestCode::AUTH_UPDATE_USER, auth_update_user, true),
+    row(RequestCode::AUTH_DELETE_USER, auth_delete_user, true),
+    row(RequestCode::AUTH_GET_USER, auth_get_user, false),
+    row(RequestCode::AUTH_LIST_USER, auth_list_user, false),
+    row(RequestCode::AUTH_CREATE_ACL, auth_create_acl, true),
+    row(RequestCode::AUTH_UPDATE_ACL, auth_update_acl, true),
+    row(RequestCode::AUTH_DELETE_ACL, auth_delete_acl, true),
+    row(RequestCode::AUTH_GET_ACL, auth_get_acl, false),
+    row(RequestCode::AUTH_LIST_ACL, auth_list_acl, false),
 ];
 
 /// What a slave refuses (Java 5.x: the send processor's `rejectRequest`).
@@ -394,6 +415,15 @@ async fn route(
     conn: &ConnectionHandle,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
+    if broker.auth.config.enabled()
+        && let Err(remark) = broker.auth.check(&request, conn.peer())
+    {
+        // Java 5.3.3: the request pipeline throws `AbortProcessException(NO_PERMISSION, msg)`
+        // before any processor runs (nothing is answered to a oneway request).
+        debug!(code = request.code, peer = %conn.peer(), %remark, "ACL 2.0 refused");
+        return (!request.is_oneway())
+            .then(|| RemotingCommand::error(ResponseCode::NO_PERMISSION, remark));
+    }
     if let Some(acl) = &broker.acl
         && let Err(e) = acl.check(&request, conn.peer().ip())
     {
