@@ -327,3 +327,16 @@ const _: () = assert!(GRPC_MIN_LONG_POLLING_MS < GRPC_MAX_LONG_POLLING_MS);
 pub const METRIC_SERIES_PER_FAMILY: usize = 2000;
 
 const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);
+
+/// Time a new gRPC connection gets to show its first byte and, when it starts TLS, to finish
+/// the handshake; past it the connection is closed. Java: Netty `SslHandler`'s default
+/// `handshakeTimeoutMillis`, 10 s (the proxy sets none of its own).
+pub const GRPC_TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// New gRPC connections being sniffed or TLS-handshaken at once; further accepts wait in the
+/// kernel's backlog. Ours: Java's Netty pipeline has no such bound.
+pub const GRPC_TLS_MAX_HANDSHAKES: usize = 256;
+
+/// Accepted gRPC connections handed to the HTTP/2 server but not yet taken by it.
+/// Ours (tonic's own `TcpIncoming` has no queue).
+pub const GRPC_ACCEPTED_QUEUE: usize = 64;

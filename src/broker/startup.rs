@@ -134,13 +134,19 @@ pub async fn run(
         server_cfg,
         wait(stop_rx.clone()),
     ));
-    let grpc = grpc_listener.map(|l| {
-        tokio::spawn(crate::grpc::serve(
-            crate::grpc::Endpoint::new(Arc::clone(&broker), grpc_port),
-            l,
-            wait(stop_rx.clone()),
-        ))
-    });
+    let grpc = match grpc_listener {
+        Some(l) => {
+            let tls = crate::grpc::tls::Tls::from_broker(&broker)
+                .map_err(|e| format!("gRPC TLS setup failed: {e}"))?;
+            Some(tokio::spawn(crate::grpc::serve(
+                crate::grpc::Endpoint::new(Arc::clone(&broker), grpc_port),
+                l,
+                tls,
+                wait(stop_rx.clone()),
+            )))
+        }
+        None => None,
+    };
     let ha_port_task = tokio::spawn(crate::ha::master::serve(
         Arc::clone(&broker.ha),
         ha_listener,
