@@ -3,7 +3,12 @@
 //! self-signed test certificate and with PEM files verified against their own root; plaintext
 //! still works beside it; `enforcing` refuses plaintext and `disabled` refuses TLS.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
 
 mod common;
 
