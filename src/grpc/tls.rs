@@ -340,3 +340,25 @@ async fn negotiate(stream: TcpStream, tls: &Tls) -> io::Result<GrpcStream> {
     let s = acceptor.accept(stream).await?;
     Ok(GrpcStream::Tls(Box::new(s)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_as_java_tls_mode() {
+        assert_eq!(TlsMode::parse("disabled"), TlsMode::Disabled);
+        assert_eq!(TlsMode::parse(" Enforcing "), TlsMode::Enforcing);
+        assert_eq!(TlsMode::parse("permissive"), TlsMode::Permissive);
+        assert_eq!(TlsMode::parse(""), TlsMode::Permissive);
+        assert_eq!(TlsMode::parse("strict"), TlsMode::Permissive);
+    }
+
+    #[test]
+    fn the_test_certificate_makes_an_acceptor() {
+        let (certs, key) = self_signed(vec!["localhost".into(), "10.0.0.7".into()]).unwrap();
+        assert_eq!(certs.len(), 1);
+        assert!(certs[0].windows(4).any(|w| w == [10, 0, 0, 7]));
+        assert!(acceptor(certs, key).is_ok());
+    }
+}
