@@ -13,10 +13,11 @@
 //! - `consume`, `ack`, `receipt`: ReceiveMessage (long-polling POP), AckMessage,
 //!   ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue, and the receipt handles.
 //! - `renew`: auto-renewal of the handles push consumers hold (`auto_renew`).
+//! - [`tls`]: TLS and plaintext HTTP/2 on the same port (`tlsMode`, Java's
+//!   `ProxyAndTlsProtocolNegotiator`).
 //!
 //! Not served yet (gRPC UNIMPLEMENTED): PullMessage, UpdateOffset, GetOffset, QueryOffset (the
 //! SDKs' pull consumer, which the 5.0.x SDKs do not ship).
-//! - `tls`: TLS and plaintext on the same port (`tlsMode`, Java's `ProxyAndTlsProtocolNegotiator`).
 
 mod ack;
 pub mod acl;
