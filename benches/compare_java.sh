@@ -62,7 +62,8 @@ source "$ROOT/benches/lib.sh"   # log/die, stop_pid/cleanup/run, fetch_java_jars
 # ---------------------------------------------------------------- build / fetch
 mkdir -p "$WORK/logs" "$WORK/home"
 build_release
-require_bins "$BIN" mqnamesrv mqbroker rocketmq-standalone rmq-loadgen
+require_bins "$BIN" mqnamesrv mqbroker rmq-loadgen
+[[ $OURS_MODE != standalone ]] || require_bins "$BIN" rocketmq-standalone
 require_tools mvn java javac python3 unzip ss
 
 fetch_java_jars sources   # the 5.3.3 jars and the rocketmq-all source release
@@ -344,6 +345,7 @@ done
 print_table "$TABLE"
 
 TOTAL=$((SECONDS - T_START))
+CARRY="$(awk '/^## CPU per message and produce-path cuts/ {on = 1} on && /^## / && !/produce-path cuts/ {on = 0} on' "$RESULTS" 2>/dev/null)"
 {
     echo "# Rust broker vs Apache RocketMQ 5.3.3 (Java) — side-by-side results"
     echo
@@ -372,5 +374,10 @@ TOTAL=$((SECONDS - T_START))
     echo 'Drain and `--count` times are measured by rmq-loadgen with 10 ms resolution.'
     echo
     quietness_section
+    # The hand-written produce-path section (benches/produce_profile.sh figures) survives a re-run.
+    if [[ -n "$CARRY" ]]; then
+        echo
+        printf '%s\n' "$CARRY"
+    fi
 } >"$RESULTS"
 log "wrote $RESULTS; total run time ${TOTAL} s"

@@ -57,11 +57,7 @@ pub fn get_property<'a>(props: &'a [(String, String)], key: &str) -> Option<&'a 
 /// `(h ^ h >>> 16) & (capacity - 1)` of `String.hashCode`, ties in insertion order. The broker
 /// rebuilds a message's properties through such maps, so the stored string follows this order.
 pub fn java_hashmap_order(props: &mut [(String, String)]) {
-    let mut capacity: usize = 128;
-    while props.len() * 4 > capacity * 3 {
-        capacity *= 2;
-    }
-    let mask = u32::try_from(capacity - 1).unwrap_or(u32::MAX);
+    let mask = java_hashmap_mask(props.len());
     props.sort_by_key(|(k, _)| {
         let h = java_string_hash(k).cast_unsigned();
         (h ^ (h >> 16)) & mask
@@ -79,6 +75,75 @@ pub fn properties_to_string(props: &[(String, String)]) -> String {
         out.push(PROPERTY_SEPARATOR);
     }
     out
+}
+
+/// [`parse_properties`] without copying: the pairs borrow `text` (same skipping and
+/// last-duplicate-wins rules), so a value can later be replaced by one borrowed elsewhere.
+#[must_use]
+pub fn parse_properties_borrowed(text: &str) -> Vec<(&str, &str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for seg in text.split(PROPERTY_SEPARATOR) {
+        if seg.chars().count() < 3 {
+            continue;
+        }
+        let Some((k, v)) = seg.split_once(NAME_VALUE_SEPARATOR) else {
+            continue;
+        };
+        if k.is_empty() || v.is_empty() {
+            continue;
+        }
+        if let Some(slot) = out.iter_mut().find(|(ek, _)| *ek == k) {
+            slot.1 = v;
+        } else {
+            out.push((k, v));
+        }
+    }
+    out
+}
+
+/// [`put_property`] for borrowed pairs.
+pub fn put_property_borrowed<'a>(
+    props: &mut Vec<(&'a str, &'a str)>,
+    key: &'a str,
+    value: &'a str,
+) {
+    if let Some(slot) = props.iter_mut().find(|(k, _)| *k == key) {
+        slot.1 = value;
+    } else {
+        props.push((key, value));
+    }
+}
+
+/// [`java_hashmap_order`] for borrowed pairs (each key hashed once).
+pub fn java_hashmap_order_borrowed(props: &mut [(&str, &str)]) {
+    let mask = java_hashmap_mask(props.len());
+    // `sort_by_cached_key` is stable: ties keep insertion order, as in Java's bucket lists.
+    props.sort_by_cached_key(|(k, _)| {
+        let h = java_string_hash(k).cast_unsigned();
+        (h ^ (h >> 16)) & mask
+    });
+}
+
+/// [`properties_to_string`] for borrowed pairs.
+#[must_use]
+pub fn properties_to_string_borrowed(props: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(props.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (k, v) in props {
+        out.push_str(k);
+        out.push(NAME_VALUE_SEPARATOR);
+        out.push_str(v);
+        out.push(PROPERTY_SEPARATOR);
+    }
+    out
+}
+
+/// The bucket mask of a Java `new HashMap<>(128)` holding `len` entries (it doubles past 3/4).
+fn java_hashmap_mask(len: usize) -> u32 {
+    let mut capacity: usize = 128;
+    while len * 4 > capacity * 3 {
+        capacity *= 2;
+    }
+    u32::try_from(capacity - 1).unwrap_or(u32::MAX)
 }
 
 /// One message inside a SEND_BATCH body.

@@ -52,6 +52,14 @@
 #   ours.grpc-python-consume
 #       the Python SDK's SimpleConsumer receives and acks 10 messages the Java gRPC producer sent
 #       and 13 the Python producer sent.
+#   ours.grpc-node
+#       the official Node.js SDK (npm rocketmq-client-nodejs 1.0.8, installed under the run's work
+#       dir) sends 8 normal messages (tag, 2 keys, a user property) and 4 FIFO messages (two
+#       message groups, tag TagNF); a remoting 5.3.3 DefaultMQProducer sends 10 more; the Node
+#       SimpleConsumer (GrpcFifo subscribed to TagNF alone, which filters out what the other
+#       scenarios put there) receives and acks all 22 with their tag, message id, message group,
+#       body and property, and
+#       a Java gRPC SimpleConsumer of another group reads the 18 normal ones with their ids.
 #   ours.grpc-acl
 #       aclEnable=true with a plain_acl.yml account: a gRPC Producer signing with its AK/SK (the
 #       authorization / x-mq-date-time metadata) sends and a SimpleConsumer signing the same way
@@ -73,6 +81,8 @@ source "$ROOT/compat-tests/lib.sh"
 GRPC_CP="$JAVA_OUT/classes/grpc:$JAVA_OUT/lib/grpc-client-java/*"
 PY_SDK=rocketmq-python-client==5.1.2
 VENV="$ROOT/compat-tests/grpc/target/venv"
+NODE_SDK=rocketmq-client-nodejs@1.0.8
+NODE_DIR="$WORK/node"
 
 # python_sdk: a venv with the Python SDK from PyPI (kept between runs, keyed by the version).
 python_sdk() {
@@ -80,6 +90,17 @@ python_sdk() {
     rm -rf "$VENV"
     python3 -m venv "$VENV" && timeout 600 "$VENV/bin/pip" install -q "$PY_SDK" >"$WORK/pip.log" 2>&1 \
         && echo "$PY_SDK" >"$VENV/.stamp"
+}
+
+# node_sdk: the Node.js SDK from npm in $NODE_DIR (a fresh work dir each run; never committed).
+node_sdk() {
+    command -v node >/dev/null && command -v npm >/dev/null || { echo "node or npm not on PATH" >"$WORK/npm.log"; return 1; }
+    mkdir -p "$NODE_DIR" && echo '{"private": true}' >"$NODE_DIR/package.json" \
+        && (cd "$NODE_DIR" && timeout 300 npm install --no-audit --no-fund --ignore-scripts "$NODE_SDK") >"$WORK/npm.log" 2>&1
+}
+node_run() { # <out> <args...>
+    local out="$1"; shift
+    (cd "$WORK" && HOME="$WORK/client-home" NODE_PATH="$NODE_DIR/node_modules" timeout -k 10 120 node "$HERE/node_client.js" "$@" >"$out" 2>&1)
 }
 
 build_all
@@ -251,9 +272,10 @@ consume() {
     gp="$(pick_port 0)" || { report ours.grpc-consume FAIL "no free port"; return; }
     start_broker $b rust brokerClusterName=GrpcCC brokerName=grpc-c enableProxy=true "grpcServerPort=$gp" \
         || { report ours.grpc-consume FAIL "broker did not start" "$WORK/$b.out"; return; }
-    local ep="127.0.0.1:$gp" addr="127.0.0.1:${BROKER_PORT[$b]}" t ty
+    local ep="127.0.0.1:$gp" addr="127.0.0.1:${BROKER_PORT[$b]}" t ty npm_pid=
+    if wanted ours.grpc-node; then node_sdk & npm_pid=$!; fi # installs while the topics are made
     for t in GrpcSimple:NORMAL GrpcPush:NORMAL GrpcFifoC:FIFO GrpcFromRemoting:NORMAL GrpcPy:NORMAL GrpcDlq:NORMAL \
-        GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY; do
+        GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY GrpcNode:NORMAL; do
         ty="${t#*:}"; t="${t%%:*}"
         mqadmin "$WORK/cut-$t.out" updateTopic -b "$addr" -t "$t" -r 4 -w 4 -a "+message.type=$ty"
         grep -q "create topic to" "$WORK/cut-$t.out" || { report ours.grpc-consume FAIL "updateTopic $t failed" "$WORK/cut-$t.out"; return; }
@@ -319,7 +341,28 @@ consume() {
             report ours.grpc-python-consume FAIL "cannot install $PY_SDK from PyPI" "$WORK/pip.log"
         fi
     fi
+    [[ -n "$npm_pid" ]] && node_scenario "$ep" "$npm_pid"
     stop_broker $b
+}
+
+node_scenario() { # <endpoint> <pid of node_sdk>
+    local id=ours.grpc-node ep="$1" r1 r2 r3 r4
+    wait "$2" || { report $id FAIL "cannot install $NODE_SDK with npm (or run it)" "$WORK/npm.log"; return; }
+    node_run "$WORK/node-produce.out" produce "$ep" nd "$WORK/node-expect.txt"
+    java_run "$CLIENT_CP" "$WORK/node-rprod.out" GrpcInterop produce "$NS" GrpcNode nr 10 "$WORK/node-expect.txt"
+    node_run "$WORK/node-consume.out" consume "$ep" grpc_node GrpcNode,GrpcFifo:TagNF "$WORK/node-expect.txt" 60
+    java_run "$GRPC_CP" "$WORK/node-jdrain.out" GrpcConsume drain "$ep" GrpcNode grpc_node_java "$WORK/node-expect.txt" 60
+    r1="$(grep '^RESULT node-produce' "$WORK/node-produce.out")"
+    r2="$(grep '^RESULT produce' "$WORK/node-rprod.out")"
+    r3="$(grep '^RESULT node-consume' "$WORK/node-consume.out")"
+    r4="$(grep '^RESULT drain' "$WORK/node-jdrain.out")"
+    if [[ "$r1" == "RESULT node-produce PASS"* && "$r2" == "RESULT produce PASS sent=10/10"* \
+        && "$r3" == "RESULT node-consume PASS"* && "$r4" == "RESULT drain PASS"* ]]; then
+        report $id PASS "$NODE_SDK (node $(node --version)): sent ${r1#RESULT node-produce PASS sent=}; with 10 from DefaultMQProducer 5.3.3 its SimpleConsumer ${r3#RESULT node-consume PASS }; Java gRPC SimpleConsumer ${r4#RESULT drain PASS }"
+    else
+        report $id FAIL "${r1:-no produce result} / ${r2:-no remoting result} / ${r3:-no consume result} / ${r4:-no drain result}" \
+            "$WORK/node-produce.out" "$WORK/node-consume.out" "$WORK/node-jdrain.out" "$WORK/npm.log"
+    fi
 }
 
 renew() {
@@ -364,7 +407,7 @@ acl() {
 wanted ours.grpc-produce && interop
 wanted ours.grpc-transaction && ! wanted ours.grpc-produce && interop
 { wanted ours.grpc-simple || wanted ours.grpc-push || wanted ours.grpc-fifo || wanted ours.grpc-dlq || wanted ours.grpc-remoting-to \
-    || wanted ours.grpc-python-consume; } && consume
+    || wanted ours.grpc-python-consume || wanted ours.grpc-node; } && consume
 wanted ours.grpc-auto-renew && renew
 wanted ours.grpc-acl && acl
 wanted ours.grpc-standalone && standalone

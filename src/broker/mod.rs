@@ -112,6 +112,42 @@ pub struct Broker {
     pub started_ms: i64,
     /// ACL 1.0 (`aclEnable=true`): accounts from `plain_acl.yml`.
     pub acl: Option<Arc<acl::PlainAcl>>,
+    /// The settings every send reads, snapshotted from `config` (refreshed on update), so a
+    /// send takes no config lookup or copy.
+    send_settings: RwLock<Arc<SendSettings>>,
+}
+
+/// Broker settings read on every send (`preSend`, `msgCheck`, `handleRetryAndDLQ`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendSettings {
+    /// `regionId`, answered as `MSG_REGION` and stored as a property.
+    pub region_id: String,
+    /// `traceOn`, answered as `TRACE_ON` and stored as a property.
+    pub trace_on: bool,
+    /// `autoCreateTopicEnable`.
+    pub auto_create_topic: bool,
+    /// `autoCreateSubscriptionGroup`.
+    pub auto_create_group: bool,
+    /// `rejectTransactionMessage`.
+    pub reject_transaction: bool,
+}
+
+impl SendSettings {
+    fn from_config(c: &ConfigValues) -> Self {
+        Self {
+            region_id: c.get("regionId").to_owned(),
+            trace_on: c.get_bool("traceOn"),
+            auto_create_topic: c.get_bool("autoCreateTopicEnable"),
+            auto_create_group: c.get_bool("autoCreateSubscriptionGroup"),
+            reject_transaction: c.get_bool("rejectTransactionMessage"),
+        }
+    }
+
+    /// `traceOn` as the text Java writes.
+    #[must_use]
+    pub fn trace_on_text(&self) -> &'static str {
+        if self.trace_on { "true" } else { "false" }
+    }
 }
 
 impl Broker {
@@ -122,6 +158,31 @@ impl Broker {
             .read()
             .map(|c| c.get(key).to_owned())
             .unwrap_or_default()
+    }
+
+    /// The per-send settings (a snapshot of `config`).
+    #[must_use]
+    pub fn send_settings(&self) -> Arc<SendSettings> {
+        Arc::clone(
+            &self
+                .send_settings
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Re-reads the per-send settings from `config`; call after changing it.
+    pub fn refresh_send_settings(&self) {
+        let fresh = SendSettings::from_config(
+            &self
+                .config
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        *self
+            .send_settings
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
     }
 
     /// A numeric setting.
@@ -231,6 +292,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         config.get_bool("metricsInDelta"),
     );
     let pools = request_pools::RequestPools::new(|key| usize::try_from(config.get_i64(key)).ok());
+    let send_settings = RwLock::new(Arc::new(SendSettings::from_config(&config)));
     let broker = Arc::new(Broker {
         config: RwLock::new(config),
         cluster,
@@ -262,6 +324,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         topics_changed,
         started_ms: crate::store::message_store::now_millis(),
         acl,
+        send_settings,
     });
     install_encoders(&broker);
     if broker.config_bool("traceTopicEnable") {

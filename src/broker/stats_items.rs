@@ -71,19 +71,34 @@ pub enum Span {
     Day = 2,
 }
 
-/// Every item, keyed by (stats name, stats key).
+/// The maps' hasher: seeded and fast (keys are topic and group names the broker already holds).
+type Hasher = foldhash::fast::RandomState;
+
+/// Every item, by stats name, then stats key (two levels, so adding to an existing item
+/// looks its key up by `&str` and allocates nothing).
 #[derive(Debug, Default)]
 pub struct StatsItems {
-    items: Mutex<HashMap<(&'static str, String), Item>>,
+    items: Mutex<HashMap<&'static str, HashMap<String, Item, Hasher>, Hasher>>,
 }
 
 impl StatsItems {
     /// Adds `value` in one call to an item (`StatsItemSet.addValue`).
     pub fn add(&self, name: &'static str, key: &str, value: u64, times: u64) {
         if let Ok(mut m) = self.items.lock() {
-            let item = m.entry((name, key.to_owned())).or_default();
-            item.value = item.value.saturating_add(value);
-            item.times = item.times.saturating_add(times);
+            let set = m.entry(name).or_default();
+            if let Some(item) = set.get_mut(key) {
+                item.value = item.value.saturating_add(value);
+                item.times = item.times.saturating_add(times);
+                return;
+            }
+            let _ = set.insert(
+                key.to_owned(),
+                Item {
+                    value,
+                    times,
+                    ..Item::default()
+                },
+            );
         }
     }
 
@@ -99,7 +114,7 @@ impl StatsItems {
         let Ok(mut m) = self.items.lock() else {
             return;
         };
-        for item in m.values_mut() {
+        for item in m.values_mut().flat_map(HashMap::values_mut) {
             let (times, value) = (item.times, item.value);
             let Some(list) = item.lists.get_mut(i) else {
                 continue;
@@ -140,10 +155,7 @@ impl StatsItems {
     #[must_use]
     pub fn window(&self, name: &str, key: &str, span: Span) -> Option<Window> {
         let m = self.items.lock().ok()?;
-        let item = m
-            .iter()
-            .find(|((n, k), _)| *n == name && k == key)
-            .map(|(_, v)| v)?;
+        let item = m.get(name)?.get(key)?;
         let list = item.lists.get(span as usize)?;
         let (Some(first), Some(last)) = (list.front(), list.back()) else {
             return Some(Window::default());
@@ -173,10 +185,9 @@ impl StatsItems {
             .items
             .lock()
             .map(|m| {
-                m.keys()
-                    .filter(|(n, _)| *n == name)
-                    .map(|(_, k)| k.clone())
-                    .collect()
+                m.get(name)
+                    .map(|set| set.keys().cloned().collect())
+                    .unwrap_or_default()
             })
             .unwrap_or_default();
         v.sort();
@@ -187,7 +198,9 @@ impl StatsItems {
     pub fn remove_topic(&self, topic: &str) {
         if let Ok(mut m) = self.items.lock() {
             let prefix = format!("{topic}@");
-            m.retain(|(_, k), _| k != topic && !k.starts_with(&prefix));
+            for set in m.values_mut() {
+                set.retain(|k, _| k != topic && !k.starts_with(&prefix));
+            }
         }
     }
 }

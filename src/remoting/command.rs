@@ -1,5 +1,7 @@
 //! `RemotingCommand`: one decoded frame, request or response.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use indexmap::IndexMap;
 
@@ -57,10 +59,13 @@ impl SerializeType {
 ///
 /// Lookups and inserts are O(1) (an insertion-ordered hash map), so decoding a header is linear
 /// in its key count; the decoders also cap that count ([`crate::limits::EXT_FIELDS_MAX_KEYS`]).
+/// The map hashes with a per-process seeded `foldhash` (SipHash cost more than the rest of a
+/// lookup); the key cap bounds what colliding keys could cost. Keys and values a handler
+/// writes from constants are kept borrowed ([`ExtFields::insert_static`]), not copied.
 #[derive(Debug, Clone, Default)]
 pub struct ExtFields {
     /// The pairs in arrival order; keys are unique.
-    entries: IndexMap<String, String>,
+    entries: IndexMap<Cow<'static, str>, Cow<'static, str>, foldhash::fast::RandomState>,
 }
 
 impl PartialEq for ExtFields {
@@ -82,22 +87,29 @@ impl ExtFields {
     /// The value of `key`.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.get(key).map(String::as_str)
+        self.entries.get(key).map(AsRef::as_ref)
     }
 
     /// Sets `key`, replacing an earlier value in place.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let _previous = self.entries.insert(key.into(), value.into());
+        let _previous = self
+            .entries
+            .insert(Cow::Owned(key.into()), Cow::Owned(value.into()));
+    }
+
+    /// Sets a constant key (no copy); the value is borrowed too when it is a constant.
+    pub fn insert_static(&mut self, key: &'static str, value: impl Into<Cow<'static, str>>) {
+        let _previous = self.entries.insert(Cow::Borrowed(key), value.into());
     }
 
     /// Removes `key`, returning its value; the other pairs keep their order.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.entries.shift_remove(key)
+        self.entries.shift_remove(key).map(Cow::into_owned)
     }
 
     /// The pairs in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
     }
 
     /// Number of pairs.

@@ -213,8 +213,40 @@ fn push_u_escape(out: &mut String, unit: u16) {
     }
 }
 
+/// True when `s` needs no escape in `style`: printable ASCII without `"`, `\\` (and `/` for
+/// [`Style::Browser`]), the common case of header keys and values.
+fn plain(s: &str, style: Style) -> bool {
+    s.bytes().all(|b| {
+        (0x20..0x7F).contains(&b)
+            && b != b'"'
+            && b != b'\\'
+            && !(b == b'/' && style == Style::Browser)
+    })
+}
+
+/// [`escape_into`] for a byte buffer.
+pub fn escape_into_bytes(out: &mut Vec<u8>, s: &str, style: Style) {
+    if plain(s, style) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let mut text = String::with_capacity(s.len() + 8);
+        escape_into(&mut text, s, style);
+        out.extend_from_slice(text.as_bytes());
+    }
+}
+
 /// Appends `s` as a quoted JSON string in `style`.
 pub fn escape_into(out: &mut String, s: &str, style: Style) {
+    if plain(s, style) {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     out.push('"');
     for ch in s.chars() {
         match ch {

@@ -128,11 +128,36 @@ pub fn encode(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireError
     Ok(())
 }
 
-/// Encodes `cmd` into a fresh buffer.
+/// Encodes `cmd` into a fresh buffer: the header is written in place behind a reserved
+/// prefix, so the frame costs one allocation and no header copy.
 pub fn encode_to_bytes(cmd: &RemotingCommand) -> Result<Bytes, WireError> {
-    let mut out = BytesMut::with_capacity(128 + cmd.body.len());
-    encode(cmd, &mut out)?;
-    Ok(out.freeze())
+    const PREFIX: usize = 8;
+    let mut out = Vec::with_capacity(PREFIX + 256 + cmd.body.len());
+    out.extend_from_slice(&[0u8; PREFIX]);
+    match cmd.serialize_type {
+        SerializeType::Json => json_header::encode(cmd, &mut out),
+        SerializeType::RocketMq => binary_header::encode(cmd, &mut out),
+    }
+    let header_len = out.len() - PREFIX;
+    if header_len > HEADER_MAX_BYTES {
+        return Err(WireError::HeaderTooLong(header_len));
+    }
+    let total = 4 + header_len + cmd.body.len();
+    if total + LENGTH_PREFIX_BYTES > FRAME_MAX_BYTES {
+        return Err(WireError::FrameTooLong {
+            len: u64::try_from(total).unwrap_or(u64::MAX),
+            max: FRAME_MAX_BYTES,
+        });
+    }
+    let total = u32::try_from(total).map_err(|_| WireError::HeaderTooLong(total))?;
+    let word = (u32::from(cmd.serialize_type.code()) << 24)
+        | u32::try_from(header_len).map_err(|_| WireError::HeaderTooLong(header_len))?;
+    let prefix = total.to_be_bytes().into_iter().chain(word.to_be_bytes());
+    for (dst, src) in out.iter_mut().zip(prefix) {
+        *dst = src;
+    }
+    out.extend_from_slice(&cmd.body);
+    Ok(Bytes::from(out))
 }
 
 #[cfg(test)]
@@ -152,6 +177,23 @@ mod tests {
             assert_eq!(check(&bytes[..total - 1]).unwrap(), None);
             let back = decode(bytes.slice(4..)).unwrap();
             assert_eq!(back, cmd);
+        }
+    }
+
+    #[test]
+    fn encode_to_bytes_matches_encode() {
+        for st in [SerializeType::Json, SerializeType::RocketMq] {
+            let mut cmd = RemotingCommand::response(
+                crate::remoting::ResponseCode::SUCCESS,
+                Some("r\"é".into()),
+            );
+            cmd.serialize_type = st;
+            cmd.opaque = -42;
+            cmd.ext_fields = Some([("msgId", "AB"), ("q", "\u{1}")].into_iter().collect());
+            cmd.body = Bytes::from_static(b"body");
+            let mut out = BytesMut::new();
+            encode(&cmd, &mut out).unwrap();
+            assert_eq!(encode_to_bytes(&cmd).unwrap(), out.freeze());
         }
     }
 

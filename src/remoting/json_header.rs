@@ -10,49 +10,68 @@ use serde_json::Value;
 
 use super::command::{ExtFields, RemotingCommand, SerializeType};
 use super::error::WireError;
-use super::fastjson::{Style, escape_into};
+use super::fastjson::{Style, escape_into_bytes};
 use super::language::LanguageCode;
 use crate::limits::EXT_FIELDS_MAX_KEYS;
 
 /// Appends the JSON header of `cmd` to `out`.
 pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
-    let mut s = String::with_capacity(128);
-    s.push_str("{\"code\":");
-    s.push_str(&cmd.code.to_string());
+    out.extend_from_slice(b"{\"code\":");
+    push_int(out, cmd.code);
     if let Some(ext) = &cmd.ext_fields {
-        s.push_str(",\"extFields\":{");
+        out.extend_from_slice(b",\"extFields\":{");
         for (i, (k, v)) in ext.iter().enumerate() {
             if i > 0 {
-                s.push(',');
+                out.push(b',');
             }
-            escape_into(&mut s, k, Style::Default);
-            s.push(':');
-            escape_into(&mut s, v, Style::Default);
+            escape_into_bytes(out, k, Style::Default);
+            out.push(b':');
+            escape_into_bytes(out, v, Style::Default);
         }
-        s.push('}');
+        out.push(b'}');
     }
-    s.push_str(",\"flag\":");
-    s.push_str(&cmd.flag.to_string());
+    out.extend_from_slice(b",\"flag\":");
+    push_int(out, cmd.flag);
     if let Some(lang) = cmd.language {
-        s.push_str(",\"language\":\"");
-        s.push_str(lang.name());
-        s.push('"');
+        out.extend_from_slice(b",\"language\":\"");
+        out.extend_from_slice(lang.name().as_bytes());
+        out.push(b'"');
     }
-    s.push_str(",\"opaque\":");
-    s.push_str(&cmd.opaque.to_string());
+    out.extend_from_slice(b",\"opaque\":");
+    push_int(out, cmd.opaque);
     if let Some(remark) = &cmd.remark {
-        s.push_str(",\"remark\":");
-        escape_into(&mut s, remark, Style::Default);
+        out.extend_from_slice(b",\"remark\":");
+        escape_into_bytes(out, remark, Style::Default);
     }
     if cmd.write_serialize_type_field {
-        s.push_str(",\"serializeTypeCurrentRPC\":\"");
-        s.push_str(cmd.serialize_type.name());
-        s.push('"');
+        out.extend_from_slice(b",\"serializeTypeCurrentRPC\":\"");
+        out.extend_from_slice(cmd.serialize_type.name().as_bytes());
+        out.push(b'"');
     }
-    s.push_str(",\"version\":");
-    s.push_str(&cmd.version.to_string());
-    s.push('}');
-    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(b",\"version\":");
+    push_int(out, cmd.version);
+    out.push(b'}');
+}
+
+/// Appends `v` in decimal (what `i32::to_string` writes), without allocating.
+fn push_int(out: &mut Vec<u8>, v: i32) {
+    let mut digits = [0u8; 11];
+    let mut n = v.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
 fn int_field(v: &Value, name: &str) -> Result<i32, WireError> {
@@ -194,6 +213,15 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"{"code":105,"extFields":{"topic":"TopicTest"},"flag":0,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#
         );
+    }
+
+    #[test]
+    fn push_int_writes_what_to_string_writes() {
+        for v in [0, 7, -7, 10, 479, -1, i32::MAX, i32::MIN] {
+            let mut out = Vec::new();
+            push_int(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! recognise (nested values in `extFields`, floats, unknown literals) makes it return `None`,
 //! and the caller falls back to the general parser, so the accepted language is unchanged.
 
+use std::borrow::Cow;
+
 use super::command::{ExtFields, RemotingCommand, SerializeType};
 use super::language::LanguageCode;
 use crate::limits::EXT_FIELDS_MAX_KEYS;
@@ -14,14 +16,15 @@ struct Scanner<'a> {
     ext_keys: usize,
 }
 
-enum Val {
-    Str(String),
+enum Val<'a> {
+    /// Borrowed from the header unless it held escapes.
+    Str(Cow<'a, str>),
     Int(i64),
     Null,
     Bool(bool),
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     fn ws(&mut self) {
         while self
             .s
@@ -42,18 +45,17 @@ impl Scanner<'_> {
         self.s.get(self.pos).copied()
     }
 
-    fn string(&mut self) -> Option<String> {
+    fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.pos;
-        // Fast path: no escapes.
-        while let Some(&b) = self.s.get(self.pos) {
+        let s: &'a [u8] = self.s;
+        // Fast path: no escapes, nothing copied.
+        while let Some(&b) = s.get(self.pos) {
             match b {
                 b'"' => {
-                    let out = std::str::from_utf8(self.s.get(start..self.pos)?)
-                        .ok()?
-                        .to_owned();
+                    let out = std::str::from_utf8(s.get(start..self.pos)?).ok()?;
                     self.pos += 1;
-                    return Some(out);
+                    return Some(Cow::Borrowed(out));
                 }
                 b'\\' => break,
                 _ => self.pos += 1,
@@ -66,7 +68,7 @@ impl Scanner<'_> {
             let b = *self.s.get(self.pos)?;
             self.pos += 1;
             match b {
-                b'"' => return Some(out),
+                b'"' => return Some(Cow::Owned(out)),
                 b'\\' => {
                     let e = *self.s.get(self.pos)?;
                     self.pos += 1;
@@ -106,7 +108,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn value(&mut self) -> Option<Val> {
+    fn value(&mut self) -> Option<Val<'a>> {
         match self.peek()? {
             b'"' => self.string().map(Val::Str),
             b'n' => self.literal(b"null").map(|()| Val::Null),
@@ -158,11 +160,17 @@ impl Scanner<'_> {
             if self.ext_keys > EXT_FIELDS_MAX_KEYS {
                 // Keep scanning (linear) to learn the request's opaque, storing nothing more.
             } else {
-                match v {
-                    Val::Str(v) => ext.insert(k, v),
-                    Val::Int(i) => ext.insert(k, i.to_string()),
-                    Val::Bool(b) => ext.insert(k, b.to_string()),
-                    Val::Null => {}
+                let value = match v {
+                    Val::Str(v) => Some(v.into_owned()),
+                    Val::Int(i) => Some(i.to_string()),
+                    Val::Bool(b) => Some(b.to_string()),
+                    Val::Null => None,
+                };
+                if let Some(value) = value {
+                    match one_letter_key(&k) {
+                        Some(key) => ext.insert_static(key, value),
+                        None => ext.insert(k.into_owned(), value),
+                    }
                 }
             }
             match self.peek()? {
@@ -177,7 +185,19 @@ impl Scanner<'_> {
     }
 }
 
-fn int(v: Val) -> Option<i32> {
+/// The one-letter keys of SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE headers, kept borrowed.
+fn one_letter_key(k: &str) -> Option<&'static str> {
+    const LETTERS: [&str; 26] = [
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
+        "s", "t", "u", "v", "w", "x", "y", "z",
+    ];
+    match k.as_bytes() {
+        [b @ b'a'..=b'z'] => LETTERS.get(usize::from(b - b'a')).copied(),
+        _ => None,
+    }
+}
+
+fn int(v: Val<'_>) -> Option<i32> {
     match v {
         Val::Int(i) => i32::try_from(i).ok(),
         Val::Null => Some(0),
@@ -207,7 +227,7 @@ pub(crate) fn decode(header: &[u8]) -> Option<(RemotingCommand, usize)> {
         loop {
             let key = sc.string()?;
             sc.eat(b':')?;
-            match key.as_str() {
+            match key.as_ref() {
                 "extFields" => cmd.ext_fields = sc.ext_fields()?,
                 "code" => cmd.code = int(sc.value()?)?,
                 "flag" => cmd.flag = int(sc.value()?)?,
@@ -222,7 +242,7 @@ pub(crate) fn decode(header: &[u8]) -> Option<(RemotingCommand, usize)> {
                 }
                 "remark" => {
                     cmd.remark = match sc.value()? {
-                        Val::Str(s) => Some(s),
+                        Val::Str(s) => Some(s.into_owned()),
                         Val::Null => None,
                         _ => return None,
                     }

@@ -169,7 +169,7 @@ fn dispatch_record(
         let mut index = store.index.lock().map_err(|_| StoreError::Poisoned)?;
         build_index(
             &mut index,
-            &store.config.index_dir(),
+            &store.index_dir,
             store.config.max_hash_slot_num,
             store.config.max_index_num,
             rec,

@@ -84,17 +84,21 @@ impl IndexFile {
     }
 
     fn i32_at(&self, pos: usize) -> i32 {
-        self.file
-            .read_raw(pos, 4)
-            .and_then(|b| b.as_ref().try_into().ok())
-            .map_or(0, i32::from_be_bytes)
+        let mut b = [0u8; 4];
+        if self.file.copy_raw(pos, &mut b) {
+            i32::from_be_bytes(b)
+        } else {
+            0
+        }
     }
 
     fn i64_at(&self, pos: usize) -> i64 {
-        self.file
-            .read_raw(pos, 8)
-            .and_then(|b| b.as_ref().try_into().ok())
-            .map_or(0, i64::from_be_bytes)
+        let mut b = [0u8; 8];
+        if self.file.copy_raw(pos, &mut b) {
+            i64::from_be_bytes(b)
+        } else {
+            0
+        }
     }
 
     /// Reads the header.

@@ -230,6 +230,18 @@ impl MappedFile {
         }))
     }
 
+    /// Copies `dst.len()` bytes at `pos` out of the file regardless of the write position,
+    /// without allocating (small fixed fields: index headers and slots). As with [`Self::read_raw`],
+    /// the caller serialises this with any writer of those bytes (index files: the index lock).
+    /// False when out of range.
+    pub fn copy_raw(&self, pos: usize, dst: &mut [u8]) -> bool {
+        if pos.checked_add(dst.len()).is_none_or(|end| end > self.size) {
+            return false;
+        }
+        dst.copy_from_slice(self.slice(pos, dst.len()));
+        true
+    }
+
     fn slice(&self, start: usize, len: usize) -> &[u8] {
         assert!(start + len <= self.size, "slice out of bounds");
         // SAFETY: bounds checked above; the mapping lives as long as `self` (a `MappedSlice`

@@ -1,4 +1,5 @@
-//! `MessageStore`: appends to the CommitLog, serves reads, and owns the background services.
+//! `MessageStore`: owns the CommitLog (appends are in `append.rs`), serves reads, and owns the
+//! background services.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,14 +19,8 @@ use super::config::{FlushDiskType, StoreConfig};
 use super::consume_queue::ConsumeQueue;
 use super::disk::DiskGuard;
 use super::index_file::IndexFile;
-use super::lmq;
-use super::mapped_file::is_no_space;
 use super::mapped_file_queue::MappedFileQueue;
-use super::record::{
-    BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH, MAGIC_V1, MAGIC_V2, MessageRecord, TRANSACTION_MASK,
-    TRANSACTION_PREPARED, TRANSACTION_ROLLBACK,
-};
-use crate::checksum::java_crc32;
+use super::record::MessageRecord;
 
 /// Largest properties string (`short` length).
 pub const MAX_PROPERTIES_BYTES: usize = i16::MAX as usize;
@@ -128,8 +123,8 @@ pub const MAX_TRANSFER_BYTES: usize = 256 * 1024;
 pub(crate) struct PutState {
     /// Next queue offset per (topic, queue): `topicQueueTable`.
     pub(crate) queue_offsets: HashMap<(String, i32), i64>,
-    /// Reused encode buffer.
-    buf: Vec<u8>,
+    /// Reused encode buffer (records stamped under the lock).
+    pub(crate) buf: Vec<u8>,
 }
 
 /// Wakes a background thread.
@@ -140,8 +135,13 @@ pub(crate) struct Signal {
 }
 
 impl Signal {
+    /// Raises the flag; wakes the waiter only when the flag was down (a raised flag has woken
+    /// it already, or it will see the flag before it waits), so a burst of appends costs one
+    /// wake-up instead of one futex call each.
     pub(crate) fn notify(&self) {
-        if let Ok(mut f) = self.flag.lock() {
+        if let Ok(mut f) = self.flag.lock()
+            && !*f
+        {
             *f = true;
             self.cond.notify_all();
         }
@@ -193,6 +193,8 @@ pub struct MessageStore {
     pub(crate) appended: watch::Sender<u64>,
     /// Held while dispatching, so a replica's truncation never races the dispatcher.
     pub(crate) dispatch_lock: Mutex<()>,
+    /// `config.index_dir()`, built once (the dispatcher needs it for every record).
+    pub(crate) index_dir: PathBuf,
     /// Called for each dispatched unit (topic, queue id, tag code): wakes held pulls.
     pub(crate) arrival_listener: std::sync::OnceLock<ArrivalListener>,
     /// LMQ ConsumeQueues open (4.9.8's `lmqConsumeQueueNum`).
@@ -221,6 +223,7 @@ impl MessageStore {
     /// Opens (recovering as needed) the store under `config.root` and starts its services.
     pub fn open(config: StoreConfig) -> Result<Arc<Self>, StoreError> {
         std::fs::create_dir_all(&config.root)?;
+        let index_dir = config.index_dir();
         let commit_log =
             MappedFileQueue::load(&config.commit_log_dir(), config.commit_log_file_size)?;
         let checkpoint = Checkpoint::open(&config.root.join("checkpoint"))?;
@@ -250,6 +253,7 @@ impl MessageStore {
             recovered_end: AtomicU64::new(0),
             appended: watch::channel(0).0,
             dispatch_lock: Mutex::new(()),
+            index_dir,
             arrival_listener: std::sync::OnceLock::new(),
             lmq_queue_count: std::sync::atomic::AtomicUsize::new(0),
         });
@@ -345,210 +349,6 @@ impl MessageStore {
             "store shut down cleanly"
         );
         Ok(())
-    }
-
-    fn validate(&self, m: &PutMessage) -> Result<i32, StoreError> {
-        if m.body.len() > self.config.max_message_size {
-            return Err(StoreError::MessageIllegal(format!(
-                "message body size {} exceeds maxMessageSize {}",
-                m.body.len(),
-                self.config.max_message_size
-            )));
-        }
-        if m.properties.len() > MAX_PROPERTIES_BYTES {
-            return Err(StoreError::PropertiesTooLong(m.properties.len()));
-        }
-        if m.topic.is_empty() || m.topic.len() > usize::from(u16::MAX >> 1) {
-            return Err(StoreError::MessageIllegal(format!(
-                "topic length {} out of range",
-                m.topic.len()
-            )));
-        }
-        if m.topic.len() > 127 {
-            if !self.config.auto_message_version_on_topic_len {
-                return Err(StoreError::MessageIllegal(
-                    "topic longer than 127 bytes".into(),
-                ));
-            }
-            return Ok(MAGIC_V2);
-        }
-        Ok(MAGIC_V1)
-    }
-
-    /// Appends messages of one queue atomically (one for a normal send, many for a batch). A
-    /// single message naming LMQs gets their offsets stamped (`CommitLog.doAppend`).
-    pub fn put(&self, messages: &[PutMessage]) -> Result<PutResult, StoreError> {
-        self.put_inner(messages, true)
-    }
-
-    /// Appends a SEND_BATCH body's messages: never LMQ-stamped, even one alone, as Java's batch
-    /// append (`doAppend(MessageExtBatch)`) is not.
-    pub fn put_batch(&self, messages: &[PutMessage]) -> Result<PutResult, StoreError> {
-        self.put_inner(messages, false)
-    }
-
-    fn put_inner(&self, messages: &[PutMessage], single: bool) -> Result<PutResult, StoreError> {
-        if self.shutdown.load(Ordering::Acquire) {
-            return Err(StoreError::ShutDown);
-        }
-        if self.replica.load(Ordering::Acquire) {
-            return Err(StoreError::SlaveMode);
-        }
-        let magics = messages
-            .iter()
-            .map(|m| self.validate(m))
-            .collect::<Result<Vec<_>, _>>()?;
-        let first = messages
-            .first()
-            .ok_or_else(|| StoreError::MessageIllegal("empty batch".into()))?;
-        self.check_lmq_limit(messages)?;
-        let mut state = self.put_state.lock().map_err(|_| StoreError::Poisoned)?;
-        if self.poisoned.load(Ordering::Acquire) {
-            return Err(StoreError::Poisoned);
-        }
-        if self.disk.is_full() {
-            return Err(StoreError::DiskFull(self.disk.usage().java_text()));
-        }
-        let store_timestamp = now_millis();
-        let mut records = Vec::with_capacity(messages.len());
-        let key = (first.topic.clone(), first.queue_id);
-        let mut next_queue_offset = *state.queue_offsets.get(&key).unwrap_or(&0);
-        let first_queue_offset = next_queue_offset;
-        // A single message naming LMQs gets their offsets under this lock (`doAppend`).
-        let lmq_names = match messages {
-            [m] if single => lmq::names_to_stamp(&self.config, &m.topic, &m.properties),
-            _ => None,
-        };
-        for (m, magic) in messages.iter().zip(magics) {
-            let tx = m.sys_flag & TRANSACTION_MASK;
-            let counts = tx != TRANSACTION_PREPARED && tx != TRANSACTION_ROLLBACK;
-            records.push(MessageRecord {
-                magic,
-                body_crc: java_crc32(&m.body),
-                queue_id: m.queue_id,
-                flag: m.flag,
-                queue_offset: if counts { next_queue_offset } else { 0 },
-                physical_offset: 0,
-                sys_flag: m.sys_flag,
-                born_timestamp: m.born_timestamp,
-                born_host: m.born_host,
-                store_timestamp,
-                store_host: m.store_host,
-                reconsume_times: m.reconsume_times,
-                prepared_transaction_offset: m.prepared_transaction_offset,
-                body: m.body.clone(),
-                topic: m.topic.clone(),
-                properties: match lmq_names {
-                    Some(names) => lmq::stamp_offsets(&m.properties, names, &state.queue_offsets),
-                    None => m.properties.clone(),
-                },
-            });
-            if counts {
-                next_queue_offset += 1;
-            }
-        }
-        if let Some(r) = records.first()
-            && r.properties.len() > MAX_PROPERTIES_BYTES
-        {
-            return Err(StoreError::PropertiesTooLong(r.properties.len()));
-        }
-        let total: usize = records.iter().map(MessageRecord::encoded_len).sum();
-        if total + END_FILE_MIN_BLANK_LENGTH > self.config.commit_log_file_size {
-            return Err(StoreError::MessageIllegal(format!(
-                "{total} bytes do not fit one CommitLog file"
-            )));
-        }
-        let file = self.file_with_room(total)?;
-        let pos = file.wrote_position();
-        let base = file.file_from_offset() + u64::try_from(pos).unwrap_or(0);
-        let mut phy =
-            i64::try_from(base).map_err(|_| StoreError::Corrupt("offset overflow".into()))?;
-        let buf = &mut state.buf;
-        buf.clear();
-        let mut msg_ids = Vec::with_capacity(records.len());
-        for rec in &mut records {
-            rec.physical_offset = phy;
-            msg_ids.push(rec.msg_id());
-            rec.encode_into(buf);
-            phy += i64::try_from(rec.encoded_len()).unwrap_or(0);
-        }
-        file.write_at(pos, buf)?;
-        file.publish(pos + buf.len());
-        let _ = state.queue_offsets.insert(key, next_queue_offset);
-        for name in lmq_names.map(lmq::queues_to_advance).unwrap_or_default() {
-            *state
-                .queue_offsets
-                .entry((name, lmq::LMQ_QUEUE_ID))
-                .or_insert(0) += 1;
-        }
-        drop(state);
-        let end = base + u64::try_from(total).unwrap_or(0);
-        self.written.store(end, Ordering::Release);
-        let _ = self.appended.send_replace(end);
-        self.last_put_timestamp
-            .store(store_timestamp, Ordering::Release);
-        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
-            self.flush_signal.notify();
-        } else {
-            self.dispatch_signal.notify();
-        }
-        Ok(PutResult {
-            wrote_offset: i64::try_from(base).unwrap_or(0),
-            wrote_bytes: total,
-            msg_ids,
-            queue_offset: first_queue_offset,
-            store_timestamp,
-        })
-    }
-
-    /// 4.9.8's `checkLmqMessage`: with `enableLmq` and `enableMultiDispatch`, a message naming
-    /// LMQs is refused once more than `maxLmqConsumeQueueNum` LMQ ConsumeQueues exist.
-    fn check_lmq_limit(&self, messages: &[PutMessage]) -> Result<(), StoreError> {
-        if !self.config.enable_lmq || !self.config.enable_multi_dispatch {
-            return Ok(());
-        }
-        let count = self.lmq_queue_count.load(Ordering::Acquire);
-        if count > self.config.max_lmq_consume_queue_num
-            && messages.iter().any(|m| {
-                super::record::property(&m.properties, lmq::PROPERTY_INNER_MULTI_DISPATCH)
-                    .is_some_and(|v| !v.trim().is_empty())
-            })
-        {
-            return Err(StoreError::LmqConsumeQueueNumExceeded(count));
-        }
-        Ok(())
-    }
-
-    /// The last CommitLog file if `len` bytes plus a blank fit, else a new file (the old one is
-    /// closed with the end-of-file blank: its remaining size and `BLANK_MAGIC_CODE`).
-    fn file_with_room(
-        &self,
-        len: usize,
-    ) -> Result<Arc<super::mapped_file::MappedFile>, StoreError> {
-        let size = self.config.commit_log_file_size;
-        let next_start = match self.commit_log.last() {
-            Some(f) if f.remaining() >= len + END_FILE_MIN_BLANK_LENGTH => return Ok(f),
-            Some(f) => {
-                let pos = f.wrote_position();
-                let remaining = f.remaining();
-                let mut blank = Vec::with_capacity(8);
-                blank.extend_from_slice(&i32::try_from(remaining).unwrap_or(0).to_be_bytes());
-                blank.extend_from_slice(&BLANK_MAGIC.to_be_bytes());
-                if remaining >= END_FILE_MIN_BLANK_LENGTH {
-                    f.write_at(pos, &blank)?;
-                }
-                f.publish(size);
-                f.file_from_offset() + u64::try_from(size).unwrap_or(0)
-            }
-            None => 0,
-        };
-        self.commit_log.create(next_start).map_err(|e| match e {
-            StoreError::Io(io) if is_no_space(&io) => {
-                self.disk.mark_no_space("commitlog");
-                StoreError::DiskFull(self.disk.usage().java_text())
-            }
-            other => other,
-        })
     }
 
     /// Waits (async) until the CommitLog is flushed to `offset`; false on timeout.

@@ -3,13 +3,15 @@
 //! - [`mapped_file`] is the only module with `unsafe`; [`mapped_file_queue`] strings files into a log.
 //! - [`record`] is the CommitLog record format; [`consume_queue`], [`index_file`] and
 //!   [`checkpoint`] are the derived files.
-//! - [`message_store`] ties them together: appends, reads, and the background
+//! - [`message_store`] ties them together: appends (the `append` module: encoded before the put
+//!   lock, patched and copied under it), reads, and the background
 //!   [`dispatch`] (CommitLog → ConsumeQueue + index) and [`flush`] services;
 //!   [`recovery`] rebuilds a consistent state after a clean or a crashed shutdown.
 //!
 //! Durability rule (#8239): under SYNC_FLUSH readers never see past the flushed offset, because
 //! the dispatcher only publishes ConsumeQueue units for flushed records.
 
+mod append;
 pub mod checkpoint;
 pub mod clean;
 pub mod config;

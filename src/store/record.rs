@@ -159,6 +159,109 @@ fn put_host(out: &mut Vec<u8>, addr: &SocketAddr) {
     out.extend_from_slice(&i32::from(addr.port()).to_be_bytes());
 }
 
+/// The fixed-size fields of a record: everything but body, topic and properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHead {
+    /// `MAGIC_V1` or `MAGIC_V2`.
+    pub magic: i32,
+    /// Java CRC32 of the body.
+    pub body_crc: i32,
+    /// Queue id.
+    pub queue_id: i32,
+    /// User flag.
+    pub flag: i32,
+    /// ConsumeQueue offset (patchable at [`QUEUE_OFFSET_POS`]).
+    pub queue_offset: i64,
+    /// CommitLog offset (patchable at [`PHYSICAL_OFFSET_POS`]).
+    pub physical_offset: i64,
+    /// `MessageSysFlag` bits.
+    pub sys_flag: i32,
+    /// Producer time.
+    pub born_timestamp: i64,
+    /// Producer address.
+    pub born_host: SocketAddr,
+    /// Store time (patchable at [`store_timestamp_pos`]).
+    pub store_timestamp: i64,
+    /// Broker address.
+    pub store_host: SocketAddr,
+    /// Delivery attempts.
+    pub reconsume_times: i32,
+    /// Prepared-transaction offset.
+    pub prepared_transaction_offset: i64,
+}
+
+/// Byte position of QUEUEOFFSET in an encoded record.
+pub const QUEUE_OFFSET_POS: usize = 20;
+/// Byte position of PHYSICALOFFSET in an encoded record.
+pub const PHYSICAL_OFFSET_POS: usize = 28;
+
+/// Byte position of STORETIMESTAMP in an encoded record: after BORNHOST, whose size follows
+/// the address family (as [`encode_record`] writes it).
+#[must_use]
+pub fn store_timestamp_pos(born_host: &SocketAddr) -> usize {
+    PHYSICAL_OFFSET_POS + 8 + 4 + 8 + if born_host.is_ipv4() { 4 + 4 } else { 16 + 4 }
+}
+
+/// Overwrites the big-endian i64 at `pos` of an encoded record (false if out of range).
+pub fn patch_i64(record: &mut [u8], pos: usize, value: i64) -> bool {
+    match pos.checked_add(8).and_then(|end| record.get_mut(pos..end)) {
+        Some(dst) => {
+            dst.copy_from_slice(&value.to_be_bytes());
+            true
+        }
+        None => false,
+    }
+}
+
+/// Appends one record to `out`. The caller has validated sizes (properties ≤ 32767 bytes,
+/// topic ≤ 127 bytes for V1).
+pub fn encode_record(
+    head: &RecordHead,
+    body: &[u8],
+    topic: &str,
+    properties: &str,
+    out: &mut Vec<u8>,
+) {
+    let total = cal_msg_length(
+        head.sys_flag,
+        head.magic,
+        body.len(),
+        topic.len(),
+        properties.len(),
+    );
+    let start = out.len();
+    out.reserve(total);
+    out.extend_from_slice(&i32::try_from(total).unwrap_or(i32::MAX).to_be_bytes());
+    out.extend_from_slice(&head.magic.to_be_bytes());
+    out.extend_from_slice(&head.body_crc.to_be_bytes());
+    out.extend_from_slice(&head.queue_id.to_be_bytes());
+    out.extend_from_slice(&head.flag.to_be_bytes());
+    out.extend_from_slice(&head.queue_offset.to_be_bytes());
+    out.extend_from_slice(&head.physical_offset.to_be_bytes());
+    out.extend_from_slice(&head.sys_flag.to_be_bytes());
+    out.extend_from_slice(&head.born_timestamp.to_be_bytes());
+    put_host(out, &head.born_host);
+    out.extend_from_slice(&head.store_timestamp.to_be_bytes());
+    put_host(out, &head.store_host);
+    out.extend_from_slice(&head.reconsume_times.to_be_bytes());
+    out.extend_from_slice(&head.prepared_transaction_offset.to_be_bytes());
+    out.extend_from_slice(&i32::try_from(body.len()).unwrap_or(i32::MAX).to_be_bytes());
+    out.extend_from_slice(body);
+    if head.magic == MAGIC_V2 {
+        out.extend_from_slice(&i16::try_from(topic.len()).unwrap_or(i16::MAX).to_be_bytes());
+    } else {
+        out.push(u8::try_from(topic.len()).unwrap_or(u8::MAX));
+    }
+    out.extend_from_slice(topic.as_bytes());
+    out.extend_from_slice(
+        &i16::try_from(properties.len())
+            .unwrap_or(i16::MAX)
+            .to_be_bytes(),
+    );
+    out.extend_from_slice(properties.as_bytes());
+    debug_assert_eq!(out.len() - start, total);
+}
+
 impl MessageRecord {
     /// Encoded length.
     #[must_use]
@@ -175,46 +278,27 @@ impl MessageRecord {
     /// Appends the record to `out`. The caller has validated sizes (properties ≤ 32767 bytes,
     /// topic ≤ 127 bytes for V1).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let total = self.encoded_len();
-        let start = out.len();
-        out.reserve(total);
-        out.extend_from_slice(&i32::try_from(total).unwrap_or(i32::MAX).to_be_bytes());
-        out.extend_from_slice(&self.magic.to_be_bytes());
-        out.extend_from_slice(&self.body_crc.to_be_bytes());
-        out.extend_from_slice(&self.queue_id.to_be_bytes());
-        out.extend_from_slice(&self.flag.to_be_bytes());
-        out.extend_from_slice(&self.queue_offset.to_be_bytes());
-        out.extend_from_slice(&self.physical_offset.to_be_bytes());
-        out.extend_from_slice(&self.sys_flag.to_be_bytes());
-        out.extend_from_slice(&self.born_timestamp.to_be_bytes());
-        put_host(out, &self.born_host);
-        out.extend_from_slice(&self.store_timestamp.to_be_bytes());
-        put_host(out, &self.store_host);
-        out.extend_from_slice(&self.reconsume_times.to_be_bytes());
-        out.extend_from_slice(&self.prepared_transaction_offset.to_be_bytes());
-        out.extend_from_slice(
-            &i32::try_from(self.body.len())
-                .unwrap_or(i32::MAX)
-                .to_be_bytes(),
-        );
-        out.extend_from_slice(&self.body);
-        if self.magic == MAGIC_V2 {
-            out.extend_from_slice(
-                &i16::try_from(self.topic.len())
-                    .unwrap_or(i16::MAX)
-                    .to_be_bytes(),
-            );
-        } else {
-            out.push(u8::try_from(self.topic.len()).unwrap_or(u8::MAX));
+        encode_record(&self.head(), &self.body, &self.topic, &self.properties, out);
+    }
+
+    /// The fixed-size fields.
+    #[must_use]
+    pub fn head(&self) -> RecordHead {
+        RecordHead {
+            magic: self.magic,
+            body_crc: self.body_crc,
+            queue_id: self.queue_id,
+            flag: self.flag,
+            queue_offset: self.queue_offset,
+            physical_offset: self.physical_offset,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: self.born_host,
+            store_timestamp: self.store_timestamp,
+            store_host: self.store_host,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: self.prepared_transaction_offset,
         }
-        out.extend_from_slice(self.topic.as_bytes());
-        out.extend_from_slice(
-            &i16::try_from(self.properties.len())
-                .unwrap_or(i16::MAX)
-                .to_be_bytes(),
-        );
-        out.extend_from_slice(self.properties.as_bytes());
-        debug_assert_eq!(out.len() - start, total);
     }
 
     /// Decodes and validates one record at the start of `buf` (`checkMessageAndReturnSize`).
@@ -341,13 +425,42 @@ pub fn upper_hex(bytes: &[u8]) -> String {
 /// Looks one property up in a properties string (`string2messageProperties` rules: segments
 /// split on `\u2`, name and value split at the first `\u1`, empty names skipped). A name that
 /// appears twice (batch messages repeat `UNIQ_KEY`) resolves to its last value, as Java's map does.
+///
+/// One pass over the bytes (both separators are ASCII, so every cut is a char boundary): a
+/// segment matches when it starts with `name` followed by `\u1`.
 #[must_use]
 pub fn property<'a>(properties: &'a str, name: &str) -> Option<&'a str> {
-    properties.split(PROPERTY_SEPARATOR).rev().find_map(|seg| {
-        let (k, v) = seg.split_once(NAME_VALUE_SEPARATOR)?;
-        (k == name && !k.is_empty()).then_some(v)
-    })
+    let name_bytes = name.as_bytes();
+    // A name holding a separator never matches a segment's name (the name ends at the first
+    // `\u1` and segments hold no `\u2`).
+    if name_bytes.is_empty() || name_bytes.iter().any(|b| *b == SEP_NAME || *b == SEP_PROP) {
+        return None;
+    }
+    let bytes = properties.as_bytes();
+    let mut found = None;
+    let mut start = 0;
+    while start <= bytes.len() {
+        let rest = bytes.get(start..).unwrap_or_default();
+        let end = rest
+            .iter()
+            .position(|b| *b == SEP_PROP)
+            .map_or(bytes.len(), |p| start + p);
+        let seg = bytes.get(start..end).unwrap_or_default();
+        if seg.len() > name_bytes.len()
+            && seg.starts_with(name_bytes)
+            && seg.get(name_bytes.len()) == Some(&SEP_NAME)
+        {
+            found = properties.get(start + name_bytes.len() + 1..end);
+        }
+        start = end + 1;
+    }
+    found
 }
+
+/// [`NAME_VALUE_SEPARATOR`] as a byte.
+const SEP_NAME: u8 = 0x01;
+/// [`PROPERTY_SEPARATOR`] as a byte.
+const SEP_PROP: u8 = 0x02;
 
 /// Java's `String.hashCode` over UTF-16 code units (tag codes, index key hashes).
 #[must_use]
@@ -429,6 +542,34 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The split-based lookup `property` replaced, kept as the reference.
+    fn property_by_split<'a>(properties: &'a str, name: &str) -> Option<&'a str> {
+        properties.split(PROPERTY_SEPARATOR).rev().find_map(|seg| {
+            let (k, v) = seg.split_once(NAME_VALUE_SEPARATOR)?;
+            (k == name && !k.is_empty()).then_some(v)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn property_scan_agrees_with_split(
+            text in "[ab\u{1}\u{2}é]{0,24}",
+            name in "[ab\u{1}\u{2}é]{0,3}",
+        ) {
+            proptest::prop_assert_eq!(property(&text, &name), property_by_split(&text, &name));
+        }
+    }
+
+    #[test]
+    fn property_finds_the_last_value() {
+        let p = "UNIQ_KEY\u{1}A\u{2}WAIT\u{1}true\u{2}UNIQ_KEY\u{1}B\u{2}E\u{1}\u{2}";
+        assert_eq!(property(p, "UNIQ_KEY"), Some("B"));
+        assert_eq!(property(p, "WAIT"), Some("true"));
+        assert_eq!(property(p, "E"), Some(""));
+        assert_eq!(property(p, "WAI"), None);
+        assert_eq!(property(p, ""), None);
+    }
 
     pub(crate) fn sample() -> MessageRecord {
         let body = Bytes::from_static(b"hello");

@@ -749,6 +749,7 @@ pub(crate) fn update_broker_config(
             }
         }
     }
+    broker.refresh_send_settings();
     persist_config_updates(broker, &accepted);
     // `AdminBrokerProcessor.updateBrokerConfig` clears the placeholder remark on success.
     Ok(RemotingCommand::success())

@@ -13,18 +13,17 @@ use crate::broker::prom::MessageType;
 use crate::broker::topic_config::{
     DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
 };
-use crate::broker::{Broker, schedule, stats_items, timer};
+use crate::broker::{Broker, SendSettings, schedule, stats_items, timer};
 use crate::ha::BrokerRole;
 use crate::message::{
-    decode_batch, get_property, java_hashmap_order, parse_properties, properties_to_string,
-    put_property,
+    decode_batch, get_property, java_hashmap_order, java_hashmap_order_borrowed, parse_properties,
+    parse_properties_borrowed, properties_to_string, properties_to_string_borrowed, put_property,
+    put_property_borrowed,
 };
 use crate::net::ConnectionHandle;
 use crate::remoting::body::topic_config::{PERM_READ, PERM_WRITE, TopicConfig};
 use crate::remoting::header::broker::ConsumerSendMsgBackRequestHeader;
-use crate::remoting::header::send::{
-    SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
-};
+use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
 use crate::remoting::{ExtFields, RemotingCommand, RequestCode, ResponseCode, version};
 use crate::store::record::MessageRecord;
 use crate::store::{FlushDiskType, PutMessage, PutResult, StoreError};
@@ -52,9 +51,10 @@ pub(super) fn base_response(
     code: ResponseCode,
     remark: Option<String>,
 ) -> RemotingCommand {
+    let settings = broker.send_settings();
     let mut ext = ExtFields::new();
-    ext.insert("MSG_REGION", broker.config_str("regionId"));
-    ext.insert("TRACE_ON", broker.config_bool("traceOn").to_string());
+    ext.insert_static("MSG_REGION", settings.region_id.clone());
+    ext.insert_static("TRACE_ON", settings.trace_on_text());
     RemotingCommand::response(code, remark).with_ext_fields(ext)
 }
 
@@ -100,7 +100,7 @@ fn msg_check(
     let mut tc = broker.topics.get(&h.topic);
     let mut created = None;
     if tc.is_none() {
-        if broker.config_bool("autoCreateTopicEnable") {
+        if broker.send_settings().auto_create_topic {
             tc = broker.topics.create_in_send(
                 &h.topic,
                 &h.default_topic,
@@ -165,25 +165,23 @@ fn create_uniq_id(broker: &Broker) -> String {
 
 /// The properties string the Java broker stores: the client's properties plus MSG_REGION,
 /// TRACE_ON, UNIQ_KEY (when missing) and CLUSTER, in Java `HashMap` order.
-fn stored_properties(broker: &Broker, client: &str) -> (String, String) {
-    let mut props = parse_properties(client);
-    put_property(&mut props, "MSG_REGION", &broker.config_str("regionId"));
-    put_property(
-        &mut props,
-        "TRACE_ON",
-        &broker.config_bool("traceOn").to_string(),
-    );
-    let uniq = match get_property(&props, "UNIQ_KEY") {
-        Some(u) => u.to_owned(),
+/// The client's string is parsed once, without copying its pairs.
+fn stored_properties(broker: &Broker, settings: &SendSettings, client: &str) -> (String, String) {
+    let created: String;
+    let mut props = parse_properties_borrowed(client);
+    put_property_borrowed(&mut props, "MSG_REGION", &settings.region_id);
+    put_property_borrowed(&mut props, "TRACE_ON", settings.trace_on_text());
+    let uniq = match props.iter().find(|(k, _)| *k == "UNIQ_KEY") {
+        Some((_, u)) => (*u).to_owned(),
         None => {
-            let u = create_uniq_id(broker);
-            put_property(&mut props, "UNIQ_KEY", &u);
-            u
+            created = create_uniq_id(broker);
+            put_property_borrowed(&mut props, "UNIQ_KEY", &created);
+            created.clone()
         }
     };
-    put_property(&mut props, "CLUSTER", &broker.cluster);
-    java_hashmap_order(&mut props);
-    (properties_to_string(&props), uniq)
+    put_property_borrowed(&mut props, "CLUSTER", &broker.cluster);
+    java_hashmap_order_borrowed(&mut props);
+    (properties_to_string_borrowed(&props), uniq)
 }
 
 /// Retry topics past their retry budget go to the group's DLQ (`handleRetryAndDLQ`).
@@ -197,7 +195,7 @@ fn retry_or_dlq(
     };
     let Some(g) = broker
         .groups
-        .find_or_create(&group, broker.config_bool("autoCreateSubscriptionGroup"))
+        .find_or_create(&group, broker.send_settings().auto_create_group)
     else {
         return Err(base_response(
             broker,
@@ -297,9 +295,12 @@ pub(super) async fn put_and_wait(
         let topic = first.topic.as_str();
         let n = u64::try_from(msgs.len()).unwrap_or(0);
         let bytes = u64::try_from(r.wrote_bytes).unwrap_or(0);
-        let kind =
-            MessageType::from_properties(|k| crate::store::record::property(&first.properties, k));
-        broker.metrics.record_in(topic, kind, n, bytes);
+        if broker.metrics.enabled {
+            let kind = MessageType::from_properties(|k| {
+                crate::store::record::property(&first.properties, k)
+            });
+            broker.metrics.record_in(topic, kind, n, bytes);
+        }
         let items = &broker.stats_items;
         items.add(stats_items::TOPIC_PUT_NUMS, topic, n, 1);
         items.add(stats_items::TOPIC_PUT_SIZE, topic, bytes, 1);
@@ -352,17 +353,17 @@ pub(super) fn success_response(
     recall_handle: Option<String>,
 ) -> RemotingCommand {
     let mut resp = base_response(broker, code, None);
-    let header = SendMessageResponseHeader {
-        msg_id,
-        queue_id,
-        queue_offset: r.queue_offset,
-        transaction_id: uniq,
-        batch_uniq_id: None,
-        recall_handle,
-    };
+    // `SendMessageResponseHeader`'s fields, in its order, moved in rather than copied
+    // through its own map.
     if let Some(ext) = resp.ext_fields.as_mut() {
-        for (k, v) in header.to_ext_fields().iter() {
-            ext.insert(k, v);
+        ext.insert_static("msgId", msg_id);
+        ext.insert_static("queueId", queue_id.to_string());
+        ext.insert_static("queueOffset", r.queue_offset.to_string());
+        if let Some(t) = uniq {
+            ext.insert_static("transactionId", t);
+        }
+        if let Some(h) = recall_handle {
+            ext.insert_static("recallHandle", h);
         }
     }
     resp
@@ -423,8 +424,9 @@ pub async fn send_message(
     if let Err(resp) = retry_or_dlq(broker, &req, &mut h) {
         return Some(resp);
     }
+    let settings = broker.send_settings();
     let client_props = h.properties.clone().unwrap_or_default();
-    if broker.config_bool("rejectTransactionMessage")
+    if settings.reject_transaction
         && get_property(&parse_properties(&client_props), "TRAN_MSG") == Some("true")
     {
         let remark = format!(
@@ -437,14 +439,16 @@ pub async fn send_message(
             Some(remark),
         ));
     }
-    let (properties, uniq) = stored_properties(broker, &client_props);
+    let (properties, uniq) = stored_properties(broker, &settings, &client_props);
     let mut sys_flag = h.sys_flag;
     if tc.topic_filter_type == "MULTI_TAG" {
         sys_flag |= MULTI_TAGS_FLAG;
     }
     let (mut topic, mut queue_id, mut properties) = (h.topic.clone(), h.queue_id, properties);
     let tx = sys_flag & crate::store::record::TRANSACTION_MASK;
-    let prepared = get_property(&parse_properties(&properties), "TRAN_MSG") == Some("true")
+    // `properties` was rebuilt above (no duplicates, no empty values): a scan finds what a
+    // parse would.
+    let prepared = crate::store::record::property(&properties, "TRAN_MSG") == Some("true")
         && !(h.reconsume_times.unwrap_or(0) > 0 && schedule::delay_level(&properties).is_some());
     if prepared {
         (topic, queue_id, properties, sys_flag) =

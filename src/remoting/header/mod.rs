@@ -94,11 +94,11 @@ macro_rules! ext_header {
         }
     }};
     (@put req $ext:ident $java:literal $v:expr) => {
-        $ext.insert($java, $crate::remoting::header::ExtValue::format_ext($v));
+        $ext.insert_static($java, $crate::remoting::header::ExtValue::format_ext($v));
     };
     (@put opt $ext:ident $java:literal $v:expr) => {
         if let Some(v) = $v {
-            $ext.insert($java, $crate::remoting::header::ExtValue::format_ext(v));
+            $ext.insert_static($java, $crate::remoting::header::ExtValue::format_ext(v));
         }
     };
     (

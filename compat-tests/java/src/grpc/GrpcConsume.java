@@ -456,6 +456,11 @@ public class GrpcConsume {
             }
             for (MessageView m : got) {
                 String k = key(m);
+                for (String mk : m.getKeys()) { // a message with several keys: the one expected
+                    if (want.containsKey(mk)) {
+                        k = mk;
+                    }
+                }
                 seen.merge(k, 1, Integer::sum);
                 String[] w = want.get(k);
                 if (w == null) {

@@ -11,9 +11,17 @@
 //       sends one transactional message and leaves it open; the broker checks it back over the
 //       Telemetry stream (RecoverOrphanedTransactionCommand), the TransactionChecker answers
 //       COMMIT and the SDK ends it with EndTransaction (SOURCE_SERVER_CHECK).
-//   GrpcScenarios bench <endpoint> <topic> <seconds> <in-flight> <body-bytes>
+//   GrpcScenarios bench <endpoint> <topic> <seconds> <in-flight> <body-bytes> [<group> <consumers> <batch>]
 //       produce throughput: async sends with at most <in-flight> outstanding for <seconds>
-//       after a 3 s warm-up; prints "RESULT bench PASS tps=N ok=N failed=N p50=..ms p99=..ms".
+//       after a 3 s warm-up; prints "RESULT bench PASS tps=N ok=N failed=N p50=..ms p99=..ms
+//       total=N" (total: with the warm-up's).
+//       With <group>: a SimpleConsumer of <group> receives once before the produce phase (so
+//       the group's POP offsets start at 0 on both brokers), then <consumers> SimpleConsumers,
+//       one thread each, receive batches of <batch> (invisible 60 s, long polling 5 s) from what
+//       the produce phase stored and ack each message asynchronously (at most 1,024 acks
+//       outstanding per consumer), for <seconds> after a 3 s warm-up or until the backlog is
+//       drained; prints "RESULT receive PASS tps=N acked=N received=N ack-failed=N
+//       receive-p50=..ms drained=true|false" (tps counts acked messages).
 //   GrpcScenarios golden <dir>
 //       writes protobuf bytes of apache.rocketmq.v2 messages built with the SDK's generated
 //       classes (rocketmq-proto 2.0.4), the fixtures of the Rust message module's tests.
@@ -28,6 +36,9 @@ import java.nio.file.Files;
 import java.nio.file.Paths;
 import org.apache.rocketmq.client.apis.ClientConfiguration;
 import org.apache.rocketmq.client.apis.ClientServiceProvider;
+import org.apache.rocketmq.client.apis.consumer.FilterExpression;
+import org.apache.rocketmq.client.apis.consumer.SimpleConsumer;
+import org.apache.rocketmq.client.apis.message.MessageView;
 import org.apache.rocketmq.client.apis.producer.Producer;
 import org.apache.rocketmq.client.apis.producer.SendReceipt;
 import org.apache.rocketmq.client.apis.producer.Transaction;
@@ -40,7 +51,14 @@ public class GrpcScenarios {
         if (args[0].equals("golden")) {
             golden(args[1]);
         } else if (args[0].equals("bench")) {
+            String group = args.length > 6 ? args[6] : null;
+            SimpleConsumer primed = group == null ? null : prime(args[1], args[2], group);
             bench(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+            if (group != null) {
+                primed.close();
+                receive(args[1], args[2], group, Integer.parseInt(args[3]), Integer.parseInt(args[7]),
+                    Integer.parseInt(args[8]));
+            }
         } else if (args[0].equals("check")) {
             check(args[1], args[2], args[3]);
         } else {
@@ -185,8 +203,119 @@ public class GrpcScenarios {
         double p50 = l.length == 0 ? 0 : l[l.length / 2] / 1e6;
         double p99 = l.length == 0 ? 0 : l[Math.min(l.length - 1, (int) (l.length * 0.99))] / 1e6;
         producer.close();
-        System.out.printf("RESULT bench %s tps=%d ok=%d failed=%d p50=%.2fms p99=%.2fms%n",
-            failed.get() == 0 && n > 0 ? "PASS" : "FAIL", span > 0 ? n * 1000 / span : 0, n, failed.get(), p50, p99);
+        System.out.printf("RESULT bench %s tps=%d ok=%d failed=%d p50=%.2fms p99=%.2fms total=%d%n",
+            failed.get() == 0 && n > 0 ? "PASS" : "FAIL", span > 0 ? n * 1000 / span : 0, n, failed.get(), p50, p99,
+            ok.get());
+    }
+
+    // prime: the bench group's first receive, on an empty topic, fixes its POP offsets at 0
+    // (Java's ConsumeInitMode.MAX would otherwise start a new group at the end of a queue whose
+    // first message is no longer in memory).
+    static SimpleConsumer prime(String endpoint, String topic, String group) throws Exception {
+        ClientServiceProvider provider = ClientServiceProvider.loadService();
+        ClientConfiguration cfg = ClientConfiguration.newBuilder().setEndpoints(endpoint).enableSsl(false).build();
+        SimpleConsumer c = provider.newSimpleConsumerBuilder().setClientConfiguration(cfg).setConsumerGroup(group)
+            .setAwaitDuration(java.time.Duration.ofSeconds(5))
+            .setSubscriptionExpressions(java.util.Collections.singletonMap(topic, FilterExpression.SUB_ALL)).build();
+        try {
+            int n = c.receive(32, java.time.Duration.ofSeconds(60)).size();
+            System.out.println("prime: received " + n);
+        } catch (Exception e) {
+            System.out.println("prime: " + e.toString().replace('\n', ' '));
+        }
+        return c;
+    }
+
+    static void receive(String endpoint, String topic, String group, int seconds, int consumers, int batch)
+        throws Exception {
+        ClientServiceProvider provider = ClientServiceProvider.loadService();
+        ClientConfiguration cfg = ClientConfiguration.newBuilder().setEndpoints(endpoint).enableSsl(false).build();
+        java.util.concurrent.atomic.AtomicLong acked = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong ackFailed = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicInteger empty = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ConcurrentLinkedQueue<Long> lat = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.List<SimpleConsumer> cs = new java.util.ArrayList<>();
+        for (int i = 0; i < consumers; i++) {
+            cs.add(provider.newSimpleConsumerBuilder().setClientConfiguration(cfg).setConsumerGroup(group)
+                .setAwaitDuration(java.time.Duration.ofSeconds(5))
+                .setSubscriptionExpressions(java.util.Collections.singletonMap(topic, FilterExpression.SUB_ALL)).build());
+        }
+        long warmEnd = System.currentTimeMillis() + 3000;
+        long end = warmEnd + seconds * 1000L;
+        long[] window = {-1, 0, 0}; // measured from, acked at that time, last ack time
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(consumers);
+        for (SimpleConsumer c : cs) {
+            new Thread(() -> {
+                java.util.concurrent.Semaphore acks = new java.util.concurrent.Semaphore(1024);
+                try {
+                    // Two empty long polls in a row (any consumer) mean the backlog is drained.
+                    while (System.currentTimeMillis() < end && empty.get() < 2) {
+                        long now = System.currentTimeMillis();
+                        synchronized (window) {
+                            if (window[0] < 0 && now >= warmEnd) {
+                                window[0] = now;
+                                window[1] = acked.get();
+                                lat.clear();
+                            }
+                        }
+                        long t = System.nanoTime();
+                        java.util.List<MessageView> got;
+                        try {
+                            got = c.receive(batch, java.time.Duration.ofSeconds(60));
+                        } catch (Exception e) {
+                            got = java.util.Collections.emptyList();
+                        }
+                        if (got.isEmpty()) {
+                            empty.incrementAndGet();
+                            continue;
+                        }
+                        empty.set(0);
+                        lat.add(System.nanoTime() - t);
+                        received.addAndGet(got.size());
+                        for (MessageView m : got) {
+                            acks.acquire();
+                            c.ackAsync(m).whenComplete((v, e) -> {
+                                if (e == null) {
+                                    acked.incrementAndGet();
+                                    synchronized (window) {
+                                        window[2] = System.currentTimeMillis();
+                                    }
+                                } else {
+                                    ackFailed.incrementAndGet();
+                                }
+                                acks.release();
+                            });
+                        }
+                    }
+                    acks.acquire(1024);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    done.countDown();
+                }
+            }).start();
+        }
+        done.await();
+        long from, base, last;
+        synchronized (window) {
+            from = window[0];
+            base = window[1];
+            last = window[2];
+        }
+        boolean drained = empty.get() >= 2;
+        long stop = drained ? last : Math.max(last, end);
+        long span = from < 0 ? 0 : stop - from;
+        long n = acked.get() - base;
+        Long[] l = lat.toArray(new Long[0]);
+        java.util.Arrays.sort(l);
+        double p50 = l.length == 0 ? 0 : l[l.length / 2] / 1e6;
+        for (SimpleConsumer c : cs) {
+            c.close();
+        }
+        System.out.printf("RESULT receive %s tps=%d acked=%d received=%d ack-failed=%d receive-p50=%.2fms drained=%s%n",
+            ackFailed.get() == 0 && n > 0 && span > 0 ? "PASS" : "FAIL", span > 0 ? n * 1000 / span : 0, n,
+            received.get(), ackFailed.get(), p50, drained);
     }
 
     static Resource res(String name) {

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Produce-path cost of our broker, independent of machine load: instructions per message (callgrind) and,
+# optionally, a sampled call-graph profile (perf) and broker CPU per message at a fixed rate.
+#
+# Usage: benches/produce_profile.sh [callgrind|perf|cpu]...   (default: callgrind)
+#
+#   callgrind  mqbroker runs under `valgrind --tool=callgrind` with instrumentation off; after a warm-up
+#              ($WARM messages, topic auto-created) instrumentation is switched on for a produce run of $COUNT
+#              messages at $CONCURRENCY in flight ($SIZE B, SEND_MESSAGE_V2), then off again. Prints
+#              "callgrind: <Ir> instructions for <n> msgs = <Ir/n> per message" and keeps the profile
+#              ($WORK/callgrind.out) for callgrind_annotate. Load-independent: use it for before/after figures
+#              on a busy machine.
+#   perf       mqbroker runs natively; `perf record -e cpu-clock -g` samples it during a $DURATION s produce
+#              run at $CONCURRENCY in flight; writes $WORK/perf.data and $WORK/perf.txt (perf report --no-children).
+#   cpu        mqbroker runs natively; broker user+system CPU (/proc/PID/stat, all threads) over a fixed
+#              $RATE msg/s produce run of $DURATION s, in µs per message, and its syscalls per message (perf
+#              syscall tracepoints: futex, read, recvfrom, write, writev, sendto, epoll_wait). Depends on load.
+#
+# Knobs: WORK (default /tmp/rmq-produce-profile), NS_PORT (29876), BROKER_PORT (29911), COUNT (20000), WARM (2000),
+# CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), BIN (target/release; build it first).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="${WORK:-/tmp/rmq-produce-profile}"
+NS_PORT="${NS_PORT:-29876}"   # below the ephemeral port range, so no outgoing connection holds it
+BROKER_PORT="${BROKER_PORT:-29911}"
+COUNT="${COUNT:-20000}"
+WARM="${WARM:-2000}"
+CONCURRENCY="${CONCURRENCY:-64}"
+SIZE="${SIZE:-1024}"
+DURATION="${DURATION:-10}"
+RATE="${RATE:-20000}"
+BIN="${BIN:-$ROOT/target/release}"
+SKIP_BUILD=1
+NS="127.0.0.1:$NS_PORT"
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"   # log/die, PIDS/stop_pid/run, wait_line, cpu_ticks, us_per
+require_bins "$BIN" mqnamesrv mqbroker rmq-loadgen
+
+mkdir -p "$WORK/logs"
+LG=("$BIN/rmq-loadgen" produce --namesrv "$NS" --topic ProfTopic --concurrency "$CONCURRENCY" --size "$SIZE")
+sent() { grep -E '^produce .* msgs in' "$1" | tail -1 | sed -E 's/^[^:]*: ([0-9]+) msgs.*/\1/'; }
+
+# start_pair <mode>: a fresh store, our name server, then the broker (natively or under callgrind).
+start_pair() {
+    local mode=$1
+    rm -rf "$WORK/store" "$WORK/home"
+    mkdir -p "$WORK/store" "$WORK/home"
+    echo "listenPort=$NS_PORT" >"$WORK/namesrv.conf"
+    cat >"$WORK/broker.conf" <<EOF
+brokerClusterName=ProfCluster
+brokerName=prof-a
+brokerId=0
+brokerIP1=127.0.0.1
+namesrvAddr=$NS
+listenPort=$BROKER_PORT
+storePathRootDir=$WORK/store
+storePathCommitLog=$WORK/store/commitlog
+brokerRole=ASYNC_MASTER
+flushDiskType=ASYNC_FLUSH
+mappedFileSizeCommitLog=268435456
+autoCreateTopicEnable=true
+EOF
+    HOME="$WORK/home" "$BIN/mqnamesrv" -c "$WORK/namesrv.conf" >"$WORK/logs/namesrv.log" 2>&1 &
+    NS_PID=$!; PIDS+=("$NS_PID")
+    wait_line "$WORK/logs/namesrv.log" "boot success" 60 "$NS_PID" || die "name server did not start"
+    if [[ $mode == callgrind ]]; then
+        rm -f "$WORK"/callgrind.out*
+        HOME="$WORK/home" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/callgrind.out" \
+            "$BIN/mqbroker" -c "$WORK/broker.conf" >"$WORK/logs/broker.log" 2>&1 &
+    else
+        HOME="$WORK/home" "$BIN/mqbroker" -c "$WORK/broker.conf" >"$WORK/logs/broker.log" 2>&1 &
+    fi
+    BROKER_PID=$!; PIDS+=("$BROKER_PID")
+    wait_line "$WORK/logs/broker.log" "boot success" 300 "$BROKER_PID" || die "broker did not start (see $WORK/logs/broker.log)"
+    # The broker must be in the name server's route before the load generator asks for it.
+    sleep 2
+    run 600 "$WORK/logs/warm.log" "${LG[@]}" --count "$WARM" --duration 600 || die "warm-up failed (see $WORK/logs/warm.log)"
+}
+
+stop_pair() {
+    stop_pid "$BROKER_PID" 120
+    stop_pid "$NS_PID" 15
+    PIDS=()
+}
+
+for mode in "${@:-callgrind}"; do
+    case $mode in
+    callgrind)
+        command -v callgrind_control >/dev/null || die "valgrind (callgrind_control) missing"
+        start_pair callgrind
+        callgrind_control -i on "$BROKER_PID" >/dev/null || die "callgrind_control -i on failed"
+        run 3600 "$WORK/logs/load.log" "${LG[@]}" --count "$COUNT" --duration 3600
+        callgrind_control -i off "$BROKER_PID" >/dev/null
+        n=$(sent "$WORK/logs/load.log")
+        stop_pair
+        ir=$(awk '/^totals:/ {s += $2} END {if (s) print s}' "$WORK"/callgrind.out* 2>/dev/null)
+        [[ -n "$ir" && -n "$n" && "$n" -gt 0 ]] || die "no callgrind total or message count (see $WORK/logs)"
+        echo "callgrind: $ir instructions for $n msgs = $((ir / n)) per message (profile: $WORK/callgrind.out)"
+        ;;
+    perf)
+        start_pair native
+        perf record -e cpu-clock -g -o "$WORK/perf.data" -p "$BROKER_PID" -- sleep "$DURATION" \
+            >"$WORK/logs/perf.log" 2>&1 &
+        ppid=$!
+        run $((DURATION + 60)) "$WORK/logs/load.log" "${LG[@]}" --duration "$DURATION"
+        wait "$ppid"
+        stop_pair
+        perf report -i "$WORK/perf.data" --no-children --stdio --percent-limit 0.5 >"$WORK/perf.txt" 2>/dev/null
+        echo "perf: $(sent "$WORK/logs/load.log") msgs; report $WORK/perf.txt"
+        ;;
+    cpu)
+        start_pair native
+        # Syscalls of the broker during the run (tracepoints; skipped where perf cannot read them).
+        sc=syscalls:sys_enter_
+        perf stat -x, -o "$WORK/syscalls.csv" -p "$BROKER_PID" \
+            -e "${sc}futex,${sc}read,${sc}recvfrom,${sc}write,${sc}writev,${sc}sendto,${sc}epoll_wait" \
+            -- sleep "$DURATION" >/dev/null 2>&1 &
+        spid=$!
+        c0=$(cpu_ticks "$BROKER_PID")
+        run $((DURATION + 60)) "$WORK/logs/load.log" "${LG[@]}" --duration "$DURATION" --rate "$RATE"
+        c1=$(cpu_ticks "$BROKER_PID")
+        wait "$spid"
+        n=$(sent "$WORK/logs/load.log")
+        stop_pair
+        echo "cpu: broker $(us_per $((c1 - c0)) "$n") us/msg over $n msgs at $RATE msg/s"
+        [[ -s "$WORK/syscalls.csv" ]] && awk -F, -v n="$n" '$3 ~ /sys_enter_/ && n > 0 {
+            sub(/.*sys_enter_/, "", $3); printf "%s %.2f ", $3, $1 / n } END { print "per message (syscalls)" }' "$WORK/syscalls.csv"
+        ;;
+    *) die "unknown mode $mode (callgrind|perf|cpu)" ;;
+    esac
+done
