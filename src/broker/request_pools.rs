@@ -8,7 +8,7 @@
 //! answered, except pulls and POPs parked by long polling (Java holds those outside its pools,
 //! in `PullRequestHoldService` / `PopLongPollingService`). The head wait is the age of the oldest
 //! of them. A pool at its configured capacity refuses a new request with SYSTEM_BUSY
-//! "[OVERLOAD]…", as Java's `RejectedExecutionException` handler does.
+//! "\[OVERLOAD\]…", as Java's `RejectedExecutionException` handler does.
 
 use std::collections::BTreeMap;
 use std::future::Future;
