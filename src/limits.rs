@@ -339,3 +339,16 @@ pub const AUTH_MAX_ACLS: usize = 10_000;
 /// Policy entries (resource rules) one subject's ACL may hold, over its policies. Java: no cap
 /// (`Policy.updateEntry` appends).
 pub const AUTH_MAX_ENTRIES_PER_ACL: usize = 1_000;
+
+/// Time a new gRPC connection gets to show its first byte and, when it starts TLS, to finish
+/// the handshake; past it the connection is closed. Java: Netty `SslHandler`'s default
+/// `handshakeTimeoutMillis`, 10 s (the proxy sets none of its own).
+pub const GRPC_TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// New gRPC connections being sniffed or TLS-handshaken at once; further accepts wait in the
+/// kernel's backlog. Ours: Java's Netty pipeline has no such bound.
+pub const GRPC_TLS_MAX_HANDSHAKES: usize = 256;
+
+/// Accepted gRPC connections handed to the HTTP/2 server but not yet taken by it.
+/// Ours (tonic's own `TcpIncoming` has no queue).
+pub const GRPC_ACCEPTED_QUEUE: usize = 64;

@@ -23,7 +23,8 @@
 #       compat-tests/grpc/target/) sends 5 normal, 6 FIFO and 2 delay messages to the same broker;
 #       the remoting consumer gets them as above.
 #   ours.grpc-simple-consumer
-#       a gRPC SimpleConsumer (ReceiveMessage / AckMessage / ChangeInvisibleDuration on POP) gets
+#       over TLS (the SDK's default enableSsl=true; the endpoint's permissive tlsMode with its
+#       self-signed test certificate), a gRPC Producer sends and a gRPC SimpleConsumer (ReceiveMessage / AckMessage / ChangeInvisibleDuration on POP) gets
 #       20 messages: one changed to 2 s and not acked, one never acked (invisible 10 s), both come
 #       back (delivery attempt 2) no earlier than their invisible time; one changed to 30 s then
 #       acked with the new handle, and every acked one, never come back.
@@ -283,7 +284,8 @@ consume() {
     grep -qi "create subscription group to" "$WORK/csg.out" || { report ours.grpc-fifo-consumer FAIL "updateSubGroup failed" "$WORK/csg.out"; }
     local r
     if wanted ours.grpc-simple; then
-        java_run "$GRPC_CP" "$WORK/simple.out" GrpcConsume simple "$ep" GrpcSimple grpc_simple
+        # Over TLS: the SDK's default enableSsl=true (the endpoint's permissive tlsMode, test cert).
+        java_run "$GRPC_CP" "$WORK/simple.out" -Dgrpc.sdkDefaultSsl=true GrpcConsume simple "$ep" GrpcSimple grpc_simple
         r="$(grep '^RESULT simple' "$WORK/simple.out")"
         if [[ "$r" == "RESULT simple PASS"* ]]; then report ours.grpc-simple-consumer PASS "${r#RESULT simple PASS }"
         else report ours.grpc-simple-consumer FAIL "${r:-no result}" "$WORK/simple.out" "$WORK/$b.out"; fi

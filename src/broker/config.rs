@@ -204,6 +204,18 @@ pub const PROXY_KEYS: &[KeyDef] = keys! {
     "renewMaxTimeMillis": Long = "10800000",
     "maxRenewRetryTimes": Int = "3",
     "invisibleTimeMillisWhenClear": Long = "1000",
+    // TLS on the gRPC port (`grpc::tls`, Java's `ProxyAndTlsProtocolNegotiator`). Java reads the
+    // mode from the `tls.server.mode` system property (`TlsSystemConfig`, default permissive);
+    // `tlsMode` here, else `tls.server.mode`, else permissive. The paths: `tlsKeyPath` /
+    // `tlsCertPath` (`ProxyConfig`), else `tls.server.keyPath` / `tls.server.certPath`, else
+    // `<rocketmqHome>/conf/tls/rocketmq.key|crt` (Java: the proxy home).
+    "tlsMode": Str = "",
+    "tls.server.mode": Str = "",
+    "tlsTestModeEnable": Bool = "true",
+    "tlsKeyPath": Str = "",
+    "tlsCertPath": Str = "",
+    "tls.server.keyPath": Str = "",
+    "tls.server.certPath": Str = "",
 };
 
 /// The machine's hostname (Java's default `brokerName`).

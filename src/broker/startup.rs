@@ -105,6 +105,14 @@ pub async fn run(
         .await
         .map_err(|e| format!("store open task failed: {e}"))?
         .map_err(|e| format!("cannot open the store: {e}"))?;
+    // Java's proxy does not start when its TLS context cannot be made.
+    let grpc_tls = match grpc_listener {
+        Some(_) => Some(
+            crate::grpc::tls::Tls::from_broker(&broker)
+                .map_err(|e| format!("gRPC TLS setup failed: {e}"))?,
+        ),
+        None => None,
+    };
     let idle = Duration::from_secs(
         u64::try_from(broker.config_i64("serverChannelMaxIdleTimeSeconds"))
             .unwrap_or(120)
@@ -134,10 +142,11 @@ pub async fn run(
         server_cfg,
         wait(stop_rx.clone()),
     ));
-    let grpc = grpc_listener.map(|l| {
+    let grpc = grpc_listener.zip(grpc_tls).map(|(l, tls)| {
         tokio::spawn(crate::grpc::serve(
             crate::grpc::Endpoint::new(Arc::clone(&broker), grpc_port),
             l,
+            tls,
             wait(stop_rx.clone()),
         ))
     });

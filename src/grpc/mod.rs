@@ -13,9 +13,11 @@
 //! - `consume`, `ack`, `receipt`: ReceiveMessage (long-polling POP), AckMessage,
 //!   ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue, and the receipt handles.
 //! - `renew`: auto-renewal of the handles push consumers hold (`auto_renew`).
+//! - [`tls`]: TLS and plaintext HTTP/2 on the same port (`tlsMode`, Java's
+//!   `ProxyAndTlsProtocolNegotiator`).
 //!
 //! Not served yet (gRPC UNIMPLEMENTED): PullMessage, UpdateOffset, GetOffset, QueryOffset (the
-//! SDKs' pull consumer, which the 5.0.x SDKs do not ship). No TLS.
+//! SDKs' pull consumer, which the 5.0.x SDKs do not ship).
 
 mod ack;
 pub mod acl;
@@ -30,6 +32,7 @@ pub mod route;
 pub mod send;
 mod service;
 pub mod status;
+pub mod tls;
 pub mod transaction;
 pub mod validate;
 
@@ -93,10 +96,11 @@ pub async fn bind(port: u16) -> std::io::Result<TcpListener> {
     TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))).await
 }
 
-/// Serves the endpoint on `listener` until `shutdown` completes.
+/// Serves the endpoint on `listener` until `shutdown` completes, with TLS as `tls` says.
 pub async fn serve(
     endpoint: Arc<Endpoint>,
     listener: TcpListener,
+    tls: tls::Tls,
     shutdown: impl Future<Output = ()>,
 ) {
     let local = listener.local_addr().ok();
@@ -107,8 +111,13 @@ pub async fn serve(
         .map_or(GRPC_CLIENT_IDLE, std::time::Duration::from_millis);
     let sweeper = tokio::spawn(sweep(Arc::downgrade(&endpoint), idle));
     let renewer = tokio::spawn(renew::run(Arc::downgrade(&endpoint)));
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    info!(addr = ?local, "gRPC endpoint (apache.rocketmq.v2.MessagingService) listening");
+    let mode = tls.mode;
+    let (accepted, acceptor) = tls::incoming(listener, tls);
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::ReceiverStream::new(accepted),
+        Ok::<_, std::io::Error>,
+    );
+    info!(addr = ?local, tls = ?mode, "gRPC endpoint (apache.rocketmq.v2.MessagingService) listening");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
         .max_concurrent_streams(Some(GRPC_MAX_CONCURRENT_STREAMS))
@@ -145,6 +154,7 @@ pub async fn serve(
     }
     sweeper.abort();
     renewer.abort();
+    acceptor.abort();
 }
 
 /// Every second, forgets clients idle past `idle` (`grpcClientIdleTimeMills`, default

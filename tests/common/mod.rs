@@ -194,6 +194,35 @@ impl TestBroker {
         Self::start_with_store(None, extra).await
     }
 
+    /// Starts a broker expected to refuse its settings: the start error.
+    #[allow(dead_code)]
+    pub async fn start_error(extra: &[(&str, &str)]) -> String {
+        let ns = TestNamesrv::start(&[]).await;
+        let mut cfg = rocketmq_rs::broker::config::defaults();
+        let port = free_port_pair();
+        for (k, v) in [
+            ("listenPort", port.to_string()),
+            ("brokerIP1", "127.0.0.1".to_owned()),
+            ("namesrvAddr", ns.addr.clone()),
+            (
+                "storePathRootDir",
+                ns.dir.join("store").display().to_string(),
+            ),
+            ("mappedFileSizeCommitLog", "4194304".to_owned()),
+            ("maxHashSlotNum", "50000".to_owned()),
+            ("maxIndexNum", "200000".to_owned()),
+        ] {
+            cfg.set(k, &v).unwrap();
+        }
+        for (k, v) in extra {
+            cfg.set(k, v).unwrap();
+        }
+        rocketmq_rs::broker::config::finish(&mut cfg, &[]);
+        let r = rocketmq_rs::broker::startup::run(cfg, std::future::pending(), |_| {}).await;
+        ns.stop().await;
+        r.expect_err("the broker started and stopped")
+    }
+
     /// Starts a broker on `store` (kept after `stop`), or on a fresh store inside the name
     /// server's directory when `None`.
     pub async fn start_with_store(store: Option<PathBuf>, extra: &[(&str, &str)]) -> Self {

@@ -59,9 +59,16 @@ import org.apache.rocketmq.client.apis.producer.SendReceipt;
 public class GrpcConsume {
     static final ClientServiceProvider P = ClientServiceProvider.loadService();
 
+    /** -Dgrpc.sdkDefaultSsl=true: keep the SDK's default enableSsl (true), so TLS on our port. */
+    static final boolean SDK_DEFAULT_SSL = Boolean.getBoolean("grpc.sdkDefaultSsl");
+
     static ClientConfiguration cfg(String endpoint) {
-        return ClientConfiguration.newBuilder().setEndpoints(endpoint).enableSsl(false)
-            .setRequestTimeout(Duration.ofSeconds(10)).build();
+        org.apache.rocketmq.client.apis.ClientConfigurationBuilder b = ClientConfiguration.newBuilder()
+            .setEndpoints(endpoint).setRequestTimeout(Duration.ofSeconds(10));
+        if (!SDK_DEFAULT_SSL) {
+            b.enableSsl(false);
+        }
+        return b.build();
     }
 
     static void dlq(String endpoint, String topic, String group, int count) throws Exception {
@@ -254,7 +261,8 @@ public class GrpcConsume {
         }
         c.close();
         boolean ok = bad.isEmpty() && seen.size() == n && backAfter.size() == 2;
-        System.out.println("RESULT simple " + (ok ? "PASS" : "FAIL") + " received=" + seen.size() + "/" + n
+        System.out.println("RESULT simple " + (ok ? "PASS" : "FAIL") + " ssl=" + cfg(endpoint).isSslEnabled()
+            + " received=" + seen.size() + "/" + n
             + " s-0(changeInvisibleDuration 2s)-back-after=" + backAfter.get("s-0")
             + " s-1(not acked, invisible 10s)-back-after=" + backAfter.get("s-1")
             + " s-2(changeInvisibleDuration then ack) deliveries=" + seen.get("s-2")
