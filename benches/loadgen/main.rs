@@ -117,6 +117,9 @@ enum Cmd {
         /// Server process whose CPU each phase reports.
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Keep the connection (so the registration) open this many seconds at the end.
+        #[arg(long, default_value_t = 0)]
+        hold: u64,
     },
     /// Produce spread over N topics × Q queues, one message per queue per pass.
     Spread {
@@ -647,7 +650,8 @@ fn main() -> std::process::ExitCode {
                 queues,
                 rounds,
                 server_pid,
-            } => scale::register(namesrv, prefix, topics, queues, rounds, server_pid).await,
+                hold,
+            } => scale::register(namesrv, prefix, topics, queues, rounds, server_pid, hold).await,
             Cmd::Spread {
                 broker,
                 prefix,

@@ -122,6 +122,7 @@ pub(crate) async fn register(
     queues: i32,
     rounds: u64,
     server_pid: Option<u32>,
+    hold: u64,
 ) -> Result<(), String> {
     let client = RemotingClient::new();
     let broker = format!("scale-broker-{topics}");
@@ -162,6 +163,11 @@ pub(crate) async fn register(
         }
     }
     ph.end(&format!("register-changed topics={topics}"), rounds);
+    if hold > 0 {
+        // The name server drops a broker's routes when its connection closes.
+        println!("holding the registration for {hold} s");
+        tokio::time::sleep(Duration::from_secs(hold)).await;
+    }
     Ok(())
 }
 
@@ -322,7 +328,8 @@ fn max_offset_request(topic: &str, queue: i32) -> RemotingCommand {
     RemotingCommand::request(30, Some(ext))
 }
 
-/// Polls until the message at `offset` of (`topic`, `queue`) is visible.
+/// Polls until the message at `offset` of (`topic`, `queue`) is visible; returns how many
+/// polls it took (1: visible at the first look, so the delay is one round trip).
 async fn wait_visible(
     client: &RemotingClient,
     broker: &str,
@@ -330,9 +337,11 @@ async fn wait_visible(
     queue: i32,
     offset: i64,
     pull: bool,
-) -> Result<(), String> {
+) -> Result<u64, String> {
     let give_up = Instant::now() + Duration::from_secs(10);
+    let mut polls = 0;
     while Instant::now() < give_up {
+        polls += 1;
         let req = if pull {
             super::pull_request("scale_visible_cg", topic, queue, offset)
         } else {
@@ -350,7 +359,7 @@ async fn wait_visible(
                 .is_some_and(|m| m > offset)
         };
         if seen {
-            return Ok(());
+            return Ok(polls);
         }
         tokio::task::yield_now().await;
     }
@@ -376,6 +385,7 @@ pub(crate) async fn visible(
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
+    let first_look = Arc::new(AtomicU64::new(0));
     let hist = Arc::new(Mutex::new(
         Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?,
     ));
@@ -389,11 +399,12 @@ pub(crate) async fn visible(
             topic.clone(),
             body.clone(),
         );
-        let (stop, sent, failures, hist) = (
+        let (stop, sent, failures, hist, first_look) = (
             Arc::clone(&stop),
             Arc::clone(&sent),
             Arc::clone(&failures),
             Arc::clone(&hist),
+            Arc::clone(&first_look),
         );
         tasks.push(tokio::spawn(async move {
             let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
@@ -417,7 +428,10 @@ pub(crate) async fn visible(
                     continue;
                 };
                 match wait_visible(&poller, &broker, &topic, q, offset, pull).await {
-                    Ok(()) => {
+                    Ok(polls) => {
+                        if polls == 1 {
+                            let _ = first_look.fetch_add(1, Ordering::Relaxed);
+                        }
                         if let Some(h) = local.as_mut() {
                             let us = u64::try_from(acked.elapsed().as_micros()).unwrap_or(u64::MAX);
                             let _ = h.record(us.max(1));
@@ -443,7 +457,7 @@ pub(crate) async fn visible(
     let h = hist.lock().await;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "visible ({}) concurrency={concurrency}: {} msgs in {secs:.1} s = {:.0} msg/s; {} sampled; send->visible us p50={} p90={} p99={} p999={} max={}; not visible: {}",
+        "visible ({}) concurrency={concurrency}: {} msgs in {secs:.1} s = {:.0} msg/s; {} sampled; send->visible us p50={} p90={} p99={} p999={} max={}; visible at the first poll: {}; not visible: {}",
         if pull { "pull" } else { "max-offset" },
         sent.load(Ordering::Relaxed),
         sent.load(Ordering::Relaxed) as f64 / secs,
@@ -453,6 +467,7 @@ pub(crate) async fn visible(
         h.value_at_quantile(0.99),
         h.value_at_quantile(0.999),
         h.max(),
+        first_look.load(Ordering::Relaxed),
         failures.load(Ordering::Relaxed)
     );
     Ok(())
