@@ -217,7 +217,9 @@ pub(crate) async fn spread(
                         other => {
                             if errors.fetch_add(1, Ordering::Relaxed) == 0 {
                                 match other {
-                                    Ok(r) => eprintln!("first error: code {} {:?}", r.code, r.remark),
+                                    Ok(r) => {
+                                        eprintln!("first error: code {} {:?}", r.code, r.remark)
+                                    }
                                     Err(e) => eprintln!("first error: {e}"),
                                 }
                             }
@@ -230,7 +232,10 @@ pub(crate) async fn spread(
             let _ = t.await;
         }
         let label = if pass == 0 { "create" } else { "steady" };
-        ph.end(&format!("spread-{label} topics={topics} queues={queues}"), per_pass);
+        ph.end(
+            &format!("spread-{label} topics={topics} queues={queues}"),
+            per_pass,
+        );
         println!("errors: {}", errors.load(Ordering::Relaxed));
     }
     Ok(())
@@ -302,7 +307,10 @@ pub(crate) async fn clients(
             let _ = t.await;
         }
         let label = if round == 0 { "join" } else { "steady" };
-        ph.end(&format!("heartbeat-{label} clients={count} groups={groups}"), count);
+        ph.end(
+            &format!("heartbeat-{label} clients={count} groups={groups}"),
+            count,
+        );
         if errors.load(Ordering::Relaxed) > 0 {
             println!("errors: {}", errors.load(Ordering::Relaxed));
         }

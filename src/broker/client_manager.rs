@@ -300,7 +300,10 @@ impl ClientManager {
         self.consumers
             .read()
             .ok()
-            .and_then(|t| t.get(group).map(|g| g.subscriptions.values().cloned().collect()))
+            .and_then(|t| {
+                t.get(group)
+                    .map(|g| g.subscriptions.values().cloned().collect())
+            })
             .unwrap_or_default()
     }
 
