@@ -428,7 +428,7 @@ pub(crate) async fn visible(
                     continue;
                 }
                 let _ = sent.fetch_add(1, Ordering::Relaxed);
-                if seq % sample.max(1) != 0 {
+                if !seq.is_multiple_of(sample.max(1)) {
                     continue;
                 }
                 let acked = Instant::now();
