@@ -30,9 +30,8 @@ pub const LARGE_HEADER_DECODERS: usize = 1;
 /// Most concurrent connections one server keeps. Java has no inbound cap besides the accept
 /// backlog; we bound it (TigerStyle) but keep accepting: at the cap the stalest connection (one
 /// that never finished a frame first, then the longest without a whole frame) is closed so a new
-/// client always gets in. 16,384 holds a broker's thousands of clients (5,000 heartbeating
-/// clients went past the former 4,096, which then closed live clients' connections).
-pub const SERVER_MAX_CONNECTIONS: usize = 16_384;
+/// client always gets in.
+pub const SERVER_MAX_CONNECTIONS: usize = 4096;
 
 /// A frame must arrive whole within this many seconds of its first byte, or the connection is
 /// closed; bytes that trickle in do not count as activity. Java has no per-frame deadline (only
@@ -44,7 +43,7 @@ pub const FRAME_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 /// larger ones get a buffer of their own, charged to the inbound budget. Send requests of
 /// typical messages (a few KiB) stay under it. Outside the budget, a connection's small buffer
 /// holds at most this plus [`SMALL_READ_CHUNK_BYTES`], so 32 KiB × [`SERVER_MAX_CONNECTIONS`]
-/// = 512 MiB per listener in the worst case.
+/// = 128 MiB per listener in the worst case.
 pub const SMALL_FRAME_BYTES: usize = 16 * 1024;
 
 /// How much a connection's small read buffer grows at a time.
