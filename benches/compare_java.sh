@@ -345,7 +345,9 @@ done
 print_table "$TABLE"
 
 TOTAL=$((SECONDS - T_START))
-CARRY="$(awk '/^## CPU per message and produce-path cuts/ {on = 1} on && /^## / && !/produce-path cuts/ {on = 0} on' "$RESULTS" 2>/dev/null)"
+# The hand-written sections (gRPC bench, produce-path cuts, scale and visibility) come after the
+# generated ones; everything from the first of them to the end of the file is carried over.
+CARRY="$(awk '/^## (gRPC endpoint vs Java proxy|CPU per message and produce-path cuts|Scale and visibility)/ {on = 1} on' "$RESULTS" 2>/dev/null)"
 {
     echo "# Rust broker vs Apache RocketMQ 5.3.3 (Java) — side-by-side results"
     echo
@@ -374,7 +376,7 @@ CARRY="$(awk '/^## CPU per message and produce-path cuts/ {on = 1} on && /^## / 
     echo 'Drain and `--count` times are measured by rmq-loadgen with 10 ms resolution.'
     echo
     quietness_section
-    # The hand-written produce-path section (benches/produce_profile.sh figures) survives a re-run.
+    # The hand-written sections survive a re-run.
     if [[ -n "$CARRY" ]]; then
         echo
         printf '%s\n' "$CARRY"

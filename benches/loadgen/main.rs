@@ -13,7 +13,8 @@
 //! GET_ROUTEINFO_BY_TOPIC to the name server (at a fixed rate, or as fast as `--concurrency`
 //! allows) and reports queries per second and latency. Every mode ends with a `loadgen-cpu:`
 //! line (its own user + system clock ticks from `/proc/self/stat`), so a benchmark can put the
-//! generator's CPU per message beside the server's.
+//! generator's CPU per message beside the server's. `register`, `spread`, `clients` and
+//! `visible` measure scale and send→visible delay (see `scale.rs` and `benches/scale.sh`).
 
 // `serde_json::Value` indexing returns Null instead of panicking, and worker indices are taken
 // modulo the vector length, so indexing here cannot panic.
@@ -35,6 +36,8 @@ use rocketmq_rs::net::RemotingClient;
 use rocketmq_rs::remoting::header::send::SendMessageRequestHeaderV2;
 use rocketmq_rs::remoting::{ExtFields, RemotingCommand};
 use tokio::sync::Mutex;
+
+mod scale;
 
 #[derive(Debug, Parser)]
 #[command(name = "rmq-loadgen", about = "RocketMQ protocol load generator")]
@@ -98,6 +101,84 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         rate: u64,
     },
+    /// Register a fake broker with N topics at the name server, then re-register.
+    Register {
+        #[arg(long, default_value = "127.0.0.1:9876")]
+        namesrv: String,
+        #[arg(long, default_value = "ScaleTopic")]
+        prefix: String,
+        #[arg(long, default_value_t = 10_000)]
+        topics: u64,
+        #[arg(long, default_value_t = 8)]
+        queues: i32,
+        /// Re-registrations after the first one.
+        #[arg(long, default_value_t = 20)]
+        rounds: u64,
+        /// Server process whose CPU each phase reports.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Keep the connection (so the registration) open this many seconds at the end.
+        #[arg(long, default_value_t = 0)]
+        hold: u64,
+    },
+    /// Produce spread over N topics × Q queues, one message per queue per pass.
+    Spread {
+        /// Broker address (topics are auto-created from TBW102).
+        #[arg(long, default_value = "127.0.0.1:10911")]
+        broker: String,
+        #[arg(long, default_value = "ScaleTopic")]
+        prefix: String,
+        #[arg(long, default_value_t = 10_000)]
+        topics: u64,
+        #[arg(long, default_value_t = 8)]
+        queues: i32,
+        /// Passes over every queue (the first creates the topics).
+        #[arg(long, default_value_t = 2)]
+        passes: u64,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 1024)]
+        size: usize,
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// N client connections heartbeating (producer + consumer data) in G groups.
+    Clients {
+        #[arg(long, default_value = "127.0.0.1:10911")]
+        broker: String,
+        #[arg(long, default_value_t = 5_000)]
+        count: u64,
+        #[arg(long, default_value_t = 50)]
+        groups: u64,
+        /// Heartbeat rounds after the joining one.
+        #[arg(long, default_value_t = 5)]
+        rounds: u64,
+        #[arg(long, default_value = "BenchTopic")]
+        topic: String,
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// Max-rate produce; sampled messages are polled for until visible.
+    Visible {
+        #[arg(long, default_value = "127.0.0.1:10911")]
+        broker: String,
+        #[arg(long, default_value = "BenchTopic")]
+        topic: String,
+        #[arg(long, default_value_t = 8)]
+        queues: i32,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 1024)]
+        size: usize,
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        /// Poll for every Nth message of a worker.
+        #[arg(long, default_value_t = 50)]
+        sample: u64,
+        /// Poll with PULL_MESSAGE instead of GET_MAX_OFFSET.
+        #[arg(long)]
+        pull: bool,
+    },
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -148,11 +229,22 @@ async fn route(
 }
 
 fn send_request(topic: &str, queue: i32, body: &Bytes, seq: u64) -> RemotingCommand {
+    send_request_to(topic, queue, 4, body, seq)
+}
+
+/// SEND_MESSAGE_V2 with `default_queues` as `defaultTopicQueueNums` (auto-creation size).
+fn send_request_to(
+    topic: &str,
+    queue: i32,
+    default_queues: i32,
+    body: &Bytes,
+    seq: u64,
+) -> RemotingCommand {
     let h = SendMessageRequestHeaderV2 {
         a: "bench_pg".into(),
         b: topic.into(),
         c: "TBW102".into(),
-        d: 4,
+        d: default_queues,
         e: queue,
         f: 0,
         g: 0,
@@ -551,6 +643,67 @@ fn main() -> std::process::ExitCode {
                 duration,
                 rate,
             } => route_load(namesrv, topic, concurrency, duration, rate).await,
+            Cmd::Register {
+                namesrv,
+                prefix,
+                topics,
+                queues,
+                rounds,
+                server_pid,
+                hold,
+            } => scale::register(namesrv, prefix, topics, queues, rounds, server_pid, hold).await,
+            Cmd::Spread {
+                broker,
+                prefix,
+                topics,
+                queues,
+                passes,
+                concurrency,
+                size,
+                server_pid,
+            } => {
+                scale::spread(
+                    broker,
+                    prefix,
+                    topics,
+                    queues,
+                    passes,
+                    concurrency,
+                    size,
+                    server_pid,
+                )
+                .await
+            }
+            Cmd::Clients {
+                broker,
+                count,
+                groups,
+                rounds,
+                topic,
+                server_pid,
+            } => scale::clients(broker, count, groups, rounds, topic, server_pid).await,
+            Cmd::Visible {
+                broker,
+                topic,
+                queues,
+                concurrency,
+                size,
+                duration,
+                sample,
+                pull,
+            } => {
+                scale::visible(
+                    broker,
+                    topic,
+                    queues,
+                    concurrency,
+                    size,
+                    duration,
+                    sample,
+                    pull,
+                )
+                .await
+            }
         }
     });
     if let Some(t) = own_cpu_ticks() {

@@ -294,6 +294,19 @@ impl ClientManager {
         self.consumers.read().ok()?.get(group).cloned()
     }
 
+    /// A consumer group's subscriptions, without copying its members.
+    #[must_use]
+    pub fn subscriptions(&self, group: &str) -> Vec<SubscriptionData> {
+        self.consumers
+            .read()
+            .ok()
+            .and_then(|t| {
+                t.get(group)
+                    .map(|g| g.subscriptions.values().cloned().collect())
+            })
+            .unwrap_or_default()
+    }
+
     /// Members of a producer group.
     #[must_use]
     pub fn producer_group(&self, group: &str) -> Vec<ClientChannel> {

@@ -1,5 +1,7 @@
-//! Registration with the name servers (`BrokerOuterAPI.registerBrokerAll`): at start, every
-//! `registerNameServerPeriod`, and after topic changes; unregistration at clean shutdown.
+//! Registration with the name servers (`BrokerOuterAPI.registerBrokerAll`): the whole table at
+//! start and every `registerNameServerPeriod`; after a topic is created or updated only that
+//! topic (`registerIncrementBrokerData`), after other changes the whole table again;
+//! unregistration at clean shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +9,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::Broker;
-use super::topic_config::topic_config_node;
+use super::topic_config::{RegisterScope, topic_config_node};
 use crate::checksum::java_crc32;
 use crate::remoting::body::topic_config::{PERM_READ, PERM_WRITE};
 use crate::remoting::header::namesrv::{
@@ -30,10 +32,17 @@ pub fn namesrv_addrs(broker: &Broker) -> Vec<String> {
 /// The REGISTER_BROKER body: `{"filterServerList":[],"topicConfigSerializeWrapper":{…}}`.
 #[must_use]
 pub fn register_body(broker: &Broker) -> Vec<u8> {
+    register_body_for(broker, &RegisterScope::Full)
+}
+
+/// The body for `scope`: the whole table, or only some topics (`registerIncrementBrokerData`).
+fn register_body_for(broker: &Broker, scope: &RegisterScope) -> Vec<u8> {
     let dv = broker.topics.data_version();
-    let table: Vec<(Key, Node)> = broker
-        .topics
-        .all()
+    let configs = match scope {
+        RegisterScope::Full => broker.topics.all(),
+        RegisterScope::Topics(names) => names.iter().filter_map(|t| broker.topics.get(t)).collect(),
+    };
+    let table: Vec<(Key, Node)> = configs
         .iter()
         .map(|tc| {
             let mut tc = tc.clone();
@@ -63,9 +72,17 @@ pub fn register_body(broker: &Broker) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Registers with every name server once.
+/// Registers the whole table with every name server once.
 pub async fn register_all(broker: &Arc<Broker>) {
-    let body = register_body(broker);
+    register(broker, &RegisterScope::Full).await;
+}
+
+/// Registers `scope` with every name server once.
+async fn register(broker: &Arc<Broker>, scope: &RegisterScope) {
+    if matches!(scope, RegisterScope::Topics(t) if t.is_empty()) {
+        return;
+    }
+    let body = register_body_for(broker, scope);
     let header = RegisterBrokerRequestHeader {
         broker_name: broker.name.clone(),
         broker_addr: broker.addr.clone(),
@@ -148,11 +165,31 @@ pub async fn run(broker: Arc<Broker>) {
             .clamp(10_000, 60_000),
     );
     let mut changed = broker.topics_changed.subscribe();
+    let mut scope = RegisterScope::Full;
     loop {
-        register_all(&broker).await;
-        tokio::select! {
-            () = tokio::time::sleep(period) => {}
-            r = changed.changed() => if r.is_err() { return },
+        if scope == RegisterScope::Full {
+            // A full registration carries every change made before it.
+            let _covered = broker.topics.take_unregistered();
+        }
+        register(&broker, &scope).await;
+        let next_timer = tokio::time::Instant::now() + period;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(next_timer) => {
+                    scope = RegisterScope::Full;
+                    break;
+                }
+                r = changed.changed() => {
+                    if r.is_err() {
+                        return;
+                    }
+                    scope = broker.topics.take_unregistered();
+                    if scope == RegisterScope::Full {
+                        break;
+                    }
+                    register(&broker, &scope).await;
+                }
+            }
         }
     }
 }

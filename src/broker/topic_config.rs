@@ -105,6 +105,26 @@ pub struct TopicConfigManager {
     data_version: Mutex<DataVersion>,
     /// `enableLmq` (`LmqTopicConfigManager`): `%LMQ%` topics are synthetic, never stored.
     lmq: std::sync::atomic::AtomicBool,
+    /// Changes not yet registered with the name servers (see [`Self::take_unregistered`]).
+    unregistered: Mutex<Unregistered>,
+}
+
+/// Topic changes the name servers have not been told of yet.
+#[derive(Debug, Default)]
+struct Unregistered {
+    /// Created or updated topics (`registerIncrementBrokerData` sends only these).
+    topics: std::collections::BTreeSet<String>,
+    /// A change that only a full registration carries (a deletion, a table replaced).
+    full: bool,
+}
+
+/// What the next registration after a topic change must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterScope {
+    /// The whole table (`registerBrokerAll`).
+    Full,
+    /// Only these topics (`registerIncrementBrokerData`).
+    Topics(Vec<String>),
 }
 
 fn now_ms() -> i64 {
@@ -183,6 +203,7 @@ impl TopicConfigManager {
             table: RwLock::new(table),
             data_version: Mutex::new(version),
             lmq: std::sync::atomic::AtomicBool::new(false),
+            unregistered: Mutex::new(Unregistered::default()),
         }
     }
 
@@ -236,11 +257,37 @@ impl TopicConfigManager {
         if self.lmq_topic(&tc.topic_name) {
             return;
         }
+        if let Ok(mut u) = self.unregistered.lock() {
+            let _ = u.topics.insert(tc.topic_name.clone());
+        }
         if let Ok(mut t) = self.table.write() {
             let _ = t.insert(tc.topic_name.clone(), tc);
         }
         self.bump();
         self.persist();
+    }
+
+    /// Marks the table as changed in a way only a full registration carries.
+    fn needs_full_registration(&self) {
+        if let Ok(mut u) = self.unregistered.lock() {
+            u.full = true;
+        }
+    }
+
+    /// Takes the changes made since the last call: Java registers a created or updated topic
+    /// alone (`registerIncrementBrokerData`), so a flood of auto-created topics costs one small
+    /// registration each instead of the whole table each. An empty change set (a permission
+    /// change, a deletion, a replaced table) asks for the whole table.
+    pub fn take_unregistered(&self) -> RegisterScope {
+        let Ok(mut u) = self.unregistered.lock() else {
+            return RegisterScope::Full;
+        };
+        let taken = std::mem::take(&mut *u);
+        if taken.full || taken.topics.is_empty() {
+            RegisterScope::Full
+        } else {
+            RegisterScope::Topics(taken.topics.into_iter().collect())
+        }
     }
 
     /// `SlaveSynchronize.syncTopicConfig`: when the master's data version differs, its table and
@@ -259,6 +306,7 @@ impl TopicConfigManager {
         if let Ok(mut v) = self.data_version.lock() {
             *v = dv;
         }
+        self.needs_full_registration();
         self.persist();
         Ok(true)
     }
@@ -271,6 +319,7 @@ impl TopicConfigManager {
             .map(|mut t| t.remove(topic).is_some())
             .unwrap_or(false);
         if existed {
+            self.needs_full_registration();
             self.bump();
             self.persist();
         }
@@ -394,6 +443,25 @@ mod tests {
         assert!(validate_topic("bad topic").is_some());
         assert!(validate_topic(&"t".repeat(128)).is_some());
         assert!(validate_topic("").is_some());
+    }
+
+    #[test]
+    fn registration_scope_follows_changes() {
+        let dir = std::env::temp_dir().join(format!("tcm-scope-{}", std::process::id()));
+        let m = TopicConfigManager::load(dir.join("topics.json"), "C", "b", 8, true);
+        assert_eq!(m.take_unregistered(), RegisterScope::Full);
+        let _ = m.create_in_send("A1", TBW102, 4, 0).unwrap();
+        let _ = m.ensure("%RETRY%g", 1, 6);
+        assert_eq!(
+            m.take_unregistered(),
+            RegisterScope::Topics(vec!["%RETRY%g".into(), "A1".into()])
+        );
+        // Taken: nothing left but a full registration.
+        assert_eq!(m.take_unregistered(), RegisterScope::Full);
+        let _ = m.create_in_send("A2", TBW102, 4, 0).unwrap();
+        assert!(m.delete("A1"));
+        assert_eq!(m.take_unregistered(), RegisterScope::Full);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

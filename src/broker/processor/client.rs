@@ -77,11 +77,7 @@ pub(crate) fn heart_beat(
                     .filter_map(SubscriptionData::from_value)
                     .collect(),
                 // A v2 heartbeat without subscriptions keeps the stored ones.
-                _ if without_sub => broker
-                    .clients
-                    .consumer_group(&group)
-                    .map(|g| g.subscriptions.into_values().collect())
-                    .unwrap_or_default(),
+                _ if without_sub => broker.clients.subscriptions(&group),
                 _ => Vec::new(),
             };
             let outcome = broker.clients.register_consumer(
@@ -125,20 +121,24 @@ pub fn notify_consumer_ids_changed(broker: &Arc<Broker>, group: &str) {
     if info.message_model == "BROADCASTING" {
         return;
     }
-    for ch in info.channels.into_values() {
-        let header = ConsumerGroupRequestHeader {
-            consumer_group: group.to_owned(),
-        };
-        let req = RemotingCommand::request(
-            RequestCode::NOTIFY_CONSUMER_IDS_CHANGED.code(),
-            Some(header.to_ext_fields()),
-        );
-        drop(tokio::spawn(async move {
+    // One task walks the members (as Java's listener loops over the channels): a join in a
+    // group of N costs one task, not N.
+    let members: Vec<ClientChannel> = info.channels.into_values().collect();
+    let group = group.to_owned();
+    drop(tokio::spawn(async move {
+        for ch in members {
+            let header = ConsumerGroupRequestHeader {
+                consumer_group: group.clone(),
+            };
+            let req = RemotingCommand::request(
+                RequestCode::NOTIFY_CONSUMER_IDS_CHANGED.code(),
+                Some(header.to_ext_fields()),
+            );
             if let Err(e) = ch.conn.invoke_oneway(req).await {
                 debug!(client = %ch.client_id, error = %e, "notify consumer ids changed failed");
             }
-        }));
-    }
+        }
+    }));
 }
 
 /// UNREGISTER_CLIENT.
