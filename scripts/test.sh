@@ -41,13 +41,13 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/restart/run.sh
     step "POP consumption with the Java 5.3.3 client"
     bash compat-tests/pop/run.sh
-    step "ACL 1.0 with the Java 5.3.3 / 4.9.8 and Go clients (and Java 4.9.7 / 5.3.3 brokers for parity)"
+    step "ACL 1.0 and ACL 2.0 with the Java 5.3.3 / 4.9.8 and Go clients and mqadmin (and Java 4.9.7 / 5.3.3 brokers for parity)"
     bash compat-tests/acl/run.sh
     step "request-reply and message trace (Java 5.3.3 / 4.9.8 and Go clients)"
     bash compat-tests/trace/run.sh
     step "light message queues (LMQ) with the Java clients and the Java 5.3.3 broker"
     bash compat-tests/lmq/run.sh
-    step "the gRPC endpoint with the official 5.x SDKs (Java, Python): produce, consume, FIFO, DLQ, ACL, interop"
+    step "the gRPC endpoint with the official 5.x SDKs (Java, Python, Node.js; TLS and plaintext): produce, consume, FIFO, DLQ, ACL, interop"
     bash compat-tests/grpc/run.sh
     step "every mqadmin 5.3.3 operator command and the dashboard's admin calls (main and VIP port), Java 5.3.3 broker vs ours"
     bash compat-tests/ops/run.sh

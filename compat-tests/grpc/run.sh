@@ -29,7 +29,7 @@
 #       back (delivery attempt 2) no earlier than their invisible time; one changed to 30 s then
 #       acked with the new handle, and every acked one, never come back.
 #   ours.grpc-push-consumer
-#       two gRPC PushConsumers of one group (one JVM) consume 2,000 messages sent over gRPC, each
+#       two gRPC PushConsumers of one group (one JVM) consume 10,000 messages sent over gRPC, each
 #       exactly once.
 #   ours.grpc-auto-renew
 #       a broker with defaultInvisibleTimeMills=5000 (renewAheadTimeMillis=3000,
@@ -291,7 +291,7 @@ consume() {
         else report ours.grpc-simple-consumer FAIL "${r:-no result}" "$WORK/simple.out" "$WORK/$b.out"; fi
     fi
     if wanted ours.grpc-push; then
-        java_run "$GRPC_CP" "$WORK/push.out" GrpcConsume push "$ep" GrpcPush grpc_push 2000
+        java_run "$GRPC_CP" "$WORK/push.out" GrpcConsume push "$ep" GrpcPush grpc_push 10000
         r="$(grep '^RESULT push' "$WORK/push.out")"
         if [[ "$r" == "RESULT push PASS"* ]]; then report ours.grpc-push-consumer PASS "${r#RESULT push PASS }"
         else report ours.grpc-push-consumer FAIL "${r:-no result}" "$WORK/push.out" "$WORK/$b.out"; fi

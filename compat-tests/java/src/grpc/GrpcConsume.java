@@ -299,7 +299,7 @@ public class GrpcConsume {
         }
         permits.acquire(64);
         long sent = System.currentTimeMillis() - t0;
-        long deadline = System.currentTimeMillis() + 120_000;
+        long deadline = System.currentTimeMillis() + 240_000;
         while (seen.size() < count && System.currentTimeMillis() < deadline) {
             Thread.sleep(200);
         }
@@ -313,7 +313,8 @@ public class GrpcConsume {
             c.close();
         }
         producer.close();
-        boolean ok = failed.get() == 0 && seen.size() == count && dups == 0;
+        // Exactly once across the group, and both members took part.
+        boolean ok = failed.get() == 0 && seen.size() == count && dups == 0 && per[0].get() > 0 && per[1].get() > 0;
         System.out.println("RESULT push " + (ok ? "PASS" : "FAIL") + " consumed=" + seen.size() + "/" + count
             + " duplicates=" + dups + " send-failures=" + failed.get() + " consumer-a=" + per[0].get()
             + " consumer-b=" + per[1].get() + " sent-in=" + sent + "ms all-consumed-after=" + consumed + "ms");
