@@ -47,7 +47,7 @@ if [[ "${SKIP_COMPAT:-0}" != "1" ]]; then
     bash compat-tests/trace/run.sh
     step "light message queues (LMQ) with the Java clients and the Java 5.3.3 broker"
     bash compat-tests/lmq/run.sh
-    step "the gRPC endpoint with the official 5.x SDKs (Java, Python, Node.js; TLS and plaintext): produce, consume, FIFO, DLQ, ACL, interop"
+    step "the gRPC endpoint with the official 5.x SDKs (Java, Python, Node.js, Go; TLS and plaintext): produce, consume, FIFO, DLQ, ACL, interop"
     bash compat-tests/grpc/run.sh
     step "every mqadmin 5.3.3 operator command and the dashboard's admin calls (main and VIP port), Java 5.3.3 broker vs ours"
     bash compat-tests/ops/run.sh

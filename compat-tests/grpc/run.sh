@@ -60,6 +60,13 @@
 #       scenarios put there) receives and acks all 22 with their tag, message id, message group,
 #       body and property, and
 #       a Java gRPC SimpleConsumer of another group reads the 18 normal ones with their ids.
+#   ours.grpc-go
+#       the official Go SDK (github.com/apache/rocketmq-clients/golang/v5 5.1.4, pinned in
+#       compat-tests/grpc/go/go.mod and built from the Go module proxy), over the SDK's default TLS:
+#       its Producer sends 100 normal messages (tag, 2 keys, a user property) and 20 FIFO messages
+#       (two message groups); its SimpleConsumer in an orderly group receives and acks all 120
+#       with topic, tag, message id, body, property and message group, each group in send order;
+#       a Java gRPC SimpleConsumer of another group reads the 100 normal ones with their ids.
 #   ours.grpc-acl
 #       aclEnable=true with a plain_acl.yml account: a gRPC Producer signing with its AK/SK (the
 #       authorization / x-mq-date-time metadata) sends and a SimpleConsumer signing the same way
@@ -83,6 +90,7 @@ PY_SDK=rocketmq-python-client==5.1.2
 VENV="$ROOT/compat-tests/grpc/target/venv"
 NODE_SDK=rocketmq-client-nodejs@1.0.8
 NODE_DIR="$WORK/node"
+GO_SDK=github.com/apache/rocketmq-clients/golang/v5@v5.1.4
 
 # python_sdk: a venv with the Python SDK from PyPI (kept between runs, keyed by the version).
 python_sdk() {
@@ -97,6 +105,11 @@ node_sdk() {
     command -v node >/dev/null && command -v npm >/dev/null || { echo "node or npm not on PATH" >"$WORK/npm.log"; return 1; }
     mkdir -p "$NODE_DIR" && echo '{"private": true}' >"$NODE_DIR/package.json" \
         && (cd "$NODE_DIR" && timeout 300 npm install --no-audit --no-fund --ignore-scripts "$NODE_SDK") >"$WORK/npm.log" 2>&1
+}
+# go_sdk: compat-tests/grpc/go built against the SDK version its go.mod pins (modules from the proxy).
+go_sdk() {
+    command -v go >/dev/null || { echo "go not on PATH" >"$WORK/go-build.log"; return 1; }
+    (cd "$HERE/go" && timeout 600 go build -o "$WORK/grpcgo" .) >"$WORK/go-build.log" 2>&1
 }
 node_run() { # <out> <args...>
     local out="$1"; shift
@@ -273,9 +286,11 @@ consume() {
     start_broker $b rust brokerClusterName=GrpcCC brokerName=grpc-c enableProxy=true "grpcServerPort=$gp" \
         || { report ours.grpc-consume FAIL "broker did not start" "$WORK/$b.out"; return; }
     local ep="127.0.0.1:$gp" addr="127.0.0.1:${BROKER_PORT[$b]}" t ty npm_pid=
+    local go_pid=
     if wanted ours.grpc-node; then node_sdk & npm_pid=$!; fi # installs while the topics are made
+    if wanted ours.grpc-go; then go_sdk & go_pid=$!; fi
     for t in GrpcSimple:NORMAL GrpcPush:NORMAL GrpcFifoC:FIFO GrpcFromRemoting:NORMAL GrpcPy:NORMAL GrpcDlq:NORMAL \
-        GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY GrpcNode:NORMAL; do
+        GrpcNormal:NORMAL GrpcFifo:FIFO GrpcDelay:DELAY GrpcNode:NORMAL GrpcGo:NORMAL GrpcGoFifo:FIFO; do
         ty="${t#*:}"; t="${t%%:*}"
         mqadmin "$WORK/cut-$t.out" updateTopic -b "$addr" -t "$t" -r 4 -w 4 -a "+message.type=$ty"
         grep -q "create topic to" "$WORK/cut-$t.out" || { report ours.grpc-consume FAIL "updateTopic $t failed" "$WORK/cut-$t.out"; return; }
@@ -342,6 +357,7 @@ consume() {
         fi
     fi
     [[ -n "$npm_pid" ]] && node_scenario "$ep" "$npm_pid"
+    [[ -n "$go_pid" ]] && go_scenario "$ep" "$addr" "$go_pid"
     stop_broker $b
 }
 
@@ -362,6 +378,27 @@ node_scenario() { # <endpoint> <pid of node_sdk>
     else
         report $id FAIL "${r1:-no produce result} / ${r2:-no remoting result} / ${r3:-no consume result} / ${r4:-no drain result}" \
             "$WORK/node-produce.out" "$WORK/node-consume.out" "$WORK/node-jdrain.out" "$WORK/npm.log"
+    fi
+}
+
+go_scenario() { # <endpoint> <broker address> <pid of go_sdk>
+    local id=ours.grpc-go ep="$1" r1 r2 r3
+    wait "$3" || { report $id FAIL "cannot build compat-tests/grpc/go with $GO_SDK" "$WORK/go-build.log"; return; }
+    mqadmin "$WORK/go-sg.out" updateSubGroup -b "$2" -g grpc_go -o true
+    (cd "$WORK" && HOME="$WORK/client-home" timeout -k 10 120 "$WORK/grpcgo" produce "$ep" gd GrpcGo GrpcGoFifo \
+        "$WORK/go-expect.txt" >"$WORK/go-produce.out" 2>&1)
+    (cd "$WORK" && HOME="$WORK/client-home" timeout -k 10 150 "$WORK/grpcgo" consume "$ep" grpc_go GrpcGo,GrpcGoFifo \
+        "$WORK/go-expect.txt" 90 >"$WORK/go-consume.out" 2>&1)
+    grep '^GrpcGo ' "$WORK/go-expect.txt" 2>/dev/null | awk '{print $1, $2, $3, "-", $5, "-"}' >"$WORK/go-jexpect.txt"
+    java_run "$GRPC_CP" "$WORK/go-jdrain.out" GrpcConsume drain "$ep" GrpcGo grpc_go_java "$WORK/go-jexpect.txt" 60
+    r1="$(grep '^RESULT produce' "$WORK/go-produce.out")"
+    r2="$(grep '^RESULT consume' "$WORK/go-consume.out")"
+    r3="$(grep '^RESULT drain' "$WORK/go-jdrain.out")"
+    if [[ "$r1" == "RESULT produce PASS sent=120/120" && "$r2" == "RESULT consume PASS"* && "$r3" == "RESULT drain PASS"* ]]; then
+        report $id PASS "$GO_SDK ($(go env GOVERSION), SDK-default TLS): sent 120 (100 normal, 20 FIFO in 2 groups); its SimpleConsumer ${r2#RESULT consume PASS }; Java gRPC SimpleConsumer ${r3#RESULT drain PASS }"
+    else
+        report $id FAIL "${r1:-no produce result} / ${r2:-no consume result} / ${r3:-no drain result}" \
+            "$WORK/go-produce.out" "$WORK/go-consume.out" "$WORK/go-jdrain.out" "$WORK/go-build.log"
     fi
 }
 
@@ -407,7 +444,7 @@ acl() {
 wanted ours.grpc-produce && interop
 wanted ours.grpc-transaction && ! wanted ours.grpc-produce && interop
 { wanted ours.grpc-simple || wanted ours.grpc-push || wanted ours.grpc-fifo || wanted ours.grpc-dlq || wanted ours.grpc-remoting-to \
-    || wanted ours.grpc-python-consume || wanted ours.grpc-node; } && consume
+    || wanted ours.grpc-python-consume || wanted ours.grpc-node || wanted ours.grpc-go; } && consume
 wanted ours.grpc-auto-renew && renew
 wanted ours.grpc-acl && acl
 wanted ours.grpc-standalone && standalone
