@@ -352,3 +352,9 @@ pub const GRPC_TLS_MAX_HANDSHAKES: usize = 256;
 /// Accepted gRPC connections handed to the HTTP/2 server but not yet taken by it.
 /// Ours (tonic's own `TcpIncoming` has no queue).
 pub const GRPC_ACCEPTED_QUEUE: usize = 64;
+
+/// Most CommitLog bytes a reader (pull, POP, GET_MAX_OFFSET) dispatches itself when the
+/// dispatcher thread is behind (`store::dispatch::catch_up_for_reader`); more is left to the
+/// dispatcher so a request never does a long batch. No Java counterpart (Java's readers wait for
+/// `ReputMessageService`); 256 KiB is about 250 1-KiB messages, well under a millisecond.
+pub const READER_DISPATCH_MAX_BYTES: u64 = 256 * 1024;

@@ -19,6 +19,7 @@ use super::record::{
     MessageRecord, RecordError, TRANSACTION_MASK, TRANSACTION_PREPARED, TRANSACTION_ROLLBACK,
     tags_code,
 };
+use crate::limits::READER_DISPATCH_MAX_BYTES;
 
 /// Topic of delayed messages; its units carry the deliver time instead of a tag hash.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
@@ -70,12 +71,41 @@ pub(crate) fn dispatch_available(store: &MessageStore, limit: u64) -> Result<(),
         .dispatch_lock
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let visible = if store.config.flush_disk_type == FlushDiskType::SyncFlush {
+    dispatch_locked(store, limit)
+}
+
+/// The CommitLog end readers may see: the flushed offset under SYNC_FLUSH, else the written one.
+fn visible_end(store: &MessageStore) -> u64 {
+    if store.config.flush_disk_type == FlushDiskType::SyncFlush {
         *store.flushed.borrow()
     } else {
         store.written.load(Ordering::Acquire)
-    };
-    let target = visible.min(limit);
+    }
+}
+
+/// Called by readers (pull, POP, GET_MAX_OFFSET) before they look at a ConsumeQueue: when the
+/// dispatcher is behind by at most [`READER_DISPATCH_MAX_BYTES`] and not running, the reader
+/// dispatches the rest itself, so a message acknowledged before the read is visible to it even
+/// while the dispatcher thread waits for a CPU under load. Java's readers only wait for
+/// `ReputMessageService`; this is our addition. Errors are left to the dispatcher thread, which
+/// retries and reports them.
+pub(crate) fn catch_up_for_reader(store: &MessageStore) {
+    let end = visible_end(store);
+    let behind = end.saturating_sub(*store.dispatched.borrow());
+    if behind == 0 || behind > READER_DISPATCH_MAX_BYTES {
+        return;
+    }
+    // The holder (the dispatcher or another reader) is dispatching at most what is behind now.
+    let _one_at_a_time = store
+        .dispatch_lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _ = dispatch_locked(store, end);
+}
+
+/// [`dispatch_available`] with the dispatch lock held.
+fn dispatch_locked(store: &MessageStore, limit: u64) -> Result<(), StoreError> {
+    let target = visible_end(store).min(limit);
     let mut reput = *store.dispatched.borrow();
     while reput < target {
         let Some(file) = store.commit_log.find(reput) else {

@@ -433,6 +433,15 @@ impl MessageStore {
         self.commit_log.min_offset()
     }
 
+    /// The queue as a reader should see it: first dispatches what the dispatcher has not yet
+    /// reached, if that is little (`dispatch::catch_up_for_reader`), so a message acknowledged
+    /// before this call is in it.
+    #[must_use]
+    pub fn queue_for_reader(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        super::dispatch::catch_up_for_reader(self);
+        self.queue(topic, queue_id)
+    }
+
     /// The queue, if it has ever been written.
     #[must_use]
     pub fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
@@ -496,6 +505,7 @@ impl MessageStore {
             queue_offsets: Vec::new(),
             suggest_pulling_from_slave: false,
         };
+        super::dispatch::catch_up_for_reader(self);
         let Some(cq) = self.queue(topic, queue_id) else {
             r.status = GetMessageStatus::NoMatchedLogicQueue;
             r.next_begin_offset = 0;

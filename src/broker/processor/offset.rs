@@ -107,7 +107,7 @@ pub(crate) fn get_max_offset(
     let h = TopicQueueRequestHeader::from_ext_fields(req.ext_fields.as_ref())?;
     let max = broker
         .store
-        .queue(&h.topic, h.queue_id)
+        .queue_for_reader(&h.topic, h.queue_id)
         .map_or(0, |q| q.max_offset());
     Ok(offset_response(i64::try_from(max).unwrap_or(0)))
 }
