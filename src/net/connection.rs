@@ -10,9 +10,11 @@
 //! closed (bytes that trickle in are not activity).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -463,14 +465,34 @@ impl Link<'_> {
         let Ok(permit) = Arc::clone(&self.in_flight).acquire_owned().await else {
             return false;
         };
+        let inline = service.runs_inline(&cmd);
         let conn = Arc::clone(conn);
         let service = Arc::clone(service);
-        drop(tokio::spawn(async move {
+        let task = async move {
             handle_request(&conn, &*service, cmd).await;
             drop(charge);
             drop(permit);
-        }));
+        };
+        if inline {
+            poll_once_then_spawn(task).await;
+        } else {
+            drop(tokio::spawn(task));
+        }
         true
+    }
+}
+
+/// Polls `task` once here, on the reader's task, and spawns it only if it has to wait: a
+/// request that completes in one step (a send under ASYNC_FLUSH) costs no task spawn and no
+/// wake-up of another worker thread.
+async fn poll_once_then_spawn<F>(task: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut task = Box::pin(task);
+    let first = std::future::poll_fn(|cx| Poll::Ready(task.as_mut().poll(cx))).await;
+    if first.is_pending() {
+        drop(tokio::spawn(task));
     }
 }
 
