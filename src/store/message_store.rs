@@ -436,11 +436,7 @@ impl MessageStore {
     /// The queue, if it has ever been written.
     #[must_use]
     pub fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
-        self.queues
-            .read()
-            .ok()?
-            .get(&(topic.to_owned(), queue_id))
-            .cloned()
+        super::queue_key::get(&*self.queues.read().ok()?, topic, queue_id).cloned()
     }
 
     /// Every queue.

@@ -24,6 +24,7 @@ pub mod lmq;
 pub mod mapped_file;
 pub mod mapped_file_queue;
 pub mod message_store;
+mod queue_key;
 pub mod record;
 pub mod recovery;
 pub mod replica;
