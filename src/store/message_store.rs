@@ -127,32 +127,45 @@ pub(crate) struct PutState {
     pub(crate) buf: Vec<u8>,
 }
 
-/// Wakes a background thread.
+/// Wakes a background thread (the dispatcher, the group-commit flusher).
 #[derive(Debug, Default)]
 pub(crate) struct Signal {
-    flag: Mutex<bool>,
+    /// Work is waiting; cleared by the waiter when it wakes.
+    raised: AtomicBool,
+    /// The waiter is asleep (or about to sleep) on `cond`; only then does `notify` lock and
+    /// make the futex call.
+    waiting: AtomicBool,
+    /// Guards the sleep, so a notify cannot fall between the waiter's check and its sleep.
+    lock: Mutex<()>,
     cond: Condvar,
 }
 
 impl Signal {
-    /// Raises the flag; wakes the waiter only when the flag was down (a raised flag has woken
-    /// it already, or it will see the flag before it waits), so a burst of appends costs one
-    /// wake-up instead of one futex call each.
+    /// Raises the flag. Wakes the waiter only when the flag was down and the waiter is asleep:
+    /// a burst of appends, or appends while the waiter is busy, cost one atomic swap each
+    /// instead of a lock and a futex call.
     pub(crate) fn notify(&self) {
-        if let Ok(mut f) = self.flag.lock()
-            && !*f
-        {
-            *f = true;
-            self.cond.notify_all();
+        if self.raised.swap(true, Ordering::SeqCst) || !self.waiting.load(Ordering::SeqCst) {
+            return;
         }
+        let _sleep = self.lock.lock();
+        self.cond.notify_all();
     }
 
+    /// Sleeps until the flag is raised or `timeout` passes, then lowers the flag.
     pub(crate) fn wait(&self, timeout: Duration) {
-        if let Ok(f) = self.flag.lock()
-            && let Ok((mut f, _)) = self.cond.wait_timeout_while(f, timeout, |f| !*f)
+        if !self.raised.load(Ordering::SeqCst)
+            && let Ok(guard) = self.lock.lock()
         {
-            *f = false;
+            self.waiting.store(true, Ordering::SeqCst);
+            // Checked again under the lock after announcing the sleep: a notify either sees
+            // `waiting` (and wakes us through the lock) or raised the flag before this check.
+            let _woken = self
+                .cond
+                .wait_timeout_while(guard, timeout, |_| !self.raised.load(Ordering::SeqCst));
+            self.waiting.store(false, Ordering::SeqCst);
         }
+        self.raised.store(false, Ordering::SeqCst);
     }
 }
 
