@@ -266,6 +266,9 @@ impl MessageStore {
         } else {
             self.dispatch_signal.notify();
         }
+        if super::prefault::wanted(self, end) {
+            self.prefault_signal.notify();
+        }
         PutResult {
             wrote_offset: i64::try_from(base).unwrap_or(0),
             wrote_bytes: total,

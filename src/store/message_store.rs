@@ -195,6 +195,10 @@ pub struct MessageStore {
     pub(crate) shutdown: AtomicBool,
     pub(crate) flush_signal: Signal,
     pub(crate) dispatch_signal: Signal,
+    /// Raised by appends nearing the end of the prefaulted window (see `prefault`).
+    pub(crate) prefault_signal: Signal,
+    /// CommitLog offset up to which the last file's pages have been prefaulted.
+    pub(crate) prefaulted_to: AtomicU64,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
     /// Max CommitLog offset published by appends.
     pub(crate) written: AtomicU64,
@@ -260,6 +264,8 @@ impl MessageStore {
             shutdown: AtomicBool::new(false),
             flush_signal: Signal::default(),
             dispatch_signal: Signal::default(),
+            prefault_signal: Signal::default(),
+            prefaulted_to: AtomicU64::new(0),
             threads: Mutex::new(Vec::new()),
             written: AtomicU64::new(0),
             replica: AtomicBool::new(false),
@@ -274,6 +280,7 @@ impl MessageStore {
         super::recovery::recover(&store)?;
         super::dispatch::start(&store);
         super::flush::start(&store);
+        super::prefault::start(&store);
         super::clean::start(&store);
         Ok(store)
     }
@@ -310,6 +317,7 @@ impl MessageStore {
     fn stop_threads(&self) {
         self.flush_signal.notify();
         self.dispatch_signal.notify();
+        self.prefault_signal.notify();
         let threads: Vec<_> = self
             .threads
             .lock()
