@@ -2,7 +2,7 @@
 # Produce-path cost of our broker, independent of machine load: instructions per message (callgrind) and,
 # optionally, a sampled call-graph profile (perf) and broker CPU per message at a fixed rate.
 #
-# Usage: benches/produce_profile.sh [callgrind|perf|cpu]...   (default: callgrind)
+# Usage: benches/produce_profile.sh [callgrind|perf|cpu|tps]...   (default: callgrind)
 #
 #   callgrind  mqbroker runs under `valgrind --tool=callgrind` with instrumentation off; after a warm-up
 #              ($WARM messages, topic auto-created) instrumentation is switched on for a produce run of $COUNT
@@ -15,9 +15,13 @@
 #   cpu        mqbroker runs natively; broker user+system CPU (/proc/PID/stat, all threads) over a fixed
 #              $RATE msg/s produce run of $DURATION s, in µs per message, and its syscalls per message (perf
 #              syscall tracepoints: futex, read, recvfrom, write, writev, sendto, epoll_wait). Depends on load.
+#   tps        mqbroker runs natively; an unthrottled produce run of $DURATION s at $CONCURRENCY in flight;
+#              prints the load generator's line (msg/s and latency percentiles). Depends on load: run it
+#              alternately with the other build (BIN=...) and keep LOADGEN the same for both.
 #
 # Knobs: WORK (default /tmp/rmq-produce-profile), NS_PORT (29876), BROKER_PORT (29911), COUNT (20000), WARM (2000),
-# CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), BIN (target/release; build it first).
+# CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), BIN (target/release; build it first),
+# LOADGEN (the rmq-loadgen binary; default $BIN/rmq-loadgen — point both builds' runs at one client).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,14 +35,16 @@ SIZE="${SIZE:-1024}"
 DURATION="${DURATION:-10}"
 RATE="${RATE:-20000}"
 BIN="${BIN:-$ROOT/target/release}"
+LOADGEN="${LOADGEN:-$BIN/rmq-loadgen}"
 SKIP_BUILD=1
 NS="127.0.0.1:$NS_PORT"
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"   # log/die, PIDS/stop_pid/run, wait_line, cpu_ticks, us_per
-require_bins "$BIN" mqnamesrv mqbroker rmq-loadgen
+require_bins "$BIN" mqnamesrv mqbroker
+[[ -x $LOADGEN ]] || die "no load generator at $LOADGEN"
 
 mkdir -p "$WORK/logs"
-LG=("$BIN/rmq-loadgen" produce --namesrv "$NS" --topic ProfTopic --concurrency "$CONCURRENCY" --size "$SIZE")
+LG=("$LOADGEN" produce --namesrv "$NS" --topic ProfTopic --concurrency "$CONCURRENCY" --size "$SIZE")
 sent() { grep -E '^produce .* msgs in' "$1" | tail -1 | sed -E 's/^[^:]*: ([0-9]+) msgs.*/\1/'; }
 
 # start_pair <mode>: a fresh store, our name server, then the broker (natively or under callgrind).
@@ -127,6 +133,12 @@ for mode in "${@:-callgrind}"; do
         [[ -s "$WORK/syscalls.csv" ]] && awk -F, -v n="$n" '$3 ~ /sys_enter_/ && n > 0 {
             sub(/.*sys_enter_/, "", $3); printf "%s %.2f ", $3, $1 / n } END { print "per message (syscalls)" }' "$WORK/syscalls.csv"
         ;;
-    *) die "unknown mode $mode (callgrind|perf|cpu)" ;;
+    tps)
+        start_pair native
+        run $((DURATION + 60)) "$WORK/logs/load.log" "${LG[@]}" --duration "$DURATION"
+        stop_pair
+        echo "tps: $(grep -E '^produce .* msgs in' "$WORK/logs/load.log" | tail -1)"
+        ;;
+    *) die "unknown mode $mode (callgrind|perf|cpu|tps)" ;;
     esac
 done

@@ -152,6 +152,13 @@ pub const ACL_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_se
 /// bound on an admin call, not on the hot path.
 pub const DELETE_TOPIC_DISPATCH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// CommitLog bytes kept resident and mapped writable ahead of the writer by the prefault thread,
+/// so appends do not fault and zero-fill fresh pages on the send path (13 % of the broker's
+/// samples on a fresh store). Java's counterpart is `warmMapedFileEnable` (default false), which
+/// writes a whole new file in `AllocateMappedFileService`; a window bounds the memory and the
+/// zero pages written back ahead of the data. Refilled when less than half of it is left.
+pub const COMMIT_LOG_PREFAULT_AHEAD_BYTES: usize = 8 * 1024 * 1024;
+
 /// Daily log files kept per file name under `ROCKETMQ_LOG_DIR`. Java's logback keeps 10 rolled
 /// files of 128 MB per log (`rmq.broker.logback.xml`, `maxIndex` 10); ours roll daily.
 pub const LOG_FILES_KEPT: usize = 10;

@@ -417,6 +417,16 @@ impl Service for BrokerService {
         processor::dispatch(&self.0, conn, request).await
     }
 
+    /// Sends: parsing, checks and the CommitLog append run without waiting unless the topic is
+    /// being created or SYNC_FLUSH / SYNC_MASTER makes them wait (then the connection spawns them).
+    fn runs_inline(&self, request: &RemotingCommand) -> bool {
+        use crate::remoting::RequestCode as C;
+        matches!(
+            C::from_i32(request.code),
+            Some(C::SEND_MESSAGE | C::SEND_MESSAGE_V2 | C::SEND_BATCH_MESSAGE)
+        )
+    }
+
     fn on_close(&self, conn: &ConnectionHandle) {
         for group in self.0.clients.on_close(conn.id()) {
             processor::client::notify_consumer_ids_changed(&self.0, &group);

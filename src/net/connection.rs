@@ -10,9 +10,11 @@
 //! closed (bytes that trickle in are not activity).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -315,7 +317,13 @@ pub fn spawn<S: Service>(
         spoke: AtomicBool::new(false),
         evict: Notify::new(),
     });
-    let writer = tokio::spawn(write_loop(write_half, rx, Arc::clone(&conn)));
+    let in_flight = Arc::new(Semaphore::new(CONNECTION_MAX_IN_FLIGHT));
+    let writer = tokio::spawn(write_loop(
+        write_half,
+        rx,
+        Arc::clone(&conn),
+        Arc::clone(&in_flight),
+    ));
     let reader_conn = Arc::clone(&conn);
     let handle = tokio::spawn(async move {
         let reader = FrameReader::new(Arc::clone(&options.budget));
@@ -323,7 +331,7 @@ pub fn spawn<S: Service>(
             half: read_half,
             reader,
             conn: &reader_conn,
-            in_flight: Arc::new(Semaphore::new(CONNECTION_MAX_IN_FLIGHT)),
+            in_flight,
             refusals: AtomicU64::new(0),
         };
         link.run(&service, &options, shutdown).await;
@@ -457,14 +465,34 @@ impl Link<'_> {
         let Ok(permit) = Arc::clone(&self.in_flight).acquire_owned().await else {
             return false;
         };
+        let inline = service.runs_inline(&cmd);
         let conn = Arc::clone(conn);
         let service = Arc::clone(service);
-        drop(tokio::spawn(async move {
+        let task = async move {
             handle_request(&conn, &*service, cmd).await;
             drop(charge);
             drop(permit);
-        }));
+        };
+        if inline {
+            poll_once_then_spawn(task).await;
+        } else {
+            drop(tokio::spawn(task));
+        }
         true
+    }
+}
+
+/// Polls `task` once here, on the reader's task, and spawns it only if it has to wait: a
+/// request that completes in one step (a send under ASYNC_FLUSH) costs no task spawn and no
+/// wake-up of another worker thread.
+async fn poll_once_then_spawn<F>(task: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut task = Box::pin(task);
+    let first = std::future::poll_fn(|cx| Poll::Ready(task.as_mut().poll(cx))).await;
+    if first.is_pending() {
+        drop(tokio::spawn(task));
     }
 }
 
@@ -522,21 +550,50 @@ async fn write_loop(
     half: OwnedWriteHalf,
     mut rx: mpsc::Receiver<Outbound>,
     conn: ConnectionHandle,
+    in_flight: Arc<Semaphore>,
 ) {
     let mut out = BufWriter::with_capacity(WRITE_BUFFER_BYTES, half);
     while let Some(item) = rx.recv().await {
-        let ok = match item {
-            Outbound::Frame(frame) => out.write_all(&frame).await.is_ok(),
-            Outbound::Parts(parts) => write_parts(&mut out, &parts).await.is_ok(),
-        };
-        // Flush only when nothing else is queued: many responses, one syscall.
-        if !ok || (rx.is_empty() && out.flush().await.is_err()) {
+        let ok = write_item(&mut out, item).await.is_ok()
+            && drain_burst(&mut out, &mut rx, &in_flight).await.is_ok()
+            && out.flush().await.is_ok();
+        if !ok {
             break;
         }
         conn.touch();
     }
     conn.close();
     let _ = out.shutdown().await;
+}
+
+async fn write_item(out: &mut BufWriter<OwnedWriteHalf>, item: Outbound) -> std::io::Result<()> {
+    match item {
+        Outbound::Frame(frame) => out.write_all(&frame).await,
+        Outbound::Parts(parts) => write_parts(out, &parts).await,
+    }
+}
+
+/// Buffers every frame already queued. While requests of this connection are still being
+/// handled (their responses are about to be queued), yields once — tokio runs the worker's other
+/// ready tasks first — and buffers what they queued meanwhile, so a burst of responses shares
+/// one flush (one `sendto`) instead of one each. A lone response (nothing else in flight) is
+/// flushed at once, so a single request's latency is unchanged.
+async fn drain_burst(
+    out: &mut BufWriter<OwnedWriteHalf>,
+    rx: &mut mpsc::Receiver<Outbound>,
+    in_flight: &Semaphore,
+) -> std::io::Result<()> {
+    let mut yielded = false;
+    loop {
+        while let Ok(item) = rx.try_recv() {
+            write_item(out, item).await?;
+        }
+        if yielded || in_flight.available_permits() >= CONNECTION_MAX_IN_FLIGHT {
+            return Ok(());
+        }
+        yielded = true;
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Small parts go through the buffer; large bodies are written with vectored writes straight

@@ -32,6 +32,15 @@ pub trait Service: Send + Sync + 'static {
         request: RemotingCommand,
     ) -> impl Future<Output = Option<RemotingCommand>> + Send;
 
+    /// Whether `request`'s handler usually completes without waiting (a send under
+    /// ASYNC_FLUSH). The connection then polls it once on its reader task and spawns a task
+    /// only if it has to wait, which saves a spawn and a cross-thread wake-up per request.
+    /// While such a handler runs, the connection reads no further request: answer `true` only
+    /// for short handlers.
+    fn runs_inline(&self, _request: &RemotingCommand) -> bool {
+        false
+    }
+
     /// Called once when a connection closes, for registries keyed by channel.
     fn on_close(&self, _conn: &ConnectionHandle) {}
 }

@@ -84,6 +84,15 @@ impl ExtFields {
         Self::default()
     }
 
+    /// An empty map with room for `n` pairs (a decoder that knows the usual field count
+    /// avoids regrowing the map while it inserts).
+    #[must_use]
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            entries: IndexMap::with_capacity_and_hasher(n, foldhash::fast::RandomState::default()),
+        }
+    }
+
     /// The value of `key`.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -100,6 +109,12 @@ impl ExtFields {
     /// Sets a constant key (no copy); the value is borrowed too when it is a constant.
     pub fn insert_static(&mut self, key: &'static str, value: impl Into<Cow<'static, str>>) {
         let _previous = self.entries.insert(Cow::Borrowed(key), value.into());
+    }
+
+    /// Removes `key`, returning its value as stored (no copy); the last pair takes its place,
+    /// so use it only on a map whose order no longer matters (a request being decoded).
+    pub fn take(&mut self, key: &str) -> Option<Cow<'static, str>> {
+        self.entries.swap_remove(key)
     }
 
     /// Removes `key`, returning its value; the other pairs keep their order.

@@ -10,6 +10,7 @@ use super::config::FlushDiskType;
 use super::lmq;
 use super::mapped_file::is_no_space;
 use super::message_store::{MAX_PROPERTIES_BYTES, MessageStore, PutMessage, PutResult, now_millis};
+use super::queue_key;
 use super::record::{
     BLANK_MAGIC, END_FILE_MIN_BLANK_LENGTH, MAGIC_V1, MAGIC_V2, MessageRecord, PHYSICAL_OFFSET_POS,
     QUEUE_OFFSET_POS, RecordHead, TRANSACTION_MASK, TRANSACTION_PREPARED, TRANSACTION_ROLLBACK,
@@ -123,7 +124,6 @@ impl MessageStore {
                 "{total} bytes do not fit one CommitLog file"
             )));
         }
-        let key = (first.topic.clone(), first.queue_id);
         let mut phys = Vec::with_capacity(messages.len());
         let mut state = self.put_state.lock().map_err(|_| StoreError::Poisoned)?;
         if self.poisoned.load(Ordering::Acquire) {
@@ -133,7 +133,8 @@ impl MessageStore {
             return Err(StoreError::DiskFull(self.disk.usage().java_text()));
         }
         let store_timestamp = now_millis();
-        let mut next_queue_offset = *state.queue_offsets.get(&key).unwrap_or(&0);
+        let mut next_queue_offset =
+            *queue_key::get(&state.queue_offsets, &first.topic, first.queue_id).unwrap_or(&0);
         let first_queue_offset = next_queue_offset;
         let file = self.file_with_room(total)?;
         let pos = file.wrote_position();
@@ -161,7 +162,12 @@ impl MessageStore {
         }
         file.write_at(pos, &buf)?;
         file.publish(pos + total);
-        let _ = state.queue_offsets.insert(key, next_queue_offset);
+        queue_key::set(
+            &mut state.queue_offsets,
+            &first.topic,
+            first.queue_id,
+            next_queue_offset,
+        );
         drop(state);
         let msg_ids = messages
             .iter()
@@ -259,6 +265,9 @@ impl MessageStore {
             self.flush_signal.notify();
         } else {
             self.dispatch_signal.notify();
+        }
+        if super::prefault::wanted(self, end) {
+            self.prefault_signal.notify();
         }
         PutResult {
             wrote_offset: i64::try_from(base).unwrap_or(0),

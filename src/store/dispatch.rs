@@ -12,7 +12,7 @@ use tracing::{error, info, warn};
 use super::StoreError;
 use super::config::FlushDiskType;
 use super::consume_queue::{ConsumeQueue, CqUnit};
-use super::index_file::{IndexFile, build_key};
+use super::index_file::IndexFile;
 use super::mapped_file::is_no_space;
 use super::message_store::MessageStore;
 use super::record::{
@@ -145,7 +145,7 @@ pub(crate) fn queue_for(
         return Ok(q);
     }
     let mut queues = store.queues.write().map_err(|_| StoreError::Poisoned)?;
-    if let Some(q) = queues.get(&(topic.to_owned(), queue_id)) {
+    if let Some(q) = super::queue_key::get(&*queues, topic, queue_id) {
         return Ok(Arc::clone(q));
     }
     let q = Arc::new(ConsumeQueue::load(
@@ -228,18 +228,15 @@ pub fn build_index(
     {
         return Ok(());
     }
-    let mut keys: Vec<String> = Vec::new();
-    if let Some(uniq) = rec.property("UNIQ_KEY").filter(|k| !k.is_empty()) {
-        keys.push(build_key(&rec.topic, uniq));
-    }
-    if let Some(k) = rec.property("KEYS") {
-        keys.extend(
-            k.split(' ')
-                .filter(|k| !k.is_empty())
-                .map(|k| build_key(&rec.topic, k)),
-        );
-    }
-    for key in keys {
+    let uniq = rec.property("UNIQ_KEY");
+    let keys = rec.property("KEYS").into_iter().flat_map(|k| k.split(' '));
+    // `topic#key` (`build_key`), built in one reused buffer.
+    let mut key = String::new();
+    for k in uniq.into_iter().chain(keys).filter(|k| !k.is_empty()) {
+        key.clear();
+        key.push_str(&rec.topic);
+        key.push('#');
+        key.push_str(k);
         let needs_new = files.last().is_none_or(IndexFile::is_full);
         if needs_new {
             if let Some(last) = files.last() {

@@ -251,6 +251,27 @@ impl MappedFile {
         unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(start), len) }
     }
 
+    /// Makes `[from, from + len)` (clamped to the file) resident and mapped writable
+    /// (`MADV_POPULATE_WRITE`; `MADV_WILLNEED` read-ahead on kernels before 5.14, which lack it),
+    /// so a later copy into it neither faults nor zero-fills pages. The file's blocks are
+    /// reserved (`fallocate`), so populating never meets a missing block.
+    pub fn prefault(&self, from: usize, len: usize) -> std::io::Result<()> {
+        let from = from.min(self.size);
+        let len = len.min(self.size - from);
+        if len == 0 {
+            return Ok(());
+        }
+        match self
+            .map
+            .advise_range(memmap2::Advice::PopulateWrite, from, len)
+        {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                self.map.advise_range(memmap2::Advice::WillNeed, from, len)
+            }
+            other => other,
+        }
+    }
+
     /// Flushes (msync) everything written and not yet flushed; returns the new flushed position.
     pub fn flush(&self) -> std::io::Result<usize> {
         let wrote = self.wrote_position();

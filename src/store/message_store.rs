@@ -127,32 +127,45 @@ pub(crate) struct PutState {
     pub(crate) buf: Vec<u8>,
 }
 
-/// Wakes a background thread.
+/// Wakes a background thread (the dispatcher, the group-commit flusher).
 #[derive(Debug, Default)]
 pub(crate) struct Signal {
-    flag: Mutex<bool>,
+    /// Work is waiting; cleared by the waiter when it wakes.
+    raised: AtomicBool,
+    /// The waiter is asleep (or about to sleep) on `cond`; only then does `notify` lock and
+    /// make the futex call.
+    waiting: AtomicBool,
+    /// Guards the sleep, so a notify cannot fall between the waiter's check and its sleep.
+    lock: Mutex<()>,
     cond: Condvar,
 }
 
 impl Signal {
-    /// Raises the flag; wakes the waiter only when the flag was down (a raised flag has woken
-    /// it already, or it will see the flag before it waits), so a burst of appends costs one
-    /// wake-up instead of one futex call each.
+    /// Raises the flag. Wakes the waiter only when the flag was down and the waiter is asleep:
+    /// a burst of appends, or appends while the waiter is busy, cost one atomic swap each
+    /// instead of a lock and a futex call.
     pub(crate) fn notify(&self) {
-        if let Ok(mut f) = self.flag.lock()
-            && !*f
-        {
-            *f = true;
-            self.cond.notify_all();
+        if self.raised.swap(true, Ordering::SeqCst) || !self.waiting.load(Ordering::SeqCst) {
+            return;
         }
+        let _sleep = self.lock.lock();
+        self.cond.notify_all();
     }
 
+    /// Sleeps until the flag is raised or `timeout` passes, then lowers the flag.
     pub(crate) fn wait(&self, timeout: Duration) {
-        if let Ok(f) = self.flag.lock()
-            && let Ok((mut f, _)) = self.cond.wait_timeout_while(f, timeout, |f| !*f)
+        if !self.raised.load(Ordering::SeqCst)
+            && let Ok(guard) = self.lock.lock()
         {
-            *f = false;
+            self.waiting.store(true, Ordering::SeqCst);
+            // Checked again under the lock after announcing the sleep: a notify either sees
+            // `waiting` (and wakes us through the lock) or raised the flag before this check.
+            let _woken = self
+                .cond
+                .wait_timeout_while(guard, timeout, |_| !self.raised.load(Ordering::SeqCst));
+            self.waiting.store(false, Ordering::SeqCst);
         }
+        self.raised.store(false, Ordering::SeqCst);
     }
 }
 
@@ -182,6 +195,10 @@ pub struct MessageStore {
     pub(crate) shutdown: AtomicBool,
     pub(crate) flush_signal: Signal,
     pub(crate) dispatch_signal: Signal,
+    /// Raised by appends nearing the end of the prefaulted window (see `prefault`).
+    pub(crate) prefault_signal: Signal,
+    /// CommitLog offset up to which the last file's pages have been prefaulted.
+    pub(crate) prefaulted_to: AtomicU64,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
     /// Max CommitLog offset published by appends.
     pub(crate) written: AtomicU64,
@@ -247,6 +264,8 @@ impl MessageStore {
             shutdown: AtomicBool::new(false),
             flush_signal: Signal::default(),
             dispatch_signal: Signal::default(),
+            prefault_signal: Signal::default(),
+            prefaulted_to: AtomicU64::new(0),
             threads: Mutex::new(Vec::new()),
             written: AtomicU64::new(0),
             replica: AtomicBool::new(false),
@@ -261,6 +280,7 @@ impl MessageStore {
         super::recovery::recover(&store)?;
         super::dispatch::start(&store);
         super::flush::start(&store);
+        super::prefault::start(&store);
         super::clean::start(&store);
         Ok(store)
     }
@@ -297,6 +317,7 @@ impl MessageStore {
     fn stop_threads(&self) {
         self.flush_signal.notify();
         self.dispatch_signal.notify();
+        self.prefault_signal.notify();
         let threads: Vec<_> = self
             .threads
             .lock()
@@ -445,11 +466,7 @@ impl MessageStore {
     /// The queue, if it has ever been written.
     #[must_use]
     pub fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
-        self.queues
-            .read()
-            .ok()?
-            .get(&(topic.to_owned(), queue_id))
-            .cloned()
+        super::queue_key::get(&*self.queues.read().ok()?, topic, queue_id).cloned()
     }
 
     /// Every queue.

@@ -5,7 +5,8 @@
 //!   [`checkpoint`] are the derived files.
 //! - [`message_store`] ties them together: appends (the `append` module: encoded before the put
 //!   lock, patched and copied under it), reads, and the background
-//!   [`dispatch`] (CommitLog → ConsumeQueue + index) and [`flush`] services;
+//!   [`dispatch`] (CommitLog → ConsumeQueue + index) and [`flush`] services, and the `prefault`
+//!   thread that keeps fresh CommitLog pages off the send path;
 //!   [`recovery`] rebuilds a consistent state after a clean or a crashed shutdown.
 //!
 //! Durability rule (#8239): under SYNC_FLUSH readers never see past the flushed offset, because
@@ -24,6 +25,8 @@ pub mod lmq;
 pub mod mapped_file;
 pub mod mapped_file_queue;
 pub mod message_store;
+mod prefault;
+mod queue_key;
 pub mod record;
 pub mod recovery;
 pub mod replica;

@@ -26,9 +26,9 @@ const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
 pub async fn send_reply_message(
     broker: &Arc<Broker>,
     conn: &ConnectionHandle,
-    req: RemotingCommand,
+    mut req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let (h, _tc) = match prepare(broker, conn, &req).await {
+    let (h, _tc) = match prepare(broker, conn, &mut req).await {
         Ok(v) => v,
         Err(resp) => return Some(resp),
     };

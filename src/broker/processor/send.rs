@@ -33,14 +33,15 @@ const MULTI_TAGS_FLAG: i32 = 0x2;
 /// Queues of a DLQ topic (`MixAll.DLQ_NUMS_PER_GROUP`).
 const DLQ_NUMS_PER_GROUP: i32 = 1;
 
-fn parse_header(req: &RemotingCommand) -> Result<SendMessageRequestHeader, String> {
-    let ext = req.ext_fields.as_ref();
-    let parsed = if req.code == RequestCode::SEND_MESSAGE.code()
-        || req.code == RequestCode::SEND_REPLY_MESSAGE.code()
-    {
-        SendMessageRequestHeader::from_ext_fields(ext)
+fn parse_header(req: &mut RemotingCommand) -> Result<SendMessageRequestHeader, String> {
+    let long_names = req.code == RequestCode::SEND_MESSAGE.code()
+        || req.code == RequestCode::SEND_REPLY_MESSAGE.code();
+    // The send paths read the request's header only through this struct: move, not copy.
+    let ext = req.ext_fields.as_mut();
+    let parsed = if long_names {
+        SendMessageRequestHeader::take_ext_fields(ext)
     } else {
-        SendMessageRequestHeaderV2::from_ext_fields(ext).map(SendMessageRequestHeader::from)
+        SendMessageRequestHeaderV2::take_ext_fields(ext).map(SendMessageRequestHeader::from)
     };
     parsed.map_err(|e| e.to_string())
 }
@@ -52,7 +53,8 @@ pub(super) fn base_response(
     remark: Option<String>,
 ) -> RemotingCommand {
     let settings = broker.send_settings();
-    let mut ext = ExtFields::new();
+    // Room for these two and `SendMessageResponseHeader`'s fields: the map never regrows.
+    let mut ext = ExtFields::with_capacity(8);
     ext.insert_static("MSG_REGION", settings.region_id.clone());
     ext.insert_static("TRACE_ON", settings.trace_on_text());
     RemotingCommand::response(code, remark).with_ext_fields(ext)
@@ -395,7 +397,7 @@ fn recall_handle(broker: &Broker, topic: &str, properties: &str) -> Option<Strin
 pub(super) async fn prepare(
     broker: &Broker,
     conn: &ConnectionHandle,
-    req: &RemotingCommand,
+    req: &mut RemotingCommand,
 ) -> Result<(SendMessageRequestHeader, TopicConfig), RemotingCommand> {
     let mut h = parse_header(req)
         .map_err(|e| base_response(broker, ResponseCode::SYSTEM_ERROR, Some(e)))?;
@@ -415,9 +417,9 @@ pub(super) async fn prepare(
 pub async fn send_message(
     broker: &Arc<Broker>,
     conn: &ConnectionHandle,
-    req: RemotingCommand,
+    mut req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let (mut h, tc) = match prepare(broker, conn, &req).await {
+    let (mut h, tc) = match prepare(broker, conn, &mut req).await {
         Ok(v) => v,
         Err(resp) => return Some(resp),
     };
@@ -425,7 +427,7 @@ pub async fn send_message(
         return Some(resp);
     }
     let settings = broker.send_settings();
-    let client_props = h.properties.clone().unwrap_or_default();
+    let client_props = h.properties.take().unwrap_or_default();
     if settings.reject_transaction
         && get_property(&parse_properties(&client_props), "TRAN_MSG") == Some("true")
     {
@@ -511,9 +513,9 @@ pub async fn send_message(
 pub async fn send_batch_message(
     broker: &Arc<Broker>,
     conn: &ConnectionHandle,
-    req: RemotingCommand,
+    mut req: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let (h, tc) = match prepare(broker, conn, &req).await {
+    let (h, tc) = match prepare(broker, conn, &mut req).await {
         Ok(v) => v,
         Err(resp) => return Some(resp),
     };

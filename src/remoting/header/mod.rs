@@ -17,11 +17,19 @@ pub trait ExtValue: Sized {
     fn parse_ext(text: &str) -> Option<Self>;
     /// The text form Java's `toString` gives.
     fn format_ext(&self) -> String;
+    /// Parses a value moved out of `extFields`; the text comes back when it does not parse.
+    /// Text values take it over without a copy.
+    fn take_ext(text: std::borrow::Cow<'static, str>) -> Result<Self, String> {
+        Self::parse_ext(&text).ok_or_else(|| text.into_owned())
+    }
 }
 
 impl ExtValue for String {
     fn parse_ext(text: &str) -> Option<Self> {
         Some(text.to_owned())
+    }
+    fn take_ext(text: std::borrow::Cow<'static, str>) -> Result<Self, String> {
+        Ok(text.into_owned())
     }
     fn format_ext(&self) -> String {
         self.clone()
@@ -93,6 +101,23 @@ macro_rules! ext_header {
             )?),
         }
     }};
+    (@take req $ext:ident $java:literal $t:ty) => {{
+        let text = $ext
+            .as_deref_mut()
+            .and_then(|e| e.take($java))
+            .ok_or($crate::remoting::error::HeaderError::Missing($java))?;
+        <$t as $crate::remoting::header::ExtValue>::take_ext(text).map_err(|value| {
+            $crate::remoting::error::HeaderError::Invalid { field: $java, value }
+        })?
+    }};
+    (@take opt $ext:ident $java:literal $t:ty) => {{
+        match $ext.as_deref_mut().and_then(|e| e.take($java)) {
+            None => None,
+            Some(text) => Some(<$t as $crate::remoting::header::ExtValue>::take_ext(text).map_err(
+                |value| $crate::remoting::error::HeaderError::Invalid { field: $java, value },
+            )?),
+        }
+    }};
     (@put req $ext:ident $java:literal $v:expr) => {
         $ext.insert_static($java, $crate::remoting::header::ExtValue::format_ext($v));
     };
@@ -120,6 +145,16 @@ macro_rules! ext_header {
                 ext: Option<&$crate::remoting::ExtFields>,
             ) -> Result<Self, $crate::remoting::error::HeaderError> {
                 Ok(Self { $( $field: $crate::ext_header!(@get $kind ext $java $t), )* })
+            }
+
+            /// [`Self::from_ext_fields`] for a request whose `extFields` are not needed
+            /// afterwards: values are moved out of `ext` rather than copied, and the pairs
+            /// left behind lose their order.
+            #[allow(unused_variables, unused_mut)]
+            pub fn take_ext_fields(
+                mut ext: Option<&mut $crate::remoting::ExtFields>,
+            ) -> Result<Self, $crate::remoting::error::HeaderError> {
+                Ok(Self { $( $field: $crate::ext_header!(@take $kind ext $java $t), )* })
             }
 
             /// The header as `extFields` (Java `makeCustomHeaderToNet`), in declaration order.

@@ -127,3 +127,62 @@ ext_header! {
         msg_id: req String = "msgId",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remoting::error::HeaderError;
+
+    fn v2_fields() -> crate::remoting::ExtFields {
+        [
+            ("a", "PG"),
+            ("b", "TopicT"),
+            ("c", "TBW102"),
+            ("d", "4"),
+            ("e", "1"),
+            ("f", "0"),
+            ("g", "1700000000000"),
+            ("h", "0"),
+            ("i", "UNIQ_KEY\u{1}ABC\u{2}WAIT\u{1}true\u{2}"),
+            ("j", "0"),
+            ("k", "false"),
+            ("m", "false"),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn taking_the_fields_gives_what_reading_them_gives() {
+        let read = SendMessageRequestHeaderV2::from_ext_fields(Some(&v2_fields()));
+        let mut ext = v2_fields();
+        let taken = SendMessageRequestHeaderV2::take_ext_fields(Some(&mut ext));
+        assert_eq!(taken, read);
+        assert!(taken.is_ok_and(|h| h.b == "TopicT" && h.i.is_some() && h.n.is_none()));
+        // Every field this header knows was moved out.
+        assert!(ext.is_empty(), "{:?}", ext.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn taking_reports_missing_and_invalid_fields_as_reading_does() {
+        let mut ext = v2_fields();
+        let _ = ext.remove("b");
+        assert_eq!(
+            SendMessageRequestHeaderV2::take_ext_fields(Some(&mut ext)),
+            Err(HeaderError::Missing("b"))
+        );
+        let mut ext = v2_fields();
+        ext.insert("e", "x1");
+        assert_eq!(
+            SendMessageRequestHeaderV2::take_ext_fields(Some(&mut ext)),
+            Err(HeaderError::Invalid {
+                field: "e",
+                value: "x1".to_owned()
+            })
+        );
+        assert_eq!(
+            SendMessageRequestHeaderV2::take_ext_fields(None),
+            Err(HeaderError::Missing("a"))
+        );
+    }
+}
