@@ -15,8 +15,8 @@
 #
 # Knobs: WORK (/tmp/rmq-scale), NS_PORT (24876), BROKER_PORT (24911), SMALL_TOPICS (100),
 # BIG_TOPICS (10000), QUEUES (8), SPREAD_QUEUES (4), CQ_FILE_BYTES (40960), SMALL_CLIENTS (500),
-# BIG_CLIENTS (5000), CLIENT_GROUPS (50),
-# ROUNDS (5), DURATION (10), SKIP_BUILD.
+# BIG_CLIENTS (5000), CLIENT_GROUPS (50), MAX_CONNECTIONS (the broker's serverMaxConnections;
+# empty = its default, 65536 held under the open-file limit), ROUNDS (5), DURATION (10), SKIP_BUILD.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 T_START=$SECONDS
@@ -37,6 +37,7 @@ CQ_FILE_BYTES="${CQ_FILE_BYTES:-40960}"
 SMALL_CLIENTS="${SMALL_CLIENTS:-500}"
 BIG_CLIENTS="${BIG_CLIENTS:-5000}"
 CLIENT_GROUPS="${CLIENT_GROUPS:-50}"
+MAX_CONNECTIONS="${MAX_CONNECTIONS:-}"
 ROUNDS="${ROUNDS:-5}"
 DURATION="${DURATION:-10}"
 PHASES="${PHASES:-register route spread clients visible}"
@@ -80,10 +81,20 @@ autoCreateSubscriptionGroup=true
 defaultTopicQueueNums=$SPREAD_QUEUES
 mappedFileSizeConsumeQueue=$CQ_FILE_BYTES
 EOF
+    [[ -n "$MAX_CONNECTIONS" ]] && echo "serverMaxConnections=$MAX_CONNECTIONS" >>"$WORK/broker.conf"
     HOME="$WORK/home" "$BIN/mqbroker" -c "$WORK/broker.conf" >"$WORK/logs/broker.log" 2>&1 &
     BROKER_PID=$!; PIDS+=("$BROKER_PID")
     wait_line "$WORK/logs/broker.log" "boot success" 30 "$BROKER_PID" || die "broker did not start"
     sleep 1
+}
+# Open descriptors and memory maps of the broker, its open-file limit and any EMFILE / cap lines
+# in its log: the two per-process limits the spread and clients phases run into.
+fds_and_maps() {
+    local fds maps lim
+    fds=$(find "/proc/$BROKER_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+    maps=$(wc -l <"/proc/$BROKER_PID/maps" 2>/dev/null)
+    lim=$(awk '/Max open files/ {print $4}' "/proc/$BROKER_PID/limits" 2>/dev/null)
+    note "broker $1: open descriptors $fds (limit $lim), memory maps $maps (vm.max_map_count $(cat /proc/sys/vm/max_map_count)); log lines: EMFILE $(grep -c 'Too many open files' "$WORK/logs/broker.log"), cap $(grep -c 'connection cap' "$WORK/logs/broker.log")"
 }
 stop_all() { stop_pid "${BROKER_PID:-}" 20; stop_pid "${NS_PID:-}" 5; BROKER_PID=""; NS_PID=""; }
 
@@ -119,6 +130,7 @@ if has spread || has clients || has visible; then
             grep -E '^(phase|errors)' "$WORK/logs/spread-$n.log" | tee -a "$OUT"
         done
         note "broker RSS after spread: $(status_kib "$BROKER_PID" VmRSS) KiB; topics.json $(stat -c %s "$WORK/store/config/topics.json" 2>/dev/null) bytes"
+        fds_and_maps "after spread"
         # Periodic re-registration of the big table: broker CPU over 2 periods while idle.
         c0=$(cpu_ticks "$BROKER_PID"); sleep 65; c1=$(cpu_ticks "$BROKER_PID")
         note "broker idle CPU with $BIG_TOPICS+ topics over 65 s (2 registrations): $((c1 - c0)) ticks"
@@ -136,6 +148,7 @@ if has spread || has clients || has visible; then
                 --groups "$CLIENT_GROUPS" --rounds "$ROUNDS" --server-pid "$BROKER_PID"
             grep -E '^(phase|errors|server)' "$WORK/logs/clients-$n.log" | tee -a "$OUT"
         done
+        fds_and_maps "after clients"
     fi
 fi
 stop_all

@@ -45,16 +45,21 @@ fn note_ignored_jvm_env() {
     }
 }
 
-/// The multi-threaded runtime every server binary runs on. Also raises the open-file limit so
-/// that each server can hold its full connection cap (main and VIP ports, plus a margin).
+/// The multi-threaded runtime every server binary runs on. Also raises the open-file limit
+/// towards what two listeners at the default connection cap and the store need (Java's start
+/// scripts run `ulimit -n` for the same reason); each server's cap is then held under whatever
+/// limit is in force (`net::connection_cap`).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let want = u64::try_from(crate::limits::SERVER_MAX_CONNECTIONS * 3).unwrap_or(u64::MAX);
+    let want = u64::try_from(
+        2 * crate::limits::DEFAULT_SERVER_MAX_CONNECTIONS + crate::limits::OPEN_FILE_RESERVE,
+    )
+    .unwrap_or(u64::MAX);
     let got = crate::store::mapped_file::raise_open_file_limit(want);
     if got < want {
-        tracing::warn!(
+        tracing::info!(
             open_files = got,
             wanted = want,
-            "the open-file limit is below what the connection cap needs; raise it with ulimit -n"
+            "the open-file limit is below what the default connection cap needs; connection caps are lowered to fit (raise it with ulimit -n)"
         );
     }
     tokio::runtime::Builder::new_multi_thread()

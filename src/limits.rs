@@ -27,11 +27,27 @@ pub const HEADER_INLINE_DECODE_MAX_BYTES: usize = 16 * 1024;
 /// Large headers decoded at once, process-wide; further ones wait (their connection stops reading).
 pub const LARGE_HEADER_DECODERS: usize = 1;
 
-/// Most concurrent connections one server keeps. Java has no inbound cap besides the accept
-/// backlog; we bound it (TigerStyle) but keep accepting: at the cap the stalest connection (one
-/// that never finished a frame first, then the longest without a whole frame) is closed so a new
-/// client always gets in.
-pub const SERVER_MAX_CONNECTIONS: usize = 4096;
+/// Default of `serverMaxConnections`: most concurrent connections one listener keeps. Java has
+/// no such cap (Netty accepts until the process runs out of descriptors, then logs accept errors);
+/// we bound it (TigerStyle) but keep accepting: at the cap the stalest connection (one that never
+/// finished a frame first, then the longest without a whole frame) is closed so a new client
+/// always gets in. The cap in force is also held under the open-file limit
+/// (`net::connection_cap`): each listener gets at most the soft `RLIMIT_NOFILE` minus
+/// [`OPEN_FILE_RESERVE`], divided by the process's listeners: past the open-file limit accepts
+/// fail with `EMFILE` instead of evicting, and the store could no longer open its files. Was
+/// 4,096, which dropped clients when 5,000 connected (`benches/RESULTS.md`, "Scale and
+/// visibility").
+pub const DEFAULT_SERVER_MAX_CONNECTIONS: usize = 65_536;
+
+/// Descriptors kept out of the connection caps' share of the open-file limit: CommitLog and
+/// index files, config files being rewritten, the HA and gRPC listeners and their peers, the
+/// name-server address endpoint, outbound clients (name servers, check-backs). ConsumeQueue
+/// files hold no descriptor once mapped (`MappedFile::open_derived`).
+pub const OPEN_FILE_RESERVE: usize = 1_024;
+
+/// The connection cap never drops below this, however low the open-file limit: a server that
+/// can hold a few hundred clients is still useful, and the operator is told to raise `ulimit -n`.
+pub const SERVER_MIN_CONNECTIONS: usize = 256;
 
 /// A frame must arrive whole within this many seconds of its first byte, or the connection is
 /// closed; bytes that trickle in do not count as activity. Java has no per-frame deadline (only
@@ -42,8 +58,8 @@ pub const FRAME_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 /// Frames up to this size (prefix included) are cut from a connection's shared read buffer;
 /// larger ones get a buffer of their own, charged to the inbound budget. Send requests of
 /// typical messages (a few KiB) stay under it. Outside the budget, a connection's small buffer
-/// holds at most this plus [`SMALL_READ_CHUNK_BYTES`], so 32 KiB × [`SERVER_MAX_CONNECTIONS`]
-/// = 128 MiB per listener in the worst case.
+/// holds at most this plus [`SMALL_READ_CHUNK_BYTES`], so 32 KiB × the connection cap
+/// (128 MiB per 4,096 connections) per listener in the worst case.
 pub const SMALL_FRAME_BYTES: usize = 16 * 1024;
 
 /// How much a connection's small read buffer grows at a time.
@@ -365,3 +381,15 @@ pub const GRPC_ACCEPTED_QUEUE: usize = 64;
 /// dispatcher so a request never does a long batch. No Java counterpart (Java's readers wait for
 /// `ReputMessageService`); 256 KiB is about 250 1-KiB messages, well under a millisecond.
 pub const READER_DISPATCH_MAX_BYTES: u64 = 256 * 1024;
+
+/// Attempts the dispatcher makes at one CommitLog record whose ConsumeQueue or index write
+/// fails (other than for lack of space), one per [`DISPATCH_RETRY_INTERVAL`], before the store
+/// marks the logic-queue error and refuses appends with SERVICE_NOT_AVAILABLE. Java:
+/// `ConsumeQueue.putMessagePositionInfoWrapper`'s `maxRetries = 30` with a 1 s sleep, then
+/// `RunningFlags.makeLogicsQueueError()`, which `HookUtils.checkBeforePutMessage` turns into
+/// SERVICE_NOT_AVAILABLE.
+pub const CONSUME_QUEUE_WRITE_RETRIES: u32 = 30;
+
+/// Pause between dispatch attempts after a failure. Java: `Thread.sleep(1000)` in
+/// `putMessagePositionInfoWrapper`.
+pub const DISPATCH_RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);

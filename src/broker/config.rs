@@ -186,6 +186,10 @@ pub const NETTY_KEYS: &[KeyDef] = keys! {
     // Ours (no Java key): the memory budget over all large inbound frames of the process
     // (`limits::DEFAULT_INBOUND_BUDGET_BYTES`, 512 MiB).
     "serverInboundBudgetBytes": Long = "536870912",
+    // Ours (no Java key; Java accepts until it runs out of descriptors): most connections per
+    // listener, at which the stalest is closed for each new one; held under the open-file limit
+    // (`limits::DEFAULT_SERVER_MAX_CONNECTIONS`, `net::connection_cap`).
+    "serverMaxConnections": Int = "65536",
 };
 
 /// The built-in gRPC endpoint (Java's `rocketmq-proxy` in local mode; `ProxyConfig` keys).

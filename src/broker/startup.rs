@@ -123,6 +123,11 @@ pub async fn run(
         inbound_budget: InboundBudget::new(budget_bytes(
             broker.config_i64("serverInboundBudgetBytes"),
         )),
+        // The main and VIP listeners share the process's descriptors.
+        max_connections: crate::net::connection_cap(
+            broker.config_i64("serverMaxConnections"),
+            2,
+        ),
         ..ServerConfig::default()
     };
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -65,6 +65,10 @@ pub const NETTY_SERVER_KEYS: &[KeyDef] = keys! {
     // Ours (no Java key): the memory budget over all large inbound frames of the process
     // (`limits::DEFAULT_INBOUND_BUDGET_BYTES`, 512 MiB).
     "serverInboundBudgetBytes": Long = "536870912",
+    // Ours (no Java key; Java accepts until it runs out of descriptors): most connections per
+    // listener, at which the stalest is closed for each new one; held under the open-file limit
+    // (`limits::DEFAULT_SERVER_MAX_CONNECTIONS`, `net::connection_cap`).
+    "serverMaxConnections": Int = "65536",
 };
 
 /// Keys no remote update may touch, whatever `configBlackList` says

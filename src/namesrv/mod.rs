@@ -84,7 +84,7 @@ pub async fn run(
     server: Arc<NameServer>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let (idle_secs, scan_ms, budget, address) = {
+    let (idle_secs, scan_ms, budget, max_connections, address) = {
         let c = server
             .config
             .read()
@@ -93,6 +93,7 @@ pub async fn run(
             c.get_i64("serverChannelMaxIdleTimeSeconds"),
             c.get_i64("scanNotActiveBrokerInterval"),
             c.get_i64("serverInboundBudgetBytes"),
+            c.get_i64("serverMaxConnections"),
             address_server::AddressSettings::from_config(&c),
         )
     };
@@ -118,6 +119,7 @@ pub async fn run(
     let config = ServerConfig {
         idle_timeout: Duration::from_secs(u64::try_from(idle_secs).unwrap_or(120).max(1)),
         inbound_budget: crate::net::InboundBudget::new(crate::net::budget_bytes(budget)),
+        max_connections: crate::net::connection_cap(max_connections, 1),
         ..ServerConfig::default()
     };
     crate::net::serve(listener, server, config, shutdown).await;

@@ -18,7 +18,7 @@ use std::future::Future;
 pub use budget::{InboundBudget, budget_bytes};
 pub use client::RemotingClient;
 pub use connection::{Connection, ConnectionHandle, ConnectionOptions};
-pub use server::{ServerConfig, serve};
+pub use server::{ServerConfig, connection_cap, serve};
 
 use crate::remoting::{RemotingCommand, WireError};
 

@@ -1,7 +1,8 @@
 //! The accept loop: a connection cap that never stops accepting, accept-error backoff, and
 //! graceful shutdown.
 //!
-//! At [`SERVER_MAX_CONNECTIONS`] the loop still accepts; it closes the stalest connection (one
+//! At its connection cap (`serverMaxConnections`, [`DEFAULT_SERVER_MAX_CONNECTIONS`], held under
+//! the open-file limit by [`connection_cap`]) the loop still accepts; it closes the stalest connection (one
 //! that never finished a frame first, then the one longest without a whole frame) so that a new
 //! client is always served and a crowd of slow or silent peers cannot lock it out. Only when
 //! evicted connections have not yet gone away is a new one refused, with a log line.
@@ -20,8 +21,9 @@ use super::Service;
 use super::budget::InboundBudget;
 use super::connection::{self, ConnectionHandle, ConnectionOptions};
 use crate::limits::{
-    DEFAULT_INBOUND_BUDGET_BYTES, FRAME_READ_TIMEOUT, SERVER_CHANNEL_MAX_IDLE_SECS,
-    SERVER_MAX_CONNECTIONS, SHUTDOWN_GRACE_MILLIS,
+    DEFAULT_INBOUND_BUDGET_BYTES, DEFAULT_SERVER_MAX_CONNECTIONS, FRAME_READ_TIMEOUT,
+    OPEN_FILE_RESERVE, SERVER_CHANNEL_MAX_IDLE_SECS, SERVER_MIN_CONNECTIONS,
+    SHUTDOWN_GRACE_MILLIS,
 };
 
 /// Server knobs; defaults follow Java's `NettyServerConfig`.
@@ -42,13 +44,44 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            max_connections: SERVER_MAX_CONNECTIONS,
+            max_connections: DEFAULT_SERVER_MAX_CONNECTIONS,
             idle_timeout: Duration::from_secs(SERVER_CHANNEL_MAX_IDLE_SECS),
             frame_timeout: FRAME_READ_TIMEOUT,
             shutdown_grace: Duration::from_millis(SHUTDOWN_GRACE_MILLIS),
             inbound_budget: InboundBudget::new(DEFAULT_INBOUND_BUDGET_BYTES),
         }
     }
+}
+
+/// The connection cap each of `listeners` servers of this process keeps: `configured` (the
+/// `serverMaxConnections` key; 0 or less means the default), lowered so that all listeners at
+/// their cap plus [`OPEN_FILE_RESERVE`] descriptors fit the soft open-file limit, and never below
+/// [`SERVER_MIN_CONNECTIONS`]. Logs when the open-file limit lowers it.
+#[must_use]
+pub fn connection_cap(configured: i64, listeners: usize) -> usize {
+    let wanted = usize::try_from(configured)
+        .ok()
+        .filter(|v| *v > 0)
+        .unwrap_or(DEFAULT_SERVER_MAX_CONNECTIONS);
+    // Asking for 0 raises nothing and returns the soft limit in force (0 when unknown).
+    let open_files = usize::try_from(crate::store::mapped_file::raise_open_file_limit(0))
+        .unwrap_or(usize::MAX);
+    if open_files == 0 {
+        return wanted;
+    }
+    let share = open_files.saturating_sub(OPEN_FILE_RESERVE) / listeners.max(1);
+    let cap = wanted.min(share.max(SERVER_MIN_CONNECTIONS));
+    if cap < wanted {
+        info!(
+            configured = wanted,
+            cap,
+            open_files,
+            listeners,
+            reserve = OPEN_FILE_RESERVE,
+            "connection cap lowered to fit the open-file limit; raise ulimit -n for more"
+        );
+    }
+    cap
 }
 
 /// Longest pause after repeated accept errors (mini-redis backs off 1, 2, 4 … 64 s).
@@ -167,5 +200,29 @@ pub async fn serve<S: Service>(
     if drained.is_err() {
         warn!("connections still open after the grace period; aborting them");
         tasks.abort_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_is_the_setting_held_under_the_open_file_limit() {
+        let open_files =
+            usize::try_from(crate::store::mapped_file::raise_open_file_limit(0)).unwrap();
+        // A small setting (the hardening test's) is kept as it is.
+        assert_eq!(connection_cap(100, 2), 100);
+        // A huge one is cut to the process's share of descriptors.
+        let share = (open_files.saturating_sub(OPEN_FILE_RESERVE) / 2).max(SERVER_MIN_CONNECTIONS);
+        assert_eq!(connection_cap(i64::MAX, 2), share);
+        // 0 or less means the default, under the same limit.
+        let default = DEFAULT_SERVER_MAX_CONNECTIONS.min(
+            open_files
+                .saturating_sub(OPEN_FILE_RESERVE)
+                .max(SERVER_MIN_CONNECTIONS),
+        );
+        assert_eq!(connection_cap(0, 1), default);
+        assert_eq!(connection_cap(-5, 1), default);
     }
 }

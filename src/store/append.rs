@@ -66,6 +66,9 @@ impl MessageStore {
         if self.replica.load(Ordering::Acquire) {
             return Err(StoreError::SlaveMode);
         }
+        if self.logics_queue_error.load(Ordering::Acquire) {
+            return Err(StoreError::LogicsQueueError);
+        }
         let magics = messages
             .iter()
             .map(|m| self.validate(m))

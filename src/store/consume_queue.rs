@@ -87,7 +87,7 @@ impl ConsumeQueue {
         Ok(Self {
             topic: topic.to_owned(),
             queue_id,
-            files: MappedFileQueue::load(&dir, file_size)?.derived(),
+            files: MappedFileQueue::load_derived(&dir, file_size)?,
             min_logic: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -268,5 +268,52 @@ impl ConsumeQueue {
         } else {
             self.files.delete_before(cut)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Open descriptors of this process whose target lies under `dir`.
+    fn descriptors_under(dir: &Path) -> usize {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|target| target.starts_with(dir))
+            .count()
+    }
+
+    #[test]
+    fn queue_files_stay_mapped_without_descriptors() {
+        let root = std::env::temp_dir().join(format!("cq-nofd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        // Two units per file: five units make three files.
+        let size = 2 * CQ_UNIT_SIZE;
+        let unit = |n: i64| CqUnit {
+            commit_log_offset: n * 100,
+            size: 100,
+            tags_code: n,
+        };
+        let q = ConsumeQueue::load(&root, "T", 0, size).unwrap();
+        for n in 0..5 {
+            q.put(u64::try_from(n).unwrap(), unit(n)).unwrap();
+        }
+        assert_eq!(q.files.files().len(), 3);
+        assert_eq!(descriptors_under(&root), 0, "a queue file kept its descriptor");
+        q.flush().unwrap();
+        for f in q.files.files() {
+            f.sync_all().unwrap();
+        }
+        drop(q);
+        // Loaded again: the same units, still no descriptors, and writable.
+        let q = ConsumeQueue::load(&root, "T", 0, size).unwrap();
+        assert_eq!(q.recover().0, 5);
+        assert_eq!(q.get(3), Some(unit(3)));
+        q.put(5, unit(5)).unwrap();
+        assert_eq!(q.get(5), Some(unit(5)));
+        assert_eq!(descriptors_under(&root), 0);
+        q.destroy().unwrap();
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

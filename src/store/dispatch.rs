@@ -1,13 +1,20 @@
 //! The dispatcher (`ReputMessageService`): reads the CommitLog from the last dispatched offset
 //! and writes ConsumeQueue units and index entries. Under SYNC_FLUSH it stops at the flushed
 //! offset, so no reader can see a record a crash could still take away (#8239).
+//!
+//! A record whose unit cannot be written is retried every second, never skipped. Lack of space
+//! marks the disk full; any other error, after 30 attempts at one record (Java's count), marks
+//! the logic-queue error so that appends are refused with SERVICE_NOT_AVAILABLE instead of
+//! piling up undispatched; both lift once the record is written.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::{error, info, warn};
+
+use crate::limits::{CONSUME_QUEUE_WRITE_RETRIES, DISPATCH_RETRY_INTERVAL};
 
 use super::StoreError;
 use super::config::FlushDiskType;
@@ -24,33 +31,31 @@ use crate::limits::READER_DISPATCH_MAX_BYTES;
 /// Topic of delayed messages; its units carry the deliver time instead of a tag hash.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 
+/// Where a failing dispatcher stands: the record it is stuck at and how often it failed there.
+#[derive(Debug, Default)]
+struct Failing {
+    /// Dispatched CommitLog offset at the first failure; a failure further on counts afresh.
+    at: Option<u64>,
+    /// Failed attempts at `at`.
+    attempts: u32,
+}
+
 /// Starts the dispatcher thread.
 pub(crate) fn start(store: &Arc<MessageStore>) {
     let s = Arc::clone(store);
     let spawned = std::thread::Builder::new()
         .name("ReputMessageService".into())
         .spawn(move || {
-            let mut failing = false;
+            let mut failing = Failing::default();
             while !s.shutdown.load(Ordering::Acquire) {
                 match dispatch_available(&s, u64::MAX) {
                     Ok(()) => {
-                        if failing {
-                            info!("dispatch resumed");
-                        }
-                        failing = false;
+                        resumed(&s, &mut failing);
                         s.dispatch_signal.wait(Duration::from_millis(10));
                     }
                     Err(e) => {
-                        if let StoreError::Io(io) = &e
-                            && is_no_space(io)
-                        {
-                            s.disk.mark_no_space("consumequeue or index");
-                        }
-                        if !failing {
-                            error!(error = %e, "dispatch failed; retrying every second");
-                        }
-                        failing = true;
-                        s.dispatch_signal.wait(Duration::from_secs(1));
+                        failed(&s, &e, &mut failing);
+                        pause(&s, DISPATCH_RETRY_INTERVAL);
                     }
                 }
             }
@@ -62,6 +67,65 @@ pub(crate) fn start(store: &Arc<MessageStore>) {
             }
         }
         Err(e) => error!(error = %e, "cannot start the dispatcher"),
+    }
+}
+
+/// Records a failed attempt. Lack of space marks the disk full (appends are refused until
+/// space is freed; dispatch then resumes by itself). Any other error, after
+/// [`CONSUME_QUEUE_WRITE_RETRIES`] attempts at one record, marks the logic-queue error, as
+/// Java's `putMessagePositionInfoWrapper` does after its 30 retries: appends are refused with
+/// SERVICE_NOT_AVAILABLE while the dispatcher keeps retrying.
+fn failed(store: &MessageStore, e: &StoreError, failing: &mut Failing) {
+    let at = *store.dispatched.borrow();
+    if failing.at != Some(at) {
+        error!(offset = at, error = %e, "dispatch failed; retrying every second");
+        *failing = Failing {
+            at: Some(at),
+            attempts: 0,
+        };
+    }
+    failing.attempts = failing.attempts.saturating_add(1);
+    if let StoreError::Io(io) = e
+        && is_no_space(io)
+    {
+        store.disk.mark_no_space("consumequeue or index");
+        return;
+    }
+    if failing.attempts >= CONSUME_QUEUE_WRITE_RETRIES
+        && !store.logics_queue_error.swap(true, Ordering::AcqRel)
+    {
+        error!(
+            offset = at,
+            attempts = failing.attempts,
+            error = %e,
+            "[BUG]consume queue can not write; the store refuses messages (SERVICE_NOT_AVAILABLE) until dispatch succeeds"
+        );
+    }
+}
+
+/// Dispatch succeeded: ends a failure streak and lifts the logic-queue error. Java keeps
+/// refusing until a restart; the cause (a full or read-only queue directory, no descriptors)
+/// is often gone by then, and every record is dispatched, as after a restart.
+fn resumed(store: &MessageStore, failing: &mut Failing) {
+    if failing.at.take().is_some() {
+        info!(attempts = failing.attempts, "dispatch resumed");
+        failing.attempts = 0;
+    }
+    if store.logics_queue_error.swap(false, Ordering::AcqRel) {
+        warn!("consume queues are written again; the store takes messages again");
+    }
+}
+
+/// Sleeps `d` (appends keep waking the dispatcher; a retry waits the whole pause), or until
+/// shutdown.
+fn pause(store: &MessageStore, d: Duration) {
+    let until = Instant::now() + d;
+    while !store.shutdown.load(Ordering::Acquire) {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        store.dispatch_signal.wait(left);
     }
 }
 

@@ -29,8 +29,12 @@ pub struct MappedFile {
     /// The mapping. `MmapRaw` hands out raw pointers; every access goes through the methods
     /// below, which check bounds.
     map: MmapRaw,
-    /// The open file, kept for `sync_all` and `set_len`.
-    file: File,
+    /// The open file, kept for `sync_all` (fsync). `None` for derived files (ConsumeQueue): the
+    /// descriptor is closed once the file is reserved and mapped, since the mapping alone keeps
+    /// the file and its pages, and `msync` makes it durable; one descriptor per queue file hit
+    /// the open-file limit at 10,000 topics × 4 queues. Each file still takes one mapping
+    /// (`vm.max_map_count`, 65,530 by default, as with Java's `MappedFile`).
+    file: Option<File>,
     /// Bytes written so far; readers may read below this.
     wrote_position: AtomicUsize,
     /// Bytes known durable (msync'ed) so far.
@@ -56,11 +60,9 @@ impl MappedFile {
 
     /// [`Self::open`] for files rebuilt from the CommitLog after a crash (ConsumeQueue): a new
     /// file is reserved but not fsynced, as Java creates them; recovery re-dispatches whatever a
-    /// crash loses. Saves two journal commits per new queue file.
+    /// crash loses. Saves two journal commits per new queue file. Keeps no descriptor open.
     pub fn open_derived(path: &Path, file_from_offset: u64, size: usize) -> std::io::Result<Self> {
-        let f = Self::open_with(path, file_from_offset, size, false)?;
-        f.no_readahead();
-        Ok(f)
+        Self::open_with(path, file_from_offset, size, false)
     }
 
     /// Turns off fault readahead on the mapping (`MADV_RANDOM`). Without it the first write to a
@@ -118,7 +120,9 @@ impl MappedFile {
             file_from_offset,
             size,
             map,
-            file,
+            // Nothing after mapping needs a derived file's descriptor (writes, msync and
+            // invalidation go through the mapping; deletion is by path).
+            file: durable.then_some(file),
             wrote_position: AtomicUsize::new(0),
             flushed_position: AtomicUsize::new(0),
         })
@@ -309,9 +313,13 @@ impl MappedFile {
         Ok(())
     }
 
-    /// `fsync` of the file (metadata included).
+    /// `fsync` of the file (metadata included); for a file without a descriptor, a synchronous
+    /// `msync` of the whole mapping (its size never changes after creation).
     pub fn sync_all(&self) -> std::io::Result<()> {
-        self.file.sync_all()
+        match &self.file {
+            Some(f) => f.sync_all(),
+            None => self.map.flush(),
+        }
     }
 }
 

@@ -33,6 +33,16 @@ impl MappedFileQueue {
     /// are an error: the operator configured a different file size than the data was written
     /// with.
     pub fn load(dir: &Path, file_size: usize) -> Result<Self, StoreError> {
+        Self::load_with(dir, file_size, true)
+    }
+
+    /// [`Self::load`] for derived data (ConsumeQueue, see [`MappedFile::open_derived`]): files
+    /// are created without fsync, and none keeps a descriptor open.
+    pub fn load_derived(dir: &Path, file_size: usize) -> Result<Self, StoreError> {
+        Self::load_with(dir, file_size, false)
+    }
+
+    fn load_with(dir: &Path, file_size: usize, durable: bool) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)?;
         let mut names: Vec<(u64, PathBuf)> = Vec::new();
         for entry in std::fs::read_dir(dir)? {
@@ -69,7 +79,11 @@ impl MappedFileQueue {
                     path.display()
                 )));
             }
-            let f = MappedFile::open(&path, offset, file_size)?;
+            let f = if durable {
+                MappedFile::open(&path, offset, file_size)?
+            } else {
+                MappedFile::open_derived(&path, offset, file_size)?
+            };
             f.set_positions(file_size);
             files.push(Arc::new(f));
         }
@@ -77,15 +91,8 @@ impl MappedFileQueue {
             dir: dir.to_owned(),
             file_size,
             files: RwLock::new(files),
-            durable_create: true,
+            durable_create: durable,
         })
-    }
-
-    /// Marks the queue's files as derived data (see [`MappedFile::open_derived`]).
-    #[must_use]
-    pub fn derived(mut self) -> Self {
-        self.durable_create = false;
-        self
     }
 
     /// Directory.
@@ -151,7 +158,10 @@ impl MappedFileQueue {
         let f = Arc::new(if self.durable_create {
             MappedFile::open(&path, offset, self.file_size)?
         } else {
-            MappedFile::open_derived(&path, offset, self.file_size)?
+            // A new queue file is written in small steps: no fault readahead.
+            let f = MappedFile::open_derived(&path, offset, self.file_size)?;
+            f.no_readahead();
+            f
         });
         let mut files = self
             .files

@@ -192,6 +192,10 @@ pub struct MessageStore {
     pub(crate) poisoned: AtomicBool,
     /// Whether the disk has room for writes.
     pub(crate) disk: DiskGuard,
+    /// Set when the dispatcher could not write a ConsumeQueue unit after
+    /// [`CONSUME_QUEUE_WRITE_RETRIES`](crate::limits::CONSUME_QUEUE_WRITE_RETRIES) attempts
+    /// (Java's `RunningFlags.makeLogicsQueueError`): appends are refused until dispatch succeeds.
+    pub(crate) logics_queue_error: AtomicBool,
     pub(crate) shutdown: AtomicBool,
     pub(crate) flush_signal: Signal,
     pub(crate) dispatch_signal: Signal,
@@ -261,6 +265,7 @@ impl MessageStore {
             last_put_timestamp: AtomicI64::new(0),
             last_dispatch_timestamp: AtomicI64::new(0),
             poisoned: AtomicBool::new(false),
+            logics_queue_error: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             flush_signal: Signal::default(),
             dispatch_signal: Signal::default(),

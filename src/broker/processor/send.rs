@@ -241,7 +241,10 @@ fn store_error_response(broker: &Broker, e: &StoreError) -> RemotingCommand {
             ResponseCode::SYSTEM_ERROR,
             Some(crate::store::lmq::LMQ_CONSUME_QUEUE_NUM_EXCEEDED_REMARK.to_owned()),
         ),
-        StoreError::DiskFull(_) | StoreError::ShutDown | StoreError::SlaveMode => base_response(
+        StoreError::DiskFull(_)
+        | StoreError::ShutDown
+        | StoreError::SlaveMode
+        | StoreError::LogicsQueueError => base_response(
             broker,
             ResponseCode::SERVICE_NOT_AVAILABLE,
             Some(service_not_available_remark(broker)),
