@@ -372,6 +372,17 @@ pub const GRPC_TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration:
 /// kernel's backlog. Ours: Java's Netty pipeline has no such bound.
 pub const GRPC_TLS_MAX_HANDSHAKES: usize = 256;
 
+/// Longest PROXY protocol v1 header (`PROXY TCP6 ...\r\n`), line end included; a longer
+/// one closes the connection. Java: Netty `HAProxyMessageDecoder`'s v1 maximum, 108.
+pub const PROXY_V1_MAX_BYTES: usize = 108;
+
+/// Longest PROXY protocol v2 header: its 16 fixed bytes plus the largest length its 2-byte
+/// field can announce. Java: Netty `HAProxyMessageDecoder`'s v2 maximum, 16 + 65535. The
+/// header must arrive whole within [`FRAME_READ_TIMEOUT`] of its first byte on remoting ports
+/// and within [`GRPC_TLS_HANDSHAKE_TIMEOUT`] of the accept on the gRPC port (Java: no bound
+/// but the idle timeout).
+pub const PROXY_V2_MAX_BYTES: usize = 16 + 65_535;
+
 /// Accepted gRPC connections handed to the HTTP/2 server but not yet taken by it.
 /// Ours (tonic's own `TcpIncoming` has no queue).
 pub const GRPC_ACCEPTED_QUEUE: usize = 64;

@@ -547,17 +547,41 @@ async fn settings_route_heartbeat_assignment() {
     assert_eq!(st.code, Code::IllegalTopic as i32);
     assert_eq!(st.message, "The specified topic is blank.");
 
-    // A method the endpoint does not serve (the pull consumer's): gRPC UNIMPLEMENTED, not a
-    // hang.
-    let e = unary_status::<_, pb::PullMessageResponse>(
-        &s.channel,
-        "PullMessage",
-        "c1",
-        pb::PullMessageRequest::default(),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(e.code(), tonic::Code::Unimplemented);
+    // The pull consumer's methods, which Java 5.3.3's proxy does not override either:
+    // grpc-java's UNIMPLEMENTED with its words; a method the service lacks: "Method not found".
+    for (method, message) in [
+        (
+            "PullMessage",
+            "Method apache.rocketmq.v2.MessagingService/PullMessage is unimplemented",
+        ),
+        (
+            "UpdateOffset",
+            "Method apache.rocketmq.v2.MessagingService/UpdateOffset is unimplemented",
+        ),
+        (
+            "GetOffset",
+            "Method apache.rocketmq.v2.MessagingService/GetOffset is unimplemented",
+        ),
+        (
+            "QueryOffset",
+            "Method apache.rocketmq.v2.MessagingService/QueryOffset is unimplemented",
+        ),
+        (
+            "NoSuchMethod",
+            "Method not found: apache.rocketmq.v2.MessagingService/NoSuchMethod",
+        ),
+    ] {
+        let e = unary_status::<_, pb::PullMessageResponse>(
+            &s.channel,
+            method,
+            "c1",
+            pb::PullMessageRequest::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unimplemented, "{method}");
+        assert_eq!(e.message(), message);
+    }
     drop(tx);
     s.broker.stop().await;
 }

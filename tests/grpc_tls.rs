@@ -1,7 +1,10 @@
 //! TLS on the gRPC port (`grpc::tls`, Java's `ProxyAndTlsProtocolNegotiator`): a tonic client
 //! over a tokio-rustls stream (ALPN `h2`) makes real RPCs in `permissive` mode, with the
 //! self-signed test certificate and with PEM files verified against their own root; plaintext
-//! still works beside it; `enforcing` refuses plaintext and `disabled` refuses TLS.
+//! still works beside it; `enforcing` refuses plaintext and `disabled` refuses TLS. Client
+//! certificates (`tls.server.need.client.auth`) from an rcgen CA; the PROXY protocol header
+//! (v1 and v2, before plaintext and TLS) on the gRPC port and on the remoting port, seen
+//! through ACL 1.0's global white list of source addresses.
 
 #![allow(
     clippy::unwrap_used,
@@ -15,16 +18,19 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestBroker, rand_suffix};
+use common::{TestBroker, decode, encode, rand_suffix, read_frame};
 use http::uri::PathAndQuery;
 use hyper_util::rt::TokioIo;
 use rocketmq_rs::grpc::pb::{
     self, ClientType, Code, HeartbeatRequest, QueryRouteRequest, QueryRouteResponse, Resource,
 };
+use rocketmq_rs::net::proxy_protocol::encode_v2;
+use rocketmq_rs::remoting::{ExtFields, RemotingCommand, ResponseCode};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -93,15 +99,28 @@ impl ServerCertVerifier for AnyCert {
 }
 
 fn client_config(roots: Option<rustls::RootCertStore>) -> Arc<rustls::ClientConfig> {
+    client_config_with(roots, None)
+}
+
+/// A client certificate chain and its key.
+type ClientCert = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+fn client_config_with(
+    roots: Option<rustls::RootCertStore>,
+    cert: Option<ClientCert>,
+) -> Arc<rustls::ClientConfig> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .unwrap();
-    let mut cfg = match roots {
-        Some(r) => builder.with_root_certificates(r).with_no_client_auth(),
+    let builder = match roots {
+        Some(r) => builder.with_root_certificates(r),
         None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCert(provider())))
-            .with_no_client_auth(),
+            .with_custom_certificate_verifier(Arc::new(AnyCert(provider()))),
+    };
+    let mut cfg = match cert {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key).unwrap(),
+        None => builder.with_no_client_auth(),
     };
     cfg.alpn_protocols = vec![b"h2".to_vec()];
     Arc::new(cfg)
@@ -335,4 +354,266 @@ async fn disabled_refuses_tls_and_serves_plaintext() {
     rpcs_work(&plain).await;
     drop(plain);
     b.stop().await;
+}
+
+/// A lazy channel whose connections first send `header` (a PROXY protocol header, or nothing),
+/// then speak TLS made by `cfg`, or plaintext without one.
+fn channel_with(port: u16, header: &[u8], cfg: Option<Arc<rustls::ClientConfig>>) -> Channel {
+    let header = header.to_vec();
+    let connector = tower::service_fn(move |_uri: http::Uri| {
+        let (header, cfg) = (header.clone(), cfg.clone());
+        async move {
+            let mut tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+            tcp.write_all(&header).await?;
+            let io = match cfg {
+                Some(cfg) => {
+                    let name = ServerName::try_from("localhost").unwrap();
+                    let tls = TlsConnector::from(cfg).connect(name, tcp).await?;
+                    tokio_util::either::Either::Left(tls)
+                }
+                None => tokio_util::either::Either::Right(tcp),
+            };
+            Ok::<_, std::io::Error>(TokioIo::new(io))
+        }
+    });
+    Endpoint::from_static("http://localhost")
+        .connect_timeout(Duration::from_secs(5))
+        .connect_with_connector_lazy(connector)
+}
+
+async fn heartbeat(ch: &Channel) -> Result<pb::HeartbeatResponse, tonic::Status> {
+    let req = HeartbeatRequest {
+        group: None,
+        client_type: ClientType::Producer as i32,
+    };
+    call(ch, "Heartbeat", req).await
+}
+
+/// A CA that signs client certificates.
+fn make_ca() -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("test CA {}", rand_suffix()),
+    );
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    rcgen::CertifiedIssuer::self_signed(p, rcgen::KeyPair::generate().unwrap()).unwrap()
+}
+
+/// A client certificate `ca` signed, with its key.
+fn client_cert(ca: &rcgen::CertifiedIssuer<'static, rcgen::KeyPair>) -> ClientCert {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(vec!["client".to_owned()]).unwrap();
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = p.signed_by(&key, &**ca).unwrap();
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der());
+    (vec![cert.der().clone()], PrivateKeyDer::Pkcs8(der))
+}
+
+fn tls_with(cert: Option<ClientCert>) -> Option<Arc<rustls::ClientConfig>> {
+    Some(client_config_with(None, cert))
+}
+
+#[tokio::test]
+async fn required_client_certificates_are_verified_against_the_trusted_root() {
+    let dir = std::env::temp_dir().join(format!("grpc-mtls-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = make_ca();
+    let ca_path = dir.join("ca.pem");
+    std::fs::write(&ca_path, ca.pem()).unwrap();
+    let ca_s = ca_path.display().to_string();
+    let port = free_port();
+    let b = broker(
+        port,
+        &[
+            ("tls.server.need.client.auth", "require"),
+            ("tls.server.authClient", "true"),
+            ("tls.server.trustCertPath", &ca_s),
+        ],
+    )
+    .await;
+    let signed = channel_with(port, b"", tls_with(Some(client_cert(&ca))));
+    rpcs_work(&signed).await;
+    let without = channel_with(port, b"", tls_with(None));
+    assert!(
+        heartbeat(&without).await.is_err(),
+        "served without a certificate"
+    );
+    let stranger = channel_with(port, b"", tls_with(Some(client_cert(&make_ca()))));
+    assert!(
+        heartbeat(&stranger).await.is_err(),
+        "served another CA's certificate"
+    );
+    rpcs_work(&signed).await;
+    drop((signed, without, stranger));
+    b.stop().await;
+
+    // `optional`: a client without a certificate is served, a wrong one still refused.
+    let port = free_port();
+    let b = broker(
+        port,
+        &[
+            ("tls.server.need.client.auth", "optional"),
+            ("tls.server.authClient", "true"),
+            ("tls.server.trustCertPath", &ca_s),
+        ],
+    )
+    .await;
+    rpcs_work(&channel_with(port, b"", tls_with(None))).await;
+    rpcs_work(&channel_with(port, b"", tls_with(Some(client_cert(&ca))))).await;
+    let stranger = channel_with(port, b"", tls_with(Some(client_cert(&make_ca()))));
+    assert!(heartbeat(&stranger).await.is_err());
+    drop(stranger);
+    b.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn require_without_auth_client_takes_any_certificate_as_java() {
+    let port = free_port();
+    let b = broker(port, &[("tls.server.need.client.auth", "REQUIRE")]).await;
+    rpcs_work(&channel_with(
+        port,
+        b"",
+        tls_with(Some(client_cert(&make_ca()))),
+    ))
+    .await;
+    let without = channel_with(port, b"", tls_with(None));
+    assert!(
+        heartbeat(&without).await.is_err(),
+        "served without a certificate"
+    );
+    drop(without);
+    b.stop().await;
+    // Verification asked for without roots: the start fails.
+    let p = free_port().to_string();
+    let e = TestBroker::start_error(&[
+        ("enableProxy", "true"),
+        ("grpcServerPort", p.as_str()),
+        ("tls.server.need.client.auth", "require"),
+        ("tls.server.authClient", "true"),
+    ])
+    .await;
+    assert!(e.contains("tls.server.trustCertPath"), "{e}");
+}
+
+/// A broker home whose `plain_acl.yml` lets 10.10.103.* in without a signature.
+fn acl_home() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("grpc-proxy-acl-{}", rand_suffix()));
+    std::fs::create_dir_all(d.join("conf")).unwrap();
+    let yml = "globalWhiteRemoteAddresses:\n  - 10.10.103.*\naccounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n    admin: false\n";
+    std::fs::write(d.join("conf/plain_acl.yml"), yml).unwrap();
+    d
+}
+
+fn sa(s: &str) -> std::net::SocketAddr {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn proxy_protocol_header_gives_grpc_the_client_address() {
+    let home = acl_home();
+    let home_s = home.display().to_string();
+    let port = free_port();
+    let b = broker(port, &[("aclEnable", "true"), ("rocketmqHome", &home_s)]).await;
+    let route = |ch: Channel| async move {
+        let req = QueryRouteRequest {
+            topic: Some(Resource {
+                resource_namespace: String::new(),
+                name: "acl-ok".into(),
+            }),
+            endpoints: None,
+        };
+        call::<_, QueryRouteResponse>(&ch, "QueryRoute", req).await
+    };
+    // From 127.0.0.1, unsigned: refused.
+    let e = route(channel_with(port, b"", None)).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+    // The same request behind a proxy that saw 10.10.103.9: white-listed, over plaintext
+    // and over TLS, with either header version (v2 with a TLV).
+    let v1 = b"PROXY TCP4 10.10.103.9 127.0.0.1 40000 8081\r\n".to_vec();
+    let v2 = encode_v2(
+        sa("10.10.103.9:40001"),
+        sa("127.0.0.1:8081"),
+        &[(0x02, b"broker.example")],
+    );
+    for header in [&v1, &v2] {
+        for tls in [None, tls_with(None)] {
+            let r = route(channel_with(port, header, tls.clone())).await;
+            assert!(r.is_ok(), "tls {}: {r:?}", tls.is_some());
+        }
+    }
+    // UNKNOWN keeps the socket's address; another source is not white-listed.
+    let unknown = route(channel_with(port, b"PROXY UNKNOWN\r\n", None)).await;
+    assert_eq!(unknown.unwrap_err().code(), tonic::Code::PermissionDenied);
+    let other = encode_v2(sa("192.0.2.1:5000"), sa("127.0.0.1:8081"), &[]);
+    let r = route(channel_with(port, &other, tls_with(None))).await;
+    assert_eq!(r.unwrap_err().code(), tonic::Code::PermissionDenied);
+    // A malformed header closes the connection; the port still serves.
+    let bad = route(channel_with(port, b"PROXY TCP4 not an address\r\n", None)).await;
+    assert_ne!(bad.unwrap_err().code(), tonic::Code::PermissionDenied);
+    assert!(route(channel_with(port, &v1, None)).await.is_ok());
+    b.stop().await;
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// An unsigned SEND_MESSAGE (310) to `topic`.
+fn send_req(topic: &str) -> RemotingCommand {
+    let ext: ExtFields = [
+        ("a", "pg"),
+        ("b", topic),
+        ("c", "TBW102"),
+        ("d", "4"),
+        ("e", "0"),
+        ("f", "0"),
+        ("g", "1700000000000"),
+        ("h", "0"),
+        ("i", ""),
+        ("j", "0"),
+        ("k", "false"),
+        ("m", "false"),
+    ]
+    .into_iter()
+    .collect();
+    RemotingCommand::request(310, Some(ext)).with_body(bytes::Bytes::from_static(b"proxied"))
+}
+
+#[tokio::test]
+async fn proxy_protocol_header_on_the_remoting_port() {
+    let home = acl_home();
+    let home_s = home.display().to_string();
+    let b = TestBroker::start(&[("aclEnable", "true"), ("rocketmqHome", &home_s)]).await;
+    let addr = b.addr.clone();
+    // The header, then the frame, in `cuts` writes a little apart; the response's code.
+    let send = |header: Vec<u8>, cuts: usize| {
+        let addr = addr.clone();
+        async move {
+            let mut s = TcpStream::connect(&addr).await.unwrap();
+            let mut wire = header;
+            wire.extend(encode(&send_req("acl-ok")));
+            let step = wire.len().div_ceil(cuts);
+            for part in wire.chunks(step) {
+                s.write_all(part).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            read_frame(&mut s).await.map(|f| decode(&f).code)
+        }
+    };
+    let denied = Some(ResponseCode::SYSTEM_ERROR.code());
+    assert_eq!(send(Vec::new(), 1).await, denied, "127.0.0.1 unsigned");
+    let v1 = b"PROXY TCP4 10.10.103.9 127.0.0.1 40000 10911\r\n".to_vec();
+    assert_eq!(send(v1.clone(), 1).await, Some(0));
+    assert_eq!(send(v1, 7).await, Some(0), "header and frame in pieces");
+    let v2 = encode_v2(sa("10.10.103.9:40002"), sa("127.0.0.1:10911"), &[]);
+    assert_eq!(send(v2.clone(), 1).await, Some(0));
+    assert_eq!(send(v2, 5).await, Some(0));
+    assert_eq!(send(b"PROXY UNKNOWN\r\n".to_vec(), 1).await, denied);
+    assert_eq!(send(b"PROXY TCP9 x\r\n".to_vec(), 1).await, None, "closed");
+    b.stop().await;
+    let _ = std::fs::remove_dir_all(&home);
 }

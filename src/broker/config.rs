@@ -220,6 +220,13 @@ pub const PROXY_KEYS: &[KeyDef] = keys! {
     "tlsCertPath": Str = "",
     "tls.server.keyPath": Str = "",
     "tls.server.certPath": Str = "",
+    // Client certificates on the gRPC port (`grpc::tls::ClientCerts`), Java's `TlsSystemConfig`
+    // keys: `none` / `optional` / `require`; verified against `tls.server.trustCertPath` only
+    // with `tls.server.authClient=true` (else any certificate, as Java's insecure trust
+    // manager). Java's proxy reads them for its remoting TLS only and never asks gRPC clients.
+    "tls.server.need.client.auth": Str = "none",
+    "tls.server.authClient": Bool = "false",
+    "tls.server.trustCertPath": Str = "",
 };
 
 /// The machine's hostname (Java's default `brokerName`).

@@ -14,10 +14,11 @@
 //!   ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue, and the receipt handles.
 //! - `renew`: auto-renewal of the handles push consumers hold (`auto_renew`).
 //! - [`tls`]: TLS and plaintext HTTP/2 on the same port (`tlsMode`, Java's
-//!   `ProxyAndTlsProtocolNegotiator`).
+//!   `ProxyAndTlsProtocolNegotiator`), after an optional PROXY protocol header, with optional
+//!   client certificates.
 //!
-//! Not served yet (gRPC UNIMPLEMENTED): PullMessage, UpdateOffset, GetOffset, QueryOffset (the
-//! SDKs' pull consumer, which the 5.0.x SDKs do not ship).
+//! Not served, as in Java 5.3.3's proxy (grpc-java's UNIMPLEMENTED, same words): PullMessage,
+//! UpdateOffset, GetOffset, QueryOffset (the SDKs' pull consumer).
 
 mod ack;
 pub mod acl;

@@ -254,12 +254,26 @@ impl tower_service::Service<http::Request<Body>> for MessagingService {
                 })
             }
             other => {
-                let status = GrpcStatus::unimplemented(format!(
-                    "method {other} of apache.rocketmq.v2.MessagingService is not served by this broker"
-                ));
+                let status = GrpcStatus::unimplemented(unimplemented(req.uri().path(), other));
                 Box::pin(async move { Ok(status.into_http()) })
             }
         }
+    }
+}
+
+/// Methods of `apache.rocketmq.v2.MessagingService` (rocketmq-proto 2.0.4, Java 5.3.3's) that
+/// Java's proxy leaves to grpc-java's generated base class: its
+/// `GrpcMessagingApplication` overrides none of them (the SDKs' pull consumer is not served).
+const JAVA_UNIMPLEMENTED: [&str; 4] = ["PullMessage", "UpdateOffset", "GetOffset", "QueryOffset"];
+
+/// grpc-java's UNIMPLEMENTED description: `asyncUnimplementedUnaryCall`'s for a method the
+/// service declares but does not override, the server's "Method not found" for any other path.
+fn unimplemented(path: &str, method: &str) -> String {
+    let full = path.strip_prefix('/').unwrap_or(path);
+    if JAVA_UNIMPLEMENTED.contains(&method) {
+        format!("Method {full} is unimplemented")
+    } else {
+        format!("Method not found: {full}")
     }
 }
 

@@ -82,6 +82,7 @@ impl RemotingClient {
             idle_timeout: Duration::from_secs(SERVER_CHANNEL_MAX_IDLE_SECS),
             frame_timeout: FRAME_READ_TIMEOUT,
             budget: Arc::clone(&self.budget),
+            proxy_protocol: false,
         };
         let (conn, _task) = connection::spawn(
             stream,

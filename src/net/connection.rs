@@ -7,7 +7,8 @@
 //! within the frame timeout ([`crate::limits::FRAME_READ_TIMEOUT`]) of its first byte, large frames are charged to the process's
 //! [`InboundBudget`], headers over [`HEADER_INLINE_DECODE_MAX_BYTES`] are decoded off the runtime
 //! workers, and a connection with no whole frame in either direction for the idle timeout is
-//! closed (bytes that trickle in are not activity).
+//! closed (bytes that trickle in are not activity). A server connection may start with a PROXY
+//! protocol header ([`super::proxy_protocol`]); its client address then is the peer's.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -60,8 +61,11 @@ type PendingMap = HashMap<i32, oneshot::Sender<RemotingCommand>>;
 pub struct Connection {
     /// Process-unique id, for logs and registries.
     id: u64,
-    /// Remote address.
+    /// Remote address of the socket.
     peer: SocketAddr,
+    /// The client's address from a PROXY protocol header, which stands for `peer` as in
+    /// Java's `RemotingHelper.parseChannelRemoteAddr`; set before the first frame is read.
+    proxied: std::sync::OnceLock<SocketAddr>,
     /// Local address (the broker stamps it into messages).
     local: SocketAddr,
     /// Frames to write; bounded, so a slow peer slows its producers.
@@ -100,10 +104,10 @@ impl Connection {
         self.id
     }
 
-    /// Remote address.
+    /// Remote address: the client's from a PROXY protocol header, else the socket's.
     #[must_use]
     pub fn peer(&self) -> SocketAddr {
-        self.peer
+        self.proxied.get().copied().unwrap_or(self.peer)
     }
 
     /// Local address.
@@ -266,6 +270,7 @@ pub fn detached(
     let conn = Arc::new(Connection {
         id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
         peer,
+        proxied: std::sync::OnceLock::new(),
         local,
         outbound: tx,
         pending: Mutex::new(HashMap::new()),
@@ -289,6 +294,9 @@ pub struct ConnectionOptions {
     pub frame_timeout: Duration,
     /// Charged for every large inbound frame.
     pub budget: Arc<InboundBudget>,
+    /// Accept a PROXY protocol header before the first frame (server connections, as Java's
+    /// `NettyRemotingServer`; never on client connections).
+    pub proxy_protocol: bool,
 }
 
 /// Runs one connection until the peer closes, an error occurs, it idles out, a frame is too slow,
@@ -307,6 +315,7 @@ pub fn spawn<S: Service>(
     let conn = Arc::new(Connection {
         id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
         peer,
+        proxied: std::sync::OnceLock::new(),
         local,
         outbound: tx,
         pending: Mutex::new(HashMap::new()),
@@ -334,7 +343,10 @@ pub fn spawn<S: Service>(
             in_flight,
             refusals: AtomicU64::new(0),
         };
-        link.run(&service, &options, shutdown).await;
+        let mut shutdown = shutdown;
+        if !options.proxy_protocol || link.proxy_header(&options, &mut shutdown).await {
+            link.run(&service, &options, shutdown).await;
+        }
         reader_conn.close();
         service.on_close(&reader_conn);
         writer.abort();
@@ -353,6 +365,46 @@ struct Link<'a> {
 }
 
 impl Link<'_> {
+    /// Reads a PROXY protocol header if the connection starts with one, within the idle
+    /// timeout for the first byte and the frame timeout for the rest; the bytes read past it
+    /// go to the frame reader. `false` closes the connection (a bad header, as Netty's
+    /// `HAProxyMessageDecoder` closes it, or eviction or shutdown meanwhile).
+    async fn proxy_header(
+        &mut self,
+        options: &ConnectionOptions,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let conn = self.conn;
+        let read = super::proxy_protocol::read_header(
+            &mut self.half,
+            options.idle_timeout,
+            options.frame_timeout,
+        );
+        let read = tokio::select! {
+            r = read => r,
+            _ = shutdown.changed() => return false,
+            () = conn.evict.notified() => return false,
+        };
+        match read {
+            Ok((header, rest)) => {
+                if let Some(client) = header.and_then(|h| h.source) {
+                    debug!(socket = %conn.peer, %client, "PROXY protocol header");
+                    let _ = conn.proxied.set(client);
+                }
+                self.reader.prefill(&rest);
+                true
+            }
+            Err(e @ super::proxy_protocol::ProxyError::Invalid(_)) => {
+                warn!(peer = %conn.peer, error = %e, "closing connection");
+                false
+            }
+            Err(e) => {
+                debug!(peer = %conn.peer, error = %e, "closing connection");
+                false
+            }
+        }
+    }
+
     async fn run<S: Service>(
         &mut self,
         service: &Arc<S>,

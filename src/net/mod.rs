@@ -4,11 +4,13 @@
 //! Both directions share [`connection::Connection`]: a server connection can also originate
 //! requests (broker → client notifications), and a client connection can be sent requests.
 //! A [`Service`] sees decoded requests only; framing and bounds live here, and
-//! [`reject_log`] is the bounded log of refused requests both servers share.
+//! [`reject_log`] is the bounded log of refused requests both servers share;
+//! [`proxy_protocol`] reads the PROXY protocol header a load balancer may send first.
 
 pub mod budget;
 pub mod client;
 pub mod connection;
+pub mod proxy_protocol;
 pub mod reader;
 pub mod reject_log;
 pub mod server;

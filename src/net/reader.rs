@@ -106,6 +106,16 @@ impl FrameReader {
         Ok(out)
     }
 
+    /// Puts bytes already taken off the socket (those read past a PROXY protocol header) in
+    /// front of what [`Self::fill`] reads next. At most a few hundred bytes.
+    pub fn prefill(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.small.extend_from_slice(bytes);
+        let _ = self.partial_since.get_or_insert_with(Instant::now);
+    }
+
     /// Reads more bytes from `src`, first making room (which for a large frame may wait for the
     /// budget). Returns the number of bytes read, 0 at end of stream. Cancel-safe.
     pub async fn fill<R: AsyncRead + Unpin>(&mut self, src: &mut R) -> Result<usize, NetError> {

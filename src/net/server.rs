@@ -135,6 +135,7 @@ pub async fn serve<S: Service>(
         idle_timeout: config.idle_timeout,
         frame_timeout: config.frame_timeout,
         budget: Arc::clone(&config.inbound_budget),
+        proxy_protocol: true,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
