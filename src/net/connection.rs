@@ -459,8 +459,9 @@ impl Link<'_> {
         };
         let conn = Arc::clone(conn);
         let service = Arc::clone(service);
+        let arrived = Instant::now();
         drop(tokio::spawn(async move {
-            handle_request(&conn, &*service, cmd).await;
+            super::with_arrival(arrived, handle_request(&conn, &*service, cmd)).await;
             drop(charge);
             drop(permit);
         }));

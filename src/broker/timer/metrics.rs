@@ -78,6 +78,15 @@ impl TimerMetrics {
             .unwrap_or(0)
     }
 
+    /// Every topic's pending count (`getTimingCount`).
+    #[must_use]
+    pub fn counts(&self) -> Vec<(String, i64)> {
+        self.table
+            .lock()
+            .map(|t| t.counts.iter().map(|(k, v)| (k.clone(), v.0)).collect())
+            .unwrap_or_default()
+    }
+
     /// The JSON body (`TimerMetricsSerializeWrapper`).
     #[must_use]
     pub fn encode(&self) -> String {

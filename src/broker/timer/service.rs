@@ -203,6 +203,12 @@ impl TimerService {
         MessageRecord::decode(&bytes, false).ok().map(|(r, _)| r)
     }
 
+    /// The next slot to deliver (`currReadTimeMs`), for `rocketmq_timer_dequeue_latency`.
+    #[must_use]
+    pub fn read_time_ms(&self) -> i64 {
+        self.lock().read_ms
+    }
+
     /// The checkpoint as last written (GET_TIMER_CHECK_POINT).
     #[must_use]
     pub fn checkpoint(&self) -> CheckpointData {

@@ -1,0 +1,209 @@
+//! The scrape-time gauges of the RocketMQ 5 set (`BrokerMetricsManager`,
+//! `DefaultStoreMetricsManager`) and their registration: the broker, connection and processor
+//! gauges, the per-group consumer gauges of `ConsumerLagCalculator`, the store gauges with
+//! Java's `storage_type` / `storage_medium` labels, the timer gauges (only with
+//! `timerWheelEnable`, as in Java) and `rocketmq_half_messages`. The scraper
+//! ([`super::metrics::render`]) sets them just before encoding.
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::prom::{GroupLabels, ProcessorLabels, TopicLabels};
+
+/// `DefaultStoreMetricsConstant.DEFAULT_STORAGE_TYPE`.
+pub const STORAGE_TYPE: &str = "local";
+/// `DefaultStoreMetricsConstant.DEFAULT_STORAGE_MEDIUM`.
+pub const STORAGE_MEDIUM: &str = "disk";
+
+/// The labels `DefaultStoreMetricsManager.newAttributesBuilder` adds to every store series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreLabels {
+    /// Always `local`.
+    pub storage_type: &'static str,
+    /// Always `disk`.
+    pub storage_medium: &'static str,
+}
+
+/// The one label set of the store gauges.
+pub const STORE: StoreLabels = StoreLabels {
+    storage_type: STORAGE_TYPE,
+    storage_medium: STORAGE_MEDIUM,
+};
+
+/// Store labels plus a topic (`rocketmq_timing_messages`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreTopicLabels {
+    /// Always `local`.
+    pub storage_type: &'static str,
+    /// Always `disk`.
+    pub storage_medium: &'static str,
+    /// The message's real topic.
+    pub topic: String,
+}
+
+/// Scrape-time gauges.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// `rocketmq_topic_number`.
+    pub topic_number: Gauge,
+    /// `rocketmq_consumer_group_number`.
+    pub consumer_group_number: Gauge,
+    /// `rocketmq_producer_connections`.
+    pub producer_connections: Gauge,
+    /// `rocketmq_consumer_connections`.
+    pub consumer_connections: Gauge,
+    /// `rocketmq_storage_size`: bytes used on the store's file system (Java's
+    /// `totalSpace - freeSpace` of `storePathRootDir`).
+    pub storage_size: Family<StoreLabels, Gauge>,
+    /// `rocketmq_storage_flush_behind_bytes`.
+    pub flush_behind: Family<StoreLabels, Gauge>,
+    /// `rocketmq_storage_dispatch_behind_bytes`.
+    pub dispatch_behind: Family<StoreLabels, Gauge>,
+    /// `rocketmq_storage_message_reserve_time`: ms since the oldest stored message was
+    /// stored; no series while the store is empty, as in Java.
+    pub message_reserve_time: Family<StoreLabels, Gauge>,
+    /// `rocketmq_timer_dequeue_latency`: Java records `getDequeueBehind()`, which is seconds.
+    pub timer_dequeue_latency: Family<StoreLabels, Gauge>,
+    /// `rocketmq_timing_messages`: timer messages not yet delivered, per real topic.
+    pub timing_messages: Family<StoreTopicLabels, Gauge>,
+    /// `rocketmq_half_messages`: transaction half messages not yet ended, per real topic.
+    pub half_messages: Family<TopicLabels, Gauge>,
+    /// `rocketmq_broker_permission`.
+    pub broker_permission: Gauge,
+    /// `rocketmq_long_polling_held` (ours).
+    pub long_polling_held: Gauge,
+    /// `rocketmq_processor_watermark`: requests owed per Java executor.
+    pub processor_watermark: Family<ProcessorLabels, Gauge>,
+    /// `rocketmq_consumer_lag_messages`.
+    pub consumer_lag: Family<GroupLabels, Gauge>,
+    /// `rocketmq_consumer_lag_latency`: ms since the oldest unconsumed message was stored.
+    pub consumer_lag_latency: Family<GroupLabels, Gauge>,
+    /// `rocketmq_consumer_ready_messages`.
+    pub consumer_ready: Family<GroupLabels, Gauge>,
+    /// `rocketmq_consumer_inflight_messages`.
+    pub consumer_inflight: Family<GroupLabels, Gauge>,
+    /// `rocketmq_consumer_queueing_latency`: ms since the oldest unpulled message was stored.
+    pub consumer_queueing_latency: Family<GroupLabels, Gauge>,
+    /// Serializes scrapes, which clear and refill the per-group families.
+    pub scrape: Mutex<()>,
+}
+
+impl Gauges {
+    /// Registers every gauge in `r`; the timer gauges only when `timer` (`timerWheelEnable`).
+    pub fn register(&self, r: &mut Registry, timer: bool) {
+        for (name, help, g) in [
+            (
+                "rocketmq_topic_number",
+                "Topics on this broker",
+                &self.topic_number,
+            ),
+            (
+                "rocketmq_consumer_group_number",
+                "Subscription groups on this broker",
+                &self.consumer_group_number,
+            ),
+            (
+                "rocketmq_producer_connections",
+                "Producer connections",
+                &self.producer_connections,
+            ),
+            (
+                "rocketmq_consumer_connections",
+                "Consumer connections",
+                &self.consumer_connections,
+            ),
+            (
+                "rocketmq_long_polling_held",
+                "Pull requests held by long polling",
+                &self.long_polling_held,
+            ),
+            (
+                "rocketmq_broker_permission",
+                "Broker permission (brokerPermission)",
+                &self.broker_permission,
+            ),
+        ] {
+            r.register(name, help, g.clone());
+        }
+        let mut store = vec![
+            (
+                "rocketmq_storage_size",
+                "Broker storage size",
+                &self.storage_size,
+            ),
+            (
+                "rocketmq_storage_flush_behind_bytes",
+                "Broker flush behind bytes",
+                &self.flush_behind,
+            ),
+            (
+                "rocketmq_storage_dispatch_behind_bytes",
+                "Broker dispatch behind bytes",
+                &self.dispatch_behind,
+            ),
+            (
+                "rocketmq_storage_message_reserve_time",
+                "Broker message reserve time",
+                &self.message_reserve_time,
+            ),
+        ];
+        if timer {
+            store.push((
+                "rocketmq_timer_dequeue_latency",
+                "Timer dequeue latency",
+                &self.timer_dequeue_latency,
+            ));
+            r.register(
+                "rocketmq_timing_messages",
+                "Current message number in timing",
+                self.timing_messages.clone(),
+            );
+        }
+        for (name, help, g) in store {
+            r.register(name, help, g.clone());
+        }
+        r.register(
+            "rocketmq_half_messages",
+            "Half messages of all topics",
+            self.half_messages.clone(),
+        );
+        r.register(
+            "rocketmq_processor_watermark",
+            "Request processor watermark",
+            self.processor_watermark.clone(),
+        );
+        for (name, help, family) in [
+            (
+                "rocketmq_consumer_lag_messages",
+                "Consumer lag messages",
+                &self.consumer_lag,
+            ),
+            (
+                "rocketmq_consumer_lag_latency",
+                "Consumer lag time",
+                &self.consumer_lag_latency,
+            ),
+            (
+                "rocketmq_consumer_inflight_messages",
+                "Consumer inflight messages",
+                &self.consumer_inflight,
+            ),
+            (
+                "rocketmq_consumer_queueing_latency",
+                "Consumer queueing time",
+                &self.consumer_queueing_latency,
+            ),
+            (
+                "rocketmq_consumer_ready_messages",
+                "Consumer ready messages",
+                &self.consumer_ready,
+            ),
+        ] {
+            r.register(name, help, family.clone());
+        }
+    }
+}
