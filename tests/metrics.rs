@@ -153,22 +153,36 @@ async fn store_and_timer_gauges() {
     let due = now + 600_000;
     let props = format!("TIMER_DELIVER_MS\u{1}{due}\u{2}");
     assert_eq!(send(&c, &b.addr, "TimedT", 0, "later", &props).await.code, 0);
+    let soon = format!("TIMER_DELIVER_MS\u{1}{}\u{2}", now + 1_500);
+    assert_eq!(send(&c, &b.addr, "SoonT", 0, "soon", &soon).await.code, 0);
     let store = r#"storage_type="local",storage_medium="disk""#;
     let timing = format!(r#"{store},topic="TimedT""#);
+    let delivered = format!(r#"rocketmq_timer_dequeue_total{{{COMMON},{store},topic="SoonT"}} 1"#);
     let mut text = String::new();
-    for _ in 0..50 {
+    for _ in 0..100 {
         text = common::scrape_metrics(&port).await;
-        if text.contains(&timing) {
+        if text.contains(&timing) && text.contains(&delivered) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The soon one went in and came out; the later one is still in the wheel.
+    assert!(text.contains(&delivered), "{delivered} in {text}");
+    let soon_labels = format!(r#"{store},topic="SoonT""#);
+    assert_eq!(series(&text, "rocketmq_timer_enqueue_total", &soon_labels), 1.0);
+    assert_eq!(series(&text, "rocketmq_timing_messages", &soon_labels), 0.0);
     assert_eq!(series(&text, "rocketmq_timing_messages", &timing), 1.0);
     let reserve = series(&text, "rocketmq_storage_message_reserve_time", store);
     assert!((400.0..60_000.0).contains(&reserve), "reserve time {reserve}");
     assert!(series(&text, "rocketmq_storage_size", store) > 0.0);
     series(&text, "rocketmq_storage_flush_behind_bytes", store);
     series(&text, "rocketmq_storage_dispatch_behind_bytes", store);
+    // The message went into the wheel and has not come out.
+    assert_eq!(series(&text, "rocketmq_timer_enqueue_total", &timing), 1.0);
+    assert!(
+        !text.contains(&format!("rocketmq_timer_dequeue_total{{{COMMON},{timing}}}")),
+        "nothing was delivered: {text}"
+    );
     // The wheel keeps up with a broker that just started: under a few seconds behind.
     let behind = series(&text, "rocketmq_timer_dequeue_latency", store);
     assert!((0.0..5.0).contains(&behind), "timer dequeue behind {behind} s");

@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use super::Broker;
 use super::prom;
-use super::prom_gauges::{STORE, StoreTopicLabels};
+use super::prom_gauges::{STORE, StoreTopicLabels, TimerFlowLabels};
 use super::request_pools::Pool;
 use crate::limits::{METRIC_LOG_MIN_INTERVAL_MS, METRIC_SERIES_PER_FAMILY};
 use crate::store::mapped_file::disk_space;
@@ -98,6 +98,19 @@ fn store_gauges(broker: &Broker) {
             .timer_dequeue_latency
             .get_or_create(&STORE)
             .set((now - read).max(0) / 1000);
+        let (enqueued, dequeued) = timer.metrics.flow();
+        for (family, counts) in [
+            (&g.timer_enqueue_total, enqueued),
+            (&g.timer_dequeue_total, dequeued),
+        ] {
+            for (topic, n) in counts {
+                let labels = TimerFlowLabels {
+                    topic: (!topic.is_empty()).then_some(topic),
+                };
+                let c = family.get_or_create(&labels);
+                let _ = c.inc_by(n.saturating_sub(c.get()));
+            }
+        }
         g.timing_messages.clear();
         for (topic, n) in timer.metrics.counts().into_iter().take(METRIC_SERIES_PER_FAMILY) {
             let labels = StoreTopicLabels {

@@ -2,12 +2,14 @@
 //! `DefaultStoreMetricsManager`) and their registration: the broker, connection and processor
 //! gauges, the per-group consumer gauges of `ConsumerLagCalculator`, the store gauges with
 //! Java's `storage_type` / `storage_medium` labels, the timer gauges (only with
-//! `timerWheelEnable`, as in Java) and `rocketmq_half_messages`. The scraper
+//! `timerWheelEnable`, as in Java; with the timer's enqueue/dequeue counters) and
+//! `rocketmq_half_messages`. The scraper
 //! ([`super::metrics::render`]) sets them just before encoding.
 
 use std::sync::Mutex;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabel as _, EncodeLabelSet, LabelSetEncoder};
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
@@ -45,6 +47,24 @@ pub struct StoreTopicLabels {
     pub topic: String,
 }
 
+/// Store labels plus the real topic when the message names one (the timer counters).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct TimerFlowLabels {
+    /// The message's real topic; `None` leaves the label out, as Java does for a null topic.
+    pub topic: Option<String>,
+}
+
+impl EncodeLabelSet for TimerFlowLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder<'_>) -> Result<(), std::fmt::Error> {
+        ("storage_type", STORAGE_TYPE).encode(encoder.encode_label())?;
+        ("storage_medium", STORAGE_MEDIUM).encode(encoder.encode_label())?;
+        if let Some(topic) = &self.topic {
+            ("topic", topic.as_str()).encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
+}
+
 /// Scrape-time gauges.
 #[derive(Debug, Default)]
 pub struct Gauges {
@@ -68,6 +88,10 @@ pub struct Gauges {
     pub message_reserve_time: Family<StoreLabels, Gauge>,
     /// `rocketmq_timer_dequeue_latency`: Java records `getDequeueBehind()`, which is seconds.
     pub timer_dequeue_latency: Family<StoreLabels, Gauge>,
+    /// `rocketmq_timer_enqueue_total`, brought up to the timer's count at each scrape.
+    pub timer_enqueue_total: Family<TimerFlowLabels, Counter>,
+    /// `rocketmq_timer_dequeue_total`, brought up to the timer's count at each scrape.
+    pub timer_dequeue_total: Family<TimerFlowLabels, Counter>,
     /// `rocketmq_timing_messages`: timer messages not yet delivered, per real topic.
     pub timing_messages: Family<StoreTopicLabels, Gauge>,
     /// `rocketmq_half_messages`: transaction half messages not yet ended, per real topic.
@@ -161,6 +185,16 @@ impl Gauges {
                 "rocketmq_timing_messages",
                 "Current message number in timing",
                 self.timing_messages.clone(),
+            );
+            r.register(
+                "rocketmq_timer_enqueue",
+                "Total number of timer enqueue",
+                self.timer_enqueue_total.clone(),
+            );
+            r.register(
+                "rocketmq_timer_dequeue",
+                "Total number of timer dequeue",
+                self.timer_dequeue_total.clone(),
             );
         }
         for (name, help, g) in store {

@@ -28,6 +28,27 @@ struct Table {
 pub struct TimerMetrics {
     path: PathBuf,
     table: Mutex<Table>,
+    /// Messages taken into the wheel and taken out for delivery since start, per real topic
+    /// (`""` when the message names none), for `rocketmq_timer_enqueue_total` /
+    /// `rocketmq_timer_dequeue_total`.
+    flow: Mutex<Flow>,
+}
+
+/// Enqueue and dequeue counts per real topic.
+#[derive(Debug, Default)]
+struct Flow {
+    enqueued: BTreeMap<String, u64>,
+    dequeued: BTreeMap<String, u64>,
+}
+
+/// A running count per topic, for at most `METRIC_SERIES_PER_FAMILY` topics.
+fn bump(counts: &mut BTreeMap<String, u64>, topic: Option<&str>) {
+    let topic = topic.unwrap_or("");
+    if let Some(n) = counts.get_mut(topic) {
+        *n += 1;
+    } else if counts.len() < crate::limits::METRIC_SERIES_PER_FAMILY {
+        let _ = counts.insert(topic.to_owned(), 1);
+    }
 }
 
 impl TimerMetrics {
@@ -52,6 +73,7 @@ impl TimerMetrics {
         Self {
             path,
             table: Mutex::new(t),
+            flow: Mutex::new(Flow::default()),
         }
     }
 
@@ -76,6 +98,30 @@ impl TimerMetrics {
             .ok()
             .and_then(|t| t.counts.get(topic).map(|c| c.0))
             .unwrap_or(0)
+    }
+
+    /// Counts one message taken into the wheel (`incTimerEnqueueCount`).
+    pub fn count_enqueue(&self, real_topic: Option<&str>) {
+        if let Ok(mut f) = self.flow.lock() {
+            bump(&mut f.enqueued, real_topic);
+        }
+    }
+
+    /// Counts one message taken out for delivery (`incTimerDequeueCount`).
+    pub fn count_dequeue(&self, real_topic: Option<&str>) {
+        if let Ok(mut f) = self.flow.lock() {
+            bump(&mut f.dequeued, real_topic);
+        }
+    }
+
+    /// The enqueue and dequeue counts per topic (`""`: none).
+    #[must_use]
+    pub fn flow(&self) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+        let copy = |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        self.flow
+            .lock()
+            .map(|f| (copy(&f.enqueued), copy(&f.dequeued)))
+            .unwrap_or_default()
     }
 
     /// Every topic's pending count (`getTimingCount`).

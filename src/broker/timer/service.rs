@@ -256,6 +256,7 @@ impl TimerService {
                     "timer message unreadable; skipped"
                 ),
                 Some(rec) => {
+                    self.metrics.count_enqueue(rec.property("REAL_TOPIC"));
                     let due = rec
                         .property(TIMER_OUT_MS)
                         .and_then(|v| v.trim().parse::<i64>().ok());
@@ -423,6 +424,7 @@ impl TimerService {
                 "a cancel marker is never delivered".into(),
             ));
         }
+        self.metrics.count_dequeue(real_topic.as_deref());
         put_property(&mut props, TIMER_ENQUEUE_MS, &enqueue_ms.to_string());
         if roll {
             let times = get_property(&props, TIMER_ROLL_TIMES)
