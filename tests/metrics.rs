@@ -183,6 +183,11 @@ async fn store_and_timer_gauges() {
         !text.contains(&format!("rocketmq_timer_dequeue_total{{{COMMON},{timing}}}")),
         "nothing was delivered: {text}"
     );
+    // Everything in the timer queue is in the wheel; the last enqueue was over 2 s ago or of a
+    // message stored moments before it.
+    assert_eq!(series(&text, "rocketmq_timer_enqueue_lag", store), 0.0);
+    let enqueue_ms = series(&text, "rocketmq_timer_enqueue_latency", store);
+    assert!((0.0..3_000.0).contains(&enqueue_ms), "enqueue latency {enqueue_ms}");
     // The wheel keeps up with a broker that just started: under a few seconds behind.
     let behind = series(&text, "rocketmq_timer_dequeue_latency", store);
     assert!((0.0..5.0).contains(&behind), "timer dequeue behind {behind} s");

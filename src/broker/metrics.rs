@@ -98,6 +98,14 @@ fn store_gauges(broker: &Broker) {
             .timer_dequeue_latency
             .get_or_create(&STORE)
             .set((now - read).max(0) / 1000);
+        let _ = g
+            .timer_enqueue_lag
+            .get_or_create(&STORE)
+            .set(timer.enqueue_behind_messages());
+        let _ = g
+            .timer_enqueue_latency
+            .get_or_create(&STORE)
+            .set(timer.metrics.enqueue_behind_ms());
         let (enqueued, dequeued) = timer.metrics.flow();
         for (family, counts) in [
             (&g.timer_enqueue_total, enqueued),

@@ -86,6 +86,11 @@ pub struct Gauges {
     /// `rocketmq_storage_message_reserve_time`: ms since the oldest stored message was
     /// stored; no series while the store is empty, as in Java.
     pub message_reserve_time: Family<StoreLabels, Gauge>,
+    /// `rocketmq_timer_enqueue_lag`: timer-queue entries not yet in the wheel.
+    pub timer_enqueue_lag: Family<StoreLabels, Gauge>,
+    /// `rocketmq_timer_enqueue_latency`: ms since the last enqueued message was stored, when
+    /// one was enqueued in the last 2 s.
+    pub timer_enqueue_latency: Family<StoreLabels, Gauge>,
     /// `rocketmq_timer_dequeue_latency`: Java records `getDequeueBehind()`, which is seconds.
     pub timer_dequeue_latency: Family<StoreLabels, Gauge>,
     /// `rocketmq_timer_enqueue_total`, brought up to the timer's count at each scrape.
@@ -176,6 +181,16 @@ impl Gauges {
             ),
         ];
         if timer {
+            store.push((
+                "rocketmq_timer_enqueue_lag",
+                "Timer enqueue messages lag",
+                &self.timer_enqueue_lag,
+            ));
+            store.push((
+                "rocketmq_timer_enqueue_latency",
+                "Timer enqueue latency",
+                &self.timer_enqueue_latency,
+            ));
             store.push((
                 "rocketmq_timer_dequeue_latency",
                 "Timer dequeue latency",

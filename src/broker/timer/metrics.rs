@@ -39,7 +39,14 @@ pub struct TimerMetrics {
 struct Flow {
     enqueued: BTreeMap<String, u64>,
     dequeued: BTreeMap<String, u64>,
+    /// When the last message was enqueued and its store time (`lastEnqueueButExpiredTime`,
+    /// `lastEnqueueButExpiredStoreTime`).
+    last_enqueue: (i64, i64),
 }
+
+/// How recent the last enqueue must be for `getEnqueueBehindMillis` to report its age (Java's
+/// literal 2000).
+const ENQUEUE_RECENT_MS: i64 = 2_000;
 
 /// A running count per topic, for at most `METRIC_SERIES_PER_FAMILY` topics.
 fn bump(counts: &mut BTreeMap<String, u64>, topic: Option<&str>) {
@@ -100,11 +107,25 @@ impl TimerMetrics {
             .unwrap_or(0)
     }
 
-    /// Counts one message taken into the wheel (`incTimerEnqueueCount`).
-    pub fn count_enqueue(&self, real_topic: Option<&str>) {
+    /// Counts one message, stored at `store_time`, taken into the wheel
+    /// (`incTimerEnqueueCount`).
+    pub fn count_enqueue(&self, real_topic: Option<&str>, store_time: i64) {
         if let Ok(mut f) = self.flow.lock() {
             bump(&mut f.enqueued, real_topic);
+            f.last_enqueue = (now_millis(), store_time);
         }
+    }
+
+    /// `getEnqueueBehindMillis`: the age of the last message enqueued, if that was within
+    /// the last 2 s; else 0.
+    #[must_use]
+    pub fn enqueue_behind_ms(&self) -> i64 {
+        let now = now_millis();
+        self.flow
+            .lock()
+            .ok()
+            .filter(|f| now - f.last_enqueue.0 < ENQUEUE_RECENT_MS)
+            .map_or(0, |f| now - f.last_enqueue.1)
     }
 
     /// Counts one message taken out for delivery (`incTimerDequeueCount`).

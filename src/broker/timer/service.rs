@@ -203,6 +203,14 @@ impl TimerService {
         MessageRecord::decode(&bytes, false).ok().map(|(r, _)| r)
     }
 
+    /// `getEnqueueBehindMessages`: timer-queue entries not yet taken into the wheel.
+    #[must_use]
+    pub fn enqueue_behind_messages(&self) -> i64 {
+        let max = self.store.queue(TIMER_TOPIC, 0).map_or(0, |q| q.max_offset());
+        let next = self.lock().queue_offset;
+        i64::try_from(max.saturating_sub(next)).unwrap_or(i64::MAX)
+    }
+
     /// The next slot to deliver (`currReadTimeMs`), for `rocketmq_timer_dequeue_latency`.
     #[must_use]
     pub fn read_time_ms(&self) -> i64 {
@@ -256,7 +264,8 @@ impl TimerService {
                     "timer message unreadable; skipped"
                 ),
                 Some(rec) => {
-                    self.metrics.count_enqueue(rec.property("REAL_TOPIC"));
+                    self.metrics
+                        .count_enqueue(rec.property("REAL_TOPIC"), rec.store_timestamp);
                     let due = rec
                         .property(TIMER_OUT_MS)
                         .and_then(|v| v.trim().parse::<i64>().ok());
