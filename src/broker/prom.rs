@@ -51,6 +51,10 @@ const RPC_LATENCY_BUCKETS: [f64; 9] = [1.0, 3.0, 5.0, 7.0, 10.0, 100.0, 1000.0, 
 /// `BrokerMetricsManager`'s `createTimeBuckets`, in milliseconds: 10 ms, 100 ms, 1 s, 3 s, 5 s.
 const CREATE_TIME_BUCKETS: [f64; 5] = [10.0, 100.0, 1000.0, 3000.0, 5000.0];
 
+/// `BrokerMetricsManager`'s `commitLatencyBuckets`, in seconds: 5 s, 1 min, 10 min, 1 h, 12 h,
+/// 24 h.
+const FINISH_LATENCY_BUCKETS: [f64; 6] = [5.0, 60.0, 600.0, 3600.0, 43_200.0, 86_400.0];
+
 /// `InvocationStatus.SUCCESS`.
 pub const INVOCATION_SUCCESS: &str = "success";
 /// `InvocationStatus.FAILURE`.
@@ -252,6 +256,10 @@ fn rpc_latency_histogram() -> Histogram {
     Histogram::new(RPC_LATENCY_BUCKETS)
 }
 
+fn finish_latency_histogram() -> Histogram {
+    Histogram::new(FINISH_LATENCY_BUCKETS)
+}
+
 fn create_time_histogram() -> Histogram {
     Histogram::new(CREATE_TIME_BUCKETS)
 }
@@ -271,6 +279,7 @@ pub struct BrokerMetrics {
     commit_messages: Capped<TopicLabels, Counter, fn() -> Counter>,
     send_to_dlq: Capped<OutLabels, Counter, fn() -> Counter>,
     rollback_messages: Capped<TopicLabels, Counter, fn() -> Counter>,
+    finish_latency: Capped<TopicLabels, Histogram, fn() -> Histogram>,
     create_topic: HistogramFamily<CreateTopicLabels>,
     create_group: HistogramFamily<CreateGroupLabels>,
     /// Half messages put and not yet ended, per real topic (Java's `TransactionMetrics`, kept
@@ -410,6 +419,13 @@ impl BrokerMetrics {
             "Messages sent to a dead-letter queue",
             send_to_dlq.clone(),
         );
+        let finish_latency: HistogramFamily<TopicLabels> =
+            Family::new_with_constructor(finish_latency_histogram);
+        r.register(
+            "rocketmq_finish_message_latency",
+            "Transaction finish latency",
+            finish_latency.clone(),
+        );
         gauges.register(r, timer);
         let create_topic: HistogramFamily<CreateTopicLabels> =
             Family::new_with_constructor(create_time_histogram);
@@ -437,6 +453,7 @@ impl BrokerMetrics {
             commit_messages: Capped::new(commit_messages),
             send_to_dlq: Capped::new(send_to_dlq),
             rollback_messages: Capped::new(rollback_messages),
+            finish_latency: Capped::new(finish_latency),
             create_topic,
             create_group,
             gauges,
@@ -557,8 +574,9 @@ impl BrokerMetrics {
         });
     }
 
-    /// Counts one END_TRANSACTION commit or rollback of a message of `topic`.
-    pub fn record_end_transaction(&self, topic: &str, commit: bool) {
+    /// Counts one END_TRANSACTION commit or rollback of a message of `topic`; a commit also
+    /// records the seconds since the half message was born (`transactionFinishLatency`).
+    pub fn record_end_transaction(&self, topic: &str, commit: bool, born_ms: i64) {
         if !self.enabled {
             return;
         }
@@ -576,6 +594,13 @@ impl BrokerMetrics {
         family.with(&labels, overflow, |c| {
             let _ = c.inc();
         });
+        if commit {
+            let secs = (crate::store::message_store::now_millis() - born_ms) / 1000;
+            #[allow(clippy::cast_precision_loss)]
+            let secs = secs as f64;
+            self.finish_latency
+                .with(&labels, overflow, |h| h.observe(secs));
+        }
         self.record_half(topic, -1);
     }
 
@@ -742,12 +767,18 @@ mod tests {
     #[test]
     fn transaction_outcomes_are_counted_per_topic() {
         let m = BrokerMetrics::new(true, "c", "n", "", false, false);
-        m.record_end_transaction("T", true);
-        m.record_end_transaction("T", true);
-        m.record_end_transaction("U", false);
+        let born = crate::store::message_store::now_millis() - 7_000;
+        m.record_end_transaction("T", true, born);
+        m.record_end_transaction("T", true, born);
+        m.record_end_transaction("U", false, born);
         let text = m.encode();
         assert!(text.contains(r#"rocketmq_commit_messages_total{cluster="c",node_type="broker",node_id="n",topic="T"} 2"#), "{text}");
         assert!(text.contains(r#"rocketmq_rollback_messages_total{cluster="c",node_type="broker",node_id="n",topic="U"} 1"#), "{text}");
+        // Committed 7 s after birth: over the 5 s bucket, within the 1 min one; rollbacks are
+        // not timed.
+        assert!(text.contains(r#"rocketmq_finish_message_latency_bucket{cluster="c",node_type="broker",node_id="n",le="5.0",topic="T"} 0"#), "{text}");
+        assert!(text.contains(r#"rocketmq_finish_message_latency_bucket{cluster="c",node_type="broker",node_id="n",le="60.0",topic="T"} 2"#), "{text}");
+        assert!(!text.contains(r#"rocketmq_finish_message_latency_count{cluster="c",node_type="broker",node_id="n",topic="U"}"#), "{text}");
     }
 
     #[test]
