@@ -13,11 +13,8 @@ use tracing::{info, warn};
 
 use super::Broker;
 use super::prom;
-use super::prom_gauges::{STORE, StoreTopicLabels, TimerFlowLabels};
 use super::request_pools::Pool;
-use crate::limits::{METRIC_LOG_MIN_INTERVAL_MS, METRIC_SERIES_PER_FAMILY};
-use crate::store::mapped_file::disk_space;
-use crate::store::message_store::now_millis;
+use crate::limits::METRIC_LOG_MIN_INTERVAL_MS;
 
 /// Largest request head read; anything longer is answered 431.
 const MAX_REQUEST_BYTES: usize = 8192;
@@ -51,105 +48,13 @@ pub fn render(broker: &Broker) -> String {
         }
     }
     let _serial = g.scrape.lock();
-    store_gauges(broker);
+    g.set_store(broker);
     super::prom_lag::consumer_gauges(broker);
     broker.metrics.encode()
 }
 
 fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn bytes(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// `DefaultStoreMetricsManager`'s gauges, the timer ones and `rocketmq_half_messages`.
-fn store_gauges(broker: &Broker) {
-    let g = &broker.metrics.gauges;
-    let store = &broker.store;
-    let max = store.max_phy_offset();
-    let now = now_millis();
-    if let Some(d) = disk_space(&store.config().root) {
-        let _ = g
-            .storage_size
-            .get_or_create(&STORE)
-            .set(bytes(d.total.saturating_sub(d.free)));
-    }
-    let _ = g
-        .flush_behind
-        .get_or_create(&STORE)
-        .set(bytes(max.saturating_sub(store.flushed_offset())));
-    let _ = g
-        .dispatch_behind
-        .get_or_create(&STORE)
-        .set(bytes(max.saturating_sub(store.dispatched_offset())));
-    g.message_reserve_time.clear();
-    if let Some(earliest) = earliest_message_time(broker) {
-        let _ = g
-            .message_reserve_time
-            .get_or_create(&STORE)
-            .set(now - earliest);
-    }
-    if let Some(timer) = &broker.timer {
-        // Java records `getDequeueBehind()`: seconds behind, under a millisecond unit.
-        let read = timer.read_time_ms();
-        let _ = g
-            .timer_dequeue_latency
-            .get_or_create(&STORE)
-            .set((now - read).max(0) / 1000);
-        let _ = g
-            .timer_enqueue_lag
-            .get_or_create(&STORE)
-            .set(timer.enqueue_behind_messages());
-        let _ = g
-            .timer_enqueue_latency
-            .get_or_create(&STORE)
-            .set(timer.metrics.enqueue_behind_ms());
-        let (enqueued, dequeued) = timer.metrics.flow();
-        for (family, counts) in [
-            (&g.timer_enqueue_total, enqueued),
-            (&g.timer_dequeue_total, dequeued),
-        ] {
-            for (topic, n) in counts {
-                let labels = TimerFlowLabels {
-                    topic: (!topic.is_empty()).then_some(topic),
-                };
-                let c = family.get_or_create(&labels);
-                let _ = c.inc_by(n.saturating_sub(c.get()));
-            }
-        }
-        g.timing_messages.clear();
-        for (topic, n) in timer.metrics.counts().into_iter().take(METRIC_SERIES_PER_FAMILY) {
-            let labels = StoreTopicLabels {
-                storage_type: STORE.storage_type,
-                storage_medium: STORE.storage_medium,
-                topic,
-            };
-            let _ = g.timing_messages.get_or_create(&labels).set(n);
-        }
-    }
-    g.half_messages.clear();
-    for (topic, n) in broker.metrics.half_messages() {
-        let _ = g
-            .half_messages
-            .get_or_create(&prom::TopicLabels { topic })
-            .set(n);
-    }
-}
-
-/// `getEarliestMessageTime`: store time of the first message of the CommitLog.
-fn earliest_message_time(broker: &Broker) -> Option<i64> {
-    let store = &broker.store;
-    let min = store.min_phy_offset();
-    if min >= store.max_phy_offset() {
-        return None;
-    }
-    let record = store.message_at(min)?;
-    crate::store::record::MessageRecord::decode(&record, false)
-        .ok()
-        .map(|(r, _)| r.store_timestamp)
-        .filter(|t| *t > 0)
 }
 
 async fn answer(mut stream: tokio::net::TcpStream, broker: Arc<Broker>) {

@@ -3,8 +3,8 @@
 //! gauges, the per-group consumer gauges of `ConsumerLagCalculator`, the store gauges with
 //! Java's `storage_type` / `storage_medium` labels, the timer gauges (only with
 //! `timerWheelEnable`, as in Java; with the timer's enqueue/dequeue counters) and
-//! `rocketmq_half_messages`. The scraper
-//! ([`super::metrics::render`]) sets them just before encoding.
+//! `rocketmq_half_messages`. The scraper ([`super::metrics::render`]) sets them just before
+//! encoding.
 
 use std::sync::Mutex;
 
@@ -14,7 +14,13 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use super::Broker;
 use super::prom::{GroupLabels, ProcessorLabels, TopicLabels};
+use super::timer::service::TimerService;
+use crate::limits::METRIC_SERIES_PER_FAMILY;
+use crate::store::mapped_file::disk_space;
+use crate::store::message_store::now_millis;
+use crate::store::record::MessageRecord;
 
 /// `DefaultStoreMetricsConstant.DEFAULT_STORAGE_TYPE`.
 pub const STORAGE_TYPE: &str = "local";
@@ -255,4 +261,103 @@ impl Gauges {
             r.register(name, help, family.clone());
         }
     }
+}
+
+fn bytes(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Gauges {
+    /// Sets `DefaultStoreMetricsManager`'s gauges, the timer ones and `rocketmq_half_messages`.
+    pub fn set_store(&self, broker: &Broker) {
+        let store = &broker.store;
+        let max = store.max_phy_offset();
+        let now = now_millis();
+        if let Some(d) = disk_space(&store.config().root) {
+            let _ = self
+                .storage_size
+                .get_or_create(&STORE)
+                .set(bytes(d.total.saturating_sub(d.free)));
+        }
+        let _ = self
+            .flush_behind
+            .get_or_create(&STORE)
+            .set(bytes(max.saturating_sub(store.flushed_offset())));
+        let _ = self
+            .dispatch_behind
+            .get_or_create(&STORE)
+            .set(bytes(max.saturating_sub(store.dispatched_offset())));
+        self.message_reserve_time.clear();
+        if let Some(earliest) = earliest_message_time(broker) {
+            let _ = self
+                .message_reserve_time
+                .get_or_create(&STORE)
+                .set(now - earliest);
+        }
+        if let Some(timer) = &broker.timer {
+            self.set_timer(timer, now);
+        }
+        self.half_messages.clear();
+        for (topic, n) in broker.metrics.half_messages() {
+            let _ = self
+                .half_messages
+                .get_or_create(&TopicLabels { topic })
+                .set(n);
+        }
+    }
+
+    /// `DefaultStoreMetricsManager`'s timer gauges and counters.
+    fn set_timer(&self, timer: &TimerService, now: i64) {
+        // Java records `getDequeueBehind()`: seconds behind, under a millisecond unit.
+        let read = timer.read_time_ms();
+        let _ = self
+            .timer_dequeue_latency
+            .get_or_create(&STORE)
+            .set((now - read).max(0) / 1000);
+        let _ = self
+            .timer_enqueue_lag
+            .get_or_create(&STORE)
+            .set(timer.enqueue_behind_messages());
+        let _ = self
+            .timer_enqueue_latency
+            .get_or_create(&STORE)
+            .set(timer.metrics.enqueue_behind_ms());
+        let (enqueued, dequeued) = timer.metrics.flow();
+        for (family, counts) in [
+            (&self.timer_enqueue_total, enqueued),
+            (&self.timer_dequeue_total, dequeued),
+        ] {
+            for (topic, n) in counts {
+                let labels = TimerFlowLabels {
+                    topic: (!topic.is_empty()).then_some(topic),
+                };
+                let c = family.get_or_create(&labels);
+                let _ = c.inc_by(n.saturating_sub(c.get()));
+            }
+        }
+        self.timing_messages.clear();
+        let counts = timer.metrics.counts();
+        for (topic, n) in counts.into_iter().take(METRIC_SERIES_PER_FAMILY) {
+            let labels = StoreTopicLabels {
+                storage_type: STORAGE_TYPE,
+                storage_medium: STORAGE_MEDIUM,
+                topic,
+            };
+            let _ = self.timing_messages.get_or_create(&labels).set(n);
+        }
+    }
+}
+
+/// `getEarliestMessageTime`: store time of the first message of the CommitLog.
+fn earliest_message_time(broker: &Broker) -> Option<i64> {
+    let store = &broker.store;
+    let min = store.min_phy_offset();
+    if min >= store.max_phy_offset() {
+        return None;
+    }
+    let record = store.message_at(min)?;
+    MessageRecord::decode(&record, false)
+        .ok()
+        .map(|(r, _)| r.store_timestamp)
+        .filter(|t| *t > 0)
 }
