@@ -515,8 +515,8 @@ async fn requests_waiting_past_their_queue_limit_are_dropped() {
     ];
     let mut burst = Vec::new();
     for i in 0..BURST {
-        let mut r = request(RequestCode::SEND_MESSAGE_V2, &header)
-            .with_body(format!("m{i}").into_bytes());
+        let mut r =
+            request(RequestCode::SEND_MESSAGE_V2, &header).with_body(format!("m{i}").into_bytes());
         r.opaque = i;
         burst.extend(common::encode(&r));
     }
@@ -524,7 +524,9 @@ async fn requests_waiting_past_their_queue_limit_are_dropped() {
     s.write_all(&burst).await.unwrap();
     let (mut ok, mut dropped) = (0i64, 0i64);
     for _ in 0..BURST {
-        let frame = common::read_frame(&mut s).await.expect("an answer per send");
+        let frame = common::read_frame(&mut s)
+            .await
+            .expect("an answer per send");
         let r = common::decode(&frame);
         if r.code == 0 {
             ok += 1;
@@ -556,7 +558,11 @@ async fn requests_waiting_past_their_queue_limit_are_dropped() {
         )
         .await
         .unwrap();
-    assert_eq!(max.ext("offset"), Some(ok.to_string().as_str()), "{ok} stored, {dropped} dropped");
+    assert_eq!(
+        max.ext("offset"),
+        Some(ok.to_string().as_str()),
+        "{ok} stored, {dropped} dropped"
+    );
     // Other pools keep Java's longer limits.
     let info = request(RequestCode::GET_BROKER_RUNTIME_INFO, &[]);
     assert_eq!(c.invoke(&b.addr, info, T).await.unwrap().code, 0);

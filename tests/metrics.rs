@@ -105,8 +105,14 @@ async fn consumer_lag_latency_and_create_time() {
     let text = common::scrape_metrics(&port).await;
     let group = r#"consumer_group="cg",topic="LagT",is_retry="false",is_system="false""#;
     assert_eq!(series(&text, "rocketmq_consumer_lag_messages", group), 4.0);
-    assert_eq!(series(&text, "rocketmq_consumer_inflight_messages", group), 2.0);
-    assert_eq!(series(&text, "rocketmq_consumer_ready_messages", group), 2.0);
+    assert_eq!(
+        series(&text, "rocketmq_consumer_inflight_messages", group),
+        2.0
+    );
+    assert_eq!(
+        series(&text, "rocketmq_consumer_ready_messages", group),
+        2.0
+    );
     // Offset 1 was stored ≥ 900 ms ago, offset 3 ≥ 300 ms ago (and ≥ 600 ms after offset 1).
     let lag_ms = series(&text, "rocketmq_consumer_lag_latency", group);
     let queueing_ms = series(&text, "rocketmq_consumer_queueing_latency", group);
@@ -152,7 +158,10 @@ async fn store_and_timer_gauges() {
         .as_millis();
     let due = now + 600_000;
     let props = format!("TIMER_DELIVER_MS\u{1}{due}\u{2}");
-    assert_eq!(send(&c, &b.addr, "TimedT", 0, "later", &props).await.code, 0);
+    assert_eq!(
+        send(&c, &b.addr, "TimedT", 0, "later", &props).await.code,
+        0
+    );
     let soon = format!("TIMER_DELIVER_MS\u{1}{}\u{2}", now + 1_500);
     assert_eq!(send(&c, &b.addr, "SoonT", 0, "soon", &soon).await.code, 0);
     let store = r#"storage_type="local",storage_medium="disk""#;
@@ -169,28 +178,42 @@ async fn store_and_timer_gauges() {
     // The soon one went in and came out; the later one is still in the wheel.
     assert!(text.contains(&delivered), "{delivered} in {text}");
     let soon_labels = format!(r#"{store},topic="SoonT""#);
-    assert_eq!(series(&text, "rocketmq_timer_enqueue_total", &soon_labels), 1.0);
+    assert_eq!(
+        series(&text, "rocketmq_timer_enqueue_total", &soon_labels),
+        1.0
+    );
     assert_eq!(series(&text, "rocketmq_timing_messages", &soon_labels), 0.0);
     assert_eq!(series(&text, "rocketmq_timing_messages", &timing), 1.0);
     let reserve = series(&text, "rocketmq_storage_message_reserve_time", store);
-    assert!((400.0..60_000.0).contains(&reserve), "reserve time {reserve}");
+    assert!(
+        (400.0..60_000.0).contains(&reserve),
+        "reserve time {reserve}"
+    );
     assert!(series(&text, "rocketmq_storage_size", store) > 0.0);
     series(&text, "rocketmq_storage_flush_behind_bytes", store);
     series(&text, "rocketmq_storage_dispatch_behind_bytes", store);
     // The message went into the wheel and has not come out.
     assert_eq!(series(&text, "rocketmq_timer_enqueue_total", &timing), 1.0);
     assert!(
-        !text.contains(&format!("rocketmq_timer_dequeue_total{{{COMMON},{timing}}}")),
+        !text.contains(&format!(
+            "rocketmq_timer_dequeue_total{{{COMMON},{timing}}}"
+        )),
         "nothing was delivered: {text}"
     );
     // Everything in the timer queue is in the wheel; the last enqueue was over 2 s ago or of a
     // message stored moments before it.
     assert_eq!(series(&text, "rocketmq_timer_enqueue_lag", store), 0.0);
     let enqueue_ms = series(&text, "rocketmq_timer_enqueue_latency", store);
-    assert!((0.0..3_000.0).contains(&enqueue_ms), "enqueue latency {enqueue_ms}");
+    assert!(
+        (0.0..3_000.0).contains(&enqueue_ms),
+        "enqueue latency {enqueue_ms}"
+    );
     // The wheel keeps up with a broker that just started: under a few seconds behind.
     let behind = series(&text, "rocketmq_timer_dequeue_latency", store);
-    assert!((0.0..5.0).contains(&behind), "timer dequeue behind {behind} s");
+    assert!(
+        (0.0..5.0).contains(&behind),
+        "timer dequeue behind {behind} s"
+    );
     b.stop().await;
 }
 

@@ -134,7 +134,10 @@ async fn log_periodically(broker: &Broker) {
         .config_i64("metricLoggingExporterIntervalInMills")
         .max(METRIC_LOG_MIN_INTERVAL_MS);
     let period = Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
-    info!(interval_ms = ms, "metrics logged periodically (metricsExporterType=LOG)");
+    info!(
+        interval_ms = ms,
+        "metrics logged periodically (metricsExporterType=LOG)"
+    );
     loop {
         tokio::time::sleep(period).await;
         for line in render(broker).lines().filter(|l| !l.starts_with('#')) {

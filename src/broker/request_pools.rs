@@ -440,7 +440,9 @@ mod tests {
         let pools = RequestPools::new(|_| None, true);
         let send = RequestCode::SEND_MESSAGE.code();
         let ago = |ms| Instant::now().checked_sub(std::time::Duration::from_millis(ms));
-        let held = pools.enter(send).expect("an idle pool takes a fresh request");
+        let held = pools
+            .enter(send)
+            .expect("an idle pool takes a fresh request");
         // Java's default `waitTimeMillsInSendQueue` is 200 ms.
         let fresh = pools.enter_at(send, ago(150).expect("clock"));
         assert!(fresh.is_ok(), "150 ms is within the send queue's wait");
@@ -462,7 +464,11 @@ mod tests {
                 && remark.ends_with("ms, size of queue: 2"),
             "{remark}"
         );
-        assert_eq!(pools.figures(Pool::Send).size, 2, "the dropped one is not owed");
+        assert_eq!(
+            pools.figures(Pool::Send).size,
+            2,
+            "the dropped one is not owed"
+        );
         // Pulls may wait 5 s; the query pool is not cleaned at all (as in Java).
         let pull = RequestCode::PULL_MESSAGE.code();
         assert!(pools.enter_at(pull, ago(250).expect("clock")).is_ok());

@@ -206,7 +206,10 @@ impl TimerService {
     /// `getEnqueueBehindMessages`: timer-queue entries not yet taken into the wheel.
     #[must_use]
     pub fn enqueue_behind_messages(&self) -> i64 {
-        let max = self.store.queue(TIMER_TOPIC, 0).map_or(0, |q| q.max_offset());
+        let max = self
+            .store
+            .queue(TIMER_TOPIC, 0)
+            .map_or(0, |q| q.max_offset());
         let next = self.lock().queue_offset;
         i64::try_from(max.saturating_sub(next)).unwrap_or(i64::MAX)
     }
