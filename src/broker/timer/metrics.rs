@@ -34,6 +34,9 @@ pub struct TimerMetrics {
     flow: Mutex<Flow>,
 }
 
+/// Counts per real topic (`""`: none).
+pub type TopicCounts = Vec<(String, u64)>;
+
 /// Enqueue and dequeue counts per real topic.
 #[derive(Debug, Default)]
 struct Flow {
@@ -137,7 +140,7 @@ impl TimerMetrics {
 
     /// The enqueue and dequeue counts per topic (`""`: none).
     #[must_use]
-    pub fn flow(&self) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+    pub fn flow(&self) -> (TopicCounts, TopicCounts) {
         let copy = |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| (k.clone(), *v)).collect();
         self.flow
             .lock()
