@@ -349,6 +349,10 @@ const _: () = assert!(GRPC_MIN_LONG_POLLING_MS < GRPC_MAX_LONG_POLLING_MS);
 /// of 2000 series per instrument, whose overflow series we mirror); we use the same 2000.
 pub const METRIC_SERIES_PER_FAMILY: usize = 2000;
 
+/// Shortest period the `LOG` metrics exporter takes from `metricLoggingExporterIntervalInMills`
+/// (Java's default 10 000 ms, no lower bound), so a typo cannot flood the log.
+pub const METRIC_LOG_MIN_INTERVAL_MS: i64 = 100;
+
 const _: () = assert!(GRPC_MAX_MESSAGE_BODY_BYTES < GRPC_MAX_INBOUND_MESSAGE_BYTES);
 
 /// ACL 2.0 users one broker keeps (`auth_users.json`); AUTH_CREATE_USER past it is refused.

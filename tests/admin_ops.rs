@@ -489,3 +489,82 @@ async fn request_pools_count_owed_requests_and_refuse_past_capacity() {
     assert_eq!(watermark(&text, "admin"), "0");
     b.stop().await;
 }
+
+/// `BrokerFastFailure`: a request that waited in its queue for `waitTimeMillsIn*Queue` or
+/// longer is answered SYSTEM_BUSY "[TIMEOUT_CLEAN_QUEUE]…" and never runs. A burst of pipelined
+/// sends fills the send queue (here the runtime's: the time from the transport reading a
+/// request to its task starting); with a 1 ms limit the later ones wait past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_waiting_past_their_queue_limit_are_dropped() {
+    use tokio::io::AsyncWriteExt as _;
+    const BURST: i32 = 500;
+    let b = TestBroker::start(&[("waitTimeMillsInSendQueue", "1")]).await;
+    let header = [
+        ("a", "pg"),
+        ("b", "FastFail"),
+        ("c", "TBW102"),
+        ("d", "4"),
+        ("e", "0"),
+        ("f", "0"),
+        ("g", "1700000000000"),
+        ("h", "0"),
+        ("i", ""),
+        ("j", "0"),
+        ("k", "false"),
+        ("m", "false"),
+    ];
+    let mut burst = Vec::new();
+    for i in 0..BURST {
+        let mut r =
+            request(RequestCode::SEND_MESSAGE_V2, &header).with_body(format!("m{i}").into_bytes());
+        r.opaque = i;
+        burst.extend(common::encode(&r));
+    }
+    let mut s = tokio::net::TcpStream::connect(&b.addr).await.unwrap();
+    s.write_all(&burst).await.unwrap();
+    let (mut ok, mut dropped) = (0i64, 0i64);
+    for _ in 0..BURST {
+        let frame = common::read_frame(&mut s)
+            .await
+            .expect("an answer per send");
+        let r = common::decode(&frame);
+        if r.code == 0 {
+            ok += 1;
+            continue;
+        }
+        assert_eq!(r.code, ResponseCode::SYSTEM_BUSY.code(), "{:?}", r.remark);
+        let remark = r.remark.unwrap_or_default();
+        let period = remark
+            .strip_prefix("[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: ")
+            .and_then(|rest| rest.split_once("ms, size of queue: "))
+            .map(|(ms, size)| (ms.parse::<u64>().unwrap(), size.parse::<usize>().unwrap()));
+        let Some((ms, _size)) = period else {
+            panic!("unexpected remark {remark}");
+        };
+        assert!(ms >= 1, "dropped after {ms} ms");
+        dropped += 1;
+    }
+    assert!(dropped > 0, "no send of {BURST} waited 1 ms");
+    // Only the sends that ran stored their message.
+    let c = RemotingClient::new();
+    let max = c
+        .invoke(
+            &b.addr,
+            request(
+                RequestCode::GET_MAX_OFFSET,
+                &[("topic", "FastFail"), ("queueId", "0")],
+            ),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        max.ext("offset"),
+        Some(ok.to_string().as_str()),
+        "{ok} stored, {dropped} dropped"
+    );
+    // Other pools keep Java's longer limits.
+    let info = request(RequestCode::GET_BROKER_RUNTIME_INFO, &[]);
+    assert_eq!(c.invoke(&b.addr, info, T).await.unwrap().code, 0);
+    b.stop().await;
+}

@@ -319,9 +319,10 @@ async fn prometheus_metrics_with_rocketmq_names() {
     assert_eq!(series("rocketmq_consumer_lag_messages", group), 1.0);
     assert_eq!(series("rocketmq_consumer_ready_messages", group), 0.0);
     assert_eq!(series("rocketmq_consumer_inflight_messages", group), 1.0);
-    assert!(series("rocketmq_storage_size", "") > 0.0);
-    series("rocketmq_storage_dispatch_behind_bytes", "");
-    series("rocketmq_storage_flush_behind_bytes", "");
+    let store = r#"storage_type="local",storage_medium="disk""#;
+    assert!(series("rocketmq_storage_size", store) > 0.0);
+    series("rocketmq_storage_dispatch_behind_bytes", store);
+    series("rocketmq_storage_flush_behind_bytes", store);
     assert!(text.contains("# TYPE rocketmq_topic_number gauge"));
     assert!(series("rocketmq_topic_number", "") >= 2.0);
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
@@ -371,6 +372,15 @@ async fn transactional_commit_and_rollback() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let before = pull(&c, &b.addr, "TopicTx", 0, 0, 0, "*").await;
     assert_ne!(before.code, 0, "half messages are invisible");
+    // TransactionMetrics: half messages not yet ended, per real topic.
+    let half = r#"rocketmq_half_messages{cluster="DefaultCluster",node_type="broker",node_id="broker-t",topic="TopicTx"} "#;
+    let halves = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(half))
+            .unwrap_or_else(|| panic!("no {half} in {text}"))
+            .to_owned()
+    };
+    assert_eq!(halves(&common::scrape_metrics(&port).await), "2");
     assert_eq!(end_tx(&c, &b.addr, &committed, 8).await.code, 0);
     assert_eq!(end_tx(&c, &b.addr, &rolled, 12).await.code, 0);
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -388,6 +398,7 @@ async fn transactional_commit_and_rollback() {
         let line = format!(r#"rocketmq_{name}_messages_total{{{common},topic="TopicTx"}} 1"#);
         assert!(text.lines().any(|l| l == line), "{line} in {text}");
     }
+    assert_eq!(halves(&text), "0", "both ended");
     // A transaction half message is counted as such when stored (in the half topic, as Java).
     assert!(
         text.contains(

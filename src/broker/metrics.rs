@@ -1,6 +1,7 @@
 //! Prometheus metrics (`metricsExporterType=PROM`, `metricsPromExporterPort`, default 5557) with
 //! the RocketMQ 5 metric names (`BrokerMetricsConstant`), served as OpenMetrics text on
-//! `GET /metrics`; the families live in [`super::prom`].
+//! `GET /metrics`; the families live in [`super::prom`] and [`super::prom_gauges`]. With
+//! `metricsExporterType=LOG` the same series are logged periodically instead.
 //! A minimal HTTP/1.1 responder: one request per connection, bounded request size and time.
 
 use std::sync::Arc;
@@ -11,8 +12,9 @@ use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use super::Broker;
-use super::prom::{self, GroupLabels};
-use crate::limits::METRIC_SERIES_PER_FAMILY;
+use super::prom;
+use super::request_pools::Pool;
+use crate::limits::METRIC_LOG_MIN_INTERVAL_MS;
 
 /// Largest request head read; anything longer is answered 431.
 const MAX_REQUEST_BYTES: usize = 8192;
@@ -24,30 +26,17 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn render(broker: &Broker) -> String {
     let g = &broker.metrics.gauges;
     let (producers, consumers) = broker.clients.connection_counts();
-    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-    let bytes = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let _ = g.topic_number.set(count(broker.topics.all().len()));
     let _ = g
         .consumer_group_number
         .set(count(broker.groups.all().len()));
     let _ = g.producer_connections.set(count(producers));
     let _ = g.consumer_connections.set(count(consumers));
-    let store = &broker.store;
-    let max = store.max_phy_offset();
-    let _ = g
-        .storage_size
-        .set(bytes(max.saturating_sub(store.min_phy_offset())));
-    let _ = g
-        .flush_behind
-        .set(bytes(max.saturating_sub(store.flushed_offset())));
-    let _ = g
-        .dispatch_behind
-        .set(bytes(max.saturating_sub(store.dispatched_offset())));
     let _ = g.long_polling_held.set(count(broker.holds.held()));
     let _ = g.broker_permission.set(i64::from(broker.permission()));
-    for pool in crate::broker::request_pools::Pool::ALL {
+    for pool in Pool::ALL {
         // Java's gauge has no load-balance executor.
-        if pool != crate::broker::request_pools::Pool::LoadBalance {
+        if pool != Pool::LoadBalance {
             let labels = prom::ProcessorLabels {
                 processor: pool.label(),
             };
@@ -59,58 +48,13 @@ pub fn render(broker: &Broker) -> String {
         }
     }
     let _serial = g.scrape.lock();
-    consumer_gauges(broker);
+    g.set_store(broker);
+    super::prom_lag::consumer_gauges(broker);
     broker.metrics.encode()
 }
 
-/// Java's `ConsumerLagCalculator` (with `useStaticSubscription=false`): every online group of
-/// the subscription table, each topic it subscribes (retry topics skipped), summed over the
-/// topic's read queues. Lag counts from the committed offset, ready from the last pull's next
-/// offset, inflight between the two.
-fn consumer_gauges(broker: &Broker) {
-    let g = &broker.metrics.gauges;
-    g.consumer_lag.clear();
-    g.consumer_ready.clear();
-    g.consumer_inflight.clear();
-    let mut series = 0usize;
-    for config in broker.groups.all() {
-        let group = config.group_name.as_str();
-        let Some(online) = broker.clients.consumer_group(group) else {
-            continue;
-        };
-        let is_pop = online.consume_type == "CONSUME_POP";
-        for topic in online.subscriptions.keys() {
-            if topic.starts_with("%RETRY%") || series >= METRIC_SERIES_PER_FAMILY {
-                continue;
-            }
-            let Some(tc) = broker.topics.get(topic) else {
-                continue;
-            };
-            let (mut lag, mut ready, mut inflight) = (0i64, 0i64, 0i64);
-            for qid in 0..tc.read_queue_nums.max(0) {
-                let max = broker
-                    .store
-                    .queue(topic, qid)
-                    .map_or(0, |q| i64::try_from(q.max_offset()).unwrap_or(i64::MAX));
-                let committed = broker.offsets.query(group, topic, qid).filter(|o| *o >= 0);
-                let pulled = broker.metrics.pull_offset(group, topic, qid);
-                lag += (max - committed.unwrap_or(max)).max(0);
-                ready += (max - pulled.unwrap_or(max)).max(0);
-                let pulled = pulled.unwrap_or(0);
-                inflight += (pulled - committed.unwrap_or(pulled)).max(0);
-            }
-            let labels = GroupLabels {
-                consumer_group: group.to_owned(),
-                topic: topic.clone(),
-                is_retry: is_pop,
-                is_system: prom::is_system(topic, group),
-            };
-            let _ = g.consumer_lag.get_or_create(&labels).set(lag);
-            let _ = g.consumer_ready.get_or_create(&labels).set(ready);
-            let _ = g.consumer_inflight.get_or_create(&labels).set(inflight);
-            series += 1;
-        }
-    }
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 async fn answer(mut stream: tokio::net::TcpStream, broker: Arc<Broker>) {
@@ -148,12 +92,18 @@ async fn answer(mut stream: tokio::net::TcpStream, broker: Arc<Broker>) {
     let _ = stream.shutdown().await;
 }
 
-/// Serves `/metrics` when `metricsExporterType=PROM`, until the task is aborted.
+/// Serves `/metrics` when `metricsExporterType=PROM`, or logs the families every
+/// `metricLoggingExporterIntervalInMills` when `LOG`, until the task is aborted.
 pub async fn run(broker: Arc<Broker>) {
-    if !broker
-        .config_str("metricsExporterType")
-        .eq_ignore_ascii_case("PROM")
-    {
+    let exporter = broker.config_str("metricsExporterType");
+    if exporter.eq_ignore_ascii_case("LOG") {
+        log_periodically(&broker).await;
+        return;
+    }
+    if !exporter.eq_ignore_ascii_case("PROM") {
+        if exporter.eq_ignore_ascii_case("OTLP_GRPC") {
+            warn!("metricsExporterType=OTLP_GRPC is not supported; no metrics are exported");
+        }
         return;
     }
     let port = broker.config_i64("metricsPromExporterPort");
@@ -172,6 +122,26 @@ pub async fn run(broker: Arc<Broker>) {
                 warn!(error = %e, "metrics accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+        }
+    }
+}
+
+/// Java's `LOG` exporter (`OtlpJsonLoggingMetricExporter` on a `PeriodicMetricReader`): every
+/// interval, each series is logged at INFO under the `rocketmq_metrics` target, one line per
+/// sample, in the exposition format rather than Java's OTLP JSON.
+async fn log_periodically(broker: &Broker) {
+    let ms = broker
+        .config_i64("metricLoggingExporterIntervalInMills")
+        .max(METRIC_LOG_MIN_INTERVAL_MS);
+    let period = Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+    info!(
+        interval_ms = ms,
+        "metrics logged periodically (metricsExporterType=LOG)"
+    );
+    loop {
+        tokio::time::sleep(period).await;
+        for line in render(broker).lines().filter(|l| !l.starts_with('#')) {
+            info!(target: "rocketmq_metrics", "{line}");
         }
     }
 }

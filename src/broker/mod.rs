@@ -16,6 +16,8 @@ pub mod metrics;
 pub mod pop;
 pub mod processor;
 pub mod prom;
+pub mod prom_gauges;
+pub mod prom_lag;
 pub mod register;
 pub mod replication;
 pub mod request_pools;
@@ -310,16 +312,19 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
             auth::migrate::migrate(&auth.store, std::path::Path::new(&home));
         }
     }
+    let exporter = config.get("metricsExporterType");
     let metrics = prom::BrokerMetrics::new(
-        config
-            .get("metricsExporterType")
-            .eq_ignore_ascii_case("PROM"),
+        exporter.eq_ignore_ascii_case("PROM") || exporter.eq_ignore_ascii_case("LOG"),
         &cluster,
         &name,
         config.get("metricsLabel"),
         config.get_bool("metricsInDelta"),
+        timer_config.enable,
     );
-    let pools = request_pools::RequestPools::new(|key| usize::try_from(config.get_i64(key)).ok());
+    let pools = request_pools::RequestPools::new(
+        |key| usize::try_from(config.get_i64(key)).ok(),
+        config.get_bool("brokerFastFailureEnable"),
+    );
     let send_settings = RwLock::new(Arc::new(SendSettings::from_config(&config)));
     let broker = Arc::new(Broker {
         config: RwLock::new(config),

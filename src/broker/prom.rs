@@ -1,9 +1,9 @@
 //! The RocketMQ 5 metric families (`BrokerMetricsConstant`, `RemotingMetricsConstant`) kept in a
 //! `prometheus-client` registry: per-topic and per-group counters, the message-size and RPC
-//! latency histograms with Java's buckets, and the scrape-time gauges. Recording takes the
-//! family's read lock and bumps atomics; a new label set past
-//! `limits::METRIC_SERIES_PER_FAMILY` is folded into one
-//! overflow series.
+//! latency histograms with Java's buckets, the topic and group create-time histograms, the
+//! in-memory half-message counts, and the scrape-time gauges ([`super::prom_gauges`]). Recording
+//! takes the family's read lock and bumps atomics; a new label set past
+//! `limits::METRIC_SERIES_PER_FAMILY` is folded into one overflow series.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -17,7 +17,6 @@ use prometheus_client::encoding::{
 };
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use tracing::warn;
@@ -48,6 +47,18 @@ const MESSAGE_SIZE_BUCKETS: [f64; 6] = [
 
 /// `RemotingMetricsManager`'s `rpcCostTimeBuckets`, in milliseconds.
 const RPC_LATENCY_BUCKETS: [f64; 9] = [1.0, 3.0, 5.0, 7.0, 10.0, 100.0, 1000.0, 2000.0, 3000.0];
+
+/// `BrokerMetricsManager`'s `createTimeBuckets`, in milliseconds: 10 ms, 100 ms, 1 s, 3 s, 5 s.
+const CREATE_TIME_BUCKETS: [f64; 5] = [10.0, 100.0, 1000.0, 3000.0, 5000.0];
+
+/// `BrokerMetricsManager`'s `commitLatencyBuckets`, in seconds: 5 s, 1 min, 10 min, 1 h, 12 h,
+/// 24 h.
+const FINISH_LATENCY_BUCKETS: [f64; 6] = [5.0, 60.0, 600.0, 3600.0, 43_200.0, 86_400.0];
+
+/// `InvocationStatus.SUCCESS`.
+pub const INVOCATION_SUCCESS: &str = "success";
+/// `InvocationStatus.FAILURE`.
+pub const INVOCATION_FAILURE: &str = "failure";
 
 /// `TopicMessageType.getMetricsValue`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -206,6 +217,34 @@ pub struct ProcessorLabels {
     pub processor: &'static str,
 }
 
+/// Labels of `rocketmq_topic_create_execution_time` (`AdminBrokerProcessor.updateAndCreateTopic`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CreateTopicLabels {
+    /// `success` or `failure`.
+    pub invocation_status: &'static str,
+    /// `TopicValidator.isSystemTopic` of the topic (false for a list).
+    pub is_system: bool,
+}
+
+/// What a create request made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateKind {
+    /// A topic (or topic list); `is_system` as Java's label.
+    Topic {
+        /// `TopicValidator.isSystemTopic`.
+        is_system: bool,
+    },
+    /// A subscription group (or group list).
+    Group,
+}
+
+/// Labels of `rocketmq_consumer_group_create_execution_time`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CreateGroupLabels {
+    /// `success` or `failure`.
+    pub invocation_status: &'static str,
+}
+
 type HistogramFamily<S> = Family<S, Histogram, fn() -> Histogram>;
 type CounterFamily<S> = Family<S, Counter, fn() -> Counter>;
 
@@ -217,37 +256,12 @@ fn rpc_latency_histogram() -> Histogram {
     Histogram::new(RPC_LATENCY_BUCKETS)
 }
 
-/// Scrape-time gauges without labels beyond the common ones.
-#[derive(Debug, Default)]
-pub struct Gauges {
-    /// `rocketmq_topic_number`.
-    pub topic_number: Gauge,
-    /// `rocketmq_consumer_group_number`.
-    pub consumer_group_number: Gauge,
-    /// `rocketmq_producer_connections`.
-    pub producer_connections: Gauge,
-    /// `rocketmq_consumer_connections`.
-    pub consumer_connections: Gauge,
-    /// `rocketmq_storage_size`.
-    pub storage_size: Gauge,
-    /// `rocketmq_storage_flush_behind_bytes`.
-    pub flush_behind: Gauge,
-    /// `rocketmq_storage_dispatch_behind_bytes`.
-    pub dispatch_behind: Gauge,
-    /// `rocketmq_broker_permission`.
-    pub broker_permission: Gauge,
-    /// `rocketmq_long_polling_held` (ours).
-    pub long_polling_held: Gauge,
-    /// `rocketmq_processor_watermark`: requests owed per Java executor.
-    pub processor_watermark: Family<ProcessorLabels, Gauge>,
-    /// `rocketmq_consumer_lag_messages`.
-    pub consumer_lag: Family<GroupLabels, Gauge>,
-    /// `rocketmq_consumer_ready_messages`.
-    pub consumer_ready: Family<GroupLabels, Gauge>,
-    /// `rocketmq_consumer_inflight_messages`.
-    pub consumer_inflight: Family<GroupLabels, Gauge>,
-    /// Serializes scrapes, which clear and refill the per-group families.
-    pub scrape: Mutex<()>,
+fn finish_latency_histogram() -> Histogram {
+    Histogram::new(FINISH_LATENCY_BUCKETS)
+}
+
+fn create_time_histogram() -> Histogram {
+    Histogram::new(CREATE_TIME_BUCKETS)
 }
 
 /// The broker's metric registry and the handles the request paths record into.
@@ -265,8 +279,14 @@ pub struct BrokerMetrics {
     commit_messages: Capped<TopicLabels, Counter, fn() -> Counter>,
     send_to_dlq: Capped<OutLabels, Counter, fn() -> Counter>,
     rollback_messages: Capped<TopicLabels, Counter, fn() -> Counter>,
+    finish_latency: Capped<TopicLabels, Histogram, fn() -> Histogram>,
+    create_topic: HistogramFamily<CreateTopicLabels>,
+    create_group: HistogramFamily<CreateGroupLabels>,
+    /// Half messages put and not yet ended, per real topic (Java's `TransactionMetrics`, kept
+    /// in memory only).
+    half_messages: Mutex<HashMap<String, i64>>,
     /// Set by the scraper before encoding.
-    pub gauges: Gauges,
+    pub gauges: super::prom_gauges::Gauges,
     /// Next offset of each group's last pull, group → topic → queue (Java's
     /// `ConsumerOffsetManager.pullOffsetTable`, kept only for the consumer gauges).
     pull_offsets: Mutex<PullOffsets>,
@@ -306,9 +326,17 @@ impl<S: Clone + Hash + Eq, M, C: MetricConstructor<M>> Capped<S, M, C> {
 impl BrokerMetrics {
     /// A registry whose series carry Java's common labels `cluster`, `node_type`, `node_id`,
     /// then `aggregation="delta"` with `metricsInDelta`, then the `metricsLabel` pairs
-    /// (`k1:v1,k2:v2`; a pair naming one of the others is overridden, as in Java).
+    /// (`k1:v1,k2:v2`; a pair naming one of the others is overridden, as in Java). The timer
+    /// gauges exist only with `timer` (`timerWheelEnable`).
     #[must_use]
-    pub fn new(enabled: bool, cluster: &str, node_id: &str, extra: &str, in_delta: bool) -> Self {
+    pub fn new(
+        enabled: bool,
+        cluster: &str,
+        node_id: &str,
+        extra: &str,
+        in_delta: bool,
+        timer: bool,
+    ) -> Self {
         let mut common: Vec<(Cow<'static, str>, Cow<'static, str>)> = vec![
             ("cluster".into(), cluster.to_owned().into()),
             ("node_type".into(), "broker".into()),
@@ -339,7 +367,7 @@ impl BrokerMetrics {
             Family::new_with_constructor(Counter::default);
         let rpc_latency: HistogramFamily<RpcLabels> =
             Family::new_with_constructor(rpc_latency_histogram);
-        let gauges = Gauges::default();
+        let gauges = super::prom_gauges::Gauges::default();
         let r = &mut registry;
         r.register(
             "rocketmq_messages_in",
@@ -371,47 +399,6 @@ impl BrokerMetrics {
             "Rpc latency in milliseconds",
             rpc_latency.clone(),
         );
-        let g = &gauges;
-        r.register(
-            "rocketmq_topic_number",
-            "Topics on this broker",
-            g.topic_number.clone(),
-        );
-        r.register(
-            "rocketmq_consumer_group_number",
-            "Subscription groups on this broker",
-            g.consumer_group_number.clone(),
-        );
-        r.register(
-            "rocketmq_producer_connections",
-            "Producer connections",
-            g.producer_connections.clone(),
-        );
-        r.register(
-            "rocketmq_consumer_connections",
-            "Consumer connections",
-            g.consumer_connections.clone(),
-        );
-        r.register(
-            "rocketmq_storage_size",
-            "CommitLog bytes stored",
-            g.storage_size.clone(),
-        );
-        r.register(
-            "rocketmq_storage_flush_behind_bytes",
-            "CommitLog bytes not yet flushed",
-            g.flush_behind.clone(),
-        );
-        r.register(
-            "rocketmq_storage_dispatch_behind_bytes",
-            "CommitLog bytes not yet dispatched to the ConsumeQueues",
-            g.dispatch_behind.clone(),
-        );
-        r.register(
-            "rocketmq_long_polling_held",
-            "Pull requests held by long polling",
-            g.long_polling_held.clone(),
-        );
         let commit_messages: CounterFamily<TopicLabels> =
             Family::new_with_constructor(Counter::default);
         let rollback_messages: CounterFamily<TopicLabels> =
@@ -432,35 +419,28 @@ impl BrokerMetrics {
             "Messages sent to a dead-letter queue",
             send_to_dlq.clone(),
         );
+        let finish_latency: HistogramFamily<TopicLabels> =
+            Family::new_with_constructor(finish_latency_histogram);
         r.register(
-            "rocketmq_processor_watermark",
-            "Request processor watermark",
-            g.processor_watermark.clone(),
+            "rocketmq_finish_message_latency",
+            "Transaction finish latency",
+            finish_latency.clone(),
+        );
+        gauges.register(r, timer);
+        let create_topic: HistogramFamily<CreateTopicLabels> =
+            Family::new_with_constructor(create_time_histogram);
+        let create_group: HistogramFamily<CreateGroupLabels> =
+            Family::new_with_constructor(create_time_histogram);
+        r.register(
+            "rocketmq_topic_create_execution_time",
+            "The distribution of create topic time",
+            create_topic.clone(),
         );
         r.register(
-            "rocketmq_broker_permission",
-            "Broker permission (brokerPermission)",
-            g.broker_permission.clone(),
+            "rocketmq_consumer_group_create_execution_time",
+            "The distribution of create subscription time",
+            create_group.clone(),
         );
-        for (name, help, family) in [
-            (
-                "rocketmq_consumer_lag_messages",
-                "Messages the group has not committed",
-                &g.consumer_lag,
-            ),
-            (
-                "rocketmq_consumer_ready_messages",
-                "Messages the group has not pulled",
-                &g.consumer_ready,
-            ),
-            (
-                "rocketmq_consumer_inflight_messages",
-                "Messages the group pulled and has not committed",
-                &g.consumer_inflight,
-            ),
-        ] {
-            r.register(name, help, family.clone());
-        }
         Self {
             enabled,
             registry,
@@ -473,7 +453,11 @@ impl BrokerMetrics {
             commit_messages: Capped::new(commit_messages),
             send_to_dlq: Capped::new(send_to_dlq),
             rollback_messages: Capped::new(rollback_messages),
+            finish_latency: Capped::new(finish_latency),
+            create_topic,
+            create_group,
             gauges,
+            half_messages: Mutex::new(HashMap::new()),
             pull_offsets: Mutex::new(HashMap::new()),
         }
     }
@@ -590,8 +574,9 @@ impl BrokerMetrics {
         });
     }
 
-    /// Counts one END_TRANSACTION commit or rollback of a message of `topic`.
-    pub fn record_end_transaction(&self, topic: &str, commit: bool) {
+    /// Counts one END_TRANSACTION commit or rollback of a message of `topic`; a commit also
+    /// records the seconds since the half message was born (`transactionFinishLatency`).
+    pub fn record_end_transaction(&self, topic: &str, commit: bool, born_ms: i64) {
         if !self.enabled {
             return;
         }
@@ -609,6 +594,66 @@ impl BrokerMetrics {
         family.with(&labels, overflow, |c| {
             let _ = c.inc();
         });
+        if commit {
+            let secs = (crate::store::message_store::now_millis() - born_ms) / 1000;
+            #[allow(clippy::cast_precision_loss)]
+            let secs = secs as f64;
+            self.finish_latency
+                .with(&labels, overflow, |h| h.observe(secs));
+        }
+        self.record_half(topic, -1);
+    }
+
+    /// Records one topic or subscription-group create and its time in ms.
+    pub fn record_create(&self, kind: CreateKind, ok: bool, millis: u64) {
+        if !self.enabled {
+            return;
+        }
+        let invocation_status = if ok {
+            INVOCATION_SUCCESS
+        } else {
+            INVOCATION_FAILURE
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let ms = millis as f64;
+        match kind {
+            CreateKind::Topic { is_system } => self
+                .create_topic
+                .get_or_create(&CreateTopicLabels {
+                    invocation_status,
+                    is_system,
+                })
+                .observe(ms),
+            CreateKind::Group => self
+                .create_group
+                .get_or_create(&CreateGroupLabels { invocation_status })
+                .observe(ms),
+        }
+    }
+
+    /// Counts a half message put (`delta` 1) or ended (-1) for its real topic; topics past
+    /// the series cap are not tracked.
+    pub fn record_half(&self, topic: &str, delta: i64) {
+        if !self.enabled {
+            return;
+        }
+        let Ok(mut m) = self.half_messages.lock() else {
+            return;
+        };
+        if let Some(n) = m.get_mut(topic) {
+            *n = (*n + delta).max(0);
+        } else if m.len() < METRIC_SERIES_PER_FAMILY {
+            let _ = m.insert(topic.to_owned(), delta.max(0));
+        }
+    }
+
+    /// Half messages not yet ended, per real topic.
+    #[must_use]
+    pub fn half_messages(&self) -> Vec<(String, i64)> {
+        self.half_messages
+            .lock()
+            .map(|m| m.iter().map(|(t, n)| (t.clone(), *n)).collect())
+            .unwrap_or_default()
     }
 
     /// Remembers where a pull left off (`commitPullOffset`); allocates only for a new key.
@@ -672,7 +717,7 @@ mod tests {
 
     #[test]
     fn label_sets_past_the_cap_fold_into_one_overflow_series() {
-        let m = BrokerMetrics::new(true, "c", "n", "", false);
+        let m = BrokerMetrics::new(true, "c", "n", "", false, false);
         for i in 0..METRIC_SERIES_PER_FAMILY + 5 {
             m.record_in(&format!("T{i}"), MessageType::Normal, 1, 10);
         }
@@ -689,7 +734,7 @@ mod tests {
 
     #[test]
     fn nothing_is_recorded_unless_enabled() {
-        let m = BrokerMetrics::new(false, "c", "n", "", false);
+        let m = BrokerMetrics::new(false, "c", "n", "", false, false);
         m.record_in("T", MessageType::Normal, 1, 10);
         m.record_rpc(10, 0, RESULT_SUCCESS, false, 1);
         assert!(!m.encode().contains("topic=\"T\""));
@@ -703,7 +748,7 @@ mod tests {
             _ => None,
         };
         assert_eq!(MessageType::from_properties(props), MessageType::Fifo);
-        let m = BrokerMetrics::new(true, "c", "n", "", false);
+        let m = BrokerMetrics::new(true, "c", "n", "", false, false);
         m.record_rpc(11, 19, RESULT_SUCCESS, true, 5);
         m.record_rpc(99_999, 0, RESULT_ONEWAY, false, 0);
         let text = m.encode();
@@ -713,7 +758,7 @@ mod tests {
 
     #[test]
     fn metrics_label_and_delta_add_common_labels() {
-        let m = BrokerMetrics::new(true, "c", "n", "env:prod,cluster:x,bad,9a:b", true);
+        let m = BrokerMetrics::new(true, "c", "n", "env:prod,cluster:x,bad,9a:b", true, false);
         m.record_in("T", MessageType::Normal, 1, 10);
         let text = m.encode();
         assert!(text.contains(r#"rocketmq_messages_in_total{cluster="c",node_type="broker",node_id="n",aggregation="delta",env="prod",topic="T","#), "{text}");
@@ -721,18 +766,24 @@ mod tests {
 
     #[test]
     fn transaction_outcomes_are_counted_per_topic() {
-        let m = BrokerMetrics::new(true, "c", "n", "", false);
-        m.record_end_transaction("T", true);
-        m.record_end_transaction("T", true);
-        m.record_end_transaction("U", false);
+        let m = BrokerMetrics::new(true, "c", "n", "", false, false);
+        let born = crate::store::message_store::now_millis() - 7_000;
+        m.record_end_transaction("T", true, born);
+        m.record_end_transaction("T", true, born);
+        m.record_end_transaction("U", false, born);
         let text = m.encode();
         assert!(text.contains(r#"rocketmq_commit_messages_total{cluster="c",node_type="broker",node_id="n",topic="T"} 2"#), "{text}");
         assert!(text.contains(r#"rocketmq_rollback_messages_total{cluster="c",node_type="broker",node_id="n",topic="U"} 1"#), "{text}");
+        // Committed 7 s after birth: over the 5 s bucket, within the 1 min one; rollbacks are
+        // not timed.
+        assert!(text.contains(r#"rocketmq_finish_message_latency_bucket{cluster="c",node_type="broker",node_id="n",le="5.0",topic="T"} 0"#), "{text}");
+        assert!(text.contains(r#"rocketmq_finish_message_latency_bucket{cluster="c",node_type="broker",node_id="n",le="60.0",topic="T"} 2"#), "{text}");
+        assert!(!text.contains(r#"rocketmq_finish_message_latency_count{cluster="c",node_type="broker",node_id="n",topic="U"}"#), "{text}");
     }
 
     #[test]
     fn dead_letters_are_counted_per_group_and_topic() {
-        let m = BrokerMetrics::new(true, "c", "n", "", false);
+        let m = BrokerMetrics::new(true, "c", "n", "", false, false);
         m.record_dlq("T", "G");
         let text = m.encode();
         assert!(text.contains(r#"rocketmq_send_to_dlq_messages_total{cluster="c",node_type="broker",node_id="n",topic="T",consumer_group="G",is_system="false"} 1"#), "{text}");

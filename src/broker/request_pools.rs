@@ -9,6 +9,14 @@
 //! in `PullRequestHoldService` / `PopLongPollingService`). The head wait is the age of the oldest
 //! of them. A pool at its configured capacity refuses a new request with SYSTEM_BUSY
 //! `"[OVERLOAD]…"`, as Java's `RejectedExecutionException` handler does.
+//!
+//! Java's `BrokerFastFailure` (`brokerFastFailureEnable`) drops requests that waited in an
+//! executor queue longer than `waitTimeMillsIn*Queue`. Our only queue before a request starts is
+//! the runtime's: the time from the transport reading the request to its task first running.
+//! A request that waited that long is answered SYSTEM_BUSY `"[TIMEOUT_CLEAN_QUEUE]…"` and never
+//! runs. Java's page-cache variant (`[PCBUSY_CLEAN_QUEUE]`, send queue only, while the
+//! CommitLog put lock is held past `osPageCacheBusyTimeOutMills`) has no counterpart: the store
+//! does not time its lock holds.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -16,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use crate::remoting::RequestCode;
+use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
 
 /// One pool: Java's executor of the same codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +136,22 @@ impl Pool {
         }
     }
 
+    /// The `BrokerConfig` key of the longest wait in the pool's queue and Java 5.3.3's default,
+    /// for the pools `BrokerFastFailure.initCleanExpiredRequestQueueList` cleans.
+    #[must_use]
+    pub fn wait_key(self) -> Option<(&'static str, usize)> {
+        match self {
+            Self::Send => Some(("waitTimeMillsInSendQueue", 200)),
+            Self::Pull => Some(("waitTimeMillsInPullQueue", 5_000)),
+            Self::LitePull => Some(("waitTimeMillsInLitePullQueue", 5_000)),
+            Self::Heartbeat => Some(("waitTimeMillsInHeartbeatQueue", 31_000)),
+            Self::Transaction => Some(("waitTimeMillsInTransactionQueue", 3_000)),
+            Self::Ack => Some(("waitTimeMillsInAckQueue", 3_000)),
+            Self::Admin => Some(("waitTimeMillsInAdminBrokerQueue", 5_000)),
+            _ => None,
+        }
+    }
+
     /// The `BrokerConfig` key of the pool's queue capacity, and Java 5.3.3's default.
     #[must_use]
     pub fn capacity_key(self) -> (&'static str, usize) {
@@ -148,10 +172,46 @@ impl Pool {
     }
 }
 
+/// Why a pool refused a request; answered SYSTEM_BUSY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The pool was at capacity (Java's `RejectedExecutionException` handler).
+    Overload,
+    /// The request waited longer than the pool's `waitTimeMillsIn*Queue` before it started
+    /// (`BrokerFastFailure.cleanExpiredRequestInQueue`).
+    Expired {
+        /// How long it waited, ms.
+        waited_ms: u64,
+        /// Requests the pool owes besides it.
+        queue_size: usize,
+    },
+}
+
+impl Refusal {
+    /// Java's answer: SYSTEM_BUSY with its remark.
+    #[must_use]
+    pub fn response(self) -> RemotingCommand {
+        let remark = match self {
+            Self::Overload => "[OVERLOAD]system busy, start flow control for a while".to_owned(),
+            Self::Expired {
+                waited_ms,
+                queue_size,
+            } => format!(
+                "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {waited_ms}ms, size of queue: {queue_size}"
+            ),
+        };
+        RemotingCommand::error(ResponseCode::SYSTEM_BUSY, remark)
+    }
+}
+
 /// The requests one pool owes, keyed by arrival order.
 #[derive(Debug, Default)]
 struct PoolState {
     capacity: usize,
+    /// `waitTimeMillsIn*Queue` with `brokerFastFailureEnable`: a request that waited this long
+    /// before starting is dropped. `None` for the pools Java's `BrokerFastFailure` does not
+    /// clean, or when fast failure is off.
+    max_wait_ms: Option<u64>,
     /// Arrival sequence → arrival time. A std mutex, never held across an await.
     owed: Mutex<BTreeMap<u64, Instant>>,
 }
@@ -194,14 +254,19 @@ tokio::task_local! {
 }
 
 impl RequestPools {
-    /// Pools with the capacities `capacity(key)` gives (Java's default where it gives none).
+    /// Pools with the capacities and waits `config(key)` gives (Java's default where it gives
+    /// none); waits are enforced only with `fast_failure` (`brokerFastFailureEnable`).
     #[must_use]
-    pub fn new(capacity: impl Fn(&str) -> Option<usize>) -> Arc<Self> {
+    pub fn new(config: impl Fn(&str) -> Option<usize>, fast_failure: bool) -> Arc<Self> {
         Arc::new(Self {
             pools: Pool::ALL.map(|p| {
                 let (key, default) = p.capacity_key();
+                let max_wait_ms = p.wait_key().filter(|_| fast_failure).map(|(key, default)| {
+                    u64::try_from(config(key).unwrap_or(default)).unwrap_or(u64::MAX)
+                });
                 PoolState {
-                    capacity: capacity(key).filter(|&c| c > 0).unwrap_or(default),
+                    capacity: config(key).filter(|&c| c > 0).unwrap_or(default),
+                    max_wait_ms,
                     owed: Mutex::new(BTreeMap::new()),
                 }
             }),
@@ -213,20 +278,43 @@ impl RequestPools {
         self.pools.get(pool.index())
     }
 
-    /// Counts a request of `code` in its pool, or `None` when the pool is at capacity.
-    #[must_use]
-    pub fn enter(self: &Arc<Self>, code: i32) -> Option<Ticket> {
+    /// Counts a request of `code` that starts now in its pool; it arrived when the transport
+    /// read it ([`crate::net::arrived`]), or now outside a transport task.
+    ///
+    /// # Errors
+    /// The pool is at capacity, or the request waited too long to start.
+    pub fn enter(self: &Arc<Self>, code: i32) -> Result<Ticket, Refusal> {
+        self.enter_at(code, crate::net::arrived().unwrap_or_else(Instant::now))
+    }
+
+    /// [`RequestPools::enter`] for a request that arrived at `arrived`.
+    ///
+    /// Java queues a request in its executor and `BrokerFastFailure` drops it, every 10 ms,
+    /// once it has waited `waitTimeMillsIn*Queue`. Here a request's task starts as soon as the
+    /// runtime gets to it, so its wait is the time from arrival to this call; one that waited
+    /// past the limit is dropped before it runs, with Java's answer.
+    ///
+    /// # Errors
+    /// The pool is at capacity, or the request waited too long to start.
+    pub fn enter_at(self: &Arc<Self>, code: i32, arrived: Instant) -> Result<Ticket, Refusal> {
         let pool = Pool::of(code);
-        let state = self.state(pool)?;
+        let state = self.state(pool).ok_or(Refusal::Overload)?;
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         {
             let mut owed = state.owed.lock().unwrap_or_else(PoisonError::into_inner);
             if owed.len() >= state.capacity {
-                return None;
+                return Err(Refusal::Overload);
             }
-            let _ = owed.insert(seq, Instant::now());
+            let waited_ms = u64::try_from(arrived.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if state.max_wait_ms.is_some_and(|max| waited_ms >= max) {
+                return Err(Refusal::Expired {
+                    waited_ms,
+                    queue_size: owed.len(),
+                });
+            }
+            let _ = owed.insert(seq, arrived);
         }
-        Some(Ticket {
+        Ok(Ticket {
             pools: Arc::clone(self),
             pool,
             seq,
@@ -305,17 +393,24 @@ mod tests {
 
     #[tokio::test]
     async fn owed_requests_are_counted_until_answered_or_parked() {
-        let pools = RequestPools::new(|key| (key == "sendThreadPoolQueueCapacity").then_some(2));
+        let pools = RequestPools::new(
+            |key| (key == "sendThreadPoolQueueCapacity").then_some(2),
+            true,
+        );
         let send = RequestCode::SEND_MESSAGE.code();
         let first = pools.enter(send);
-        assert!(first.is_some());
+        assert!(first.is_ok());
         std::thread::sleep(std::time::Duration::from_millis(20));
         let second = pools.enter(send);
-        assert!(second.is_some());
+        assert!(second.is_ok());
         let f = pools.figures(Pool::Send);
         assert_eq!((f.size, f.capacity), (2, 2));
         assert!(f.head_wait_ms >= 20, "head wait {}", f.head_wait_ms);
-        assert!(pools.enter(send).is_none(), "a full pool refuses");
+        assert_eq!(
+            pools.enter(send).err(),
+            Some(Refusal::Overload),
+            "a full pool refuses"
+        );
         drop(first);
         let f = pools.figures(Pool::Send);
         assert_eq!(f.size, 1);
@@ -338,5 +433,50 @@ mod tests {
         assert_eq!(seen, (1, 0), "a parked pull leaves its pool");
         assert_eq!(pools.figures(Pool::Pull).size, 0);
         assert_eq!(pools.figures(Pool::Pull).capacity, 100_000);
+    }
+
+    #[test]
+    fn requests_that_waited_past_the_limit_are_dropped_before_they_run() {
+        let pools = RequestPools::new(|_| None, true);
+        let send = RequestCode::SEND_MESSAGE.code();
+        let ago = |ms| Instant::now().checked_sub(std::time::Duration::from_millis(ms));
+        let held = pools
+            .enter(send)
+            .expect("an idle pool takes a fresh request");
+        // Java's default `waitTimeMillsInSendQueue` is 200 ms.
+        let fresh = pools.enter_at(send, ago(150).expect("clock"));
+        assert!(fresh.is_ok(), "150 ms is within the send queue's wait");
+        let late = pools.enter_at(send, ago(250).expect("clock")).err();
+        let Some(Refusal::Expired {
+            waited_ms,
+            queue_size,
+        }) = late
+        else {
+            panic!("a send that waited 250 ms is dropped, got {late:?}");
+        };
+        assert!((250..1_000).contains(&waited_ms), "waited {waited_ms}");
+        assert_eq!(queue_size, 2, "the two requests still owed");
+        let answer = late.map(Refusal::response).expect("refused");
+        assert_eq!(answer.code, ResponseCode::SYSTEM_BUSY.code());
+        let remark = answer.remark.unwrap_or_default();
+        assert!(
+            remark.starts_with("[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: ")
+                && remark.ends_with("ms, size of queue: 2"),
+            "{remark}"
+        );
+        assert_eq!(
+            pools.figures(Pool::Send).size,
+            2,
+            "the dropped one is not owed"
+        );
+        // Pulls may wait 5 s; the query pool is not cleaned at all (as in Java).
+        let pull = RequestCode::PULL_MESSAGE.code();
+        assert!(pools.enter_at(pull, ago(250).expect("clock")).is_ok());
+        let query = RequestCode::QUERY_MESSAGE.code();
+        assert!(pools.enter_at(query, ago(60_000).expect("clock")).is_ok());
+        drop(held);
+        // `brokerFastFailureEnable=false` keeps every request.
+        let off = RequestPools::new(|_| None, false);
+        assert!(off.enter_at(send, ago(250).expect("clock")).is_ok());
     }
 }

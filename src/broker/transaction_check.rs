@@ -336,8 +336,13 @@ fn discard(broker: &Broker, half: &MessageRecord) {
     );
     let _ = broker.topics.ensure(CHECK_MAX_TIME_TOPIC, 1, 6);
     let msg = renew(half, CHECK_MAX_TIME_TOPIC, 0, half.properties.clone());
-    if let Err(e) = broker.store.put(std::slice::from_ref(&msg)) {
-        warn!(error = %e, "cannot move a half message to {CHECK_MAX_TIME_TOPIC}");
+    match broker.store.put(std::slice::from_ref(&msg)) {
+        Ok(_) => {
+            if let Some(real) = half.property("REAL_TOPIC") {
+                broker.metrics.record_half(real, -1);
+            }
+        }
+        Err(e) => warn!(error = %e, "cannot move a half message to {CHECK_MAX_TIME_TOPIC}"),
     }
 }
 

@@ -520,8 +520,9 @@ impl Link<'_> {
         let inline = service.runs_inline(&cmd);
         let conn = Arc::clone(conn);
         let service = Arc::clone(service);
+        let arrived = Instant::now();
         let task = async move {
-            handle_request(&conn, &*service, cmd).await;
+            super::with_arrival(arrived, handle_request(&conn, &*service, cmd)).await;
             drop(charge);
             drop(permit);
         };

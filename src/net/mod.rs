@@ -24,6 +24,23 @@ pub use server::{ServerConfig, connection_cap, serve};
 
 use crate::remoting::{RemotingCommand, WireError};
 
+tokio::task_local! {
+    /// When the transport read the request this task answers.
+    static ARRIVED: std::time::Instant;
+}
+
+/// When the transport read the request the current task answers; `None` outside a request
+/// task. The gap to now is the time the request waited for the runtime to start it.
+#[must_use]
+pub fn arrived() -> Option<std::time::Instant> {
+    ARRIVED.try_with(|t| *t).ok()
+}
+
+/// Runs `fut` (the answer to a request read at `at`) with [`arrived`] set.
+pub async fn with_arrival<F: Future>(at: std::time::Instant, fut: F) -> F::Output {
+    ARRIVED.scope(at, fut).await
+}
+
 /// What a server runs for each request it receives.
 pub trait Service: Send + Sync + 'static {
     /// Handles one request; `None` means "no response" (oneway, or answered later).

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use tracing::debug;
 
 use super::Broker;
+use crate::broker::prom::CreateKind;
 use crate::ha::BrokerRole;
 use crate::net::ConnectionHandle;
 use crate::remoting::error::HeaderError;
@@ -384,18 +385,19 @@ pub async fn dispatch(
 ) -> Option<RemotingCommand> {
     let began = std::time::Instant::now();
     let (code, oneway) = (request.code, request.is_oneway());
+    let created = created(&request);
     let response = match broker.pools.enter(code) {
-        Some(ticket) => {
+        Ok(ticket) => {
             crate::broker::request_pools::with_ticket(ticket, route(broker, conn, request)).await
         }
-        // Java's executor refused the task (`RejectedExecutionException`).
-        None => (!oneway).then(|| {
-            RemotingCommand::error(
-                ResponseCode::SYSTEM_BUSY,
-                "[OVERLOAD]system busy, start flow control for a while",
-            )
-        }),
+        // Java's executor refused the task (`RejectedExecutionException`), or its
+        // `BrokerFastFailure` dropped it from the queue.
+        Err(refusal) => (!oneway).then(|| refusal.response()),
     };
+    if let (Some(kind), Some(r)) = (created, &response) {
+        let ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+        broker.metrics.record_create(kind, r.code == 0, ms);
+    }
     if let Some(r) = &response {
         crate::net::reject_log::note(code, conn.peer(), r);
         let ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -407,6 +409,25 @@ pub async fn dispatch(
         broker.metrics.record_rpc(code, r.code, result, false, ms);
     }
     response
+}
+
+/// What a request's time is recorded under, if it creates topics or groups
+/// (`AdminBrokerProcessor`'s `topicCreateExecuteTime` / `consumerGroupCreateExecuteTime`).
+fn created(request: &RemotingCommand) -> Option<CreateKind> {
+    use RequestCode as C;
+    match RequestCode::from_i32(request.code)? {
+        C::UPDATE_AND_CREATE_TOPIC => Some(CreateKind::Topic {
+            is_system: request
+                .ext("topic")
+                .is_some_and(|t| crate::broker::topic_config::is_system_topic(t, &[])),
+        }),
+        // Java tests the joined names, which no system topic equals.
+        C::UPDATE_AND_CREATE_TOPIC_LIST => Some(CreateKind::Topic { is_system: false }),
+        C::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP | C::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST => {
+            Some(CreateKind::Group)
+        }
+        _ => None,
+    }
 }
 
 /// Finds the request's handler and runs it, after the ACL and slave checks.

@@ -305,6 +305,13 @@ pub(super) async fn put_and_wait(
                 crate::store::record::property(&first.properties, k)
             });
             broker.metrics.record_in(topic, kind, n, bytes);
+            if kind == MessageType::Transaction
+                && let Some(real) = crate::store::record::property(&first.properties, "REAL_TOPIC")
+            {
+                broker
+                    .metrics
+                    .record_half(real, i64::try_from(n).unwrap_or(i64::MAX));
+            }
         }
         let items = &broker.stats_items;
         items.add(stats_items::TOPIC_PUT_NUMS, topic, n, 1);

@@ -160,6 +160,8 @@ pub async fn end_transaction(
             e.to_string(),
         ));
     }
-    broker.metrics.record_end_transaction(&real_topic, commit);
+    broker
+        .metrics
+        .record_end_transaction(&real_topic, commit, half.born_timestamp);
     Some(RemotingCommand::success())
 }

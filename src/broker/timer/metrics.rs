@@ -28,6 +28,37 @@ struct Table {
 pub struct TimerMetrics {
     path: PathBuf,
     table: Mutex<Table>,
+    /// Messages taken into the wheel and taken out for delivery since start, per real topic
+    /// (`""` when the message names none), for `rocketmq_timer_enqueue_total` /
+    /// `rocketmq_timer_dequeue_total`.
+    flow: Mutex<Flow>,
+}
+
+/// Counts per real topic (`""`: none).
+pub type TopicCounts = Vec<(String, u64)>;
+
+/// Enqueue and dequeue counts per real topic.
+#[derive(Debug, Default)]
+struct Flow {
+    enqueued: BTreeMap<String, u64>,
+    dequeued: BTreeMap<String, u64>,
+    /// When the last message was enqueued and its store time (`lastEnqueueButExpiredTime`,
+    /// `lastEnqueueButExpiredStoreTime`).
+    last_enqueue: (i64, i64),
+}
+
+/// How recent the last enqueue must be for `getEnqueueBehindMillis` to report its age (Java's
+/// literal 2000).
+const ENQUEUE_RECENT_MS: i64 = 2_000;
+
+/// A running count per topic, for at most `METRIC_SERIES_PER_FAMILY` topics.
+fn bump(counts: &mut BTreeMap<String, u64>, topic: Option<&str>) {
+    let topic = topic.unwrap_or("");
+    if let Some(n) = counts.get_mut(topic) {
+        *n += 1;
+    } else if counts.len() < crate::limits::METRIC_SERIES_PER_FAMILY {
+        let _ = counts.insert(topic.to_owned(), 1);
+    }
 }
 
 impl TimerMetrics {
@@ -52,6 +83,7 @@ impl TimerMetrics {
         Self {
             path,
             table: Mutex::new(t),
+            flow: Mutex::new(Flow::default()),
         }
     }
 
@@ -76,6 +108,53 @@ impl TimerMetrics {
             .ok()
             .and_then(|t| t.counts.get(topic).map(|c| c.0))
             .unwrap_or(0)
+    }
+
+    /// Counts one message, stored at `store_time`, taken into the wheel
+    /// (`incTimerEnqueueCount`).
+    pub fn count_enqueue(&self, real_topic: Option<&str>, store_time: i64) {
+        if let Ok(mut f) = self.flow.lock() {
+            bump(&mut f.enqueued, real_topic);
+            f.last_enqueue = (now_millis(), store_time);
+        }
+    }
+
+    /// `getEnqueueBehindMillis`: the age of the last message enqueued, if that was within
+    /// the last 2 s; else 0.
+    #[must_use]
+    pub fn enqueue_behind_ms(&self) -> i64 {
+        let now = now_millis();
+        self.flow
+            .lock()
+            .ok()
+            .filter(|f| now - f.last_enqueue.0 < ENQUEUE_RECENT_MS)
+            .map_or(0, |f| now - f.last_enqueue.1)
+    }
+
+    /// Counts one message taken out for delivery (`incTimerDequeueCount`).
+    pub fn count_dequeue(&self, real_topic: Option<&str>) {
+        if let Ok(mut f) = self.flow.lock() {
+            bump(&mut f.dequeued, real_topic);
+        }
+    }
+
+    /// The enqueue and dequeue counts per topic (`""`: none).
+    #[must_use]
+    pub fn flow(&self) -> (TopicCounts, TopicCounts) {
+        let copy = |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        self.flow
+            .lock()
+            .map(|f| (copy(&f.enqueued), copy(&f.dequeued)))
+            .unwrap_or_default()
+    }
+
+    /// Every topic's pending count (`getTimingCount`).
+    #[must_use]
+    pub fn counts(&self) -> Vec<(String, i64)> {
+        self.table
+            .lock()
+            .map(|t| t.counts.iter().map(|(k, v)| (k.clone(), v.0)).collect())
+            .unwrap_or_default()
     }
 
     /// The JSON body (`TimerMetricsSerializeWrapper`).

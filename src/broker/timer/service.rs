@@ -203,6 +203,23 @@ impl TimerService {
         MessageRecord::decode(&bytes, false).ok().map(|(r, _)| r)
     }
 
+    /// `getEnqueueBehindMessages`: timer-queue entries not yet taken into the wheel.
+    #[must_use]
+    pub fn enqueue_behind_messages(&self) -> i64 {
+        let max = self
+            .store
+            .queue(TIMER_TOPIC, 0)
+            .map_or(0, |q| q.max_offset());
+        let next = self.lock().queue_offset;
+        i64::try_from(max.saturating_sub(next)).unwrap_or(i64::MAX)
+    }
+
+    /// The next slot to deliver (`currReadTimeMs`), for `rocketmq_timer_dequeue_latency`.
+    #[must_use]
+    pub fn read_time_ms(&self) -> i64 {
+        self.lock().read_ms
+    }
+
     /// The checkpoint as last written (GET_TIMER_CHECK_POINT).
     #[must_use]
     pub fn checkpoint(&self) -> CheckpointData {
@@ -250,6 +267,8 @@ impl TimerService {
                     "timer message unreadable; skipped"
                 ),
                 Some(rec) => {
+                    self.metrics
+                        .count_enqueue(rec.property("REAL_TOPIC"), rec.store_timestamp);
                     let due = rec
                         .property(TIMER_OUT_MS)
                         .and_then(|v| v.trim().parse::<i64>().ok());
@@ -417,6 +436,7 @@ impl TimerService {
                 "a cancel marker is never delivered".into(),
             ));
         }
+        self.metrics.count_dequeue(real_topic.as_deref());
         put_property(&mut props, TIMER_ENQUEUE_MS, &enqueue_ms.to_string());
         if roll {
             let times = get_property(&props, TIMER_ROLL_TIMES)
