@@ -231,7 +231,12 @@ async fn produce_fixed(
     let interval = Duration::from_secs_f64(concurrency as f64 / a.rate.max(1) as f64);
     let mut tasks = Vec::new();
     for w in 0..concurrency {
-        let (client, addr, topic, size) = (Arc::clone(&client), addr.to_owned(), a.topic.clone(), a.size);
+        let (client, addr, topic, size) = (
+            Arc::clone(&client),
+            addr.to_owned(),
+            a.topic.clone(),
+            a.size,
+        );
         let (sent, errors, stop) = (Arc::clone(&sent), Arc::clone(&errors), Arc::clone(&stop));
         // Workers start spread over one interval, so the sends are evenly spaced.
         let mut next = Instant::now() + interval.mul_f64(w as f64 / concurrency as f64);
@@ -268,7 +273,11 @@ async fn produce_fixed(
             let _ = all.add(&h);
         }
     }
-    Ok((sent.load(Ordering::Relaxed), errors.load(Ordering::Relaxed), all))
+    Ok((
+        sent.load(Ordering::Relaxed),
+        errors.load(Ordering::Relaxed),
+        all,
+    ))
 }
 
 /// The `e2e` mode.
@@ -295,7 +304,12 @@ pub(crate) async fn run(a: E2eArgs) -> Result<(), String> {
     let (sent, errors, send_hist) = produce_fixed(&a, &addr, queues).await?;
     let elapsed = started.elapsed();
     if a.produce_only {
-        report(&format!("e2e-produce rate={}/s", a.rate), sent, elapsed, &send_hist);
+        report(
+            &format!("e2e-produce rate={}/s", a.rate),
+            sent,
+            elapsed,
+            &send_hist,
+        );
         println!("errors: {errors}");
         return Ok(());
     }

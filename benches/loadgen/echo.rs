@@ -63,9 +63,8 @@ async fn connection(mut stream: TcpStream, port: u16) -> Result<(), String> {
         }
         while let Some(total) = frame::check(&inbound).map_err(|e| e.to_string())? {
             let mut whole = inbound.split_to(total);
-            let request =
-                frame::decode(whole.split_off(frame::LENGTH_PREFIX_BYTES).freeze())
-                    .map_err(|e| e.to_string())?;
+            let request = frame::decode(whole.split_off(frame::LENGTH_PREFIX_BYTES).freeze())
+                .map_err(|e| e.to_string())?;
             if request.is_oneway() || request.is_response() {
                 continue;
             }
@@ -134,17 +133,25 @@ mod tests {
         assert_eq!(r.opaque, 42);
         assert!(r.is_response());
         assert_eq!(r.code, 0);
-        let keys: Vec<&str> = r.ext_fields.iter().flat_map(|e| e.iter().map(|(k, _)| k)).collect();
+        let keys: Vec<&str> = r
+            .ext_fields
+            .iter()
+            .flat_map(|e| e.iter().map(|(k, _)| k))
+            .collect();
         assert_eq!(
             keys,
-            ["MSG_REGION", "TRACE_ON", "msgId", "queueId", "queueOffset", "transactionId"]
+            [
+                "MSG_REGION",
+                "TRACE_ON",
+                "msgId",
+                "queueId",
+                "queueOffset",
+                "transactionId"
+            ]
         );
         assert_eq!(r.ext("queueId"), Some("3"));
         assert_eq!(r.ext("queueOffset"), Some("5"));
         assert_eq!(r.ext("msgId").map(str::len), Some(32));
-        assert_eq!(
-            r.ext("transactionId"),
-            Some(format!("{:032X}", 7).as_str())
-        );
+        assert_eq!(r.ext("transactionId"), Some(format!("{:032X}", 7).as_str()));
     }
 }
