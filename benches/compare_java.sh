@@ -523,12 +523,14 @@ done
 TABLE="| Metric | Java 5.3.3 | Ours | Ours/Java | Goal (issue 12) |
 |---|---:|---:|---:|---|"
 GOALS=()
+parent=""
 for row in "${ROWS[@]}"; do
     IFS='|' read -r label key goal <<<"$row"
     j="${R[java.$key]:-}"; o="${R[ours.$key]:-}"; q="$(ratio "$o" "$j")"
     verdict="$(goal_verdict "${goal:-}" "$o" "$q")"
     TABLE+=$'\n'"| $label | ${j:-n/a} | ${o:-n/a} | $q | $verdict |"
-    [[ -n "$verdict" ]] && GOALS+=("${label#  }: Java ${j:-n/a}, ours ${o:-n/a} — $verdict")
+    [[ $label == "  "* ]] || parent=$label
+    [[ -n "$verdict" ]] && GOALS+=("$([[ $label == "  "* ]] && echo "$parent —")${label#  }: Java ${j:-n/a}, ours ${o:-n/a} — $verdict")
 done
 print_table "$TABLE"
 printf '%s\n' "${GOALS[@]}"
