@@ -12,7 +12,7 @@
 #   note_interference, run_attempts  repeating a disturbed run up to ATTEMPTS times
 #   wait_line, rss_kib, status_kib,  waits and measurements; R[<impl or setup>.<key>] holds the figures
 #   mib, parse_produce, cpu_ticks, us_per   (RSS, loadgen result lines, CPU per message)
-#   ratio, print_table,              report pieces common to both RESULTS.md files
+#   ratio, goal_verdict, print_table, report pieces common to both RESULTS.md files
 #   machine_line, command_and_results,
 #   quietness_section
 #
@@ -224,9 +224,12 @@ mib() { [[ -n "${1:-}" ]] && awk -v v="$1" 'BEGIN{printf "%.0f", v / 1024}'; }
 
 declare -A R   # R[<impl or setup>.<key>] = value
 
-parse_produce() { # <impl or setup> <prefix> <rmq-loadgen produce log>
+# parse_produce <impl or setup> <prefix> <rmq-loadgen log> [result line pattern, default '^produce .* msgs in']:
+# R[<impl>.<prefix>_{tps,n,p50,p90,p99,p999,max,err,first}] from a "<label>: N msgs in S s = T msg/s; ... p50=..."
+# line (produce, e2e, visible and route modes print it; so does benches/java/E2eConsumer.java).
+parse_produce() {
     local line first
-    line="$(grep -E '^produce .* msgs in' "$3" | tail -1)"
+    line="$(grep -E "${4:-^produce .* msgs in}" "$3" | tail -1)"
     [[ -n "$line" ]] || { log "$1 $2: no result line (see $3)"; return; }
     R[$1.$2_tps]="$(sed -E 's/.*= ([0-9]+) msg\/s.*/\1/' <<<"$line")"
     R[$1.$2_n]="$(sed -E 's/^[^:]*: ([0-9]+) msgs.*/\1/' <<<"$line")"
@@ -241,6 +244,22 @@ parse_produce() { # <impl or setup> <prefix> <rmq-loadgen produce log>
 
 # ---------------------------------------------------------------- report
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# goal_verdict <spec> <ours> <ours/java ratio>: "<goal>: met" / "not met" / "no figure". <spec> is
+# "ratio>=2.0", "ratio<=0.5" (on Ours/Java) or "ours>=0.6", "ours<=10000" (on the Ours figure); empty: no goal.
+goal_verdict() {
+    [[ -n "$1" ]] || return 0
+    local what=${1%%[<>]=*} op limit v text
+    op=${1#"$what"}; limit=${op:2}; op=${op:0:2}
+    if [[ $what == ratio ]]; then v=$3; text="Ours/Java ${op/>=/≥}"; else v=$2; text="Ours ${op/>=/≥}"; fi
+    text="${text/<=/≤} $limit"
+    if [[ -z "$v" || $v == n/a ]]; then
+        echo "$text: no figure"
+    elif awk -v v="$v" -v l="$limit" -v op="$op" 'BEGIN { exit !(op == ">=" ? v + 0 >= l + 0 : v + 0 <= l + 0) }'; then
+        echo "$text: met"
+    else
+        echo "$text: **not met**"
+    fi
+}
 print_table() { # <markdown table>: prints it as aligned columns on stdout
     echo
     echo "$1" | grep -v '^|---' | sed 's/^| //; s/ |$//' | column -t -s '|'

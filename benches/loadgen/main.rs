@@ -5,6 +5,9 @@
 //! rmq-loadgen produce ... --rate 5000          # fixed rate; latency measured from the scheduled time
 //! rmq-loadgen consume --namesrv 127.0.0.1:9876 --topic BenchTopic --group bench_cg
 //! rmq-loadgen route --namesrv 127.0.0.1:9876 --topic BenchTopic --rate 5000 --duration 30
+//! rmq-loadgen echo-server --port 29999             # null server: SEND_OK for every request
+//! rmq-loadgen produce --broker 127.0.0.1:29999 ...  # no name server: straight to an address
+//! rmq-loadgen e2e --namesrv 127.0.0.1:9876 --topic BenchE2E --rate 5000 --duration 30
 //! ```
 //! It resolves the route through the name server, sends SEND_MESSAGE_V2 exactly as the Java
 //! client does (one request in flight per worker), prints progress every second, and ends with
@@ -15,6 +18,8 @@
 //! line (its own user + system clock ticks from `/proc/self/stat`), so a benchmark can put the
 //! generator's CPU per message beside the server's. `register`, `spread`, `clients` and
 //! `visible` measure scale and send→visible delay (see `scale.rs` and `benches/scale.sh`).
+//! `echo-server` is the null server a produce run is compared with (see `echo.rs`); `e2e`
+//! measures send → delivered-to-a-long-polling-consumer latency (see `e2e.rs`).
 
 // `serde_json::Value` indexing returns Null instead of panicking, and worker indices are taken
 // modulo the vector length, so indexing here cannot panic.
@@ -37,6 +42,8 @@ use rocketmq_rs::remoting::header::send::SendMessageRequestHeaderV2;
 use rocketmq_rs::remoting::{ExtFields, RemotingCommand};
 use tokio::sync::Mutex;
 
+mod e2e;
+mod echo;
 mod scale;
 
 #[derive(Debug, Parser)]
@@ -72,6 +79,12 @@ enum Cmd {
         /// Connections to the broker, shared by the workers.
         #[arg(long, default_value_t = 4)]
         connections: usize,
+        /// Send straight to this address (no route lookup; e.g. an `echo-server`).
+        #[arg(long)]
+        broker: Option<String>,
+        /// Queues to spread over with `--broker`.
+        #[arg(long, default_value_t = 8)]
+        queues: i32,
     },
     /// Drain every queue of a topic from its minimum offset.
     Consume {
@@ -179,6 +192,10 @@ enum Cmd {
         #[arg(long)]
         pull: bool,
     },
+    /// Null server: answers every request with a SEND_OK-shaped response and does nothing else.
+    EchoServer(echo::EchoArgs),
+    /// End-to-end latency: fixed-rate produce, long-polling consumer, receive − send time.
+    E2e(e2e::E2eArgs),
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -282,9 +299,12 @@ async fn produce(
     duration: u64,
     rate: u64,
     connections: usize,
+    direct: Option<(String, i32)>,
 ) -> Result<(), String> {
-    let ns = RemotingClient::new();
-    let (addr, queues) = route(&ns, &namesrv, &topic).await?;
+    let (addr, queues) = match direct {
+        Some(d) => d,
+        None => route(&RemotingClient::new(), &namesrv, &topic).await?,
+    };
     let clients: Vec<Arc<RemotingClient>> = (0..connections.max(1))
         .map(|_| Arc::new(RemotingClient::new()))
         .collect();
@@ -399,16 +419,30 @@ async fn produce(
     Ok(())
 }
 
+/// PULL_MESSAGE of up to 32 messages, subscription `*` sent along, no long polling.
 fn pull_request(group: &str, topic: &str, queue: i32, offset: i64) -> RemotingCommand {
+    pull_request_with(group, topic, queue, offset, 4, 0)
+}
+
+/// PULL_MESSAGE of up to 32 messages with `sys_flag` (`PullSysFlag` bits) and a broker-side
+/// suspend time (long polling when `sys_flag` has `FLAG_SUSPEND`, 0x2).
+fn pull_request_with(
+    group: &str,
+    topic: &str,
+    queue: i32,
+    offset: i64,
+    sys_flag: i32,
+    suspend_millis: u64,
+) -> RemotingCommand {
     let ext: ExtFields = [
         ("consumerGroup", group.to_owned()),
         ("topic", topic.to_owned()),
         ("queueId", queue.to_string()),
         ("queueOffset", offset.to_string()),
         ("maxMsgNums", "32".to_owned()),
-        ("sysFlag", "4".to_owned()),
+        ("sysFlag", sys_flag.to_string()),
         ("commitOffset", "0".to_owned()),
-        ("suspendTimeoutMillis", "0".to_owned()),
+        ("suspendTimeoutMillis", suspend_millis.to_string()),
         ("subscription", "*".to_owned()),
         ("subVersion", "0".to_owned()),
         ("expressionType", "TAG".to_owned()),
@@ -617,6 +651,8 @@ fn main() -> std::process::ExitCode {
                 duration,
                 rate,
                 connections,
+                broker,
+                queues,
             } => {
                 produce(
                     namesrv,
@@ -627,6 +663,7 @@ fn main() -> std::process::ExitCode {
                     duration,
                     rate,
                     connections,
+                    broker.map(|b| (b, queues.max(1))),
                 )
                 .await
             }
@@ -704,6 +741,8 @@ fn main() -> std::process::ExitCode {
                 )
                 .await
             }
+            Cmd::EchoServer(a) => echo::serve(a).await,
+            Cmd::E2e(a) => e2e::run(a).await,
         }
     });
     if let Some(t) = own_cpu_ticks() {

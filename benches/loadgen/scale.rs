@@ -329,7 +329,8 @@ pub(crate) async fn clients(
     Ok(())
 }
 
-fn max_offset_request(topic: &str, queue: i32) -> RemotingCommand {
+/// GET_MAX_OFFSET of one queue.
+pub(crate) fn max_offset_request(topic: &str, queue: i32) -> RemotingCommand {
     let ext: ExtFields = [("topic", topic.to_owned()), ("queueId", queue.to_string())]
         .into_iter()
         .collect();
