@@ -5,8 +5,24 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Each step prints the seconds elapsed since the start, so CI's time budget can be read per suite.
-step() { printf '\n=== [%5ds] %s ===\n' "$SECONDS" "$*"; }
+# Each step prints the seconds elapsed since the start, and a table of every step's seconds is
+# printed at the end (also when a step fails), so CI's time budget can be read per suite.
+STEP_NAMES=() STEP_STARTS=()
+step() {
+    STEP_NAMES+=("$*")
+    STEP_STARTS+=("$SECONDS")
+    printf '\n=== [%5ds] %s ===\n' "$SECONDS" "$*"
+}
+timing_table() {
+    local rc=$? i n=${#STEP_NAMES[@]} end
+    ((n > 0)) || return 0
+    printf '\n=== time per step (seconds; total %d s, exit status %d) ===\n' "$SECONDS" "$rc"
+    for ((i = 0; i < n; i++)); do
+        if ((i + 1 < n)); then end=${STEP_STARTS[i + 1]}; else end=$SECONDS; fi
+        printf '%6d  %s\n' "$((end - STEP_STARTS[i]))" "${STEP_NAMES[i]:0:110}"
+    done
+}
+trap timing_table EXIT
 
 step "no build outputs tracked"
 if tracked=$(git ls-files 2>/dev/null | grep -E '(^|/)target/|\.(jar|class)$'); then
