@@ -48,10 +48,12 @@ trap lib_cleanup EXIT
 alive() { [[ -n "${PID[$1]:-}" ]] && kill -0 "${PID[$1]}" 2>/dev/null; }
 port_free() { [[ -z "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]; }
 USED=" "
+# Ports come from PORT_LO .. PORT_LO+PORT_SPAN; run_lanes gives each lane its own part of the range.
+PORT_LO=61010 PORT_SPAN=3980
 pick_port() { # <offsets...>: P in 61000-64999 (above the ephemeral range) with P+offset free
     local t p o ok
     for ((t = 0; t < 300; t++)); do
-        p=$((61010 + RANDOM % 3980)); ok=1
+        p=$((PORT_LO + RANDOM % PORT_SPAN)); ok=1
         for o in "$@"; do
             if [[ "$USED" == *" $((p + o)) "* ]] || ! port_free $((p + o)); then ok=0; break; fi
         done
@@ -59,6 +61,38 @@ pick_port() { # <offsets...>: P in 61000-64999 (above the ephemeral range) with 
     done
     return 1
 }
+# run_lanes <command> <command>...: runs each command (a function call, as one string) in its own
+# lane at the same time: a subshell with its own ports, broker processes and counts; LANE is its
+# number (use it in the names of scratch files). Each lane's output is printed once all are done,
+# in order, and its passes and failures are added here. For scenarios that mostly wait (a Java
+# broker's periodic sync, a timer). Lanes that start brokers begin with own_namesrv: brokers of two
+# lanes on one name server would share auto-created topics (TBW102 routes to every broker).
+run_lanes() {
+    local n=$# i=0 c lo=$PORT_LO span=$((PORT_SPAN / $#)) pids=() p f cmds=("$@")
+    for c in "$@"; do
+        (
+            PID=()
+            trap 'for k in "${!PID[@]}"; do kill -KILL "${PID[$k]}" 2>/dev/null; done' EXIT
+            LANE=$i PORT_LO=$((lo + i * span)) PORT_SPAN=$span pass=0 fail=0
+            eval "$c"
+            echo "$pass $fail" >"$WORK/lane-$LANE.count"
+        ) >"$WORK/lane-$i.log" 2>&1 &
+        pids+=($!)
+        i=$((i + 1))
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    for ((i = 0; i < n; i++)); do
+        cat "$WORK/lane-$i.log"
+        if read -r p f 2>/dev/null <"$WORK/lane-$i.count"; then
+            pass=$((pass + p)); fail=$((fail + f))
+        else
+            report "lane-$i" FAIL "lane '${cmds[i]}' ended without its counts"
+        fi
+    done
+}
+# own_namesrv: a name server for this lane alone (NS, NSLOG); without one the lane ends (and
+# run_lanes reports it).
+own_namesrv() { start_namesrv || { log "lane $LANE: name server did not start"; exit 1; }; }
 wait_for() { # <seconds> <cmd...>
     local secs=$1 t; shift
     for ((t = 0; t < secs * 5; t++)); do "$@" && return 0; sleep 0.2; done
@@ -66,8 +100,12 @@ wait_for() { # <seconds> <cmd...>
 }
 
 # build_all: our binaries and the Java scenario programs; exits with a failed summary if either fails.
+# COMPAT_PREBUILT=1 (scripts/test.sh, after `cargo test --all-targets` built them) uses the binaries
+# in $BIN as they are.
 build_all() {
-    (cd "$ROOT" && cargo build --bins --quiet) || { echo "$TAG-compat: 0 passed, 1 failed"; exit 1; }
+    if [[ "${COMPAT_PREBUILT:-0}" != 1 ]]; then
+        (cd "$ROOT" && cargo build --bins --quiet) || { echo "$TAG-compat: 0 passed, 1 failed"; exit 1; }
+    fi
     bash "$ROOT/compat-tests/java/build.sh" >"$WORK/java-build.log" 2>&1 \
         || { tail -20 "$WORK/java-build.log"; echo "$TAG-compat: 0 passed, 1 failed"; exit 1; }
 }
@@ -76,15 +114,17 @@ JVM=(-Xms128m -Xmx512m -XX:MaxDirectMemorySize=512m -XX:+UseSerialGC -XX:ActiveP
     -XX:TieredStopAtLevel=1 -XX:-OmitStackTraceInFastThrow -Djava.net.preferIPv4Stack=true -Dfile.encoding=UTF-8)
 LOGCFG="$WORK/rmq.broker.logback.xml"
 
-# start_namesrv [conf-lines...]: our name server on a free port; sets NS (host:port).
+# start_namesrv [conf-lines...]: our name server on a free port; sets NS (host:port) and NSLOG (its
+# output: $WORK/namesrv.log, in a lane namesrv<LANE>.log).
 start_namesrv() {
     local port
     port="$(pick_port 0)" || return 1
     NS="127.0.0.1:$port"
-    { printf 'listenPort=%s\n' "$port"; printf '%s\n' "$@"; } >"$WORK/namesrv.conf"
-    "$BIN/mqnamesrv" -c "$WORK/namesrv.conf" >"$WORK/namesrv.log" 2>&1 &
+    NSLOG="$WORK/namesrv${LANE:-}.log"
+    { printf 'listenPort=%s\n' "$port"; printf '%s\n' "$@"; } >"$WORK/namesrv${LANE:-}.conf"
+    "$BIN/mqnamesrv" -c "$WORK/namesrv${LANE:-}.conf" >"$NSLOG" 2>&1 &
     PID[ns]=$!
-    wait_for 30 grep -q "boot success" "$WORK/namesrv.log" || { cat "$WORK/namesrv.log"; return 1; }
+    wait_for 30 grep -q "boot success" "$NSLOG" || { cat "$NSLOG"; return 1; }
     log "name server (ours) on $NS"
 }
 
@@ -109,7 +149,9 @@ start_broker() {
     if [[ "$kind" == rust ]]; then
         "$BIN/mqbroker" -c "$WORK/$name.conf" >>"$out" 2>&1 &
     else
-        [[ -s "$LOGCFG" ]] || unzip -p "$JAVA_OUT/lib/server/rocketmq-broker-5.3.3.jar" rmq.broker.logback.xml >"$LOGCFG" 2>/dev/null || true
+        # Written aside and renamed: brokers of several lanes may start at once.
+        [[ -s "$LOGCFG" ]] || { unzip -p "$JAVA_OUT/lib/server/rocketmq-broker-5.3.3.jar" rmq.broker.logback.xml \
+            >"$LOGCFG.$BASHPID" 2>/dev/null && mv -f "$LOGCFG.$BASHPID" "$LOGCFG"; } || true
         ROCKETMQ_HOME="$WORK/$name/home" java "${JVM[@]}" -Duser.home="$WORK/$name/home" \
             -Drmq.logback.configurationFile="$LOGCFG" -cp "$SERVER_CP" \
             org.apache.rocketmq.broker.BrokerStartup -c "$WORK/$name.conf" >>"$out" 2>&1 &

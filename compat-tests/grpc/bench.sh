@@ -24,7 +24,7 @@ GRPC_CP="$JAVA_OUT/classes/grpc:$JAVA_OUT/lib/grpc-client-java/*"
 SECS="${BENCH_SECONDS:-20}" INFLIGHT="${BENCH_IN_FLIGHT:-64}" BODY="${BENCH_BODY:-1024}"
 CONSUMERS="${BENCH_CONSUMERS:-4}" BATCH="${BENCH_BATCH:-32}"
 
-build_all
+COMPAT_JAVA_PROXY=1 build_all # lib/proxy: the Java broker + proxy
 start_namesrv || { echo "grpc-bench-compat: 0 passed, 1 failed"; exit 1; }
 
 # cpu_ticks <pid>: user + system CPU of a process so far, in clock ticks.

@@ -12,7 +12,10 @@
 #   classes/admin/     AdminProbe compiled against the tools classpath
 #   lib/grpc-client-java/, classes/grpc/   rocketmq-client-java 5.0.8 (the gRPC SDK) and the
 #                      programs of src/grpc/, compiled against it alone
-#   lib/proxy/         rocketmq-proxy 5.3.3 (+ its broker), for the gRPC side-by-side bench
+#   lib/broker-4.9.7/  rocketmq-broker + acl + tools 4.9.7 (the last Java broker with ACL 1.0;
+#                      pom in compat-tests/acl/broker-4.9.7/), for compat-tests/acl/run.sh
+#   lib/proxy/         rocketmq-proxy 5.3.3 (+ its broker), for the gRPC side-by-side bench: fetched
+#                      only with COMPAT_JAVA_PROXY=1 (compat-tests/grpc/bench.sh sets it), not in CI
 #
 # Jars are cached in the local Maven repository (~/.m2); stamp files skip the work when the poms
 # and sources did not change. Set COMPAT_JAVA_REBUILD=1 to force.
@@ -31,19 +34,23 @@ done
 hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 force="${COMPAT_JAVA_REBUILD:-0}"
 
+pom_of() { if [[ "$1" == broker-4.9.7 ]]; then echo "$here/../acl/broker-4.9.7/pom.xml"; else echo "$here/deps/$1/pom.xml"; fi; }
+parts=(server client-5.3.3 client-4.9.8 client-5.5.0 tools-5.5.0 grpc-client-java broker-4.9.7)
+[[ "${COMPAT_JAVA_PROXY:-0}" == 1 ]] && parts+=(proxy)
+
 t0=$SECONDS
 fetched=0
-for d in server client-5.3.3 client-4.9.8 client-5.5.0 tools-5.5.0 grpc-client-java proxy; do
-    want="$(hash_of "$here/deps/$d/pom.xml")"
+for d in "${parts[@]}"; do
+    want="$(hash_of "$(pom_of "$d")")"
     if [[ "$force" != 1 && -f "$out/lib/$d/.stamp" && "$(cat "$out/lib/$d/.stamp")" == "$want" ]]; then
         continue
     fi
     echo "build.sh: fetching $d classpath"
-    fetched=1
+    [[ "$d" == broker-4.9.7 || "$d" == proxy ]] || fetched=1 # no scenario class is compiled against those
     rm -rf "$out/lib/$d"
     mkdir -p "$out/lib/$d"
     # Bounded: a stalled download must not hang CI forever.
-    if ! timeout 900 mvn -B -Dstyle.color=never -f "$here/deps/$d/pom.xml" \
+    if ! timeout 900 mvn -B -Dstyle.color=never -f "$(pom_of "$d")" \
         -Dmaven.wagon.http.retryHandler.count=3 \
         dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$out/lib/$d" \
         >"$out/mvn-$d.log" 2>&1; then
@@ -54,7 +61,10 @@ for d in server client-5.3.3 client-4.9.8 client-5.5.0 tools-5.5.0 grpc-client-j
     echo "$want" >"$out/lib/$d/.stamp"
 done
 
-want="$( (cat "$here"/src/client/*.java "$here"/src/client5/*.java "$here"/src/admin/*.java "$here"/src/grpc/*.java "$out"/lib/*/.stamp; javac -version 2>&1) | sha256sum | cut -d' ' -f1)"
+# The classes depend on the classpaths they are compiled against, not on broker-4.9.7 or proxy.
+want="$( (cat "$here"/src/client/*.java "$here"/src/client5/*.java "$here"/src/admin/*.java "$here"/src/grpc/*.java \
+    "$out"/lib/{server,client-5.3.3,client-4.9.8,client-5.5.0,tools-5.5.0,grpc-client-java}/.stamp; javac -version 2>&1) \
+    | sha256sum | cut -d' ' -f1)"
 if [[ "$force" != 1 && $fetched == 0 && -f "$out/classes/.stamp" && "$(cat "$out/classes/.stamp")" == "$want" ]]; then
     echo "build.sh: Java artifacts up to date in $out"
     exit 0

@@ -23,9 +23,9 @@ source "$ROOT/compat-tests/lib.sh"
 
 build_all
 start_namesrv || { echo "restart-compat: 0 passed, 1 failed"; exit 1; }
-CONF=(brokerClusterName=RestartC brokerName=restart-b transactionCheckInterval=2000 transactionTimeOut=1000
+# One broker per client version (RB, with CONF), each in its own lane: see the end.
+CONF=(brokerClusterName=RestartC transactionCheckInterval=2000 transactionTimeOut=1000
     enablePropertyFilter=true "messageDelayLevel=1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s")
-start_broker rb rust "${CONF[@]}" || { echo "restart-compat: 0 passed, 1 failed"; exit 1; }
 
 # kill9_mid <id> <classpath> <mode> <topic> <group> <n>: runs the program, kills the broker when
 # the program is ready, restarts it, lets the program finish.
@@ -41,9 +41,9 @@ kill9_mid() {
         report "$id" FAIL "the program never got ready" "$WORK/$id.out"
         return
     fi
-    stop_broker rb KILL
+    stop_broker "$RB" KILL
     log "$id: broker killed (kill -9)"
-    start_broker rb rust "${CONF[@]}" || { report "$id" FAIL "broker did not restart" "$WORK/rb.out"; touch "$sig/restarted"; wait $jp; return; }
+    start_broker "$RB" rust "${CONF[@]}" || { report "$id" FAIL "broker did not restart" "$WORK/$RB.out"; touch "$sig/restarted"; wait $jp; return; }
     touch "$sig/restarted"
     wait $jp
     local verdict
@@ -51,16 +51,22 @@ kill9_mid() {
     if [[ "$verdict" == "RESULT PASS"* ]]; then
         report "$id" PASS "${verdict#RESULT PASS }"
     else
-        report "$id" FAIL "${verdict:-no RESULT line}" "$WORK/$id.out" "$WORK/rb.out"
+        report "$id" FAIL "${verdict:-no RESULT line}" "$WORK/$id.out" "$WORK/$RB.out"
     fi
 }
 
-for ver in 5.3.3 4.9.8; do
-    cp="$CLIENT_CP"
+# version_lane <client version>: its own broker (name restart-b<v>), killed and restarted by each
+# scenario of that client; the two versions run side by side, each with its own name server.
+version_lane() {
+    local ver="$1" cp="$CLIENT_CP" v="${1//./}"
     [[ $ver == 4.9.8 ]] && cp="$CLIENT4_CP"
-    v="${ver//./}"
+    RB="rb$v"
+    CONF+=("brokerName=restart-b$v")
+    start_broker "$RB" rust "${CONF[@]}" || { report "$ver.broker-start" FAIL "broker did not start" "$WORK/$RB.out"; return; }
     wanted "$ver.transaction" && kill9_mid "$ver.transaction-kill9" "$cp" tx "RestartTx$v" "restart_tx_$v" 5
     wanted "$ver.retry" && kill9_mid "$ver.retry-kill9" "$cp" retry "RestartRetry$v" "restart_retry_$v" 5
     wanted "$ver.sql92" && kill9_mid "$ver.sql92-kill9" "$cp" sql "RestartSql$v" "restart_sql_$v" 300
-done
+    stop_broker "$RB"
+}
+run_lanes "own_namesrv; version_lane 5.3.3" "own_namesrv; version_lane 4.9.8"
 finish
