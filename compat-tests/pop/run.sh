@@ -73,8 +73,8 @@ stop_consumer() { touch "$WORK/stop-$1"; wait "${PID[c_$1]}" 2>/dev/null; unset 
 # missing <ackFile> <gotFiles...>: how many acked keys were never delivered.
 missing() {
     local acks="$1"; shift
-    cat "$@" 2>/dev/null | cut -d' ' -f1 | sort -u >"$WORK/seen${LANE:-}.txt"
-    sort -u "$acks" | comm -23 - "$WORK/seen${LANE:-}.txt" | wc -l
+    cat "$@" 2>/dev/null | cut -d' ' -f1 | sort -u >"$WORK/seen.txt"
+    sort -u "$acks" | comm -23 - "$WORK/seen.txt" | wc -l
 }
 dups() { cat "$@" 2>/dev/null | cut -d' ' -f1 | sort | uniq -d | wc -l; }
 # wait_all <seconds> <ackFile> <gotFiles...>: until every acked key was delivered.
@@ -84,16 +84,16 @@ wait_all() {
     return 1
 }
 
-set_consume_mode() {
+if wanted pop.set-consume-mode; then
     if make_topic PopT1 PopG1 && tr -d ' \t\n' <"$(store_of b1)/config/messageRequestMode.json" \
         | grep -q '"PopT1":{"PopG1":{"consumerGroup":"PopG1","mode":"POP","popShareQueueNum":8'; then
         report pop.set-consume-mode PASS "$(grep -m1 success "$WORK/mode-PopT1.out")"
     else
         report pop.set-consume-mode FAIL "setConsumeMode or messageRequestMode.json" "$WORK/mode-PopT1.out"
     fi
-}
+fi
 
-push_10k_once() {
+if wanted pop.push.10k-once; then
     make_topic PopT1 PopG1 >/dev/null 2>&1
     consumer a PopT1 PopG1 0
     consumer b PopT1 PopG1 0
@@ -111,9 +111,9 @@ push_10k_once() {
         report pop.push.10k-once FAIL "acked=$acked missing=$m duplicates=$d A=$na B=$nb" \
             "$WORK/consumer-a.out" "$WORK/b1.out"
     fi
-}
+fi
 
-push_reconsume_later() {
+if wanted pop.push.reconsume-later; then
     make_topic PopT2 PopG2 >/dev/null 2>&1
     produce PopT2 200
     consumer l PopT2 PopG2 10
@@ -136,9 +136,9 @@ push_reconsume_later() {
         report pop.push.reconsume-later FAIL "twice=$twice more=$more retried=$retried wrong=$wrong" \
             "$WORK/consumer-l.out"
     fi
-}
+fi
 
-raw_ack_change_revive() {
+if wanted pop.raw.ack-change-revive; then
     mqadmin "$WORK/mk-PopT3.out" updateTopic -c DefaultCluster -t PopT3 -r 4 -w 4
     produce PopT3 20
     jrun "$WORK/raw.out" PopScenarios raw "$NS" "$ADDR" pop-b1 PopT3 PopG3 20
@@ -148,9 +148,9 @@ raw_ack_change_revive() {
     else
         report pop.raw.ack-change-revive FAIL "${line:-no RESULT}" "$WORK/raw.out"
     fi
-}
+fi
 
-raw_orderly() {
+if wanted pop.raw.orderly; then
     mqadmin "$WORK/mk-PopT6.out" updateTopic -c DefaultCluster -t PopT6 -r 1 -w 1
     produce PopT6 10
     jrun "$WORK/order.out" PopScenarios order "$NS" "$ADDR" pop-b1 PopT6 PopG6 10
@@ -160,9 +160,9 @@ raw_orderly() {
     else
         report pop.raw.orderly FAIL "${line:-no RESULT}" "$WORK/order.out"
     fi
-}
+fi
 
-consumer_kill9() {
+if wanted pop.consumer-kill9; then
     make_topic PopT5 PopG5 >/dev/null 2>&1
     produce PopT5 2000
     consumer k PopT5 PopG5 0 8000 40 # slow: popped messages wait un-acked in the client
@@ -181,9 +181,9 @@ consumer_kill9() {
     else
         report pop.consumer-kill9 FAIL "missing=$m revived=$back duplicates=$d" "$WORK/consumer-r.out"
     fi
-}
+fi
 
-broker_kill9() {
+if wanted pop.broker-kill9; then
     make_topic PopT4 PopG4 >/dev/null 2>&1
     consumer x PopT4 PopG4 0
     jrun "$WORK/produce-PopT4.out" HaScenarios produce "$NS" PopT4 6000 "$WORK/acks-PopT4.txt" "$WORK/stop-produce" &
@@ -204,22 +204,6 @@ broker_kill9() {
     else
         report pop.broker-kill9 FAIL "acked=$acked missing=$m duplicates=$d" "$WORK/consumer-x.out" "$WORK/b1.out"
     fi
-}
-
-wanted pop.set-consume-mode && set_consume_mode
-# The scenarios that mostly wait (revive after 4-20 s invisible times, orderly blocking) run beside
-# the 10,000-message one: other topics and groups on the same broker.
-lanes=()
-wanted pop.push.10k-once && lanes+=("push_10k_once")
-lane=""
-for s in pop.push.reconsume-later:push_reconsume_later pop.raw.ack-change-revive:raw_ack_change_revive \
-    pop.raw.orderly:raw_orderly; do
-    wanted "${s%%:*}" && lane+="${s#*:}; "
-done
-[[ -n "$lane" ]] && lanes+=("$lane")
-((${#lanes[@]} == 0)) || run_lanes "${lanes[@]}"
-wanted pop.consumer-kill9 && consumer_kill9
-# Last: kills the broker.
-wanted pop.broker-kill9 && broker_kill9
+fi
 
 finish
