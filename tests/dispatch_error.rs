@@ -4,7 +4,12 @@
 //! see. Once the queue can be written the record is dispatched, nothing is lost, and sends are
 //! taken again.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
 
 mod common;
 

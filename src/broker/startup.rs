@@ -124,10 +124,7 @@ pub async fn run(
             broker.config_i64("serverInboundBudgetBytes"),
         )),
         // The main and VIP listeners share the process's descriptors.
-        max_connections: crate::net::connection_cap(
-            broker.config_i64("serverMaxConnections"),
-            2,
-        ),
+        max_connections: crate::net::connection_cap(broker.config_i64("serverMaxConnections"), 2),
         ..ServerConfig::default()
     };
     let (stop_tx, stop_rx) = watch::channel(false);

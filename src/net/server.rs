@@ -22,8 +22,7 @@ use super::budget::InboundBudget;
 use super::connection::{self, ConnectionHandle, ConnectionOptions};
 use crate::limits::{
     DEFAULT_INBOUND_BUDGET_BYTES, DEFAULT_SERVER_MAX_CONNECTIONS, FRAME_READ_TIMEOUT,
-    OPEN_FILE_RESERVE, SERVER_CHANNEL_MAX_IDLE_SECS, SERVER_MIN_CONNECTIONS,
-    SHUTDOWN_GRACE_MILLIS,
+    OPEN_FILE_RESERVE, SERVER_CHANNEL_MAX_IDLE_SECS, SERVER_MIN_CONNECTIONS, SHUTDOWN_GRACE_MILLIS,
 };
 
 /// Server knobs; defaults follow Java's `NettyServerConfig`.
@@ -64,8 +63,8 @@ pub fn connection_cap(configured: i64, listeners: usize) -> usize {
         .filter(|v| *v > 0)
         .unwrap_or(DEFAULT_SERVER_MAX_CONNECTIONS);
     // Asking for 0 raises nothing and returns the soft limit in force (0 when unknown).
-    let open_files = usize::try_from(crate::store::mapped_file::raise_open_file_limit(0))
-        .unwrap_or(usize::MAX);
+    let open_files =
+        usize::try_from(crate::store::mapped_file::raise_open_file_limit(0)).unwrap_or(usize::MAX);
     if open_files == 0 {
         return wanted;
     }

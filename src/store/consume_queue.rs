@@ -300,7 +300,11 @@ mod tests {
             q.put(u64::try_from(n).unwrap(), unit(n)).unwrap();
         }
         assert_eq!(q.files.files().len(), 3);
-        assert_eq!(descriptors_under(&root), 0, "a queue file kept its descriptor");
+        assert_eq!(
+            descriptors_under(&root),
+            0,
+            "a queue file kept its descriptor"
+        );
         q.flush().unwrap();
         for f in q.files.files() {
             f.sync_all().unwrap();

@@ -67,7 +67,9 @@ pub enum StoreError {
     DiskFull(String),
     /// The dispatcher could not write a ConsumeQueue unit (Java's `WRITE_LOGICS_QUEUE_ERROR_BIT`):
     /// appends are refused with SERVICE_NOT_AVAILABLE until dispatch succeeds again.
-    #[error("message store is not writeable, so putMessage is forbidden: consume queue can not write")]
+    #[error(
+        "message store is not writeable, so putMessage is forbidden: consume queue can not write"
+    )]
     LogicsQueueError,
     /// More LMQ ConsumeQueues than `maxLmqConsumeQueueNum` exist (`LMQ_CONSUME_QUEUE_NUM_EXCEEDED`).
     #[error("lmq consumeQueue num {0} exceeds maxLmqConsumeQueueNum")]
