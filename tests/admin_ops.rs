@@ -501,12 +501,7 @@ async fn requests_waiting_past_their_queue_limit_are_dropped() {
     const BURST: i32 = 500;
     let b = TestBroker::start(&[("waitTimeMillsInPullQueue", "1")]).await;
     let c = RemotingClient::new();
-    assert_eq!(
-        common::send(&c, &b.addr, "FastFail", 0, "m0", "")
-            .await
-            .code,
-        0
-    );
+    assert_eq!(send(&c, &b.addr, "FastFail", 0, "m0", "").await.code, 0);
     let header = [
         ("consumerGroup", "cg"),
         ("topic", "FastFail"),

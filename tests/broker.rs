@@ -208,12 +208,7 @@ async fn offsets_and_unknown_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_metrics_with_rocketmq_names() {
-    let port = common::free_port();
-    let b = TestBroker::start(&[
-        ("metricsExporterType", "PROM"),
-        ("metricsPromExporterPort", port.as_str()),
-    ])
-    .await;
+    let (b, port) = TestBroker::start_with_prom().await;
     let c = RemotingClient::new();
     assert_eq!(send(&c, &b.addr, "TopicM", 0, "x", "").await.code, 0);
     assert_eq!(send(&c, &b.addr, "TopicM", 0, "y", "").await.code, 0);
@@ -358,12 +353,7 @@ async fn end_tx(
 /// Prepared messages stay invisible until END_TRANSACTION commits them; a rollback drops them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactional_commit_and_rollback() {
-    let port = common::free_port();
-    let b = TestBroker::start(&[
-        ("metricsExporterType", "PROM"),
-        ("metricsPromExporterPort", port.as_str()),
-    ])
-    .await;
+    let (b, port) = TestBroker::start_with_prom().await;
     let c = RemotingClient::new();
     let props = "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}";
     let committed = send(&c, &b.addr, "TopicTx", 0, "commit-me", props).await;

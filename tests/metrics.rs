@@ -64,12 +64,7 @@ async fn create_topic(c: &RemotingClient, addr: &str, topic: &str) {
 /// pulled offsets. Creating the topic and group lands in Java's create-time histograms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumer_lag_latency_and_create_time() {
-    let port = common::free_port();
-    let b = TestBroker::start(&[
-        ("metricsExporterType", "PROM"),
-        ("metricsPromExporterPort", port.as_str()),
-    ])
-    .await;
+    let (b, port) = TestBroker::start_with_prom().await;
     let c = RemotingClient::new();
     create_topic(&c, &b.addr, "LagT").await;
     let g = request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, &[])
@@ -143,12 +138,7 @@ async fn consumer_lag_latency_and_create_time() {
 /// reserve time is the oldest message's age; a pending timer message is counted per topic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_and_timer_gauges() {
-    let port = common::free_port();
-    let b = TestBroker::start(&[
-        ("metricsExporterType", "PROM"),
-        ("metricsPromExporterPort", port.as_str()),
-    ])
-    .await;
+    let (b, port) = TestBroker::start_with_prom().await;
     let c = RemotingClient::new();
     assert_eq!(send(&c, &b.addr, "StoreT", 0, "first", "").await.code, 0);
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -389,12 +389,7 @@ async fn pop_is_held_until_a_message_arrives() {
 /// PopMessageProcessor counts popped messages under the requested topic with `is_retry`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn popped_messages_are_counted_in_prometheus_metrics() {
-    let port = common::free_port();
-    let b = TestBroker::start(&[
-        ("metricsExporterType", "PROM"),
-        ("metricsPromExporterPort", port.as_str()),
-    ])
-    .await;
+    let (b, port) = TestBroker::start_with_prom().await;
     let c = RemotingClient::new();
     for body in ["a", "b", "c"] {
         assert_eq!(send(&c, &b.addr, "PopM", 0, body, "").await.code, 0);

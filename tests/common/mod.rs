@@ -194,6 +194,19 @@ impl TestBroker {
         Self::start_with_store(None, extra).await
     }
 
+    /// A broker exporting Prometheus metrics (`metricsExporterType=PROM`) on a free port, which
+    /// is returned beside it for `scrape_metrics`.
+    #[allow(dead_code)]
+    pub async fn start_with_prom() -> (Self, String) {
+        let port = free_port();
+        let b = Self::start(&[
+            ("metricsExporterType", "PROM"),
+            ("metricsPromExporterPort", port.as_str()),
+        ])
+        .await;
+        (b, port)
+    }
+
     /// Starts a broker expected to refuse its settings: the start error.
     #[allow(dead_code)]
     pub async fn start_error(extra: &[(&str, &str)]) -> String {
