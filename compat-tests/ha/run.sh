@@ -10,6 +10,12 @@
 #   ours.sync.offsets-back     master back: the same group consumes nothing again (offsets carried over)
 #   ours.sync.kill9            10 cycles of kill -9 of the master under load: every SEND_OK message
 #                              is on the slave, and the CommitLogs are identical at the end
+#   ours.enospc.kill9          as ours.sync.kill9, with both stores on a small loop-mounted ext4 that a
+#                              filler process keeps filling to 100 % and freeing again: every SEND_OK
+#                              message is on the slave and the master (FINDINGS 25). The brokers run
+#                              with cleanFileForciblyEnable=false: by default (as in Java) retention
+#                              deletes the oldest files, acknowledged or not, above 85 % used. Needs
+#                              root and a loop device, otherwise reported as SKIP (not counted)
 #   ours.bogus-peer            a fake slave reporting offsets beyond the master's end gets no send
 #                              acknowledged (apache/rocketmq#3015)
 #   mixed.<master>-<slave>.<mode>   java-rust and rust-java pairs, SYNC and ASYNC: CommitLogs
@@ -262,7 +268,85 @@ mixed() {
     stop_broker "$s"
 }
 
+# ------------------------------------------- kill -9 of the master while the disk is full
+FULLFS=
+ha_cleanup() {
+    [[ -n "$FULLFS" ]] && { pkill -f "fill-disk $FULLFS" 2>/dev/null; umount -l "$FULLFS" 2>/dev/null; }
+    lib_cleanup
+}
+trap ha_cleanup EXIT
+# fill_disk <dir>: takes every free block of <dir>'s file system for 6-12 s, frees it for 3-6 s,
+# until killed ("fill-disk <dir>" is in its command line for the cleanup).
+fill_disk() {
+    bash -c 'd="$1"; while :; do
+        free=$(df -B1 --output=avail "$d" | tail -1)
+        fallocate -l "$free" "$d/filler" 2>/dev/null || dd if=/dev/zero of="$d/filler" bs=1M 2>/dev/null
+        sleep $((6 + RANDOM % 7)); rm -f "$d/filler"; sleep $((3 + RANDOM % 4))
+    done' "fill-disk $1" "$1" &
+}
+enospc_pair() {
+    local m=fm s=fs kt=HaFull img="$WORK/fullfs.img" fsdir="$WORK/fullfs"
+    mkdir -p "$fsdir"
+    if ! { truncate -s 192M "$img" && mkfs.ext4 -q -F "$img" && mount -o loop "$img" "$fsdir"; } >"$WORK/mount.err" 2>&1; then
+        printf '%-34s SKIP %s\n' ours.enospc.kill9 "no loop-mounted file system here: $(head -1 "$WORK/mount.err")"
+        return 0
+    fi
+    FULLFS="$fsdir"
+    mkdir -p "$fsdir/$m" "$fsdir/$s"
+    ln -sfn "$fsdir/$m" "$WORK/$m"
+    ln -sfn "$fsdir/$s" "$WORK/$s"
+    local conf=(brokerClusterName=HaFull brokerName=ha-full mappedFileSizeConsumeQueue=60000 maxHashSlotNum=5000 maxIndexNum=20000 cleanFileForciblyEnable=false)
+    start_broker $m rust "${conf[@]}" brokerId=0 brokerRole=SYNC_MASTER || return 1
+    start_broker $s rust "${conf[@]}" brokerId=1 brokerRole=SLAVE || return 1
+    until_acked "$kt" >/dev/null || { report ours.enospc.kill9 FAIL "no slave ever acknowledged" "$WORK/probe.out" "$WORK/$s.out"; return 1; }
+    : >"$WORK/full.acks"
+    rm -f "$WORK/full.stop"
+    java_client "$WORK/full-produce.out" produce "$NS" "$kt" 100000000 "$WORK/full.acks" "$WORK/full.stop" &
+    local prod=$! i restarts=0 failed=0 filler
+    fill_disk "$fsdir"
+    filler=$!
+    for ((i = 1; i <= CYCLES; i++)); do
+        sleep $((2 + RANDOM % 3))
+        stop_broker $m KILL
+        sleep 1
+        # With the disk full the master may fail to start; the next cycle tries again.
+        if start_broker $m rust "${conf[@]}" brokerId=0 brokerRole=SYNC_MASTER >/dev/null; then
+            restarts=$((restarts + 1))
+        else
+            failed=$((failed + 1))
+        fi
+        log "cycle $i: $(wc -l <"$WORK/full.acks") acknowledged, disk $(df --output=pcent "$fsdir" | tail -1 | tr -d ' ') used"
+    done
+    kill "$filler" 2>/dev/null; wait "$filler" 2>/dev/null; pkill -f "fill-disk $fsdir" 2>/dev/null
+    rm -f "$fsdir/filler"
+    alive $m || start_broker $m rust "${conf[@]}" brokerId=0 brokerRole=SYNC_MASTER >/dev/null
+    sleep 3
+    touch "$WORK/full.stop"
+    wait "$prod"
+    local acked; acked=$(wc -l <"$WORK/full.acks")
+    identical "$(store_of $m)" "$(store_of $s)" 60
+    local same=$?
+    stop_broker $s
+    stop_broker $m
+    sort -u "$WORK/full.acks" >"$WORK/full.acked-keys"
+    store_keys "$(store_of $s)" "$kt" | sort -u >"$WORK/full.slave-keys"
+    store_keys "$(store_of $m)" "$kt" | sort -u >"$WORK/full.master-keys"
+    local miss_s miss_m full_logs
+    miss_s=$(comm -23 "$WORK/full.acked-keys" "$WORK/full.slave-keys" | wc -l)
+    miss_m=$(comm -23 "$WORK/full.acked-keys" "$WORK/full.master-keys" | wc -l)
+    full_logs=$(cat "$WORK/$m.out" "$WORK/$s.out" | grep -c -i "no space\|disk full\|ENOSPC")
+    local detail="$CYCLES kill -9 cycles ($failed restarts refused by the full disk): $acked SEND_OK, missing on slave $miss_s, on master $miss_m; CommitLogs $([[ $same == 0 ]] && echo identical || echo "differ ($(head -1 "$WORK/diff.txt"))"); $full_logs disk-full log lines"
+    if [[ $acked -gt 0 && $miss_s == 0 && $miss_m == 0 && $same == 0 ]]; then
+        report ours.enospc.kill9 PASS "$detail"
+    else
+        comm -23 "$WORK/full.acked-keys" "$WORK/full.slave-keys" | head -5 >"$WORK/full.missing"
+        report ours.enospc.kill9 FAIL "$detail" "$WORK/full.missing" "$WORK/full-produce.out" "$WORK/$m.out" "$WORK/$s.out"
+    fi
+    umount -l "$fsdir" 2>/dev/null && FULLFS=
+}
+
 wanted ours && ours_pair
+wanted ours.enospc && enospc_pair
 wanted bogus && bogus_peer
 for pair in "java rust" "rust java"; do
     for mode in SYNC ASYNC; do
