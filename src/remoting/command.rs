@@ -54,6 +54,37 @@ impl SerializeType {
     }
 }
 
+/// The decimal text of 0..=31 (queue ids, flags, counts): header values kept as constants.
+const SMALL_INTS: [&str; 32] = [
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+    "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31",
+];
+
+/// The constant text of `n` when it is in 0..=31 (what `n.to_string()` would allocate).
+#[must_use]
+pub fn small_int_text(n: i64) -> Option<&'static str> {
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| SMALL_INTS.get(i).copied())
+}
+
+/// A constant equal to `v` when `v` is one of the values every send header repeats (a small
+/// number written without leading zeros, `true`/`false`, the default topic `TBW102`); a
+/// decoder stores that instead of allocating a copy. Same text, so nothing on the wire changes.
+#[must_use]
+pub fn common_text(v: &str) -> Option<&'static str> {
+    match v.as_bytes() {
+        [d @ b'0'..=b'9'] => SMALL_INTS.get(usize::from(d - b'0')).copied(),
+        [t @ b'1'..=b'3', u @ b'0'..=b'9'] => SMALL_INTS
+            .get(usize::from(t - b'0') * 10 + usize::from(u - b'0'))
+            .copied(),
+        b"false" => Some("false"),
+        b"true" => Some("true"),
+        b"TBW102" => Some("TBW102"),
+        _ => None,
+    }
+}
+
 /// `extFields`: the custom header as string pairs, in the order they arrived (Java uses a
 /// `HashMap`; keeping arrival order lets a decoded frame re-encode byte for byte).
 ///
@@ -276,6 +307,23 @@ mod tests {
         assert_eq!(pairs, vec![("b", "3"), ("a", "2")]);
         assert_eq!(e.remove("b").as_deref(), Some("3"));
         assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn common_text_is_the_same_text() {
+        for n in 0..=31_i64 {
+            assert_eq!(small_int_text(n), Some(n.to_string().as_str()));
+            assert_eq!(common_text(&n.to_string()), Some(n.to_string().as_str()));
+        }
+        assert_eq!(small_int_text(32), None);
+        assert_eq!(small_int_text(-1), None);
+        for v in ["false", "true", "TBW102"] {
+            assert_eq!(common_text(v), Some(v));
+        }
+        // Not the same text as the number: must be copied as it came.
+        for v in ["01", "00", "32", "39", "-1", "", "False", "100"] {
+            assert_eq!(common_text(v), None, "{v}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::command::{ExtFields, RemotingCommand, SerializeType};
+use super::command::{ExtFields, RemotingCommand, SerializeType, common_text, small_int_text};
 use super::language::LanguageCode;
 use crate::limits::EXT_FIELDS_MAX_KEYS;
 
@@ -14,6 +14,9 @@ const EXT_FIELDS_USUAL_KEYS: usize = 16;
 
 struct Scanner<'a> {
     s: &'a [u8],
+    /// `s` as text: the header is checked for UTF-8 once, and every string in it is a slice
+    /// of this between ASCII quotes (always char boundaries), so no run is validated again.
+    text: &'a str,
     pos: usize,
     /// `extFields` keys seen, stored or not (only the first [`EXT_FIELDS_MAX_KEYS`] are stored).
     ext_keys: usize,
@@ -52,18 +55,17 @@ impl<'a> Scanner<'a> {
         self.eat(b'"')?;
         let start = self.pos;
         let s: &'a [u8] = self.s;
+        let text: &'a str = self.text;
         // Fast path: no escapes, nothing copied; the closing quote found by a word-wise search
         // (properties values run to hundreds of bytes).
         let stop = start + memchr::memchr2(b'"', b'\\', s.get(start..)?)?;
         self.pos = stop;
         if s.get(stop) == Some(&b'"') {
-            let out = std::str::from_utf8(s.get(start..stop)?).ok()?;
+            let out = text.get(start..stop)?;
             self.pos += 1;
             return Some(Cow::Borrowed(out));
         }
-        let mut out = std::str::from_utf8(self.s.get(start..self.pos)?)
-            .ok()?
-            .to_owned();
+        let mut out = text.get(start..self.pos)?.to_owned();
         loop {
             let b = *self.s.get(self.pos)?;
             self.pos += 1;
@@ -82,8 +84,7 @@ impl<'a> Scanner<'a> {
                         b'r' => out.push('\r'),
                         b't' => out.push('\t'),
                         b'u' => {
-                            let hex =
-                                std::str::from_utf8(self.s.get(self.pos..self.pos + 4)?).ok()?;
+                            let hex = text.get(self.pos..self.pos + 4)?;
                             self.pos += 4;
                             let unit = u32::from_str_radix(hex, 16).ok()?;
                             // Surrogate pairs go to the general parser.
@@ -102,7 +103,7 @@ impl<'a> Scanner<'a> {
                     {
                         self.pos += 1;
                     }
-                    out.push_str(std::str::from_utf8(self.s.get(run_start..self.pos)?).ok()?);
+                    out.push_str(text.get(run_start..self.pos)?);
                 }
             }
         }
@@ -127,11 +128,7 @@ impl<'a> Scanner<'a> {
                 {
                     return None;
                 }
-                std::str::from_utf8(self.s.get(start..self.pos)?)
-                    .ok()?
-                    .parse()
-                    .ok()
-                    .map(Val::Int)
+                self.text.get(start..self.pos)?.parse().ok().map(Val::Int)
             }
             _ => None,
         }
@@ -160,10 +157,16 @@ impl<'a> Scanner<'a> {
             if self.ext_keys > EXT_FIELDS_MAX_KEYS {
                 // Keep scanning (linear) to learn the request's opaque, storing nothing more.
             } else {
-                let value = match v {
-                    Val::Str(v) => Some(v.into_owned()),
-                    Val::Int(i) => Some(i.to_string()),
-                    Val::Bool(b) => Some(b.to_string()),
+                let value: Option<Cow<'static, str>> = match v {
+                    // Values every send repeats ("0", "false", the default topic) are kept
+                    // as constants: no allocation here, none freed when the header is taken.
+                    Val::Str(v) => Some(
+                        common_text(&v).map_or_else(|| Cow::Owned(v.into_owned()), Cow::Borrowed),
+                    ),
+                    Val::Int(i) => Some(
+                        small_int_text(i).map_or_else(|| Cow::Owned(i.to_string()), Cow::Borrowed),
+                    ),
+                    Val::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
                     Val::Null => None,
                 };
                 if let Some(value) = value {
@@ -210,8 +213,11 @@ fn int(v: Val<'_>) -> Option<i32> {
 /// command it returns how many `extFields` keys the header had; only the first
 /// [`EXT_FIELDS_MAX_KEYS`] are kept, and the caller rejects a header with more.
 pub(crate) fn decode(header: &[u8]) -> Option<(RemotingCommand, usize)> {
+    // Invalid UTF-8 anywhere goes to the general parser, which reports it as before.
+    let text = std::str::from_utf8(header).ok()?;
     let mut sc = Scanner {
         s: header,
+        text,
         pos: 0,
         ext_keys: 0,
     };

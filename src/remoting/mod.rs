@@ -30,7 +30,7 @@ pub mod request_code;
 pub mod response_code;
 pub mod version;
 
-pub use command::{ExtFields, RemotingCommand, SerializeType};
+pub use command::{ExtFields, RemotingCommand, SerializeType, common_text, small_int_text};
 pub use error::WireError;
 pub use language::LanguageCode;
 pub use request_code::RequestCode;

@@ -1,6 +1,7 @@
 //! SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE and CONSUMER_SEND_MSG_BACK
 //! (`broker:processor/SendMessageProcessor.java`, `AbstractSendMessageProcessor.java`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
@@ -369,7 +370,11 @@ pub(super) fn success_response(
     // through its own map.
     if let Some(ext) = resp.ext_fields.as_mut() {
         ext.insert_static("msgId", msg_id);
-        ext.insert_static("queueId", queue_id.to_string());
+        ext.insert_static(
+            "queueId",
+            crate::remoting::small_int_text(i64::from(queue_id))
+                .map_or_else(|| Cow::Owned(queue_id.to_string()), Cow::Borrowed),
+        );
         ext.insert_static("queueOffset", r.queue_offset.to_string());
         if let Some(t) = uniq {
             ext.insert_static("transactionId", t);
