@@ -5,6 +5,11 @@
 //! `flushCommitLogThoroughInterval`. SYNC_FLUSH: appends wake the service, which flushes
 //! everything written so far in one msync (group commit) and publishes the flushed offset.
 //! A failed flush poisons the store: nothing is acknowledged after it.
+//!
+//! ConsumeQueues, index files and the checkpoint are flushed every `flushIntervalConsumeQueue`
+//! by a thread of their own, as Java's `FlushConsumeQueueService` is: their msyncs (and a
+//! `syncfs` with many dirty queues) never hold up a group commit that SYNC_FLUSH senders wait on.
+//! At shutdown the store joins both threads and flushes everything once more (`flush_all`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,27 +23,54 @@ use super::config::{FlushDiskType, OS_PAGE_SIZE};
 use super::mapped_file::sync_file_system;
 use super::message_store::MessageStore;
 
-/// Starts the flush thread.
+/// Starts the flush threads: the CommitLog's and the logic files'.
 pub(crate) fn start(store: &Arc<MessageStore>) {
+    spawn(store, "FlushCommitLogService", run);
+    spawn(store, "FlushConsumeQueueService", run_logic);
+}
+
+fn spawn(store: &Arc<MessageStore>, name: &str, body: fn(&MessageStore)) {
     let s = Arc::clone(store);
     let spawned = std::thread::Builder::new()
-        .name("FlushCommitLogService".into())
-        .spawn(move || run(&s));
+        .name(name.into())
+        .spawn(move || body(&s));
     match spawned {
         Ok(h) => {
             if let Ok(mut t) = store.threads.lock() {
                 t.push(h);
             }
         }
-        Err(e) => error!(error = %e, "cannot start the flush service"),
+        Err(e) => error!(error = %e, service = name, "cannot start a flush service"),
     }
 }
 
+/// `FlushConsumeQueueService.run`: flushes the logic files every `flushIntervalConsumeQueue`
+/// until shutdown (which raises `logic_flush_signal`; the store's shutdown flushes them last).
+fn run_logic(store: &MessageStore) {
+    let interval = Duration::from_millis(store.config.flush_interval_consume_queue_ms.max(1));
+    while !store.shutdown.load(Ordering::Acquire) {
+        let until = Instant::now() + interval;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || store.shutdown.load(Ordering::Acquire) {
+                break;
+            }
+            store.logic_flush_signal.wait(left);
+        }
+        if store.shutdown.load(Ordering::Acquire) {
+            break;
+        }
+        if let Err(e) = flush_logic(store) {
+            error!(error = %e, "ConsumeQueue/index flush failed");
+        }
+    }
+}
+
+/// `FlushRealTimeService` / `GroupCommitService`: the CommitLog only.
 fn run(store: &MessageStore) {
     let cfg = &store.config;
     let sync = cfg.flush_disk_type == FlushDiskType::SyncFlush;
     let mut last_thorough = Instant::now();
-    let mut last_logic_flush = Instant::now();
     while !store.shutdown.load(Ordering::Acquire) {
         if sync {
             store.flush_signal.wait(Duration::from_millis(10));
@@ -60,13 +92,6 @@ fn run(store: &MessageStore) {
         if let Err(e) = flush_commit_log(store, least_bytes) {
             error!(error = %e, "CommitLog flush failed; the store refuses writes from now on");
             store.poisoned.store(true, Ordering::Release);
-        }
-        if last_logic_flush.elapsed() >= Duration::from_millis(cfg.flush_interval_consume_queue_ms)
-        {
-            last_logic_flush = Instant::now();
-            if let Err(e) = flush_logic(store) {
-                error!(error = %e, "ConsumeQueue/index flush failed");
-            }
         }
     }
 }
@@ -134,4 +159,116 @@ pub(crate) fn flush_logic(store: &MessageStore) -> Result<(), StoreError> {
 pub(crate) fn flush_all(store: &MessageStore) -> Result<(), StoreError> {
     flush_commit_log(store, 0)?;
     flush_logic(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::super::config::{FlushDiskType, StoreConfig};
+    use super::super::message_store::{MessageStore, PutMessage};
+
+    fn open(name: &str, sync: bool, logic_interval_ms: u64) -> std::sync::Arc<MessageStore> {
+        let root = std::env::temp_dir().join(format!("flush-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mut c = StoreConfig::new(&root);
+        c.commit_log_file_size = 1024 * 1024;
+        c.flush_interval_consume_queue_ms = logic_interval_ms;
+        c.flush_disk_type = if sync {
+            FlushDiskType::SyncFlush
+        } else {
+            FlushDiskType::AsyncFlush
+        };
+        MessageStore::open(c).unwrap()
+    }
+
+    fn put(store: &MessageStore, n: usize) -> u64 {
+        let host = "127.0.0.1:10911".parse().unwrap();
+        let mut end = 0;
+        for i in 0..n {
+            let m = PutMessage {
+                topic: "FlushT".into(),
+                queue_id: i32::try_from(i % 4).unwrap(),
+                flag: 0,
+                body: vec![b'f'; 200].into(),
+                properties: format!("KEYS\u{1}k{i}\u{2}"),
+                sys_flag: 0,
+                born_timestamp: 0,
+                born_host: host,
+                store_host: host,
+                reconsume_times: 0,
+                prepared_transaction_offset: 0,
+            };
+            end = store.put(std::slice::from_ref(&m)).unwrap().end_offset();
+        }
+        end
+    }
+
+    fn dirty_queue_files(store: &MessageStore) -> usize {
+        store
+            .all_queues()
+            .iter()
+            .map(|q| q.dirty_files().len())
+            .sum()
+    }
+
+    fn thread_names(store: &MessageStore) -> Vec<String> {
+        store
+            .threads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|h| h.thread().name().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn logic_files_are_flushed_by_their_own_thread() {
+        let store = open("logic", true, 50);
+        let names = thread_names(&store);
+        assert!(
+            names.iter().any(|n| n == "FlushCommitLogService"),
+            "{names:?}"
+        );
+        assert!(
+            names.iter().any(|n| n == "FlushConsumeQueueService"),
+            "{names:?}"
+        );
+        let end = put(&store, 40);
+        // SYNC_FLUSH: the group commit covers the CommitLog without the logic flusher.
+        assert!(store.wait_flushed_blocking(end, Duration::from_secs(5)));
+        assert!(store.wait_dispatched(Duration::from_secs(5)));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while dirty_queue_files(&store) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(dirty_queue_files(&store), 0, "ConsumeQueues not flushed");
+        assert!(store.checkpoint.get(super::Field::LogicsMsgTimestamp) > 0);
+        store.shutdown().unwrap();
+    }
+
+    #[test]
+    fn shutdown_wakes_the_logic_flusher_and_flushes_what_it_left() {
+        // An interval far longer than the test: only shutdown can end the thread's wait.
+        let store = open("logic-stop", false, 600_000);
+        let _ = put(&store, 40);
+        assert!(store.wait_dispatched(Duration::from_secs(5)));
+        assert!(
+            dirty_queue_files(&store) > 0,
+            "nothing flushed the queues yet"
+        );
+        let t = Instant::now();
+        store.shutdown().unwrap();
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "shutdown took {:?}",
+            t.elapsed()
+        );
+        assert!(store.threads.lock().unwrap().is_empty());
+        assert_eq!(
+            dirty_queue_files(&store),
+            0,
+            "shutdown left dirty ConsumeQueues"
+        );
+    }
 }

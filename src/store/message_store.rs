@@ -199,6 +199,8 @@ pub struct MessageStore {
     pub(crate) shutdown: AtomicBool,
     pub(crate) flush_signal: Signal,
     pub(crate) dispatch_signal: Signal,
+    /// Raised only at shutdown: wakes the logic-file flusher (`FlushConsumeQueueService`).
+    pub(crate) logic_flush_signal: Signal,
     /// Raised by appends nearing the end of the prefaulted window (see `prefault`).
     pub(crate) prefault_signal: Signal,
     /// CommitLog offset up to which the last file's pages have been prefaulted.
@@ -269,6 +271,7 @@ impl MessageStore {
             shutdown: AtomicBool::new(false),
             flush_signal: Signal::default(),
             dispatch_signal: Signal::default(),
+            logic_flush_signal: Signal::default(),
             prefault_signal: Signal::default(),
             prefaulted_to: AtomicU64::new(0),
             threads: Mutex::new(Vec::new()),
@@ -322,6 +325,7 @@ impl MessageStore {
     fn stop_threads(&self) {
         self.flush_signal.notify();
         self.dispatch_signal.notify();
+        self.logic_flush_signal.notify();
         self.prefault_signal.notify();
         let threads: Vec<_> = self
             .threads
