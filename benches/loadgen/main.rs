@@ -723,9 +723,7 @@ fn main() -> std::process::ExitCode {
                 topic,
                 server_pid,
                 interval,
-            } => {
-                scale::clients(broker, count, groups, rounds, topic, server_pid, interval).await
-            }
+            } => scale::clients(broker, count, groups, rounds, topic, server_pid, interval).await,
             Cmd::Visible {
                 broker,
                 topic,
