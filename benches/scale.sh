@@ -21,7 +21,7 @@
 # lib/, default $WORK), NS_PORT (24876), BROKER_PORT (24911), BIG_TOPICS (10000), QUEUES (8),
 # SPREAD_SIZES ("2000x8 7000x8 10000x8"), JAVA_MAX_QUEUES (Java's MappedFile keeps one descriptor per ConsumeQueue
 # file: sizes with more queues than this are not run on Java; default the open-file limit − 2000),
-# ONE_QUEUES (8), CQ_FILE_BYTES (40960), CLIENT_SIZES ("0 500 5000"), CLIENT_GROUPS (50), HB_INTERVAL (30),
+# ONE_QUEUES (4), CQ_FILE_BYTES (40960), CLIENT_SIZES ("0 500 5000"), CLIENT_GROUPS (50), HB_INTERVAL (30),
 # PRODUCE_SECS (20), PERIOD_SECS (35), MAX_CONNECTIONS, ROUNDS (5), DURATION (10), SKIP_BUILD.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -39,7 +39,9 @@ QUEUES="${QUEUES:-8}"
 # both implementations (each keeps every queue file mapped); Java also keeps a descriptor per file.
 SPREAD_SIZES="${SPREAD_SIZES:-2000x8 7000x8 10000x8}"
 JAVA_MAX_QUEUES="${JAVA_MAX_QUEUES:-$(($(ulimit -n) - 2000))}"
-ONE_QUEUES="${ONE_QUEUES:-8}"
+# 4: what an auto-created topic gets from a Java producer (defaultTopicQueueNums) and the
+# produce mode asks for; the Java broker rejects sends to queues beyond it.
+ONE_QUEUES="${ONE_QUEUES:-4}"
 # Each ConsumeQueue file is reserved at creation, 5.7 MB by default as in Java: 80,000 queues would reserve
 # 458 GB. Small files keep the run on an ordinary disk (a multiple of Java's 20-byte unit).
 CQ_FILE_BYTES="${CQ_FILE_BYTES:-40960}"
