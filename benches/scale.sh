@@ -202,8 +202,9 @@ spread() { # <impl>
         R[$1.spread_${size}_create_wall]=$(phase_field "$lf" "spread-create" wall_s)
         R[$1.spread_${size}_create_us]=$(phase_field "$lf" "spread-create" server_us_per_op)
         R[$1.spread_${size}_steady_us]=$(phase_field "$lf" "spread-steady" server_us_per_op)
-        R[$1.spread_${size}_tps]=$(grep -E '^phase spread-steady' "$lf" | tail -1 |
-            awk '{for (i = 1; i <= NF; i++) {split($i, kv, "="); v[kv[1]] = kv[2]} if (v["wall_s"] > 0) printf "%.0f", v["ops"] / v["wall_s"]}')
+        # Acknowledged sends of the last steady pass per second (its "errors:" line follows it).
+        R[$1.spread_${size}_tps]=$(awk '/^phase spread-steady/ {for (i = 1; i <= NF; i++) {split($i, kv, "="); v[kv[1]] = kv[2]}}
+            /^errors:/ {e = $2} END {if (v["wall_s"] > 0) printf "%.0f", (v["ops"] - e) / v["wall_s"]}' "$lf")
         R[$1.spread_${size}_rss]=$(status_kib "$BROKER_PID" VmRSS)
         fds_and_maps "$1" "spread_$size"
         # The periodic re-registration of the whole table: broker CPU while idle.

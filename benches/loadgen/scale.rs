@@ -296,6 +296,10 @@ pub(crate) async fn clients(
                     ) else {
                         break;
                     };
+                    if let Some(p) = pace {
+                        let at = p.mul_f64(n as f64 / count.max(1) as f64);
+                        tokio::time::sleep_until(round_start + at).await;
+                    }
                     let mut req = RemotingCommand::request(34, None).with_body(b.clone());
                     req.version = 479;
                     match c.invoke(&broker, req, TIMEOUT).await {
