@@ -170,6 +170,10 @@ enum Cmd {
         topic: String,
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Seconds each steady round is spread over (0: as fast as possible); 30 is a client's
+        /// `heartbeatBrokerInterval`.
+        #[arg(long, default_value_t = 0)]
+        interval: u64,
     },
     /// Max-rate produce; sampled messages are polled for until visible.
     Visible {
@@ -718,7 +722,8 @@ fn main() -> std::process::ExitCode {
                 rounds,
                 topic,
                 server_pid,
-            } => scale::clients(broker, count, groups, rounds, topic, server_pid).await,
+                interval,
+            } => scale::clients(broker, count, groups, rounds, topic, server_pid, interval).await,
             Cmd::Visible {
                 broker,
                 topic,

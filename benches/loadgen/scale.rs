@@ -257,6 +257,7 @@ pub(crate) async fn clients(
     rounds: u64,
     topic: String,
     server_pid: Option<u32>,
+    interval: u64,
 ) -> Result<(), String> {
     let conns: Vec<Arc<RemotingClient>> = (0..count)
         .map(|_| Arc::new(RemotingClient::new()))
@@ -274,6 +275,9 @@ pub(crate) async fn clients(
         let next = Arc::new(AtomicU64::new(0));
         let errors = Arc::new(AtomicU64::new(0));
         let ph = Phase::start(server_pid);
+        let round_start = tokio::time::Instant::now();
+        // Steady rounds with an interval: heartbeat n goes out at n / count of the interval.
+        let pace = (round > 0 && interval > 0).then(|| Duration::from_secs(interval));
         let mut tasks = Vec::new();
         for _ in 0..64 {
             let (conns, bodies, broker, next, errors) = (
@@ -292,6 +296,10 @@ pub(crate) async fn clients(
                     ) else {
                         break;
                     };
+                    if let Some(p) = pace {
+                        let at = p.mul_f64(n as f64 / count.max(1) as f64);
+                        tokio::time::sleep_until(round_start + at).await;
+                    }
                     let mut req = RemotingCommand::request(34, None).with_body(b.clone());
                     req.version = 479;
                     match c.invoke(&broker, req, TIMEOUT).await {
@@ -313,6 +321,12 @@ pub(crate) async fn clients(
         );
         if errors.load(Ordering::Relaxed) > 0 {
             println!("errors: {}", errors.load(Ordering::Relaxed));
+        }
+        if round == 0 {
+            println!("joined: {count} clients connected and heartbeating");
+        }
+        if let Some(p) = pace {
+            tokio::time::sleep_until(round_start + p).await;
         }
     }
     if let Some(pid) = server_pid {
