@@ -11,17 +11,22 @@
 #              ($WORK/callgrind.out) for callgrind_annotate. Load-independent: use it for before/after figures
 #              on a busy machine.
 #   perf       mqbroker runs natively; `perf record -e cpu-clock -g` samples it during a $DURATION s produce
-#              run at $CONCURRENCY in flight; writes $WORK/perf.data and $WORK/perf.txt (perf report --no-children).
+#              run at $CONCURRENCY in flight (unthrottled, or at $PERF_RATE msg/s when set: PERF_RATE=20000
+#              profiles the fixed-rate phase of compare_java.sh); writes $WORK/perf.data and $WORK/perf.txt
+#              (perf report --no-children).
 #   cpu        mqbroker runs natively; broker user+system CPU (/proc/PID/stat, all threads) over a fixed
 #              $RATE msg/s produce run of $DURATION s, in µs per message, and its syscalls per message (perf
-#              syscall tracepoints: futex, read, recvfrom, write, writev, sendto, epoll_wait). Depends on load.
+#              syscall tracepoints: futex, read, recvfrom, write, writev, sendto, epoll_wait, msync) and context
+#              switches per message (software event `context-switches`, all broker threads; then per thread name,
+#              voluntary + involuntary, from /proc/PID/task/*/status). Depends on load.
 #   tps        mqbroker runs natively; an unthrottled produce run of $DURATION s at $CONCURRENCY in flight;
 #              prints the load generator's line (msg/s and latency percentiles). Depends on load: run it
 #              alternately with the other build (BIN=...) and keep LOADGEN the same for both.
 #
 # Knobs: WORK (default /tmp/rmq-produce-profile), NS_PORT (29876), BROKER_PORT (29911), COUNT (20000), WARM (2000),
-# CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), BIN (target/release; build it first),
-# LOADGEN (the rmq-loadgen binary; default $BIN/rmq-loadgen — point both builds' runs at one client).
+# CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), FLUSH (ASYNC_FLUSH or SYNC_FLUSH: the broker's
+# flushDiskType; default ASYNC_FLUSH), BIN (target/release; build it first),
+# LOADGEN (the rmq-loadgen binary; default $BIN/rmq-loadgen — point both builds' runs at one client), PERF_RATE (unset).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,8 +39,11 @@ CONCURRENCY="${CONCURRENCY:-64}"
 SIZE="${SIZE:-1024}"
 DURATION="${DURATION:-10}"
 RATE="${RATE:-20000}"
+FLUSH="${FLUSH:-ASYNC_FLUSH}"
+[[ $FLUSH == ASYNC_FLUSH || $FLUSH == SYNC_FLUSH ]] || { echo "FLUSH must be ASYNC_FLUSH or SYNC_FLUSH" >&2; exit 2; }
 BIN="${BIN:-$ROOT/target/release}"
 LOADGEN="${LOADGEN:-$BIN/rmq-loadgen}"
+PERF_RATE="${PERF_RATE:-}"
 SKIP_BUILD=1
 NS="127.0.0.1:$NS_PORT"
 # shellcheck source=benches/lib.sh
@@ -46,6 +54,15 @@ require_bins "$BIN" mqnamesrv mqbroker
 mkdir -p "$WORK/logs"
 LG=("$LOADGEN" produce --namesrv "$NS" --topic ProfTopic --concurrency "$CONCURRENCY" --size "$SIZE")
 sent() { grep -E '^produce .* msgs in' "$1" | tail -1 | sed -E 's/^[^:]*: ([0-9]+) msgs.*/\1/'; }
+# ctx_switches <pid>: "<thread name> <voluntary + involuntary switches>" per thread, summed by name.
+ctx_switches() {
+    local t name n
+    for t in /proc/"$1"/task/*; do
+        name=$(tr ' ' '_' <"$t/comm" 2>/dev/null) || continue
+        n=$(awk '/ctxt_switches/ {s += $2} END {print s + 0}' "$t/status" 2>/dev/null)
+        echo "$name $n"
+    done | awk '{s[$1] += $2} END {for (k in s) print k, s[k]}'
+}
 
 # start_pair <mode>: a fresh store, our name server, then the broker (natively or under callgrind).
 start_pair() {
@@ -63,7 +80,7 @@ listenPort=$BROKER_PORT
 storePathRootDir=$WORK/store
 storePathCommitLog=$WORK/store/commitlog
 brokerRole=ASYNC_MASTER
-flushDiskType=ASYNC_FLUSH
+flushDiskType=$FLUSH
 mappedFileSizeCommitLog=268435456
 autoCreateTopicEnable=true
 EOF
@@ -109,7 +126,9 @@ for mode in "${@:-callgrind}"; do
         perf record -e cpu-clock -g -o "$WORK/perf.data" -p "$BROKER_PID" -- sleep "$DURATION" \
             >"$WORK/logs/perf.log" 2>&1 &
         ppid=$!
-        run $((DURATION + 60)) "$WORK/logs/load.log" "${LG[@]}" --duration "$DURATION"
+        rate_args=()
+        [[ -n $PERF_RATE ]] && rate_args=(--rate "$PERF_RATE")
+        run $((DURATION + 60)) "$WORK/logs/load.log" "${LG[@]}" --duration "$DURATION" "${rate_args[@]}"
         wait "$ppid"
         stop_pair
         perf report -i "$WORK/perf.data" --no-children --stdio --percent-limit 0.5 >"$WORK/perf.txt" 2>/dev/null
@@ -120,18 +139,23 @@ for mode in "${@:-callgrind}"; do
         # Syscalls of the broker during the run (tracepoints; skipped where perf cannot read them).
         sc=syscalls:sys_enter_
         perf stat -x, -o "$WORK/syscalls.csv" -p "$BROKER_PID" \
-            -e "${sc}futex,${sc}read,${sc}recvfrom,${sc}write,${sc}writev,${sc}sendto,${sc}epoll_wait" \
+            -e "${sc}futex,${sc}read,${sc}recvfrom,${sc}write,${sc}writev,${sc}sendto,${sc}epoll_wait,${sc}msync" \
+            -e context-switches \
             -- sleep "$DURATION" >/dev/null 2>&1 &
         spid=$!
+        ctx_switches "$BROKER_PID" >"$WORK/ctx0.txt"
         c0=$(cpu_ticks "$BROKER_PID")
         run $((DURATION + 60)) "$WORK/logs/load.log" "${LG[@]}" --duration "$DURATION" --rate "$RATE"
         c1=$(cpu_ticks "$BROKER_PID")
+        ctx_switches "$BROKER_PID" >"$WORK/ctx1.txt"
         wait "$spid"
         n=$(sent "$WORK/logs/load.log")
         stop_pair
-        echo "cpu: broker $(us_per $((c1 - c0)) "$n") us/msg over $n msgs at $RATE msg/s"
-        [[ -s "$WORK/syscalls.csv" ]] && awk -F, -v n="$n" '$3 ~ /sys_enter_/ && n > 0 {
-            sub(/.*sys_enter_/, "", $3); printf "%s %.2f ", $3, $1 / n } END { print "per message (syscalls)" }' "$WORK/syscalls.csv"
+        echo "cpu: broker $(us_per $((c1 - c0)) "$n") us/msg over $n msgs at $RATE msg/s ($FLUSH)"
+        [[ -s "$WORK/syscalls.csv" ]] && awk -F, -v n="$n" '($3 ~ /sys_enter_/ || $3 == "context-switches") && n > 0 {
+            sub(/.*sys_enter_/, "", $3); printf "%s %.2f ", $3, $1 / n } END { print "per message (syscalls, context switches)" }' "$WORK/syscalls.csv"
+        awk -v n="$n" 'NR == FNR {a[$1] = $2; next} {d = $2 - a[$1]; if (d > 0 && n > 0) printf "%s %.3f ", $1, d / n}
+            END {print "per message (context switches by thread)"}' "$WORK/ctx0.txt" "$WORK/ctx1.txt"
         ;;
     tps)
         start_pair native

@@ -228,15 +228,7 @@ impl ConsumeQueue {
     /// Files with bytes not yet flushed, with their write positions now.
     #[must_use]
     pub fn dirty_files(&self) -> Vec<(Arc<MappedFile>, usize)> {
-        self.files
-            .files()
-            .into_iter()
-            .filter(|f| f.flushed_position() < f.wrote_position())
-            .map(|f| {
-                let pos = f.wrote_position();
-                (f, pos)
-            })
-            .collect()
+        self.files.dirty()
     }
 
     /// Flushes every file.

@@ -141,7 +141,7 @@ pub(crate) fn dispatch_available(store: &MessageStore, limit: u64) -> Result<(),
 /// The CommitLog end readers may see: the flushed offset under SYNC_FLUSH, else the written one.
 fn visible_end(store: &MessageStore) -> u64 {
     if store.config.flush_disk_type == FlushDiskType::SyncFlush {
-        *store.flushed.borrow()
+        store.flush_waiters.flushed()
     } else {
         store.written.load(Ordering::Acquire)
     }

@@ -92,6 +92,8 @@ fn run(store: &MessageStore) {
         if let Err(e) = flush_commit_log(store, least_bytes) {
             error!(error = %e, "CommitLog flush failed; the store refuses writes from now on");
             store.poisoned.store(true, Ordering::Release);
+            // Java answers FLUSH_DISK_TIMEOUT when its group commit cannot cover a request.
+            store.flush_waiters.fail_all();
         }
     }
 }
@@ -107,7 +109,7 @@ pub(crate) fn flush_commit_log(store: &MessageStore, least_bytes: usize) -> Resu
     if dirty == 0 || dirty < least_bytes {
         return Ok(());
     }
-    let mut flushed_to = *store.flushed.borrow();
+    let mut flushed_to = store.flush_waiters.flushed();
     for f in files
         .iter()
         .filter(|f| f.flushed_position() < f.wrote_position())
@@ -245,6 +247,36 @@ mod tests {
         assert_eq!(dirty_queue_files(&store), 0, "ConsumeQueues not flushed");
         assert!(store.checkpoint.get(super::Field::LogicsMsgTimestamp) > 0);
         store.shutdown().unwrap();
+    }
+
+    #[test]
+    fn sync_waiters_are_released_by_their_flush_and_failed_at_shutdown() {
+        let store = open("waiters", true, 600_000);
+        let end = put(&store, 10);
+        assert!(store.wait_flushed_blocking(end, Duration::from_secs(5)));
+        assert_eq!(store.flush_waiters.waiting(), 0);
+        // An offset no append reaches: only the shutdown can release it, and as failed
+        // (the send answers FLUSH_DISK_TIMEOUT).
+        let far = end + 1_000_000;
+        let waiter = {
+            let s = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || s.wait_flushed_blocking(far, Duration::from_secs(60)))
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while store.flush_waiters.waiting() == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(store.flush_waiters.waiting(), 1);
+        // A flush that does not reach it releases its own waiter only.
+        let end2 = put(&store, 1);
+        assert!(store.wait_flushed_blocking(end2, Duration::from_secs(5)));
+        assert_eq!(store.flush_waiters.waiting(), 1);
+        assert!(!waiter.is_finished());
+        let t = Instant::now();
+        store.shutdown().unwrap();
+        assert!(!waiter.join().unwrap(), "released as flushed");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(!store.wait_flushed_blocking(far, Duration::from_secs(60)));
     }
 
     #[test]

@@ -116,6 +116,22 @@ impl MappedFileQueue {
             .clone()
     }
 
+    /// The files with unflushed bytes, each with its wrote position read now (everything below
+    /// it is durable once that file is flushed). Filters under the read lock: the logic-flush
+    /// pass calls this for every queue each second, and most queues have nothing dirty.
+    #[must_use]
+    pub fn dirty(&self) -> Vec<(Arc<MappedFile>, usize)> {
+        self.files
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter_map(|f| {
+                let wrote = f.wrote_position();
+                (f.flushed_position() < wrote).then(|| (Arc::clone(f), wrote))
+            })
+            .collect()
+    }
+
     /// Last file.
     #[must_use]
     pub fn last(&self) -> Option<Arc<MappedFile>> {

@@ -18,6 +18,7 @@ use super::checkpoint::Checkpoint;
 use super::config::{FlushDiskType, StoreConfig};
 use super::consume_queue::ConsumeQueue;
 use super::disk::DiskGuard;
+use super::flush_waiters::FlushWaiters;
 use super::index_file::IndexFile;
 use super::mapped_file_queue::MappedFileQueue;
 use super::record::MessageRecord;
@@ -178,10 +179,8 @@ pub struct MessageStore {
     pub(crate) queues: RwLock<HashMap<(String, i32), Arc<ConsumeQueue>>>,
     pub(crate) index: Mutex<Vec<IndexFile>>,
     pub(crate) checkpoint: Checkpoint,
-    /// CommitLog flushed offset; async waiters watch it.
-    pub(crate) flushed: watch::Sender<u64>,
-    /// Blocking waiters for `flushed` (tools, benches, crash tests).
-    pub(crate) flushed_wait: (Mutex<()>, Condvar),
+    /// CommitLog flushed offset and the sends waiting for it.
+    pub(crate) flush_waiters: FlushWaiters,
     /// CommitLog offset dispatched to queues and index.
     pub(crate) dispatched: watch::Sender<u64>,
     /// Store time of the last appended record (checkpoint `physicMsgTimestamp`).
@@ -250,7 +249,6 @@ impl MessageStore {
         let commit_log =
             MappedFileQueue::load(&config.commit_log_dir(), config.commit_log_file_size)?;
         let checkpoint = Checkpoint::open(&config.root.join("checkpoint"))?;
-        let (flushed, _) = watch::channel(0);
         let (dispatched, _) = watch::channel(0);
         let disk = DiskGuard::new(&config);
         let store = Arc::new(Self {
@@ -261,8 +259,7 @@ impl MessageStore {
             queues: RwLock::new(HashMap::new()),
             index: Mutex::new(Vec::new()),
             checkpoint,
-            flushed,
-            flushed_wait: (Mutex::new(()), Condvar::new()),
+            flush_waiters: FlushWaiters::default(),
             dispatched,
             last_put_timestamp: AtomicI64::new(0),
             last_dispatch_timestamp: AtomicI64::new(0),
@@ -369,7 +366,10 @@ impl MessageStore {
         let stopped_ms = t.elapsed().as_millis();
         super::dispatch::dispatch_available(self, u64::MAX)?;
         let dispatched_ms = t.elapsed().as_millis();
-        super::flush::flush_all(self)?;
+        let flushed = super::flush::flush_all(self);
+        // Whatever that flush covered has been released; nothing more will be flushed.
+        self.flush_waiters.fail_all();
+        flushed?;
         std::fs::remove_file(self.abort_file())?;
         info!(
             root = %self.config.root.display(),
@@ -381,42 +381,21 @@ impl MessageStore {
         Ok(())
     }
 
-    /// Waits (async) until the CommitLog is flushed to `offset`; false on timeout.
+    /// Waits (async) until the CommitLog is flushed to `offset`; false on timeout, after a
+    /// failed flush and at shutdown. Only the flush that covers `offset` wakes the caller.
     pub async fn wait_flushed(&self, offset: u64, timeout: Duration) -> bool {
-        let mut rx = self.flushed.subscribe();
-        self.flush_signal.notify();
-        tokio::time::timeout(timeout, rx.wait_for(|f| *f >= offset))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        self.flush_waiters.wait(offset, timeout).await
     }
 
-    /// Waits (blocking) until the CommitLog is flushed to `offset`; false on timeout.
+    /// Waits (blocking) until the CommitLog is flushed to `offset`; false as for
+    /// [`Self::wait_flushed`].
     pub fn wait_flushed_blocking(&self, offset: u64, timeout: Duration) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
-        self.flush_signal.notify();
-        let mut guard = self
-            .flushed_wait
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        while *self.flushed.borrow() < offset {
-            let now = std::time::Instant::now();
-            if now >= deadline || self.poisoned.load(Ordering::Acquire) {
-                return false;
-            }
-            guard = match self.flushed_wait.1.wait_timeout(guard, deadline - now) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
-        }
-        true
+        self.flush_waiters.wait_blocking(offset, timeout)
     }
 
-    /// Publishes a new flushed offset to async and blocking waiters.
+    /// Publishes a new flushed offset and releases the waiters it covers.
     pub(crate) fn publish_flushed(&self, offset: u64) {
-        self.flushed.send_replace(offset);
-        let _guard = self.flushed_wait.0.lock();
-        self.flushed_wait.1.notify_all();
+        self.flush_waiters.publish(offset);
     }
 
     /// Waits (blocking) until everything appended is dispatched (tests, tools).
@@ -424,7 +403,7 @@ impl MessageStore {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let target = if self.config.flush_disk_type == FlushDiskType::SyncFlush {
-                *self.flushed.borrow()
+                self.flush_waiters.flushed()
             } else {
                 self.written.load(Ordering::Acquire)
             };
@@ -442,7 +421,7 @@ impl MessageStore {
     /// CommitLog offset flushed to disk.
     #[must_use]
     pub fn flushed_offset(&self) -> u64 {
-        *self.flushed.borrow()
+        self.flush_waiters.flushed()
     }
 
     /// CommitLog offset dispatched to the consume queues and index.
@@ -615,6 +594,7 @@ impl MessageStore {
     pub fn halt(&self) {
         self.shutdown.store(true, Ordering::Release);
         self.stop_threads();
+        self.flush_waiters.fail_all();
     }
 
     /// CommitLog offsets of entries for an index key stored within `[begin, end]` ms, newest

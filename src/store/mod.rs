@@ -20,6 +20,7 @@ pub mod consume_queue;
 pub mod disk;
 pub mod dispatch;
 pub mod flush;
+mod flush_waiters;
 pub mod index_file;
 pub mod lmq;
 pub mod mapped_file;

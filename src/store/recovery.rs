@@ -117,7 +117,7 @@ pub(crate) fn recover(store: &Arc<MessageStore>) -> Result<(), StoreError> {
     }
     store.written.store(end, Ordering::Release);
     let _ = store.appended.send_replace(end);
-    store.flushed.send_replace(end);
+    store.publish_flushed(end);
     store.recovered_end.store(end, Ordering::Release);
     let reput_from = recover_queues(
         store,

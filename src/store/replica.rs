@@ -125,7 +125,7 @@ impl MessageStore {
         self.commit_log.truncate(offset)?;
         self.written.store(offset, Ordering::Release);
         let _ = self.appended.send_replace(offset);
-        if *self.flushed.borrow() > offset {
+        if self.flush_waiters.flushed() > offset {
             self.publish_flushed(offset);
         }
         state.queue_offsets.clear();
