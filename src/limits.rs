@@ -399,6 +399,21 @@ pub const GRPC_ACCEPTED_QUEUE: usize = 64;
 /// message at the first poll, which set the send -> visible p99.
 pub const READER_DISPATCH_MAX_BYTES: u64 = 1024 * 1024;
 
+/// How long the dispatcher thread dozes after a pass that dispatched something, while no pull
+/// or pop is held waiting for an arrival, before it looks again; appends meanwhile do not wake
+/// it. Java: `ReputMessageService.run` sleeps 1 ms before every `doReput()`, held consumers or
+/// not. Under a steady produce load this turns one wake-up (two futex calls and two context
+/// switches) per burst of appends into at most one per millisecond; a pull or GET_MAX_OFFSET
+/// that comes meanwhile dispatches what it needs itself ([`READER_DISPATCH_MAX_BYTES`]), and a
+/// pull that starts waiting ends the doze, so held consumers see each append at once. An idle
+/// dispatcher still sleeps until an append wakes it.
+pub const DISPATCH_COALESCE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Longest sleep of an idle dispatcher thread between checks of the CommitLog end when no append
+/// wakes it (a slave's raw appends and SYNC_FLUSH's flushes wake it too). Our own backstop: Java's
+/// `ReputMessageService` polls every millisecond instead of waiting for a wake-up.
+pub const DISPATCH_IDLE_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Attempts the dispatcher makes at one CommitLog record whose ConsumeQueue or index write
 /// fails (other than for lack of space), one per [`DISPATCH_RETRY_INTERVAL`], before the store
 /// marks the logic-queue error and refuses appends with SERVICE_NOT_AVAILABLE. Java:

@@ -3,10 +3,11 @@
 //! Waiters are bounded; past the bound, pulls are answered at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
+
+use crate::store::dispatch::WaitingReaders;
 
 /// Most pulls held at once, all queues together. Java bounds them only by client count.
 pub const MAX_HELD_PULLS: usize = 65_536;
@@ -16,21 +17,31 @@ pub const MAX_HELD_PULLS: usize = 65_536;
 pub struct HoldService {
     /// (topic, queue id) → notifier. A std mutex: never held across an await.
     notifiers: Mutex<HashMap<(String, i32), Arc<Notify>>>,
-    /// Pulls currently waiting.
-    held: AtomicUsize,
+    /// Pulls and pops currently waiting, shared with the store's dispatcher (which dispatches
+    /// each append at once while any wait).
+    held: Arc<WaitingReaders>,
 }
 
 /// Releases a hold slot when dropped.
 #[derive(Debug)]
-pub struct HoldSlot<'a>(&'a AtomicUsize);
+pub struct HoldSlot<'a>(&'a WaitingReaders);
 
 impl Drop for HoldSlot<'_> {
     fn drop(&mut self) {
-        let _ = self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.leave();
     }
 }
 
 impl HoldService {
+    /// Holds counted in the store's `waiting` (see [`crate::store::MessageStore::waiting_readers`]).
+    #[must_use]
+    pub fn new(waiting: Arc<WaitingReaders>) -> Self {
+        Self {
+            notifiers: Mutex::default(),
+            held: waiting,
+        }
+    }
+
     /// The notifier of a queue.
     #[must_use]
     pub fn notifier(&self, topic: &str, queue_id: i32) -> Arc<Notify> {
@@ -87,9 +98,9 @@ impl HoldService {
 
     /// Takes a hold slot, or `None` when [`MAX_HELD_PULLS`] are already held.
     pub fn try_hold(&self) -> Option<HoldSlot<'_>> {
-        let prev = self.held.fetch_add(1, Ordering::AcqRel);
+        let prev = self.held.enter();
         if prev >= MAX_HELD_PULLS {
-            let _ = self.held.fetch_sub(1, Ordering::AcqRel);
+            self.held.leave();
             return None;
         }
         // Java holds a long-polled request outside its executor's queue.
@@ -100,6 +111,6 @@ impl HoldService {
     /// Pulls held right now.
     #[must_use]
     pub fn held(&self) -> usize {
-        self.held.load(Ordering::Acquire)
+        self.held.count()
     }
 }

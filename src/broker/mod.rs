@@ -242,6 +242,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
     let store_cfg = config::store_config(&config);
     let root = store_cfg.root.clone();
     let store = MessageStore::open(store_cfg)?;
+    let holds = HoldService::new(store.waiting_readers());
     let cfg_dir = root.join("config");
     let cluster = config.get("brokerClusterName").to_owned();
     let name = config.get("brokerName").to_owned();
@@ -340,7 +341,7 @@ pub fn open(config: ConfigValues) -> Result<Arc<Broker>, StoreError> {
         groups,
         offsets,
         clients: ClientManager::default(),
-        holds: HoldService::default(),
+        holds,
         pools,
         namesrv: RemotingClient::new(),
         locks: processor::lock::LockManager::default(),

@@ -9,19 +9,22 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tracing::{error, info, warn};
 
-use crate::limits::{CONSUME_QUEUE_WRITE_RETRIES, DISPATCH_RETRY_INTERVAL};
+use crate::limits::{
+    CONSUME_QUEUE_WRITE_RETRIES, DISPATCH_COALESCE_INTERVAL, DISPATCH_IDLE_WAIT,
+    DISPATCH_RETRY_INTERVAL,
+};
 
 use super::StoreError;
 use super::config::FlushDiskType;
 use super::consume_queue::{ConsumeQueue, CqUnit};
 use super::index_file::IndexFile;
 use super::mapped_file::is_no_space;
-use super::message_store::MessageStore;
+use super::message_store::{MessageStore, Signal};
 use super::record::{
     MessageRecord, RecordError, TRANSACTION_MASK, TRANSACTION_PREPARED, TRANSACTION_ROLLBACK,
     tags_code,
@@ -40,7 +43,54 @@ struct Failing {
     attempts: u32,
 }
 
-/// Starts the dispatcher thread.
+/// Readers blocked until a message arrives (held pulls and pops). While there are any, the
+/// dispatcher dispatches each append as soon as it is written, since a held consumer is waiting
+/// for exactly that; while there are none it lets appends pile up for
+/// [`DISPATCH_COALESCE_INTERVAL`], and a pull or GET_MAX_OFFSET that comes meanwhile dispatches
+/// what it needs itself ([`crate::limits::READER_DISPATCH_MAX_BYTES`]).
+#[derive(Debug, Default)]
+pub struct WaitingReaders {
+    count: AtomicUsize,
+    /// Raised when a reader starts waiting: ends the dispatcher's doze.
+    started: Signal,
+}
+
+impl WaitingReaders {
+    /// Counts a reader that starts waiting and wakes a dozing dispatcher; returns the count
+    /// before.
+    pub fn enter(&self) -> usize {
+        let before = self.count.fetch_add(1, Ordering::AcqRel);
+        self.started.notify();
+        before
+    }
+
+    /// Counts a reader that stopped waiting.
+    pub fn leave(&self) {
+        let _ = self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Readers waiting now.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Ends the dispatcher's doze (shutdown).
+    pub(crate) fn wake(&self) {
+        self.started.notify();
+    }
+
+    /// The dispatcher's doze: until a reader starts waiting or `timeout` passes.
+    fn doze(&self, timeout: Duration) {
+        self.started.wait(timeout);
+    }
+}
+
+/// Starts the dispatcher thread. After a pass that dispatched something, while no reader waits
+/// for an arrival ([`WaitingReaders`]), it dozes [`DISPATCH_COALESCE_INTERVAL`]: appends meanwhile
+/// only raise the signal's flag (no futex call, no wake-up), as Java's `ReputMessageService`
+/// sleeps 1 ms per loop; a reader that starts waiting ends the doze. With readers waiting, and
+/// after an empty pass, it waits for an append's wake-up (at most [`DISPATCH_IDLE_WAIT`]).
 pub(crate) fn start(store: &Arc<MessageStore>) {
     let s = Arc::clone(store);
     let spawned = std::thread::Builder::new()
@@ -48,10 +98,15 @@ pub(crate) fn start(store: &Arc<MessageStore>) {
         .spawn(move || {
             let mut failing = Failing::default();
             while !s.shutdown.load(Ordering::Acquire) {
+                let before = *s.dispatched.borrow();
                 match dispatch_available(&s, u64::MAX) {
                     Ok(()) => {
                         resumed(&s, &mut failing);
-                        s.dispatch_signal.wait(Duration::from_millis(10));
+                        if *s.dispatched.borrow() != before && s.waiting_readers.count() == 0 {
+                            s.waiting_readers.doze(DISPATCH_COALESCE_INTERVAL);
+                        } else {
+                            s.dispatch_signal.wait(DISPATCH_IDLE_WAIT);
+                        }
                     }
                     Err(e) => {
                         failed(&s, &e, &mut failing);

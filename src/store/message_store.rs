@@ -198,6 +198,8 @@ pub struct MessageStore {
     pub(crate) shutdown: AtomicBool,
     pub(crate) flush_signal: Signal,
     pub(crate) dispatch_signal: Signal,
+    /// Readers blocked until an arrival: the dispatcher dozes only while there are none.
+    pub(crate) waiting_readers: Arc<super::dispatch::WaitingReaders>,
     /// Raised only at shutdown: wakes the logic-file flusher (`FlushConsumeQueueService`).
     pub(crate) logic_flush_signal: Signal,
     /// Raised by appends nearing the end of the prefaulted window (see `prefault`).
@@ -268,6 +270,7 @@ impl MessageStore {
             shutdown: AtomicBool::new(false),
             flush_signal: Signal::default(),
             dispatch_signal: Signal::default(),
+            waiting_readers: Arc::default(),
             logic_flush_signal: Signal::default(),
             prefault_signal: Signal::default(),
             prefaulted_to: AtomicU64::new(0),
@@ -296,6 +299,12 @@ impl MessageStore {
         &self.disk
     }
 
+    /// The count of readers blocked until an arrival, which the broker's long polling keeps.
+    #[must_use]
+    pub fn waiting_readers(&self) -> Arc<super::dispatch::WaitingReaders> {
+        Arc::clone(&self.waiting_readers)
+    }
+
     /// Installs the new-message callback (once; later calls are ignored).
     pub fn set_arrival_listener(&self, listener: ArrivalListener) {
         let _ = self.arrival_listener.set(listener);
@@ -322,6 +331,7 @@ impl MessageStore {
     fn stop_threads(&self) {
         self.flush_signal.notify();
         self.dispatch_signal.notify();
+        self.waiting_readers.wake();
         self.logic_flush_signal.notify();
         self.prefault_signal.notify();
         let threads: Vec<_> = self
