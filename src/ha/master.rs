@@ -273,6 +273,9 @@ async fn transfer(
     let heartbeat = ha.config.heartbeat_interval;
     let limit = ha.config.housekeeping_interval;
     let mut appended = store.appended.subscribe();
+    // Pairs with the fence in `MessageStore::publish_appended`: an append that saw no
+    // subscriber is visible to the first read below.
+    std::sync::atomic::fence(Ordering::SeqCst);
     let mut last_write = Instant::now();
     loop {
         let data = store.commit_log_data(next, batch);

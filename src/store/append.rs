@@ -261,7 +261,7 @@ impl MessageStore {
     ) -> PutResult {
         let end = base + u64::try_from(total).unwrap_or(0);
         self.written.store(end, Ordering::Release);
-        let _ = self.appended.send_replace(end);
+        self.publish_appended(end);
         self.last_put_timestamp
             .store(store_timestamp, Ordering::Release);
         if self.config.flush_disk_type == FlushDiskType::SyncFlush {

@@ -299,6 +299,18 @@ impl MessageStore {
         &self.disk
     }
 
+    /// Tells the HA transfers that the CommitLog grew to `end` (already stored in `written`).
+    /// With none subscribed (no slave connected) the channel's notify is skipped: a transfer
+    /// that subscribes later reads the CommitLog before its first wait.
+    pub(crate) fn publish_appended(&self, end: u64) {
+        // Orders the `written` store before the read of the subscriber count, against a
+        // transfer that subscribes and then reads `written` (its fence is in `ha::master`).
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.appended.receiver_count() > 0 {
+            let _ = self.appended.send_replace(end);
+        }
+    }
+
     /// The count of readers blocked until an arrival, which the broker's long polling keeps.
     #[must_use]
     pub fn waiting_readers(&self) -> Arc<super::dispatch::WaitingReaders> {
