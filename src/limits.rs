@@ -19,6 +19,11 @@ pub const HEADER_MAX_BYTES: usize = 0x00FF_FFFF;
 /// connection stays open.
 pub const EXT_FIELDS_MAX_KEYS: usize = 1024;
 
+/// Most `extFields` pairs kept in a linearly searched vector; one more moves the map to a hash
+/// map. Ours (Java uses a `HashMap` throughout): the clients' headers have at most ~20 keys, and
+/// up to this size a scan of short keys costs less than hashing them.
+pub const EXT_FIELDS_SMALL_KEYS: usize = 32;
+
 /// Headers longer than this are decoded on the blocking pool, one at a time
 /// ([`LARGE_HEADER_DECODERS`]), so a hostile 16 MiB header never holds a runtime worker.
 /// Every header a real client sends is well under 4 KiB.

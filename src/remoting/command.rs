@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use super::language::LanguageCode;
 use super::response_code::ResponseCode;
 use super::version;
+use crate::limits::EXT_FIELDS_SMALL_KEYS;
 
 /// Flag bit set on responses (`RemotingCommand.RPC_TYPE = 0`).
 pub const FLAG_RESPONSE: i32 = 1;
@@ -88,21 +89,39 @@ pub fn common_text(v: &str) -> Option<&'static str> {
 /// `extFields`: the custom header as string pairs, in the order they arrived (Java uses a
 /// `HashMap`; keeping arrival order lets a decoded frame re-encode byte for byte).
 ///
-/// Lookups and inserts are O(1) (an insertion-ordered hash map), so decoding a header is linear
-/// in its key count; the decoders also cap that count ([`crate::limits::EXT_FIELDS_MAX_KEYS`]).
-/// The map hashes with a per-process seeded `foldhash` (SipHash cost more than the rest of a
-/// lookup); the key cap bounds what colliding keys could cost. Keys and values a handler
-/// writes from constants are kept borrowed ([`ExtFields::insert_static`]), not copied.
+/// Up to [`EXT_FIELDS_SMALL_KEYS`] pairs live in a vector searched linearly: every request and
+/// response of the clients is that small (a SEND_MESSAGE_V2 header has 10–14 keys), and a scan
+/// of short keys costs less than hashing them (the map's inserts, lookups and removals were
+/// ~13 % of a send's instructions). A bigger map moves to an insertion-ordered hash map with a
+/// per-process seeded `foldhash`, so decoding a header stays linear in its key count; the
+/// decoders also cap that count ([`crate::limits::EXT_FIELDS_MAX_KEYS`]), which bounds what
+/// colliding keys could cost. Keys and values a handler writes from constants are kept borrowed
+/// ([`ExtFields::insert_static`]), not copied.
 #[derive(Debug, Clone, Default)]
 pub struct ExtFields {
     /// The pairs in arrival order; keys are unique.
-    entries: IndexMap<Cow<'static, str>, Cow<'static, str>, foldhash::fast::RandomState>,
+    entries: Entries,
+}
+
+type Text = Cow<'static, str>;
+
+/// Pairs kept in a vector while there are few, then in a hash map.
+#[derive(Debug, Clone)]
+enum Entries {
+    Small(Vec<(Text, Text)>),
+    Large(IndexMap<Text, Text, foldhash::fast::RandomState>),
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Self::Small(Vec::new())
+    }
 }
 
 impl PartialEq for ExtFields {
     /// Equal when the same pairs come in the same order (the order is part of the encoding).
     fn eq(&self, other: &Self) -> bool {
-        self.entries.len() == other.entries.len() && self.entries.iter().eq(other.entries.iter())
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -119,55 +138,109 @@ impl ExtFields {
     /// avoids regrowing the map while it inserts).
     #[must_use]
     pub fn with_capacity(n: usize) -> Self {
-        Self {
-            entries: IndexMap::with_capacity_and_hasher(n, foldhash::fast::RandomState::default()),
-        }
+        let entries = if n <= EXT_FIELDS_SMALL_KEYS {
+            Entries::Small(Vec::with_capacity(n))
+        } else {
+            Entries::Large(IndexMap::with_capacity_and_hasher(
+                n,
+                foldhash::fast::RandomState::default(),
+            ))
+        };
+        Self { entries }
     }
 
     /// The value of `key`.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.get(key).map(AsRef::as_ref)
+        match &self.entries {
+            Entries::Small(v) => v.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref()),
+            Entries::Large(m) => m.get(key).map(AsRef::as_ref),
+        }
+    }
+
+    fn put(&mut self, key: Text, value: Text) {
+        match &mut self.entries {
+            Entries::Small(v) => {
+                if let Some(slot) = v.iter_mut().find(|(k, _)| *k == key) {
+                    slot.1 = value;
+                } else if v.len() < EXT_FIELDS_SMALL_KEYS {
+                    v.push((key, value));
+                } else {
+                    let mut m = IndexMap::with_capacity_and_hasher(
+                        v.len() * 2,
+                        foldhash::fast::RandomState::default(),
+                    );
+                    m.extend(v.drain(..));
+                    let _previous = m.insert(key, value);
+                    self.entries = Entries::Large(m);
+                }
+            }
+            Entries::Large(m) => {
+                let _previous = m.insert(key, value);
+            }
+        }
     }
 
     /// Sets `key`, replacing an earlier value in place.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let _previous = self
-            .entries
-            .insert(Cow::Owned(key.into()), Cow::Owned(value.into()));
+        self.put(Cow::Owned(key.into()), Cow::Owned(value.into()));
     }
 
     /// Sets a constant key (no copy); the value is borrowed too when it is a constant.
     pub fn insert_static(&mut self, key: &'static str, value: impl Into<Cow<'static, str>>) {
-        let _previous = self.entries.insert(Cow::Borrowed(key), value.into());
+        self.put(Cow::Borrowed(key), value.into());
     }
 
     /// Removes `key`, returning its value as stored (no copy); the last pair takes its place,
     /// so use it only on a map whose order no longer matters (a request being decoded).
     pub fn take(&mut self, key: &str) -> Option<Cow<'static, str>> {
-        self.entries.swap_remove(key)
+        match &mut self.entries {
+            Entries::Small(v) => {
+                let at = v.iter().position(|(k, _)| k == key)?;
+                Some(v.swap_remove(at).1)
+            }
+            Entries::Large(m) => m.swap_remove(key),
+        }
     }
 
     /// Removes `key`, returning its value; the other pairs keep their order.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.entries.shift_remove(key).map(Cow::into_owned)
+        match &mut self.entries {
+            Entries::Small(v) => {
+                let at = v.iter().position(|(k, _)| k == key)?;
+                Some(v.remove(at).1.into_owned())
+            }
+            Entries::Large(m) => m.shift_remove(key).map(Cow::into_owned),
+        }
     }
 
     /// The pairs in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
+        let (small, large) = match &self.entries {
+            Entries::Small(v) => (Some(v.iter()), None),
+            Entries::Large(m) => (None, Some(m.iter())),
+        };
+        small
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k, v))
+            .chain(large.into_iter().flatten())
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
     }
 
     /// Number of pairs.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        match &self.entries {
+            Entries::Small(v) => v.len(),
+            Entries::Large(m) => m.len(),
+        }
     }
 
     /// True when there are no pairs.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }
 
@@ -298,6 +371,46 @@ impl RemotingCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ext_fields_behave_the_same_past_the_small_size() {
+        let n = EXT_FIELDS_SMALL_KEYS + 8;
+        let keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+        let mut big = ExtFields::new();
+        for (i, k) in keys.iter().enumerate() {
+            big.insert(k.clone(), i.to_string());
+        }
+        // Replaced in place after the move to the hash map, order kept.
+        big.insert("k0", "first");
+        assert_eq!(big.len(), n);
+        assert_eq!(big.get("k0"), Some("first"));
+        assert_eq!(big.get(&keys[n - 1]), Some((n - 1).to_string().as_str()));
+        let order: Vec<&str> = big.iter().map(|(k, _)| k).collect();
+        assert_eq!(order, keys.iter().map(String::as_str).collect::<Vec<_>>());
+        // The same pairs built with room for all of them up front compare equal.
+        let mut sized = ExtFields::with_capacity(n);
+        for (k, v) in big.iter() {
+            sized.insert(k, v);
+        }
+        assert_eq!(sized, big);
+        assert_eq!(big.remove("k1").as_deref(), Some("1"));
+        assert_eq!(big.iter().nth(1).map(|(k, _)| k), Some("k2"));
+        assert_eq!(big.take("k0").as_deref(), Some("first"));
+        assert_eq!(big.take("k0"), None);
+        assert_eq!(big.len(), n - 2);
+        // Small: take swaps the last pair in, remove keeps the order.
+        let mut small: ExtFields = [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]
+            .into_iter()
+            .collect();
+        assert_eq!(small.take("a").as_deref(), Some("1"));
+        assert_eq!(small.iter().next(), Some(("d", "4")));
+        assert_eq!(small.remove("b").as_deref(), Some("2"));
+        assert_eq!(
+            small.iter().collect::<Vec<_>>(),
+            vec![("d", "4"), ("c", "3")]
+        );
+        assert!(small.get("a").is_none() && !small.is_empty());
+    }
 
     #[test]
     fn ext_fields_keep_order_and_replace_in_place() {

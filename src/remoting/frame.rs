@@ -132,7 +132,9 @@ pub fn encode(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<(), WireError
 /// prefix, so the frame costs one allocation and no header copy.
 pub fn encode_to_bytes(cmd: &RemotingCommand) -> Result<Bytes, WireError> {
     const PREFIX: usize = 8;
-    let mut out = Vec::with_capacity(PREFIX + 256 + cmd.body.len());
+    // A send's response header (msgId, offsetMsgId, queue, region, trace switch) is 300-400
+    // bytes: room for it without regrowing.
+    let mut out = Vec::with_capacity(PREFIX + 512 + cmd.body.len());
     out.extend_from_slice(&[0u8; PREFIX]);
     match cmd.serialize_type {
         SerializeType::Json => json_header::encode(cmd, &mut out),

@@ -65,7 +65,13 @@ impl<'a> Scanner<'a> {
             self.pos += 1;
             return Some(Cow::Borrowed(out));
         }
-        let mut out = text.get(start..self.pos)?.to_owned();
+        let prefix = text.get(start..self.pos)?;
+        // Room up to the next quote (an escape only shrinks the text; an escaped quote ends
+        // the guess early and the string grows): the properties value, whose `\u0001`
+        // separators bring every send here, is then one allocation.
+        let rest = memchr::memchr(b'"', s.get(self.pos..)?).unwrap_or(0);
+        let mut out = String::with_capacity(prefix.len() + rest);
+        out.push_str(prefix);
         loop {
             let b = *self.s.get(self.pos)?;
             self.pos += 1;

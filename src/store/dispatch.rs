@@ -349,8 +349,8 @@ pub fn build_index(
     }
     let uniq = rec.property("UNIQ_KEY");
     let keys = rec.property("KEYS").into_iter().flat_map(|k| k.split(' '));
-    // `topic#key` (`build_key`), built in one reused buffer.
-    let mut key = String::new();
+    // `topic#key` (`build_key`), built in one reused buffer, sized for a UNIQ_KEY (32 hex).
+    let mut key = String::with_capacity(rec.topic.len() + 1 + 32);
     for k in uniq.into_iter().chain(keys).filter(|k| !k.is_empty()) {
         key.clear();
         key.push_str(&rec.topic);
