@@ -250,7 +250,8 @@ wait_for() {
 
 SERVER_CP="$JAVA_OUT/lib/server/*"
 
-# mqadmin <outfile> <args...>: official mqadmin 5.3.3 against our name server (stdout+stderr to outfile).
+# mqadmin <outfile> <args...>: official mqadmin 5.3.3 against our name server (stdout+stderr to outfile),
+# through AdminExit (java/src/launch/): MQAdminStartup.main, then the JVM ends without Netty's 2 s linger.
 mqadmin() {
     local out="$1"
     shift
@@ -258,7 +259,7 @@ mqadmin() {
     (cd "$WORK/admin" && timeout -k 5 60 java "${JVM_COMMON[@]}" -Xms64m -Xmx256m \
         -Duser.home="$WORK/admin/home" -Drocketmq.home.dir="$WORK/admin/home" \
         -Drmq.logback.configurationFile="$WORK/admin/tools-logback.xml" \
-        -cp "$SERVER_CP" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NAMESRV_ADDR") \
+        -cp "$SERVER_CP:$JAVA_OUT/classes/launch" AdminExit "$@" -n "$NAMESRV_ADDR") \
         >"$out" 2>&1 || rc=$?
     echo "# exit status $rc" >>"$out"
     return 0

@@ -115,7 +115,7 @@ mqadmin4() { # <ak> <sk> <out> <args...>: mqadmin 4.9.7 signed as <ak>
     cp "$WORK/logback.xml" "$d/conf/logback_tools.xml"
     shift 3
     ROCKETMQ_HOME="$d" timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
-        -cp "$B4/*" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NS" >"$out" 2>&1
+        -cp "$B4/*:$ADMIN_EXIT" AdminExit "$@" -n "$NS" >"$out" 2>&1
 }
 client() { # <cp> <log> <args...>
     local cp="$1" out="$2"; shift 2

@@ -10,6 +10,7 @@
 #   classes/client-5.3.3/, classes/client-4.9.8/, classes/client-5.5.0/   the scenario programs
 #                      compiled against each client (lib.sh: COMPAT_CLIENT picks one)
 #   classes/admin/     AdminProbe compiled against the tools classpath
+#   classes/launch/    AdminExit (mqadmin of any tools version, ending when its command is done)
 #   lib/grpc-client-java/, classes/grpc/   rocketmq-client-java 5.0.8 (the gRPC SDK) and the
 #                      programs of src/grpc/, compiled against it alone
 #   lib/broker-4.9.7/  rocketmq-broker + acl + tools 4.9.7 (the last Java broker with ACL 1.0;
@@ -62,7 +63,7 @@ for d in "${parts[@]}"; do
 done
 
 # The classes depend on the classpaths they are compiled against, not on broker-4.9.7 or proxy.
-want="$( (cat "$here"/src/client/*.java "$here"/src/client5/*.java "$here"/src/admin/*.java "$here"/src/grpc/*.java \
+want="$( (cat "$here"/src/client/*.java "$here"/src/client5/*.java "$here"/src/admin/*.java "$here"/src/grpc/*.java "$here"/src/launch/*.java \
     "$out"/lib/{server,client-5.3.3,client-4.9.8,client-5.5.0,tools-5.5.0,grpc-client-java}/.stamp; javac -version 2>&1) \
     | sha256sum | cut -d' ' -f1)"
 if [[ "$force" != 1 && $fetched == 0 && -f "$out/classes/.stamp" && "$(cat "$out/classes/.stamp")" == "$want" ]]; then
@@ -84,6 +85,7 @@ compile client-5.3.3 client-5.3.3 client client5   # client5/: APIs only the 5.x
 compile client-4.9.8 client-4.9.8 client
 compile client-5.5.0 client-5.5.0 client client5
 compile admin server admin
+compile launch server launch   # AdminExit: mqadmin without its 2 s linger (lib.sh ADMIN_EXIT)
 compile grpc grpc-client-java grpc   # the gRPC SDK only: no remoting client on this classpath
 
 for j in rocketmq-broker-5.3.3 rocketmq-namesrv-5.3.3 rocketmq-tools-5.3.3; do
