@@ -173,13 +173,13 @@ stop_broker() { # <name> [KILL]
     unset 'PID[$1]'
 }
 store_of() { echo "$WORK/$1/store"; }
-# ADMIN_EXIT: appended to a tools classpath, main class AdminExit runs MQAdminStartup.main and ends
-# the JVM when it returns (compat-tests/java/src/launch/AdminExit.java: saves the ~2 s each mqadmin
-# JVM otherwise idles in Netty's shutdown quiet period).
-ADMIN_EXIT="$JAVA_OUT/classes/launch"
+# LAUNCH_CP: the classes of java/src/launch/, appended to a classpath. AdminExit runs mqadmin
+# (MQAdminStartup.main) and ends the JVM when it returns; WakeJoin <main class> <args> runs a scenario
+# program. Both skip the 2-5 s a JVM otherwise idles in the 5.x remoting client's teardown (JoinWaker).
+LAUNCH_CP="$JAVA_OUT/classes/launch"
 # mqadmin <out> <args...>: runs mqadmin (rocketmq-tools COMPAT_TOOLS) against the name server.
 mqadmin() {
     local out="$1"; shift
     timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
-        -cp "$TOOLS_CP:$ADMIN_EXIT" AdminExit "$@" -n "$NS" >"$out" 2>&1
+        -cp "$TOOLS_CP:$LAUNCH_CP" AdminExit "$@" -n "$NS" >"$out" 2>&1
 }
