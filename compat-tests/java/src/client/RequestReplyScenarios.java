@@ -47,6 +47,11 @@ public class RequestReplyScenarios {
         responder.setNamesrvAddr(ns);
         responder.setInstanceName("rr-responder-" + tag);
         responder.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_LAST_OFFSET);
+        // shutdown() lets the consume threads finish the replies they are sending (up to 10 s)
+        // instead of interrupting them (shutdownNow: "reply failed: InterruptedException"), which
+        // happened whenever the requester's shutdown was quick (WakeJoin, or the 0-3 s poll of its
+        // NettyEventExecutor ending early).
+        responder.setAwaitTerminationMillisWhenShutdown(10000);
         responder.subscribe(topic, "*");
         responder.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
             for (MessageExt m : msgs) {
