@@ -251,15 +251,18 @@ wait_for() {
 SERVER_CP="$JAVA_OUT/lib/server/*"
 # java/src/launch/: AdminExit (mqadmin) and WakeJoin (scenario programs) skip the 2-5 s a JVM otherwise
 # idles in the 5.x remoting client's teardown (JoinWaker).
-LAUNCH_CP="$JAVA_OUT/classes/launch"
+LAUNCH_CP="$JAVA_OUT/launch.jar"
+# shellcheck source=java/cds.sh
+source "$HERE/java/cds.sh"
 
 # mqadmin <outfile> <args...>: official mqadmin 5.3.3 against our name server (stdout+stderr to outfile),
-# through AdminExit (java/src/launch/): MQAdminStartup.main, then the JVM ends without Netty's 2 s linger.
+# through AdminExit (java/src/launch/): MQAdminStartup.main, then the JVM ends without Netty's 2 s linger;
+# with the class-data-sharing archive of its classpath (java/cds.sh, the same as lib.sh's mqadmin).
 mqadmin() {
     local out="$1"
     shift
     local rc=0
-    (cd "$WORK/admin" && timeout -k 5 60 java "${JVM_COMMON[@]}" -Xms64m -Xmx256m \
+    (cd "$WORK/admin" && cds_run mqadmin-5.3.3 timeout -k 5 60 java "${JVM_COMMON[@]}" -Xms64m -Xmx256m \
         -Duser.home="$WORK/admin/home" -Drocketmq.home.dir="$WORK/admin/home" \
         -Drmq.logback.configurationFile="$WORK/admin/tools-logback.xml" \
         -cp "$SERVER_CP:$LAUNCH_CP" AdminExit "$@" -n "$NAMESRV_ADDR") \

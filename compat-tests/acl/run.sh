@@ -114,7 +114,7 @@ mqadmin4() { # <ak> <sk> <out> <args...>: mqadmin 4.9.7 signed as <ak>
     tools_home "$d" "$1" "$2"
     cp "$WORK/logback.xml" "$d/conf/logback_tools.xml"
     shift 3
-    ROCKETMQ_HOME="$d" timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
+    ROCKETMQ_HOME="$d" cds_run mqadmin-4.9.7 timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
         -cp "$B4/*:$LAUNCH_CP" AdminExit "$@" -n "$NS" >"$out" 2>&1
 }
 client() { # <cp> <log> <args...>
