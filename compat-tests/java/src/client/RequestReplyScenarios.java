@@ -76,6 +76,12 @@ public class RequestReplyScenarios {
         requester.setInstanceName("rr-requester-" + tag);
         requester.start();
         TimeUnit.SECONDS.sleep(3); // the responder owns its queues (rebalance)
+        // The rebalance raised the subscription's version and sent it in a heartbeat, unless that
+        // heartbeat found the lock taken (the client's first scheduled heartbeat, 1 s after start:
+        // "lock heartBeat, but failed"); then the broker, Java's as ours, answers every pull with
+        // SUBSCRIPTION_NOT_LATEST until the next heartbeat 30 s later and no request is answered.
+        // One more heartbeat now carries the current version.
+        responder.getDefaultMQPushConsumerImpl().getmQClientFactory().sendHeartbeatToAllBrokerWithLock();
         boolean ok = sync(requester, topic, count, tag) & async(requester, topic, count, tag);
         requester.shutdown();
         responder.shutdown();
