@@ -173,9 +173,16 @@ stop_broker() { # <name> [KILL]
     unset 'PID[$1]'
 }
 store_of() { echo "$WORK/$1/store"; }
-# mqadmin <out> <args...>: runs mqadmin (rocketmq-tools COMPAT_TOOLS) against the name server.
+# LAUNCH_CP: the classes of java/src/launch/ (a jar), appended to a classpath. AdminExit runs mqadmin
+# (MQAdminStartup.main) and ends the JVM when it returns; WakeJoin <main class> <args> runs a scenario
+# program. Both skip the 2-5 s a JVM otherwise idles in the 5.x remoting client's teardown (JoinWaker).
+LAUNCH_CP="$JAVA_OUT/launch.jar"
+# shellcheck source=java/cds.sh
+source "$ROOT/compat-tests/java/cds.sh"
+# mqadmin <out> <args...>: runs mqadmin (rocketmq-tools COMPAT_TOOLS) against the name server, with
+# the class-data-sharing archive of its classpath (cds_run).
 mqadmin() {
     local out="$1"; shift
-    timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
-        -cp "$TOOLS_CP" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NS" >"$out" 2>&1
+    cds_run "mqadmin-$COMPAT_TOOLS" timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+        -Duser.home="$WORK/client-home" -cp "$TOOLS_CP:$LAUNCH_CP" AdminExit "$@" -n "$NS" >"$out" 2>&1
 }

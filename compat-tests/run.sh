@@ -249,16 +249,23 @@ wait_for() {
 }
 
 SERVER_CP="$JAVA_OUT/lib/server/*"
+# java/src/launch/: AdminExit (mqadmin) and WakeJoin (scenario programs) skip the 2-5 s a JVM otherwise
+# idles in the 5.x remoting client's teardown (JoinWaker).
+LAUNCH_CP="$JAVA_OUT/launch.jar"
+# shellcheck source=java/cds.sh
+source "$HERE/java/cds.sh"
 
-# mqadmin <outfile> <args...>: official mqadmin 5.3.3 against our name server (stdout+stderr to outfile).
+# mqadmin <outfile> <args...>: official mqadmin 5.3.3 against our name server (stdout+stderr to outfile),
+# through AdminExit (java/src/launch/): MQAdminStartup.main, then the JVM ends without Netty's 2 s linger;
+# with the class-data-sharing archive of its classpath (java/cds.sh, the same as lib.sh's mqadmin).
 mqadmin() {
     local out="$1"
     shift
     local rc=0
-    (cd "$WORK/admin" && timeout -k 5 60 java "${JVM_COMMON[@]}" -Xms64m -Xmx256m \
+    (cd "$WORK/admin" && cds_run mqadmin-5.3.3 timeout -k 5 60 java "${JVM_COMMON[@]}" -Xms64m -Xmx256m \
         -Duser.home="$WORK/admin/home" -Drocketmq.home.dir="$WORK/admin/home" \
         -Drmq.logback.configurationFile="$WORK/admin/tools-logback.xml" \
-        -cp "$SERVER_CP" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NAMESRV_ADDR") \
+        -cp "$SERVER_CP:$LAUNCH_CP" AdminExit "$@" -n "$NAMESRV_ADDR") \
         >"$out" 2>&1 || rc=$?
     echo "# exit status $rc" >>"$out"
     return 0
@@ -536,8 +543,8 @@ scenario_java_client() {
     log "running Java client $ver: $MSG_COUNT messages on $topic (group $group)"
     (cd "$WORK/client-$ver" && timeout -k 5 $((CLIENT_TIMEOUT + 60)) java "${JVM_COMMON[@]}" -Xms128m -Xmx256m \
         -Duser.home="$WORK/client-$ver/home" \
-        -cp "$JAVA_OUT/classes/client-$ver:$JAVA_OUT/lib/client-$ver/*" \
-        ProduceConsume "$NAMESRV_ADDR" "$topic" "$group" "$MSG_COUNT" "$CLIENT_TIMEOUT") >"$o" 2>&1 || rc=$?
+        -cp "$JAVA_OUT/classes/client-$ver:$JAVA_OUT/lib/client-$ver/*:$LAUNCH_CP" \
+        WakeJoin ProduceConsume "$NAMESRV_ADDR" "$topic" "$group" "$MSG_COUNT" "$CLIENT_TIMEOUT") >"$o" 2>&1 || rc=$?
     local verdict
     verdict="$(grep -E '^(PASS|FAIL) ' "$o" | tail -n1 || true)"
     if [[ $rc == 0 && "$verdict" == PASS* ]]; then
@@ -602,7 +609,7 @@ run_broker_scenarios() {
     RUN_OUT="$LOGS/$name.out"
     RUN_RC=0
     (cd "$d" && timeout -k 5 "$tmo" java "${JVM_COMMON[@]}" -Xms128m -Xmx384m -Duser.home="$d/home" \
-        -cp "$JAVA_OUT/classes/client-$ver:$JAVA_OUT/lib/client-$ver/*" BrokerScenarios "$@") >"$RUN_OUT" 2>&1 || RUN_RC=$?
+        -cp "$JAVA_OUT/classes/client-$ver:$JAVA_OUT/lib/client-$ver/*:$LAUNCH_CP" WakeJoin BrokerScenarios "$@") >"$RUN_OUT" 2>&1 || RUN_RC=$?
 }
 
 # scenario_verdict <scenario> <output file>: prints "PASS detail" / "FAIL detail" / "" (no RESULT line)
@@ -915,8 +922,8 @@ p2_mqadmin() {
     rm -f "$hold"
     log "our broker: mqadmin 5.3.3 (a 5.3.3 push consumer of $group stays up meanwhile)"
     start_bg hold-consumer "$ho" bash -c 'cd "$1" && shift && exec timeout -k 5 200 "$@"' _ "$d" java "${JVM_COMMON[@]}" \
-        -Xms64m -Xmx256m -Duser.home="$d/home" -cp "$JAVA_OUT/classes/client-5.3.3:$JAVA_OUT/lib/client-5.3.3/*" \
-        BrokerScenarios "$NAMESRV_ADDR" "BrkJ5_$RUN_ID" "BrkG5_$RUN_ID" hold-consumer count=20 \
+        -Xms64m -Xmx256m -Duser.home="$d/home" -cp "$JAVA_OUT/classes/client-5.3.3:$JAVA_OUT/lib/client-5.3.3/*:$LAUNCH_CP" \
+        WakeJoin BrokerScenarios "$NAMESRV_ADDR" "BrkJ5_$RUN_ID" "BrkG5_$RUN_ID" hold-consumer count=20 \
         holdFile="$hold" timeout=120 tag="$RUN_ID"
     local hold_pid=$LAST_PID
     hold_ready() {
@@ -1100,8 +1107,8 @@ EOF
         RUN_OUT="$LOGS/p2-quickstart-$phase.out"
         RUN_RC=0
         (cd "$dd" && NAMESRV_ADDR="127.0.0.1:$nsport" timeout -k 5 200 java "${JVM_COMMON[@]}" -Xms64m -Xmx256m \
-            -Duser.home="$dd/home" -cp "$JAVA_OUT/classes/client-$ver:$JAVA_OUT/lib/client-$ver/*" \
-            BrokerScenarios env - - "quickstart-$phase" timeout="$P2_TIMEOUT") >"$RUN_OUT" 2>&1 || RUN_RC=$?
+            -Duser.home="$dd/home" -cp "$JAVA_OUT/classes/client-$ver:$JAVA_OUT/lib/client-$ver/*:$LAUNCH_CP" \
+            WakeJoin BrokerScenarios env - - "quickstart-$phase" timeout="$P2_TIMEOUT") >"$RUN_OUT" 2>&1 || RUN_RC=$?
         local v
         v="$(scenario_verdict "quickstart-$phase" "$RUN_OUT")"
         if [[ "$v" == PASS* ]]; then

@@ -114,14 +114,14 @@ mqadmin4() { # <ak> <sk> <out> <args...>: mqadmin 4.9.7 signed as <ak>
     tools_home "$d" "$1" "$2"
     cp "$WORK/logback.xml" "$d/conf/logback_tools.xml"
     shift 3
-    ROCKETMQ_HOME="$d" timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
-        -cp "$B4/*" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NS" >"$out" 2>&1
+    ROCKETMQ_HOME="$d" cds_run mqadmin-4.9.7 timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
+        -cp "$B4/*:$LAUNCH_CP" AdminExit "$@" -n "$NS" >"$out" 2>&1
 }
 client() { # <cp> <log> <args...>
     local cp="$1" out="$2"; shift 2
     timeout -k 10 300 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true \
         -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -cp "$cp" AclScenarios "$NS" "$@" >"$out" 2>&1
+        -cp "$cp:$LAUNCH_CP" WakeJoin AclScenarios "$NS" "$@" >"$out" 2>&1
 }
 refusal() { grep '^REFUSED' "$1" | head -1 | sed -e 's/^REFUSED //' -e 's/\.java:[0-9]*)/.java:N)/'; }
 

@@ -123,7 +123,7 @@ java_run() { # <classpath> <log> <main> <args...>
     local cp="$1" out="$2"; shift 2
     timeout -k 10 300 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -Drocketmq.log.root="$WORK/client-logs" -cp "$cp" "$@" >"$out" 2>&1
+        -Drocketmq.log.root="$WORK/client-logs" -cp "$cp:$LAUNCH_CP" WakeJoin "$@" >"$out" 2>&1
 }
 
 # check <expect-file> <consumed-file> [final]: every expected message arrived as sent. Prints a

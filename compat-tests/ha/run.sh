@@ -47,7 +47,7 @@ java_client() { # <log> <args...>
     local out="$1"; shift
     timeout -k 10 900 java -Xms64m -Xmx384m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -cp "$CLIENT_CP" HaScenarios "$@" >"$out" 2>&1
+        -cp "$CLIENT_CP:$LAUNCH_CP" WakeJoin HaScenarios "$@" >"$out" 2>&1
 }
 result_field() { grep '^RESULT' "$1" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
@@ -103,8 +103,8 @@ ours_pair() {
     start_broker $s rust brokerClusterName=HaOurs brokerName=ha-ours brokerId=1 brokerRole=SLAVE || return 1
     until_acked "$topic" || { report ours.sync.replicate FAIL "no slave ever acknowledged" "$WORK/probe.out" "$WORK/$s.out"; return 1; }
     # mqadmin clusterList shows both nodes of the group, the slave with id 1.
-    timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
-        -cp "$SERVER_CP" org.apache.rocketmq.tools.command.MQAdminStartup clusterList -n "$NS" >"$WORK/clusterlist.out" 2>&1
+    cds_run mqadmin-5.3.3 timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
+        -cp "$SERVER_CP:$LAUNCH_CP" AdminExit clusterList -n "$NS" >"$WORK/clusterlist.out" 2>&1
     if grep -E "ha-ours +0 +127.0.0.1:${BROKER_PORT[$m]}" "$WORK/clusterlist.out" >/dev/null \
         && grep -E "ha-ours +1 +127.0.0.1:${BROKER_PORT[$s]}" "$WORK/clusterlist.out" >/dev/null; then
         report ours.cluster-list PASS "mqadmin clusterList lists the master (id 0) and the slave (id 1)"
@@ -121,8 +121,8 @@ ours_pair() {
         report ours.sync.replicate FAIL "ok=$ok/$COUNT; $(cat "$WORK/diff.txt" 2>/dev/null)" "$WORK/sync-produce.out"
     fi
     # mqadmin haStatus (GET_BROKER_HA_STATUS) on the master: one slave, in sync.
-    timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
-        -cp "$SERVER_CP" org.apache.rocketmq.tools.command.MQAdminStartup haStatus -n "$NS" \
+    cds_run mqadmin-5.3.3 timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
+        -cp "$SERVER_CP:$LAUNCH_CP" AdminExit haStatus -n "$NS" \
         -b "127.0.0.1:${BROKER_PORT[$m]}" >"$WORK/hastatus.out" 2>&1
     if grep -qP '^#SlaveNum\t1$' "$WORK/hastatus.out" && grep -qP '^#InSyncSlaveNum\t1$' "$WORK/hastatus.out"; then
         report ours.ha-status PASS "mqadmin haStatus: $(grep -P '^#(SlaveNum|InSyncSlaveNum)' "$WORK/hastatus.out" | tr '\n\t' '  ')"

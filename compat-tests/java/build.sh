@@ -10,6 +10,10 @@
 #   classes/client-5.3.3/, classes/client-4.9.8/, classes/client-5.5.0/   the scenario programs
 #                      compiled against each client (lib.sh: COMPAT_CLIENT picks one)
 #   classes/admin/     AdminProbe compiled against the tools classpath
+#   classes/launch/, launch.jar   AdminExit (mqadmin of any tools version, ending when its command
+#                      is done) and WakeJoin; the jar is what the suites use (LAUNCH_CP)
+#   cds/               class-data-sharing archives the suites write (cds.sh); removed here whenever
+#                      anything is fetched or compiled
 #   lib/grpc-client-java/, classes/grpc/   rocketmq-client-java 5.0.8 (the gRPC SDK) and the
 #                      programs of src/grpc/, compiled against it alone
 #   lib/broker-4.9.7/  rocketmq-broker + acl + tools 4.9.7 (the last Java broker with ACL 1.0;
@@ -25,7 +29,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${COMPAT_JAVA_OUT:-$here/target}"
 mkdir -p "$out"
 
-for tool in mvn javac java; do
+for tool in mvn javac java jar; do
     command -v "$tool" >/dev/null 2>&1 || { echo "build.sh: '$tool' not found on PATH" >&2; exit 1; }
 done
 
@@ -46,6 +50,7 @@ for d in "${parts[@]}"; do
         continue
     fi
     echo "build.sh: fetching $d classpath"
+    rm -rf "$out/cds" # archives of the old jars would only be refused by the JVM
     [[ "$d" == broker-4.9.7 || "$d" == proxy ]] || fetched=1 # no scenario class is compiled against those
     rm -rf "$out/lib/$d"
     mkdir -p "$out/lib/$d"
@@ -62,14 +67,15 @@ for d in "${parts[@]}"; do
 done
 
 # The classes depend on the classpaths they are compiled against, not on broker-4.9.7 or proxy.
-want="$( (cat "$here"/src/client/*.java "$here"/src/client5/*.java "$here"/src/admin/*.java "$here"/src/grpc/*.java \
+want="$( (cat "$here"/src/client/*.java "$here"/src/client5/*.java "$here"/src/admin/*.java "$here"/src/grpc/*.java "$here"/src/launch/*.java \
     "$out"/lib/{server,client-5.3.3,client-4.9.8,client-5.5.0,tools-5.5.0,grpc-client-java}/.stamp; javac -version 2>&1) \
     | sha256sum | cut -d' ' -f1)"
-if [[ "$force" != 1 && $fetched == 0 && -f "$out/classes/.stamp" && "$(cat "$out/classes/.stamp")" == "$want" ]]; then
+if [[ "$force" != 1 && $fetched == 0 && -f "$out/launch.jar" && -f "$out/classes/.stamp" && "$(cat "$out/classes/.stamp")" == "$want" ]]; then
     echo "build.sh: Java artifacts up to date in $out"
     exit 0
 fi
 rm -f "$out/classes/.stamp"
+rm -rf "$out/cds"
 
 compile() { # <output name> <classpath name> <source dirs under src/...>
     rm -rf "$out/classes/$1"
@@ -84,6 +90,8 @@ compile client-5.3.3 client-5.3.3 client client5   # client5/: APIs only the 5.x
 compile client-4.9.8 client-4.9.8 client
 compile client-5.5.0 client-5.5.0 client client5
 compile admin server admin
+compile launch server launch   # AdminExit: mqadmin without its 2 s linger (lib.sh ADMIN_EXIT)
+jar cf "$out/launch.jar" -C "$out/classes/launch" .   # a jar: cds.sh archives take no directory
 compile grpc grpc-client-java grpc   # the gRPC SDK only: no remoting client on this classpath
 
 for j in rocketmq-broker-5.3.3 rocketmq-namesrv-5.3.3 rocketmq-tools-5.3.3; do

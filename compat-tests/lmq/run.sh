@@ -58,7 +58,7 @@ client() { # <5|4> <log> <args...>
     if [[ "$v" == 5 ]]; then cp="$CLIENT_CP"; else cp="$CLIENT4_CP"; fi
     timeout -k 10 300 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -cp "$cp" LmqScenarios "$@" >"$out" 2>&1
+        -cp "$cp:$LAUNCH_CP" WakeJoin LmqScenarios "$@" >"$out" 2>&1
 }
 result() { grep '^RESULT' "$1" | tail -1 | cut -d' ' -f3-; }
 passed() { grep -q '^RESULT [a-z]* PASS' "$1"; }
@@ -110,7 +110,7 @@ scenario() { # <kind>
     # The push way of Java's example/lmq/LMQPushConsumer (5.3.3 only): route filled by hand.
     timeout -k 10 120 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -cp "$CLIENT_CP" LmqPushScenario "$NS" "$topic" LmqCompat "$bname" "127.0.0.1:${BROKER_PORT[$b]}" \
+        -cp "$CLIENT_CP:$LAUNCH_CP" WakeJoin LmqPushScenario "$NS" "$topic" LmqCompat "$bname" "127.0.0.1:${BROKER_PORT[$b]}" \
         '%LMQ%lmqa' CID_LMQ_PUSH "$N" >"$WORK/$k.push.out" 2>&1
     if passed "$WORK/$k.push.out"; then
         report "$k.push.5.3.3" PASS "$(result "$WORK/$k.push.out")"

@@ -45,7 +45,7 @@ jrun() { # <log> <class> <args...>: a Java client program
     local out="$1" cls="$2"; shift 2
     timeout -k 10 900 java -Xms64m -Xmx384m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -cp "$CLIENT_CP" "$cls" "$@" >"$out" 2>&1
+        -cp "$CLIENT_CP:$LAUNCH_CP" WakeJoin "$cls" "$@" >"$out" 2>&1
 }
 produce() { jrun "$WORK/produce-$1.out" HaScenarios produce "$NS" "$1" "$2" "$WORK/acks-$1.txt"; }
 # make_topic <topic> <group>: the topic (8 queues) and the group's POP mode.

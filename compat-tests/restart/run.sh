@@ -34,7 +34,7 @@ kill9_mid() {
     mkdir -p "$sig"
     timeout -k 10 400 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -cp "$cp" RestartScenarios "$mode" "$NS" "$topic" "$group" "$sig" "$n" >"$WORK/$id.out" 2>&1 &
+        -cp "$cp:$LAUNCH_CP" WakeJoin RestartScenarios "$mode" "$NS" "$topic" "$group" "$sig" "$n" >"$WORK/$id.out" 2>&1 &
     local jp=$!
     if ! wait_for 120 test -e "$sig/ready"; then
         wait $jp

@@ -55,7 +55,7 @@ jrun() { # <classpath> <log> <class> <args...>: a Java client program
     local cp="$1" out="$2" cls="$3"; shift 3
     timeout -k 10 300 java -Xms64m -Xmx384m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -cp "$cp" "$cls" "$@" >"$out" 2>&1
+        -cp "$cp:$LAUNCH_CP" WakeJoin "$cls" "$@" >"$out" 2>&1
 }
 verdict() { # <id> <scenario> <file>: report the RESULT line of a BrokerScenarios run
     local line

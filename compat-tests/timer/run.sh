@@ -29,7 +29,7 @@ java_timer() { # <classpath> <log> <args...>
     local cp="$1" out="$2"; shift 2
     timeout -k 10 300 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -cp "$cp" TimerScenarios "$@" >"$out" 2>&1
+        -cp "$cp:$LAUNCH_CP" WakeJoin TimerScenarios "$@" >"$out" 2>&1
 }
 
 # on_time [--up-ms T] <produced files...> -- <consumed file>: every produced key was consumed, its

@@ -36,7 +36,7 @@ client() { # <cp> <log> <class> <args...>
     local cp="$1" out="$2" cls="$3"; shift 3
     timeout -k 10 300 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true \
         -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -cp "$cp" "$cls" "$NS" "$@" >"$out" 2>&1
+        -cp "$cp:$LAUNCH_CP" WakeJoin "$cls" "$NS" "$@" >"$out" 2>&1
 }
 line() { grep "^RESULT $2 " "$1" | head -1 | cut -d' ' -f3-; }
 reply_max() { # max offset of DefaultCluster_REPLY_TOPIC queue 0, via mqadmin topicStatus

@@ -47,6 +47,11 @@ public class RequestReplyScenarios {
         responder.setNamesrvAddr(ns);
         responder.setInstanceName("rr-responder-" + tag);
         responder.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_LAST_OFFSET);
+        // shutdown() lets the consume threads finish the replies they are sending (up to 10 s)
+        // instead of interrupting them (shutdownNow: "reply failed: InterruptedException"), which
+        // happened whenever the requester's shutdown was quick (WakeJoin, or the 0-3 s poll of its
+        // NettyEventExecutor ending early).
+        responder.setAwaitTerminationMillisWhenShutdown(10000);
         responder.subscribe(topic, "*");
         responder.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
             for (MessageExt m : msgs) {
@@ -71,6 +76,12 @@ public class RequestReplyScenarios {
         requester.setInstanceName("rr-requester-" + tag);
         requester.start();
         TimeUnit.SECONDS.sleep(3); // the responder owns its queues (rebalance)
+        // The rebalance raised the subscription's version and sent it in a heartbeat, unless that
+        // heartbeat found the lock taken (the client's first scheduled heartbeat, 1 s after start:
+        // "lock heartBeat, but failed"); then the broker, Java's as ours, answers every pull with
+        // SUBSCRIPTION_NOT_LATEST until the next heartbeat 30 s later and no request is answered.
+        // One more heartbeat now carries the current version.
+        responder.getDefaultMQPushConsumerImpl().getmQClientFactory().sendHeartbeatToAllBrokerWithLock();
         boolean ok = sync(requester, topic, count, tag) & async(requester, topic, count, tag);
         requester.shutdown();
         responder.shutdown();
