@@ -119,11 +119,14 @@ node_run() { # <out> <args...>
 build_all
 start_namesrv || { echo "grpc-compat: 0 passed, 1 failed"; exit 1; }
 
-java_run() { # <classpath> <log> <main> <args...>
-    local cp="$1" out="$2"; shift 2
+java_run() { # <classpath> <log> [-Dprop=value ...] <main> <args...>
+    local cp="$1" out="$2" jvm=()
+    shift 2
+    # JVM options go before WakeJoin; after it they would be read as the main class.
+    while [[ $# -gt 0 && $1 == -* ]]; do jvm+=("$1"); shift; done
     timeout -k 10 300 java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:ActiveProcessorCount=2 -XX:TieredStopAtLevel=1 \
         -Djava.net.preferIPv4Stack=true -Duser.home="$WORK/client-home" -Drocketmq.client.logRoot="$WORK/client-logs" \
-        -Drocketmq.log.root="$WORK/client-logs" -cp "$cp:$LAUNCH_CP" WakeJoin "$@" >"$out" 2>&1
+        -Drocketmq.log.root="$WORK/client-logs" "${jvm[@]}" -cp "$cp:$LAUNCH_CP" WakeJoin "$@" >"$out" 2>&1
 }
 
 # check <expect-file> <consumed-file> [final]: every expected message arrived as sent. Prints a
