@@ -404,6 +404,11 @@ pub const GRPC_ACCEPTED_QUEUE: usize = 64;
 /// message at the first poll, which set the send -> visible p99.
 pub const READER_DISPATCH_MAX_BYTES: u64 = 1024 * 1024;
 
+/// SYNC_FLUSH waiters queued before those whose sends already gave up (timed out while flushes
+/// stalled) are dropped from the queue; the bound then doubles from what is left. Java's
+/// `GroupCommitService` lists are unbounded; its `FlushDiskWatcher` completes timed-out requests.
+pub const FLUSH_WAITERS_PRUNE_AT: usize = 65_536;
+
 /// How long the dispatcher thread dozes after a pass that dispatched something, while no pull
 /// or pop is held waiting for an arrival, before it looks again; appends meanwhile do not wake
 /// it. Java: `ReputMessageService.run` sleeps 1 ms before every `doReput()`, held consumers or

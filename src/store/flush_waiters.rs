@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::limits::FLUSH_WAITERS_PRUNE_AT;
+
 /// How a waiter is told: a task's channel or a thread's.
 #[derive(Debug)]
 enum Wake {
@@ -24,6 +26,15 @@ enum Wake {
 }
 
 impl Wake {
+    /// The waiter gave up (a task's timeout dropped its receiver). A thread's channel cannot
+    /// tell; those waiters are tools and tests.
+    fn is_closed(&self) -> bool {
+        match self {
+            Self::Task(tx) => tx.is_closed(),
+            Self::Thread(_) => false,
+        }
+    }
+
     fn send(self, flushed: bool) {
         // A waiter that gave up (timed out) has dropped its receiver; nothing to tell it.
         match self {
@@ -43,6 +54,8 @@ struct Queue {
     waiters: VecDeque<(u64, Wake)>,
     /// Set by [`FlushWaiters::fail_all`]: no flush will come any more.
     failed: bool,
+    /// Queue length at which waiters that gave up are dropped (0: [`FLUSH_WAITERS_PRUNE_AT`]).
+    prune_at: usize,
 }
 
 /// The flushed offset and its waiters.
@@ -76,6 +89,12 @@ impl FlushWaiters {
         }
         if q.failed {
             return Some(false);
+        }
+        // While flushes stall (a hung disk), sends time out and leave their entries behind:
+        // drop those before the queue grows past the bound, and again at twice what is left.
+        if q.waiters.len() >= q.prune_at.max(FLUSH_WAITERS_PRUNE_AT) {
+            q.waiters.retain(|(_, w)| !w.is_closed());
+            q.prune_at = q.waiters.len().saturating_mul(2);
         }
         // Sends register in about the order they appended: nearly always an insert at the back.
         let at = q.waiters.partition_point(|(o, _)| *o <= offset);
@@ -143,7 +162,10 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use super::FlushWaiters;
+    use tokio::sync::oneshot;
+
+    use super::{FlushWaiters, Wake};
+    use crate::limits::FLUSH_WAITERS_PRUNE_AT;
 
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
@@ -181,6 +203,25 @@ mod tests {
         assert_eq!(w.waiting(), 0);
         // Already flushed: answered without queueing.
         assert!(rt.block_on(w.wait(250, Duration::from_secs(1))));
+        assert_eq!(w.waiting(), 0);
+    }
+
+    #[test]
+    fn waiters_that_gave_up_are_dropped_while_flushes_stall() {
+        let w = FlushWaiters::default();
+        // Sends that timed out: their receivers are gone, their entries stay until pruned.
+        for off in 0..FLUSH_WAITERS_PRUNE_AT as u64 {
+            let (tx, rx) = oneshot::channel();
+            drop(rx);
+            assert_eq!(w.register(off + 1, Wake::Task(tx)), None);
+        }
+        assert_eq!(w.waiting(), FLUSH_WAITERS_PRUNE_AT);
+        // The next one prunes them; a live waiter is kept and still released by its flush.
+        let (tx, mut rx) = oneshot::channel();
+        assert_eq!(w.register(u64::MAX, Wake::Task(tx)), None);
+        assert_eq!(w.waiting(), 1);
+        w.publish(u64::MAX);
+        assert_eq!(rx.try_recv(), Ok(true));
         assert_eq!(w.waiting(), 0);
     }
 
