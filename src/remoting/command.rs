@@ -223,6 +223,7 @@ impl ExtFields {
         small
             .into_iter()
             .flatten()
+            // `&(K, V)` from the Vec to `(&K, &V)`, the IndexMap's item, so the two chain.
             .map(|(k, v)| (k, v))
             .chain(large.into_iter().flatten())
             .map(|(k, v)| (k.as_ref(), v.as_ref()))
