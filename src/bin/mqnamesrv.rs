@@ -72,7 +72,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let runtime = match rocketmq_rs::cli::runtime() {
+    let runtime = match rocketmq_rs::cli::runtime(rocketmq_rs::cli::Serves::NameServer) {
         Ok(r) => r,
         Err(e) => {
             error!("cannot start the runtime: {e}");

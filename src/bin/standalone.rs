@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         let _ = broker_cfg.set("brokerName", "broker-a");
     }
     config::finish(&mut broker_cfg, &explicit);
-    let runtime = match rocketmq_rs::cli::runtime() {
+    let runtime = match rocketmq_rs::cli::runtime(rocketmq_rs::cli::Serves::Store) {
         Ok(r) => r,
         Err(e) => {
             error!("cannot start the runtime: {e}");

@@ -104,24 +104,37 @@ impl IndexFile {
     /// Reads the header.
     #[must_use]
     pub fn header(&self) -> IndexHeader {
+        // One copy of the 40 bytes; a file too short for a header reads as empty.
+        let mut b = [0u8; HEADER_SIZE];
+        let _ = self.file.copy_raw(0, &mut b);
+        let i64_at = |at: usize| {
+            b.get(at..at + 8)
+                .and_then(|v| <[u8; 8]>::try_from(v).ok())
+                .map_or(0, i64::from_be_bytes)
+        };
+        let i32_at = |at: usize| {
+            b.get(at..at + 4)
+                .and_then(|v| <[u8; 4]>::try_from(v).ok())
+                .map_or(0, i32::from_be_bytes)
+        };
         IndexHeader {
-            begin_timestamp: self.i64_at(0),
-            end_timestamp: self.i64_at(8),
-            begin_phy_offset: self.i64_at(16),
-            end_phy_offset: self.i64_at(24),
-            hash_slot_count: self.i32_at(32),
-            index_count: self.i32_at(36).max(1),
+            begin_timestamp: i64_at(0),
+            end_timestamp: i64_at(8),
+            begin_phy_offset: i64_at(16),
+            end_phy_offset: i64_at(24),
+            hash_slot_count: i32_at(32),
+            index_count: i32_at(36).max(1),
         }
     }
 
     fn write_header(&self, h: &IndexHeader) -> Result<(), StoreError> {
-        let mut b = Vec::with_capacity(HEADER_SIZE);
-        b.extend_from_slice(&h.begin_timestamp.to_be_bytes());
-        b.extend_from_slice(&h.end_timestamp.to_be_bytes());
-        b.extend_from_slice(&h.begin_phy_offset.to_be_bytes());
-        b.extend_from_slice(&h.end_phy_offset.to_be_bytes());
-        b.extend_from_slice(&h.hash_slot_count.to_be_bytes());
-        b.extend_from_slice(&h.index_count.to_be_bytes());
+        let mut b = [0u8; HEADER_SIZE];
+        b[..8].copy_from_slice(&h.begin_timestamp.to_be_bytes());
+        b[8..16].copy_from_slice(&h.end_timestamp.to_be_bytes());
+        b[16..24].copy_from_slice(&h.begin_phy_offset.to_be_bytes());
+        b[24..32].copy_from_slice(&h.end_phy_offset.to_be_bytes());
+        b[32..36].copy_from_slice(&h.hash_slot_count.to_be_bytes());
+        b[36..].copy_from_slice(&h.index_count.to_be_bytes());
         self.file.write_at(0, &b)?;
         Ok(())
     }
@@ -157,11 +170,11 @@ impl IndexFile {
             ((store_timestamp - h.begin_timestamp) / 1000).clamp(0, i64::from(i32::MAX))
         };
         let entry_pos = HEADER_SIZE + self.hash_slot_num * SLOT_SIZE + count * ENTRY_SIZE;
-        let mut e = Vec::with_capacity(ENTRY_SIZE);
-        e.extend_from_slice(&hash.to_be_bytes());
-        e.extend_from_slice(&phy_offset.to_be_bytes());
-        e.extend_from_slice(&i32::try_from(time_diff).unwrap_or(i32::MAX).to_be_bytes());
-        e.extend_from_slice(&slot_value.to_be_bytes());
+        let mut e = [0u8; ENTRY_SIZE];
+        e[..4].copy_from_slice(&hash.to_be_bytes());
+        e[4..12].copy_from_slice(&phy_offset.to_be_bytes());
+        e[12..16].copy_from_slice(&i32::try_from(time_diff).unwrap_or(i32::MAX).to_be_bytes());
+        e[16..].copy_from_slice(&slot_value.to_be_bytes());
         self.file.write_at(entry_pos, &e)?;
         self.file.write_at(slot_pos, &h.index_count.to_be_bytes())?;
         if h.index_count <= 1 {
