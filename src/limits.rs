@@ -412,15 +412,12 @@ pub const FLUSH_WAITERS_PRUNE_AT: usize = 65_536;
 /// How long the dispatcher thread dozes after a pass that dispatched something, while no pull
 /// or pop is held waiting for an arrival, before it looks again; appends meanwhile do not wake
 /// it. Java: `ReputMessageService.run` sleeps 1 ms before every `doReput()`, held consumers or
-/// not. Nothing waits on the doze: a pull, pop or GET_MAX_OFFSET that comes meanwhile
-/// dispatches what it needs itself ([`READER_DISPATCH_MAX_BYTES`]; 4 ms of appends at 60,000
-/// msg/s of 1 KiB is a quarter of it), and a pull that starts waiting ends the doze, so held
-/// consumers see each append at once. So the doze is set by what a wake-up costs: each pass
-/// after one is two context switches and a timer, and at 20,000 msg/s the broker's CPU per
-/// message was 20.2 and 20.5 µs with 1 ms (dispatcher switches 0.048 per message) against 19.5
-/// and 18.0 µs with 4 ms (0.012 per message; alternating runs, benches/RESULTS.md). An idle
+/// not. Under a steady produce load this turns one wake-up (two futex calls and two context
+/// switches) per burst of appends into at most one per millisecond; a pull or GET_MAX_OFFSET
+/// that comes meanwhile dispatches what it needs itself ([`READER_DISPATCH_MAX_BYTES`]), and a
+/// pull that starts waiting ends the doze, so held consumers see each append at once. An idle
 /// dispatcher still sleeps until an append wakes it.
-pub const DISPATCH_COALESCE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(4);
+pub const DISPATCH_COALESCE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Longest sleep of an idle dispatcher thread between checks of the CommitLog end when no append
 /// wakes it (a slave's raw appends and SYNC_FLUSH's flushes wake it too). Our own backstop: Java's

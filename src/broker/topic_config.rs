@@ -94,6 +94,31 @@ fn wrapper_from_value(v: &Value) -> (Option<DataVersion>, BTreeMap<String, Topic
     (v.get("dataVersion").map(DataVersion::from_value), table)
 }
 
+/// The part of a topic's config a send checks (`msgCheck`) and uses (queue choice, the
+/// MULTI_TAGS flag), copied out of the table per send instead of the whole config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendTopic {
+    /// Readable queues.
+    pub read_queue_nums: i32,
+    /// Writable queues.
+    pub write_queue_nums: i32,
+    /// `PermName` bits.
+    pub perm: i32,
+    /// `topicFilterType` is `MULTI_TAG`.
+    pub multi_tag: bool,
+}
+
+impl From<&TopicConfig> for SendTopic {
+    fn from(tc: &TopicConfig) -> Self {
+        Self {
+            read_queue_nums: tc.read_queue_nums,
+            write_queue_nums: tc.write_queue_nums,
+            perm: tc.perm,
+            multi_tag: tc.topic_filter_type == "MULTI_TAG",
+        }
+    }
+}
+
 /// Topic configs plus their data version.
 #[derive(Debug)]
 pub struct TopicConfigManager {
@@ -214,6 +239,15 @@ impl TopicConfigManager {
 
     fn lmq_topic(&self, topic: &str) -> bool {
         self.lmq.load(std::sync::atomic::Ordering::Acquire) && crate::store::lmq::is_lmq(topic)
+    }
+
+    /// What a send checks of a topic ([`Self::get`] without copying the config's strings).
+    #[must_use]
+    pub fn get_for_send(&self, topic: &str) -> Option<SendTopic> {
+        if self.lmq_topic(topic) {
+            return self.get(topic).as_ref().map(SendTopic::from);
+        }
+        self.table.read().ok()?.get(topic).map(SendTopic::from)
     }
 
     /// One topic's config. With `enableLmq` an LMQ topic gets a made-up config of one read and

@@ -93,8 +93,13 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 /// Milliseconds since the first call in this process: one clock for every connection, so their
 /// activity times compare.
 fn epoch_ms() -> u64 {
+    u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The instant [`epoch_ms`] counts from.
+fn epoch() -> Instant {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    u64::try_from(EPOCH.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+    *EPOCH.get_or_init(Instant::now)
 }
 
 impl Connection {
@@ -149,10 +154,10 @@ impl Connection {
         self.last_activity_ms.store(epoch_ms(), Ordering::Relaxed);
     }
 
-    fn idle_for(&self) -> Duration {
-        Duration::from_millis(
-            epoch_ms().saturating_sub(self.last_activity_ms.load(Ordering::Relaxed)),
-        )
+    /// When the connection has been idle for `timeout` (in the past once it has): computed from
+    /// the last activity's stamp, without reading the clock (the reader asks before every read).
+    fn idle_deadline(&self, timeout: Duration) -> Instant {
+        epoch() + Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed)) + timeout
     }
 
     /// Queues an encoded frame for writing, waiting while the write queue is full.
@@ -430,7 +435,7 @@ impl Link<'_> {
             }
             let partial = self.reader.partial_since();
             let wake = partial.map_or_else(
-                || tokio::time::Instant::now() + idle_timeout.saturating_sub(conn.idle_for()),
+                || tokio::time::Instant::from_std(conn.idle_deadline(idle_timeout)),
                 |since| tokio::time::Instant::from_std(since + options.frame_timeout),
             );
             tokio::select! {
@@ -452,7 +457,7 @@ impl Link<'_> {
                         );
                         return;
                     }
-                    if conn.idle_for() >= idle_timeout {
+                    if Instant::now() >= conn.idle_deadline(idle_timeout) {
                         debug!(peer = %conn.peer(), "closing idle connection");
                         return;
                     }

@@ -383,7 +383,8 @@ pub async fn dispatch(
     conn: &ConnectionHandle,
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
-    let began = std::time::Instant::now();
+    // The connection stamped the frame when it read it: one clock read per request, not three.
+    let began = crate::net::arrived().unwrap_or_else(std::time::Instant::now);
     let (code, oneway) = (request.code, request.is_oneway());
     let created = created(&request);
     let response = match broker.pools.enter(code) {
@@ -394,20 +395,20 @@ pub async fn dispatch(
         // `BrokerFastFailure` dropped it from the queue.
         Err(refusal) => (!oneway).then(|| refusal.response()),
     };
-    if let (Some(kind), Some(r)) = (created, &response) {
-        let ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let Some(r) = &response else {
+        return response;
+    };
+    let ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if let Some(kind) = created {
         broker.metrics.record_create(kind, r.code == 0, ms);
     }
-    if let Some(r) = &response {
-        crate::net::reject_log::note(code, conn.peer(), r);
-        let ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let result = if oneway {
-            crate::broker::prom::RESULT_ONEWAY
-        } else {
-            crate::broker::prom::RESULT_SUCCESS
-        };
-        broker.metrics.record_rpc(code, r.code, result, false, ms);
-    }
+    crate::net::reject_log::note(code, conn.peer(), r);
+    let result = if oneway {
+        crate::broker::prom::RESULT_ONEWAY
+    } else {
+        crate::broker::prom::RESULT_SUCCESS
+    };
+    broker.metrics.record_rpc(code, r.code, result, false, ms);
     response
 }
 

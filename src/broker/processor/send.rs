@@ -12,7 +12,7 @@ use super::FAQ_SUFFIX;
 use crate::broker::config_file::ConfigManager as _;
 use crate::broker::prom::MessageType;
 use crate::broker::topic_config::{
-    DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, validate_topic,
+    DLQ_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_PREFIX, SendTopic, validate_topic,
 };
 use crate::broker::{Broker, SendSettings, schedule, stats_items, timer};
 use crate::ha::BrokerRole;
@@ -22,7 +22,7 @@ use crate::message::{
     put_property_borrowed,
 };
 use crate::net::ConnectionHandle;
-use crate::remoting::body::topic_config::{PERM_READ, PERM_WRITE, TopicConfig};
+use crate::remoting::body::topic_config::{PERM_READ, PERM_WRITE};
 use crate::remoting::header::broker::ConsumerSendMsgBackRequestHeader;
 use crate::remoting::header::send::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
 use crate::remoting::{ExtFields, RemotingCommand, RequestCode, ResponseCode, version};
@@ -79,7 +79,7 @@ fn msg_check(
     broker: &Broker,
     conn: &ConnectionHandle,
     h: &SendMessageRequestHeader,
-) -> Result<(TopicConfig, Option<u64>), RemotingCommand> {
+) -> Result<(SendTopic, Option<u64>), RemotingCommand> {
     let err = |code, remark: String| base_response(broker, code, Some(remark));
     if broker.permission() & PERM_WRITE == 0 && broker.topics.get(&h.topic).is_some_and(|t| t.order)
     {
@@ -100,19 +100,19 @@ fn msg_check(
             format!("Sending message to topic[{}] is forbidden.", h.topic),
         ));
     }
-    let mut tc = broker.topics.get(&h.topic);
+    let mut tc = broker.topics.get_for_send(&h.topic);
     let mut created = None;
     if tc.is_none() {
         if broker.send_settings().auto_create_topic {
-            tc = broker.topics.create_in_send(
-                &h.topic,
-                &h.default_topic,
-                h.default_topic_queue_nums,
-                0,
-            );
+            tc = broker
+                .topics
+                .create_in_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
+                .as_ref()
+                .map(SendTopic::from);
         }
         if tc.is_none() && h.topic.starts_with(RETRY_PREFIX) {
-            tc = Some(broker.topics.ensure(&h.topic, 1, PERM_WRITE | PERM_READ));
+            let made = broker.topics.ensure(&h.topic, 1, PERM_WRITE | PERM_READ);
+            tc = Some(SendTopic::from(&made));
         }
         if tc.is_some() {
             broker.notify_topics_changed();
@@ -132,8 +132,9 @@ fn msg_check(
         return Err(err(
             ResponseCode::INVALID_PARAMETER,
             format!(
-                "request queueId[{}] is illegal, {tc:?} Producer: {}",
+                "request queueId[{}] is illegal, {:?} Producer: {}",
                 h.queue_id,
+                broker.topics.get(&h.topic),
                 conn.peer()
             ),
         ));
@@ -413,7 +414,7 @@ pub(super) async fn prepare(
     broker: &Broker,
     conn: &ConnectionHandle,
     req: &mut RemotingCommand,
-) -> Result<(SendMessageRequestHeader, TopicConfig), RemotingCommand> {
+) -> Result<(SendMessageRequestHeader, SendTopic), RemotingCommand> {
     let mut h = parse_header(req)
         .map_err(|e| base_response(broker, ResponseCode::SYSTEM_ERROR, Some(e)))?;
     let (tc, created) = msg_check(broker, conn, &h)?;
@@ -458,10 +459,11 @@ pub async fn send_message(
     }
     let (properties, uniq) = stored_properties(broker, &settings, &client_props);
     let mut sys_flag = h.sys_flag;
-    if tc.topic_filter_type == "MULTI_TAG" {
+    if tc.multi_tag {
         sys_flag |= MULTI_TAGS_FLAG;
     }
-    let (mut topic, mut queue_id, mut properties) = (h.topic.clone(), h.queue_id, properties);
+    let (mut topic, mut queue_id, mut properties) =
+        (std::mem::take(&mut h.topic), h.queue_id, properties);
     let tx = sys_flag & crate::store::record::TRANSACTION_MASK;
     // `properties` was rebuilt above (no duplicates, no empty values): a scan finds what a
     // parse would.
@@ -573,7 +575,7 @@ pub async fn send_batch_message(
     java_hashmap_order(&mut batch_props);
     let batch_props = properties_to_string(&batch_props);
     let mut sys_flag = h.sys_flag;
-    if tc.topic_filter_type == "MULTI_TAG" {
+    if tc.multi_tag {
         sys_flag |= MULTI_TAGS_FLAG;
     }
     let msgs: Vec<PutMessage> = items
