@@ -202,6 +202,15 @@ fn is_closed(s: &TcpStream) -> bool {
 
 /// A bare server with a 1 s frame timeout, answering every request with SUCCESS.
 async fn echo_server(frame_timeout: Duration) -> String {
+    echo_server_with(rocketmq_rs::net::ServerConfig {
+        frame_timeout,
+        ..rocketmq_rs::net::ServerConfig::default()
+    })
+    .await
+}
+
+/// A bare server with `config`, answering every request with SUCCESS.
+async fn echo_server_with(config: rocketmq_rs::net::ServerConfig) -> String {
     #[derive(Debug)]
     struct Ok200;
     impl rocketmq_rs::net::Service for Ok200 {
@@ -215,10 +224,6 @@ async fn echo_server(frame_timeout: Duration) -> String {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let config = rocketmq_rs::net::ServerConfig {
-        frame_timeout,
-        ..rocketmq_rs::net::ServerConfig::default()
-    };
     drop(tokio::spawn(rocketmq_rs::net::serve(
         listener,
         Arc::new(Ok200),
@@ -253,6 +258,40 @@ async fn a_frame_that_trickles_in_is_cut_off_but_busy_peers_are_not() {
         closed >= Duration::from_millis(900) && closed < Duration::from_millis(2_500),
         "cut off after {closed:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_close_after_the_idle_timeout_and_a_huge_one_never_fires() {
+    let short = echo_server_with(rocketmq_rs::net::ServerConfig {
+        idle_timeout: Duration::from_secs(1),
+        ..rocketmq_rs::net::ServerConfig::default()
+    })
+    .await;
+    // `serverChannelMaxIdleTimeSeconds` at Long.MAX: no deadline an Instant can hold.
+    let huge = echo_server_with(rocketmq_rs::net::ServerConfig {
+        idle_timeout: Duration::from_secs(i64::MAX.cast_unsigned()),
+        ..rocketmq_rs::net::ServerConfig::default()
+    })
+    .await;
+    let mut a = TcpStream::connect(&short).await.unwrap();
+    let mut b = TcpStream::connect(&huge).await.unwrap();
+    assert_eq!(ask(&mut a, get_max_offset("T"), 1).await.0.code, 0);
+    assert_eq!(ask(&mut b, get_max_offset("T"), 1).await.0.code, 0);
+    let t = Instant::now();
+    let mut a_closed_at = None;
+    while t.elapsed() < Duration::from_secs(4) {
+        if a_closed_at.is_none() && is_closed(&a) {
+            a_closed_at = Some(t.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let closed = a_closed_at.expect("an idle connection outlived a 1 s idle timeout");
+    assert!(
+        closed >= Duration::from_millis(800) && closed < Duration::from_millis(3_000),
+        "closed after {closed:?}"
+    );
+    assert!(!is_closed(&b), "a huge idle timeout closed the connection");
+    assert_eq!(ask(&mut b, get_max_offset("T"), 2).await.0.code, 0);
 }
 
 /// A child process killed when the test ends, passing or not.

@@ -156,8 +156,12 @@ impl Connection {
 
     /// When the connection has been idle for `timeout` (in the past once it has): computed from
     /// the last activity's stamp, without reading the clock (the reader asks before every read).
+    /// A timeout past what an `Instant` can hold (a huge `serverChannelMaxIdleTimeSeconds`)
+    /// means a year from the last activity.
     fn idle_deadline(&self, timeout: Duration) -> Instant {
-        epoch() + Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed)) + timeout
+        let last = epoch() + Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed));
+        last.checked_add(timeout)
+            .unwrap_or_else(|| last + Duration::from_secs(365 * 24 * 3600))
     }
 
     /// Queues an encoded frame for writing, waiting while the write queue is full.
