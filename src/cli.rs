@@ -64,7 +64,7 @@ pub const WORKER_THREADS_ENV: &str = "TOKIO_WORKER_THREADS";
 /// core's worth at a 20,000 msg/s produce. With one worker per core as well, the workers are
 /// woken across cores for every burst (a futex wake and a context switch each), so a broker
 /// leaves one core to its store threads: `cores - 1` workers, at least one. On the 2-core
-/// bench machine one worker cut the broker's CPU per message at 20,000 msg/s from 21.1–21.3 to
+/// bench machine one worker cut the broker's CPU per message at 20,000 msg/s from 20.9–21.3 to
 /// 17.9–18.3 µs (futex calls per message 0.14 → 0.06, context switches 0.20 → 0.11), and
 /// produce TPS at 64 in flight stayed within the run-to-run spread (benches/RESULTS.md).
 #[must_use]
