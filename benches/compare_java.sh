@@ -39,7 +39,9 @@
 #
 # Before measuring it waits (up to $QUIET_WAIT s in total) until no foreign java / mqbroker / mqnamesrv /
 # rocketmq-standalone / rustc process runs, and it records any it saw during the run in RESULTS.md. Every
-# phase above (echo server and SYNC_FLUSH restart included) is inside one broker's guarded attempt.
+# phase above (echo server and SYNC_FLUSH restart included) is inside one broker's guarded attempt, which is
+# repeated (up to $ATTEMPTS) when other processes or the hypervisor's steal time took more than
+# $FOREIGN_MAX_PCT / $STEAL_MAX_PCT % of one core during it.
 #
 # Process bookkeeping, build/fetch, the quiet-machine wait and the report pieces shared with benches/ha/run.sh are in
 # benches/lib.sh; the remoting probe (start-up timing, route check) is benches/probe.py.
@@ -72,6 +74,7 @@ QUIET_WAIT="${QUIET_WAIT:-1200}"            # budget (s) for waiting for a quiet
 QUIET_HOLD="${QUIET_HOLD:-30}"              # ... which must stay quiet this long before a broker starts
 ATTEMPTS="${ATTEMPTS:-3}"                   # runs per broker when disturbed (see FOREIGN_MAX_PCT)
 FOREIGN_MAX_PCT="${FOREIGN_MAX_PCT:-5}"     # max foreign CPU during a run, % of one core
+STEAL_MAX_PCT="${STEAL_MAX_PCT:-5}"         # max hypervisor steal time during a run, % of one core
 OURS_MODE="${OURS_MODE:-split}"                # split: mqnamesrv + mqbroker; standalone: rocketmq-standalone
 SKIP_BUILD="${SKIP_BUILD:-0}"
 RESULTS="${RESULTS:-$ROOT/benches/RESULTS.md}"
@@ -79,7 +82,7 @@ CLUSTER=DefaultCluster
 NS="127.0.0.1:$NS_PORT"
 BIN="${BIN:-$ROOT/target/release}"           # our binaries (another build: set BIN and SKIP_BUILD=1)
 CMDLINE="$(printf '%q ' "$0" "$@")"
-ENVLINE="QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT WORK=$WORK NS_PORT=$NS_PORT BROKER_PORT=$BROKER_PORT DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE CPU_RATE=$CPU_RATE ROUTE_RATE=$ROUTE_RATE BACKLOG=$BACKLOG JBENCH_SECS=$JBENCH_SECS ECHO_PORT=$ECHO_PORT HALF_RATE=$HALF_RATE E2E_RATES='$E2E_RATES' E2E_SECS=$E2E_SECS E2E_WARMUP=$E2E_WARMUP JAVA_E2E=$JAVA_E2E JAVA_E2E_RATE=$JAVA_E2E_RATE VIS_SECS=$VIS_SECS SYNC_SECS=$SYNC_SECS COMMITLOG_BYTES=$COMMITLOG_BYTES OURS_MODE=$OURS_MODE"
+ENVLINE="QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT STEAL_MAX_PCT=$STEAL_MAX_PCT WORK=$WORK NS_PORT=$NS_PORT BROKER_PORT=$BROKER_PORT DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE CPU_RATE=$CPU_RATE ROUTE_RATE=$ROUTE_RATE BACKLOG=$BACKLOG JBENCH_SECS=$JBENCH_SECS ECHO_PORT=$ECHO_PORT HALF_RATE=$HALF_RATE E2E_RATES='$E2E_RATES' E2E_SECS=$E2E_SECS E2E_WARMUP=$E2E_WARMUP JAVA_E2E=$JAVA_E2E JAVA_E2E_RATE=$JAVA_E2E_RATE VIS_SECS=$VIS_SECS SYNC_SECS=$SYNC_SECS COMMITLOG_BYTES=$COMMITLOG_BYTES OURS_MODE=$OURS_MODE"
 PROBE="$ROOT/benches/probe.py"
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"   # log/die, stop_pid/cleanup/run, fetch_java_jars, wait_quiet, run_attempts, ...

@@ -2,7 +2,7 @@
 # Produce-path cost of our broker, independent of machine load: instructions per message (callgrind) and,
 # optionally, a sampled call-graph profile (perf) and broker CPU per message at a fixed rate.
 #
-# Usage: benches/produce_profile.sh [callgrind|perf|cpu|tps]...   (default: callgrind)
+# Usage: benches/produce_profile.sh [callgrind|perf|cpu|tps|flush]...   (default: callgrind)
 #
 #   callgrind  mqbroker runs under `valgrind --tool=callgrind` with instrumentation off; after a warm-up
 #              ($WARM messages, topic auto-created) instrumentation is switched on for a produce run of $COUNT
@@ -22,6 +22,13 @@
 #   tps        mqbroker runs natively; an unthrottled produce run of $DURATION s at $CONCURRENCY in flight;
 #              prints the load generator's line (msg/s and latency percentiles). Depends on load: run it
 #              alternately with the other build (BIN=...) and keep LOADGEN the same for both.
+#   flush      where a SYNC_FLUSH send's time goes: the broker runs with flushDiskType=SYNC_FLUSH (whatever FLUSH
+#              says), an unthrottled produce run of $DURATION s at $CONCURRENCY in flight, and `perf trace -e msync`
+#              on the group-commit thread (FlushCommitLogService) for its middle half. Prints the load generator's
+#              line, then the msyncs: count per second, duration p50/p90/p99/mean, mean range, the share of the time the
+#              thread spent in msync, the mean gap between two, and the wait a send that arrives at a random
+#              moment should see from the flushes alone (the rest of the running msync plus one whole msync:
+#              busy * E[d^2] / (2 E[d]) + E[d]). Depends on load and on the disk.
 #
 # Knobs: WORK (default /tmp/rmq-produce-profile), NS_PORT (29876), BROKER_PORT (29911), COUNT (20000), WARM (2000),
 # CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), FLUSH (ASYNC_FLUSH or SYNC_FLUSH: the broker's
@@ -163,6 +170,37 @@ for mode in "${@:-callgrind}"; do
         stop_pair
         echo "tps: $(grep -E '^produce .* msgs in' "$WORK/logs/load.log" | tail -1)"
         ;;
-    *) die "unknown mode $mode (callgrind|perf|cpu|tps)" ;;
+    flush)
+        FLUSH=SYNC_FLUSH start_pair native
+        tid=$(grep -l '^FlushCommitLogS' /proc/"$BROKER_PID"/task/*/comm 2>/dev/null | head -1 | cut -d/ -f5)
+        [[ -n $tid ]] || die "no FlushCommitLogService thread in the broker"
+        run $((DURATION + 60)) "$WORK/logs/load.log" "${LG[@]}" --duration "$DURATION" &
+        lpid=$!
+        sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 4 }')"
+        traced=$(awk -v d="$DURATION" 'BEGIN { print d / 2 }')
+        timeout -s INT "$traced" perf trace -e msync -t "$tid" -o "$WORK/msync.txt" >/dev/null 2>&1
+        wait "$lpid"
+        stop_pair
+        echo "flush: $(grep -E '^produce .* msgs in' "$WORK/logs/load.log" | tail -1)"
+        # perf trace lines: "<start ms> ( <duration> ms): <comm>/<tid> msync(start: .., len: N, flags: 4) = 0"
+        python3 - "$WORK/msync.txt" "$traced" <<'PY'
+import re, sys
+rows = [(float(m.group(1)), float(m.group(2)), int(m.group(3)))
+        for m in re.finditer(r"^\s*([\d.]+) \(\s*([\d.]+) ms\).*?len: (\d+)", open(sys.argv[1]).read(), re.M)]
+if len(rows) < 2:
+    sys.exit(f"flush: {len(rows)} msyncs traced (perf trace missing or no SYNC_FLUSH load?)")
+secs = float(sys.argv[2])
+d = sorted(r[1] for r in rows)
+pct = lambda q: d[min(len(d) - 1, int(q * len(d)))]
+mean = sum(d) / len(d)
+busy = sum(d) / (rows[-1][0] + rows[-1][1] - rows[0][0])
+gap = sum(b[0] - (a[0] + a[1]) for a, b in zip(rows, rows[1:])) / (len(rows) - 1)
+wait = busy * sum(x * x for x in d) / len(d) / (2 * mean) + mean
+print(f"flush: {len(rows) / secs:.0f} msync/s over {secs:g} s, ms p50={pct(0.5):.3f} p90={pct(0.9):.3f} "
+      f"p99={pct(0.99):.3f} mean={mean:.3f}, {sum(r[2] for r in rows) / len(rows) / 1024:.0f} KiB each; in msync {100 * busy:.0f} % of the time, mean gap {gap:.3f} ms; "
+      f"a send's expected flush wait {wait:.3f} ms")
+PY
+        ;;
+    *) die "unknown mode $mode (callgrind|perf|cpu|tps|flush)" ;;
     esac
 done

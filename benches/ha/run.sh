@@ -36,6 +36,7 @@ QUIET_WAIT="${QUIET_WAIT:-1200}"            # budget (s) for waiting for a quiet
 QUIET_HOLD="${QUIET_HOLD:-30}"              # ... which must stay quiet this long before a setup starts
 ATTEMPTS="${ATTEMPTS:-3}"                   # runs per setup when disturbed (see FOREIGN_MAX_PCT)
 FOREIGN_MAX_PCT="${FOREIGN_MAX_PCT:-5}"     # max foreign CPU during a run, % of one core
+STEAL_MAX_PCT="${STEAL_MAX_PCT:-5}"         # max hypervisor steal time during a run, % of one core
 SKIP_BUILD="${SKIP_BUILD:-0}"
 RESULTS="${RESULTS:-$HERE/RESULTS.md}"
 CLUSTER=HaBench
@@ -43,7 +44,7 @@ BNAME=ha-bench
 TOPIC=BenchTopic
 BIN="$ROOT/target/release"
 CMDLINE="$(printf '%q ' "$0" "$@")"
-ENVLINE="SKIP_BUILD=$SKIP_BUILD SETUPS='$SETUPS' DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE COMMITLOG_SIZE=$COMMITLOG_SIZE QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT WORK=$WORK"
+ENVLINE="SKIP_BUILD=$SKIP_BUILD SETUPS='$SETUPS' DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY SIZE=$SIZE RATE=$RATE COMMITLOG_SIZE=$COMMITLOG_SIZE QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIGN_MAX_PCT=$FOREIGN_MAX_PCT STEAL_MAX_PCT=$STEAL_MAX_PCT WORK=$WORK"
 HAPY="$HERE/ha.py"
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"   # log/die, stop_pid/cleanup/run, fetch_java_jars, wait_quiet, run_attempts, ...
