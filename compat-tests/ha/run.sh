@@ -41,7 +41,6 @@ MIXED_COUNT="${HA_MIXED_COUNT:-2000}"
 CYCLES="${HA_KILL_CYCLES:-10}"
 
 build_all
-start_namesrv || { echo "ha-compat: 0 passed, 1 failed"; exit 1; }
 
 java_client() { # <log> <args...>
     local out="$1"; shift
@@ -55,7 +54,7 @@ result_field() { grep '^RESULT' "$1" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p
 identical() {
     local a="$1" b="$2" secs="$3" t
     for ((t = 0; t < secs; t++)); do
-        "$BIN/rmqstore" diff "$a" "$b" >"$WORK/diff.txt" 2>&1 && return 0
+        "$BIN/rmqstore" diff "$a" "$b" >"$WORK/diff${LANE:-}.txt" 2>&1 && return 0
         sleep 1
     done
     return 1
@@ -77,9 +76,9 @@ synced() {
 until_acked() {
     local t
     for ((t = 0; t < 45; t++)); do
-        : >"$WORK/probe.acks"
-        java_client "$WORK/probe.out" produce "$NS" "$1" 1 "$WORK/probe.acks"
-        [[ -s "$WORK/probe.acks" ]] && return 0
+        : >"$WORK/probe${LANE:-}.acks"
+        java_client "$WORK/probe${LANE:-}.out" produce "$NS" "$1" 1 "$WORK/probe${LANE:-}.acks"
+        [[ -s "$WORK/probe${LANE:-}.acks" ]] && return 0
         sleep 1
     done
     return 1
@@ -116,9 +115,9 @@ ours_pair() {
     java_client "$WORK/sync-produce.out" produce "$NS" "$topic" "$COUNT" "$WORK/sync.acks"
     local ok; ok=$(result_field "$WORK/sync-produce.out" ok)
     if [[ "$ok" == "$COUNT" ]] && identical "$(store_of $m)" "$(store_of $s)" 60; then
-        report ours.sync.replicate PASS "$ok/$COUNT SEND_OK in $((SECONDS - t)) s; $(cat "$WORK/diff.txt")"
+        report ours.sync.replicate PASS "$ok/$COUNT SEND_OK in $((SECONDS - t)) s; $(cat "$WORK/diff${LANE:-}.txt")"
     else
-        report ours.sync.replicate FAIL "ok=$ok/$COUNT; $(cat "$WORK/diff.txt" 2>/dev/null)" "$WORK/sync-produce.out"
+        report ours.sync.replicate FAIL "ok=$ok/$COUNT; $(cat "$WORK/diff${LANE:-}.txt" 2>/dev/null)" "$WORK/sync-produce.out"
     fi
     # mqadmin haStatus (GET_BROKER_HA_STATUS) on the master: one slave, in sync.
     cds_run mqadmin-5.3.3 timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Duser.home="$WORK/client-home" \
@@ -185,7 +184,7 @@ ours_pair() {
     if [[ $acked -gt 0 && $missing == 0 && $same == 0 ]]; then
         report ours.sync.kill9 PASS "$CYCLES kill -9 cycles: $acked SEND_OK, all on the slave; $(result_field "$WORK/kill-produce.out" errors) send errors while down; CommitLogs identical"
     else
-        report ours.sync.kill9 FAIL "acked=$acked missing-on-slave=$missing identical=$([[ $same == 0 ]] && echo yes || echo no) ($(cat "$WORK/diff.txt"))" "$WORK/kill-produce.out"
+        report ours.sync.kill9 FAIL "acked=$acked missing-on-slave=$missing identical=$([[ $same == 0 ]] && echo yes || echo no) ($(cat "$WORK/diff${LANE:-}.txt"))" "$WORK/kill-produce.out"
     fi
     stop_broker $m
 }
@@ -240,9 +239,9 @@ mixed() {
     fi
     local detail="" st=PASS
     if [[ "$ok" == "$MIXED_COUNT" ]] && identical "$(store_of "$m")" "$(store_of "$s")" 60; then
-        detail="$ok SEND_OK; $(cat "$WORK/diff.txt")"
+        detail="$ok SEND_OK; $(cat "$WORK/diff${LANE:-}.txt")"
     else
-        st=FAIL; detail="ok=$ok/$MIXED_COUNT; $(cat "$WORK/diff.txt" 2>/dev/null)"
+        st=FAIL; detail="ok=$ok/$MIXED_COUNT; $(cat "$WORK/diff${LANE:-}.txt" 2>/dev/null)"
     fi
     java_client "$WORK/$name-g1.out" consume "$NS" "$topic" ha_mg1 "$WORK/$name.acks" 120
     # A Java 5.3.3 slave syncs metadata for the first time about 60 s after it starts.
@@ -269,9 +268,12 @@ mixed() {
 }
 
 # ------------------------------------------- kill -9 of the master while the disk is full
-FULLFS=
+# The loop mount is always $WORK/fullfs: enospc_pair runs in a lane, whose variables this
+# cleanup (in the main shell) does not see.
+FULLFS="$WORK/fullfs"
 ha_cleanup() {
-    [[ -n "$FULLFS" ]] && { pkill -f "fill-disk $FULLFS" 2>/dev/null; umount -l "$FULLFS" 2>/dev/null; }
+    pkill -f "fill-disk $FULLFS" 2>/dev/null
+    mountpoint -q "$FULLFS" 2>/dev/null && umount -l "$FULLFS" 2>/dev/null
     lib_cleanup
 }
 trap ha_cleanup EXIT
@@ -285,13 +287,12 @@ fill_disk() {
     done' "fill-disk $1" "$1" &
 }
 enospc_pair() {
-    local m=fm s=fs kt=HaFull img="$WORK/fullfs.img" fsdir="$WORK/fullfs"
+    local m=fm s=fs kt=HaFull img="$WORK/fullfs.img" fsdir="$FULLFS"
     mkdir -p "$fsdir"
     if ! { truncate -s 192M "$img" && mkfs.ext4 -q -F "$img" && mount -o loop "$img" "$fsdir"; } >"$WORK/mount.err" 2>&1; then
         printf '%-34s SKIP %s\n' ours.enospc.kill9 "no loop-mounted file system here: $(head -1 "$WORK/mount.err")"
         return 0
     fi
-    FULLFS="$fsdir"
     mkdir -p "$fsdir/$m" "$fsdir/$s"
     ln -sfn "$fsdir/$m" "$WORK/$m"
     ln -sfn "$fsdir/$s" "$WORK/$s"
@@ -335,25 +336,35 @@ enospc_pair() {
     miss_s=$(comm -23 "$WORK/full.acked-keys" "$WORK/full.slave-keys" | wc -l)
     miss_m=$(comm -23 "$WORK/full.acked-keys" "$WORK/full.master-keys" | wc -l)
     full_logs=$(cat "$WORK/$m.out" "$WORK/$s.out" | grep -c -i "no space\|disk full\|ENOSPC")
-    local detail="$CYCLES kill -9 cycles ($failed restarts refused by the full disk): $acked SEND_OK, missing on slave $miss_s, on master $miss_m; CommitLogs $([[ $same == 0 ]] && echo identical || echo "differ ($(head -1 "$WORK/diff.txt"))"); $full_logs disk-full log lines"
+    local detail="$CYCLES kill -9 cycles ($failed restarts refused by the full disk): $acked SEND_OK, missing on slave $miss_s, on master $miss_m; CommitLogs $([[ $same == 0 ]] && echo identical || echo "differ ($(head -1 "$WORK/diff${LANE:-}.txt"))"); $full_logs disk-full log lines"
     if [[ $acked -gt 0 && $miss_s == 0 && $miss_m == 0 && $same == 0 ]]; then
         report ours.enospc.kill9 PASS "$detail"
     else
         comm -23 "$WORK/full.acked-keys" "$WORK/full.slave-keys" | head -5 >"$WORK/full.missing"
         report ours.enospc.kill9 FAIL "$detail" "$WORK/full.missing" "$WORK/full-produce.out" "$WORK/$m.out" "$WORK/$s.out"
     fi
-    umount -l "$fsdir" 2>/dev/null && FULLFS=
+    umount -l "$fsdir" 2>/dev/null
 }
 
-wanted ours && ours_pair
-wanted ours.enospc && enospc_pair
-wanted bogus && bogus_peer
-for pair in "java rust" "rust java"; do
-    for mode in SYNC ASYNC; do
-        read -r mk sk <<<"$pair"
-        wanted "mixed.$mk-$sk.${mode,,}" && mixed "$mk" "$sk" "$mode"
+# Two lanes, each with its own name server. Our pairs are busy (20,000 sends, kill cycles); the
+# mixed pairs mostly wait for a Java broker's periodic metadata sync (60 s for a Java slave).
+ours_lane() {
+    own_namesrv
+    if wanted ours; then ours_pair; fi
+    if wanted ours.enospc; then enospc_pair; fi
+    if wanted bogus; then bogus_peer; fi
+}
+mixed_lane() {
+    own_namesrv
+    local pair mode mk sk
+    for pair in "java rust" "rust java"; do
+        for mode in SYNC ASYNC; do
+            read -r mk sk <<<"$pair"
+            if wanted "mixed.$mk-$sk.${mode,,}"; then mixed "$mk" "$sk" "$mode"; fi
+        done
     done
-done
+}
+run_lanes ours_lane mixed_lane
 
 echo "ha-compat: $pass passed, $fail failed"
 [[ $fail == 0 ]]

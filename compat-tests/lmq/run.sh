@@ -50,7 +50,6 @@ LMQ_CONF=(enableLmq=true enableMultiDispatch=true diskSpaceWarningLevelRatio=99 
     diskMaxUsedSpaceRatio=97 cleanFileForciblyEnable=false)
 
 build_all
-start_namesrv || { echo "lmq-compat: 0 passed, 1 failed"; exit 1; }
 
 client() { # <5|4> <log> <args...>
     local v="$1" out="$2" cp
@@ -189,9 +188,14 @@ scenario() { # <kind>
     "$BIN/rmqstore" dump "$s" --topic "$topic" --raw >"$WORK/$k.dump.jsonl"
 }
 
+# Our broker's and Java's scenarios side by side, each lane with its own name server (Java's
+# boots, restarts and kill -9 cycle take three times ours). Compare and cross-open read both stores.
+lanes=()
 for k in rust java; do
-    wanted "$k" && scenario "$k"
+    if wanted "$k"; then lanes+=("own_namesrv; scenario $k"); fi
 done
+((${#lanes[@]})) && run_lanes "${lanes[@]}"
+start_namesrv || { echo "lmq-compat: $pass passed, $((fail + 1)) failed"; exit 1; }
 
 # Stored properties: key order and INNER_MULTI_QUEUE_OFFSET per message key, ours vs Java's.
 if wanted compare && [[ -s "$WORK/rust.dump.jsonl" && -s "$WORK/java.dump.jsonl" ]]; then
