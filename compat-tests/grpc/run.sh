@@ -117,7 +117,6 @@ node_run() { # <out> <args...>
 }
 
 build_all
-start_namesrv || { echo "grpc-compat: 0 passed, 1 failed"; exit 1; }
 
 java_run() { # <classpath> <log> [-Dprop=value ...] <main> <args...>
     local cp="$1" out="$2" jvm=()
@@ -444,11 +443,20 @@ acl() {
     stop_broker $b
 }
 
-wanted ours.grpc-produce && interop
-wanted ours.grpc-transaction && ! wanted ours.grpc-produce && interop
-{ wanted ours.grpc-simple || wanted ours.grpc-push || wanted ours.grpc-fifo || wanted ours.grpc-dlq || wanted ours.grpc-remoting-to \
-    || wanted ours.grpc-python-consume || wanted ours.grpc-node || wanted ours.grpc-go; } && consume
-wanted ours.grpc-auto-renew && renew
-wanted ours.grpc-acl && acl
-wanted ours.grpc-standalone && standalone
+# Two lanes, each with its own name server: the SDK scenarios (busy: 10,000 pushed messages, the
+# Go SDK's build), and the brokers of their own (auto-renew mostly waits: 5 messages held 12 s).
+sdk_lane() {
+    own_namesrv
+    if wanted ours.grpc-produce || wanted ours.grpc-transaction; then interop; fi
+    if wanted ours.grpc-simple || wanted ours.grpc-push || wanted ours.grpc-fifo || wanted ours.grpc-dlq \
+        || wanted ours.grpc-remoting-to || wanted ours.grpc-python-consume || wanted ours.grpc-node \
+        || wanted ours.grpc-go; then consume; fi
+}
+own_broker_lane() {
+    own_namesrv
+    if wanted ours.grpc-auto-renew; then renew; fi
+    if wanted ours.grpc-acl; then acl; fi
+    if wanted ours.grpc-standalone; then standalone; fi
+}
+run_lanes sdk_lane own_broker_lane
 finish
