@@ -32,7 +32,7 @@
 #
 # Knobs: WORK (default /tmp/rmq-produce-profile), NS_PORT (29876), BROKER_PORT (29911), COUNT (20000), WARM (2000),
 # CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), FLUSH (ASYNC_FLUSH or SYNC_FLUSH: the broker's
-# flushDiskType; default ASYNC_FLUSH), BIN (target/release; build it first),
+# flushDiskType; default ASYNC_FLUSH), COMMITLOG_BYTES (mappedFileSizeCommitLog, 268435456), BIN (target/release; build it first),
 # LOADGEN (the rmq-loadgen binary; default $BIN/rmq-loadgen — point both builds' runs at one client), PERF_RATE (unset).
 set -uo pipefail
 
@@ -47,6 +47,7 @@ SIZE="${SIZE:-1024}"
 DURATION="${DURATION:-10}"
 RATE="${RATE:-20000}"
 FLUSH="${FLUSH:-ASYNC_FLUSH}"
+COMMITLOG_BYTES="${COMMITLOG_BYTES:-268435456}"
 [[ $FLUSH == ASYNC_FLUSH || $FLUSH == SYNC_FLUSH ]] || { echo "FLUSH must be ASYNC_FLUSH or SYNC_FLUSH" >&2; exit 2; }
 BIN="${BIN:-$ROOT/target/release}"
 LOADGEN="${LOADGEN:-$BIN/rmq-loadgen}"
@@ -88,7 +89,7 @@ storePathRootDir=$WORK/store
 storePathCommitLog=$WORK/store/commitlog
 brokerRole=ASYNC_MASTER
 flushDiskType=$FLUSH
-mappedFileSizeCommitLog=268435456
+mappedFileSizeCommitLog=$COMMITLOG_BYTES
 autoCreateTopicEnable=true
 EOF
     HOME="$WORK/home" "$BIN/mqnamesrv" -c "$WORK/namesrv.conf" >"$WORK/logs/namesrv.log" 2>&1 &
