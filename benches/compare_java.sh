@@ -539,9 +539,9 @@ print_table "$TABLE"
 printf '%s\n' "${GOALS[@]}"
 
 TOTAL=$((SECONDS - T_START))
-# The hand-written sections (gRPC bench, produce-path cuts, scale and visibility) come after the
+# The hand-written sections (run history, gRPC bench, produce-path cuts, scale and visibility) come after the
 # generated ones; everything from the first of them to the end of the file is carried over.
-CARRY="$(awk '/^## (gRPC endpoint vs Java proxy|CPU per message and produce-path cuts|Scale and visibility)/ {on = 1} on' "$RESULTS" 2>/dev/null)"
+CARRY="$(awk '/^## (Run history|gRPC endpoint vs Java proxy|CPU per message and produce-path cuts|Scale and visibility)/ {on = 1} on' "$RESULTS" 2>/dev/null)"
 {
     echo "# Rust broker vs Apache RocketMQ 5.3.3 (Java) — side-by-side results"
     echo
