@@ -86,6 +86,7 @@ ENVLINE="QUIET_WAIT=$QUIET_WAIT QUIET_HOLD=$QUIET_HOLD ATTEMPTS=$ATTEMPTS FOREIG
 PROBE="$ROOT/benches/probe.py"
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"   # log/die, stop_pid/cleanup/run, fetch_java_jars, wait_quiet, run_attempts, ...
+REMOVE_AT_EXIT=("$WORK/store" "$WORK/ours-data")   # multi-GB stores: removed by the EXIT trap too
 
 # ---------------------------------------------------------------- build / fetch
 mkdir -p "$WORK/logs" "$WORK/home"

@@ -41,11 +41,15 @@ stop_pid() { # <pid> [grace seconds]
     return 0
 }
 SAMPLER_PID=""
+# Directories removed at exit, after the processes stopped (stores of many GB: a run stopped by a
+# signal must not leave them to fill the disk).
+REMOVE_AT_EXIT=()
 cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do stop_pid "$pid" 5; done
     PIDS=()
     [[ -n "$SAMPLER_PID" ]] && stop_pid "$SAMPLER_PID" 2
+    ((${#REMOVE_AT_EXIT[@]})) && rm -rf "${REMOVE_AT_EXIT[@]}"
     return 0
 }
 trap cleanup EXIT
