@@ -179,7 +179,7 @@ for mode in "${@:-callgrind}"; do
         lpid=$!
         sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 4 }')"
         traced=$(awk -v d="$DURATION" 'BEGIN { print d / 2 }')
-        timeout -s INT "$traced" perf trace -e msync -t "$tid" -o "$WORK/msync.txt" >/dev/null 2>&1
+        timeout -s INT "$traced" perf trace -e msync ${TRACE_ALL:+-p "$BROKER_PID"} ${TRACE_ALL:--t "$tid"} -o "$WORK/msync.txt" >/dev/null 2>&1
         wait "$lpid"
         stop_pair
         echo "flush: $(grep -E '^produce .* msgs in' "$WORK/logs/load.log" | tail -1)"

@@ -180,6 +180,13 @@ pub const DELETE_TOPIC_DISPATCH_WAIT: std::time::Duration = std::time::Duration:
 /// zero pages written back ahead of the data. Refilled when less than half of it is left.
 pub const COMMIT_LOG_PREFAULT_AHEAD_BYTES: usize = 8 * 1024 * 1024;
 
+/// Under SYNC_FLUSH the prefault thread also writes the zeros of its window out (msync), this
+/// many bytes per call, so the group commit's msyncs land on written blocks and need no journal
+/// commit. Java's `MappedFile.warmMappedFile` does the same for SYNC_FLUSH, forcing every
+/// `flushLeastPagesWhenWarmMapedFile` (4,096) pages = 16 MiB; ours is smaller so that one step
+/// holds the device for about a millisecond, not the group commit's waiters for tens.
+pub const COMMIT_LOG_PREFAULT_WRITE_STEP_BYTES: usize = 1024 * 1024;
+
 /// Daily log files kept per file name under `ROCKETMQ_LOG_DIR`. Java's logback keeps 10 rolled
 /// files of 128 MB per log (`rmq.broker.logback.xml`, `maxIndex` 10); ours roll daily.
 pub const LOG_FILES_KEPT: usize = 10;

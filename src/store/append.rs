@@ -322,12 +322,17 @@ impl MessageStore {
             }
             None => 0,
         };
-        self.commit_log.create(next_start).map_err(|e| match e {
+        let file = self.commit_log.create(next_start).map_err(|e| match e {
             StoreError::Io(io) if is_no_space(&io) => {
                 self.disk.mark_no_space("commitlog");
                 StoreError::DiskFull(self.disk.usage().java_text())
             }
             other => other,
-        })
+        })?;
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            // Before the first copy into it faults a 2 MiB folio in (see `super::prefault`).
+            file.set_readahead(false);
+        }
+        Ok(file)
     }
 }

@@ -74,7 +74,7 @@ impl IndexFile {
     /// Opens or creates an index file.
     pub fn open(path: &Path, hash_slot_num: usize, index_num: usize) -> Result<Self, StoreError> {
         let f = MappedFile::open(path, 0, Self::file_size(hash_slot_num, index_num))?;
-        f.no_readahead();
+        f.set_readahead(false);
         f.set_positions(f.size());
         Ok(Self {
             file: Arc::new(f),

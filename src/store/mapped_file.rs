@@ -65,13 +65,23 @@ impl MappedFile {
         Self::open_with(path, file_from_offset, size, false)
     }
 
-    /// Turns off fault readahead on the mapping (`MADV_RANDOM`). Without it the first write to a
-    /// fresh (reserved, unwritten) file makes the kernel zero-fill a whole readahead window of
-    /// pages: megabytes per new ConsumeQueue, most of a 2,000-topic flood's dispatch time. For
-    /// files written in small steps or read at random (ConsumeQueue, index).
-    pub fn no_readahead(&self) {
-        if let Err(e) = self.map.advise(memmap2::Advice::Random) {
-            tracing::debug!(path = %self.path.display(), error = %e, "madvise(MADV_RANDOM) failed");
+    /// Fault readahead on or off for the whole mapping (`MADV_NORMAL` / `MADV_RANDOM`). Off for
+    /// files written in small steps or read at random:
+    /// - ConsumeQueue and index files: with readahead the first write to a fresh (reserved,
+    ///   unwritten) file makes the kernel zero-fill a whole readahead window of pages, megabytes
+    ///   per new ConsumeQueue, most of a 2,000-topic flood's dispatch time;
+    /// - the CommitLog file being appended to under SYNC_FLUSH (see `prefault`): with readahead
+    ///   Linux fills the page cache of a file that supports large folios (ext4 since 6.16) in
+    ///   folios of up to 2 MiB, and an msync writes every dirty folio it touches whole, so a
+    ///   group commit of 25 KiB wrote 2 MiB. On again once the file is full and only read.
+    pub fn set_readahead(&self, on: bool) {
+        let advice = if on {
+            memmap2::Advice::Normal
+        } else {
+            memmap2::Advice::Random
+        };
+        if let Err(e) = self.map.advise(advice) {
+            tracing::debug!(path = %self.path.display(), error = %e, on, "madvise (readahead) failed");
         }
     }
 
@@ -274,6 +284,17 @@ impl MappedFile {
             }
             other => other,
         }
+    }
+
+    /// Writes `[from, from + len)` (clamped to the file) out to the device and waits (msync),
+    /// without moving the flushed position: for pages nothing was appended to yet.
+    pub fn write_out(&self, from: usize, len: usize) -> std::io::Result<()> {
+        let from = from.min(self.size);
+        let len = len.min(self.size - from);
+        if len == 0 {
+            return Ok(());
+        }
+        self.map.flush_range(from, len)
     }
 
     /// Flushes (msync) everything written and not yet flushed; returns the new flushed position.
@@ -480,6 +501,40 @@ mod tests {
         assert_eq!(f.read_raw(0, 5).unwrap().as_ref(), b"he\0\0\0");
         assert_eq!(f.wrote_position(), 2);
         drop(f);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// What the prefault thread does ahead of the writer under SYNC_FLUSH: readahead off,
+    /// populate, write the zeros out. Neither the bytes nor the positions change, a range past
+    /// the end is clamped, and the writer's bytes written meanwhile survive a later write-out.
+    #[test]
+    fn write_out_ahead_changes_no_byte_or_position() {
+        let dir = std::env::temp_dir().join(format!("mf-wo-{}", std::process::id()));
+        let path = dir.join("00000000000000000000");
+        let f = Arc::new(MappedFile::open(&path, 0, 64 * 1024).unwrap());
+        f.set_readahead(false);
+        f.write_at(0, b"record").unwrap();
+        f.publish(6);
+        f.prefault(4096, 1 << 20).unwrap();
+        f.write_out(4096, 1 << 20).unwrap();
+        f.write_out(1 << 20, 4096).unwrap();
+        assert_eq!((f.wrote_position(), f.flushed_position()), (6, 0));
+        f.write_at(6, b"more").unwrap();
+        f.write_out(0, 8192).unwrap();
+        f.publish(10);
+        assert_eq!(f.flush().unwrap(), 10);
+        f.set_readahead(true);
+        assert_eq!(f.read(0, 10).unwrap().as_ref(), b"recordmore");
+        assert!(
+            f.read_raw(10, 64 * 1024 - 10)
+                .unwrap()
+                .iter()
+                .all(|&b| b == 0)
+        );
+        drop(f);
+        let on_disk = std::fs::read(&path).unwrap();
+        assert_eq!(&on_disk[..10], b"recordmore");
+        assert!(on_disk[10..].iter().all(|&b| b == 0));
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -176,7 +176,7 @@ impl MappedFileQueue {
         } else {
             // A new queue file is written in small steps: no fault readahead.
             let f = MappedFile::open_derived(&path, offset, self.file_size)?;
-            f.no_readahead();
+            f.set_readahead(false);
             f
         });
         let mut files = self

@@ -6,6 +6,18 @@
 //! lock). This thread keeps [`COMMIT_LOG_PREFAULT_AHEAD_BYTES`] past the write position of the
 //! last file resident and mapped writable; appends raise its signal when less than half of that
 //! window is left. The thread never writes data: recovery sees the same zeros as before.
+//!
+//! Under SYNC_FLUSH it also does what Java's `warmMappedFile` does for that flush type: it
+//! writes the window's zeros out (msync, [`COMMIT_LOG_PREFAULT_WRITE_STEP_BYTES`] at a time), so
+//! the reserved blocks under the group commit's msyncs are already written. An msync into
+//! unwritten blocks converts their extents and needs a journal commit (two more device flushes);
+//! into written blocks it is one data write and one flush. And it turns fault readahead off on
+//! the file being appended to, so its page cache holds small folios and a group commit writes
+//! the pages it covers, not 2 MiB folios (`MappedFile::set_readahead`). Measured with
+//! `produce_profile.sh flush` against the build without both (alternating, quiet machine): at
+//! 64 in flight the group commit's msync took 0.27–0.30 against 0.61–0.64 ms on average and a
+//! send's flush wait fell from 0.96–1.18 to 0.45–0.50 ms (29.2k / 32.5k against 28.1k / 31.5k
+//! msg/s: the rest of a send's time is not the flush); at 8 in flight 14.6k against 7.8k msg/s.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,8 +25,10 @@ use std::time::Duration;
 
 use tracing::{debug, error};
 
+use super::FlushDiskType;
+use super::mapped_file::MappedFile;
 use super::message_store::MessageStore;
-use crate::limits::COMMIT_LOG_PREFAULT_AHEAD_BYTES;
+use crate::limits::{COMMIT_LOG_PREFAULT_AHEAD_BYTES, COMMIT_LOG_PREFAULT_WRITE_STEP_BYTES};
 
 /// How long the thread sleeps without a signal (it only checks for shutdown then).
 const IDLE_WAIT: Duration = Duration::from_secs(1);
@@ -25,9 +39,20 @@ pub(crate) fn start(store: &Arc<MessageStore>) {
     let spawned = std::thread::Builder::new()
         .name("PrefaultCommitLogService".into())
         .spawn(move || {
+            let sync = s.config.flush_disk_type == FlushDiskType::SyncFlush;
+            let mut appending: Option<Arc<MappedFile>> = None;
             while !s.shutdown.load(Ordering::Acquire) {
                 s.prefault_signal.wait(IDLE_WAIT);
-                prefault_ahead(&s);
+                let Some(file) = s.commit_log.last() else {
+                    continue;
+                };
+                if sync && !appending.as_ref().is_some_and(|a| Arc::ptr_eq(a, &file)) {
+                    file.set_readahead(false);
+                    if let Some(full) = appending.replace(Arc::clone(&file)) {
+                        full.set_readahead(true);
+                    }
+                }
+                prefault_ahead(&s, &file, sync);
             }
         });
     match spawned {
@@ -48,11 +73,9 @@ pub(crate) fn wanted(store: &MessageStore, end: u64) -> bool {
 }
 
 /// Prefaults the last CommitLog file from its write position (or from where the last round
-/// stopped) up to the window's end, and records how far it got.
-fn prefault_ahead(store: &MessageStore) {
-    let Some(file) = store.commit_log.last() else {
-        return;
-    };
+/// stopped) up to the window's end (under SYNC_FLUSH writing it out too), and records how far
+/// it got.
+fn prefault_ahead(store: &MessageStore, file: &MappedFile, write_out: bool) {
     let start = file.file_from_offset();
     let done = usize::try_from(
         store
@@ -66,11 +89,22 @@ fn prefault_ahead(store: &MessageStore) {
     let to = wrote
         .saturating_add(COMMIT_LOG_PREFAULT_AHEAD_BYTES)
         .min(file.size());
-    if to > from
-        && let Err(e) = file.prefault(from, to - from)
-    {
-        // Not fatal: the writer faults the pages itself, as without this thread.
-        debug!(file = %file.path().display(), error = %e, "CommitLog prefault failed");
+    let step = if write_out {
+        COMMIT_LOG_PREFAULT_WRITE_STEP_BYTES
+    } else {
+        usize::MAX
+    };
+    let mut at = from;
+    while at < to && !store.shutdown.load(Ordering::Acquire) {
+        let len = (to - at).min(step);
+        // Neither failure is fatal: the writer faults the pages itself, and the group commit
+        // converts the extents itself, as without this thread.
+        if let Err(e) = file.prefault(at, len) {
+            debug!(file = %file.path().display(), error = %e, "CommitLog prefault failed");
+        } else if write_out && let Err(e) = file.write_out(at, len) {
+            debug!(file = %file.path().display(), error = %e, "CommitLog zero write-out failed");
+        }
+        at += len;
     }
     // At the end of a file, the window moves past it, so appends wake the thread again only
     // once they are in the next file.
