@@ -33,7 +33,8 @@
 # Knobs: WORK (default /tmp/rmq-produce-profile), NS_PORT (29876), BROKER_PORT (29911), COUNT (20000), WARM (2000),
 # CONCURRENCY (64), SIZE (1024), DURATION (10), RATE (20000), FLUSH (ASYNC_FLUSH or SYNC_FLUSH: the broker's
 # flushDiskType; default ASYNC_FLUSH), COMMITLOG_BYTES (mappedFileSizeCommitLog, 268435456), BIN (target/release; build it first),
-# LOADGEN (the rmq-loadgen binary; default $BIN/rmq-loadgen — point both builds' runs at one client), PERF_RATE (unset).
+# LOADGEN (the rmq-loadgen binary; default $BIN/rmq-loadgen — point both builds' runs at one client), PERF_RATE (unset),
+# TRACE_ALL (flush: set to trace the msyncs of every broker thread, not only the group commit's).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
