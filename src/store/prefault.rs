@@ -15,9 +15,10 @@
 //! the file being appended to, so its page cache holds small folios and a group commit writes
 //! the pages it covers, not 2 MiB folios (`MappedFile::set_readahead`). Measured with
 //! `produce_profile.sh flush` against the build without both (alternating, quiet machine): at
-//! 64 in flight the group commit's msync took 0.27–0.30 against 0.61–0.64 ms on average and a
-//! send's flush wait fell from 0.96–1.18 to 0.45–0.50 ms (29.2k / 32.5k against 28.1k / 31.5k
-//! msg/s: the rest of a send's time is not the flush); at 8 in flight 14.6k against 7.8k msg/s.
+//! 64 in flight the group commit's msync took 0.27–0.37 against 0.52–0.64 ms on average and a
+//! send's flush wait mostly halved, but msg/s stayed within the noise (the rest of a send's time
+//! there is not the flush); at 8 in flight 12.8k–14.6k against 7.6k–7.8k msg/s. See
+//! `benches/RESULTS.md`, "Each group commit wrote 2 MiB".
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
