@@ -184,7 +184,8 @@ pub const COMMIT_LOG_PREFAULT_AHEAD_BYTES: usize = 8 * 1024 * 1024;
 /// many bytes per call, so the group commit's msyncs land on written blocks and need no journal
 /// commit. Java's `MappedFile.warmMappedFile` does the same for SYNC_FLUSH, forcing every
 /// `flushLeastPagesWhenWarmMapedFile` (4,096) pages = 16 MiB; ours is smaller so that one step
-/// holds the device for about a millisecond, not the group commit's waiters for tens.
+/// holds the device for about 2 ms (measured with strace: msync of 1 MiB of zeros 1.8–2.1 ms),
+/// not the group commit's waiters for tens.
 pub const COMMIT_LOG_PREFAULT_WRITE_STEP_BYTES: usize = 1024 * 1024;
 
 /// Daily log files kept per file name under `ROCKETMQ_LOG_DIR`. Java's logback keeps 10 rolled
