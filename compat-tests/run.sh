@@ -385,6 +385,7 @@ listenPort=$BROKER_PORT
 storePathRootDir=$d/store
 storePathCommitLog=$d/store/commitlog
 mappedFileSizeCommitLog=67108864
+cleanFileForciblyEnable=false
 brokerRole=ASYNC_MASTER
 flushDiskType=ASYNC_FLUSH
 autoCreateTopicEnable=true
@@ -740,6 +741,7 @@ listenPort=$P2_BROKER_PORT
 storePathRootDir=$d/store
 storePathCommitLog=$d/store/commitlog
 mappedFileSizeCommitLog=67108864
+cleanFileForciblyEnable=false
 brokerRole=ASYNC_MASTER
 flushDiskType=SYNC_FLUSH
 autoCreateTopicEnable=true
@@ -1088,6 +1090,7 @@ p2_standalone() {
 listenPort=$bport
 brokerIP1=127.0.0.1
 mappedFileSizeCommitLog=67108864
+cleanFileForciblyEnable=false
 EOF
     start_bg standalone "$o" env HOME="$d/home" RUST_BACKTRACE=1 \
         "$P2_STANDALONE_BIN" --data-dir "$d/data" --namesrv-port "$nsport" -c "$d/broker.conf"

@@ -155,6 +155,7 @@ listenPort=$BR_PORT
 storePathRootDir=$out/store
 storePathCommitLog=$out/store/commitlog
 mappedFileSizeCommitLog=1048576
+cleanFileForciblyEnable=false
 brokerRole=ASYNC_MASTER
 flushDiskType=ASYNC_FLUSH
 autoCreateTopicEnable=true
