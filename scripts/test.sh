@@ -21,6 +21,10 @@ timing_table() {
         if ((i + 1 < n)); then end=${STEP_STARTS[i + 1]}; else end=$SECONDS; fi
         printf '%6d  %s\n' "$((end - STEP_STARTS[i]))" "${STEP_NAMES[i]:0:110}"
     done
+    # The test host's disk is shared: above 85 % (Java's used / (used + usable)) retention may
+    # delete unexpired files, above 90 % brokers refuse writes. Shown so a failure can be read.
+    echo "disk at the end (df -P /tmp):"
+    df -P /tmp 2>/dev/null | tail -n +2 || true
 }
 trap timing_table EXIT
 
