@@ -163,7 +163,7 @@ impl MessageStore {
                 next_queue_offset += 1;
             }
         }
-        file.write_at(pos, &buf)?;
+        self.copy_in(&file, pos, &buf)?;
         file.publish(pos + total);
         queue_key::set(
             &mut state.queue_offsets,
@@ -235,7 +235,7 @@ impl MessageStore {
         let buf = &mut state.buf;
         buf.clear();
         rec.encode_into(buf);
-        file.write_at(pos, buf)?;
+        self.copy_in(&file, pos, buf)?;
         file.publish(pos + buf.len());
         let _ = state
             .queue_offsets
@@ -281,6 +281,21 @@ impl MessageStore {
         }
     }
 
+    /// Copies appended bytes into the CommitLog file: under SYNC_FLUSH through its descriptor
+    /// (see [`super::mapped_file::MappedFile::write_at_through_fd`]), else into the mapping.
+    fn copy_in(
+        &self,
+        file: &super::mapped_file::MappedFile,
+        pos: usize,
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            file.write_at_through_fd(pos, bytes)
+        } else {
+            file.write_at(pos, bytes)
+        }
+    }
+
     /// 4.9.8's `checkLmqMessage`: with `enableLmq` and `enableMultiDispatch`, a message naming
     /// LMQs is refused once more than `maxLmqConsumeQueueNum` LMQ ConsumeQueues exist.
     fn check_lmq_limit(&self, messages: &[PutMessage]) -> Result<(), StoreError> {
@@ -315,7 +330,7 @@ impl MessageStore {
                 blank.extend_from_slice(&i32::try_from(remaining).unwrap_or(0).to_be_bytes());
                 blank.extend_from_slice(&BLANK_MAGIC.to_be_bytes());
                 if remaining >= END_FILE_MIN_BLANK_LENGTH {
-                    f.write_at(pos, &blank)?;
+                    self.copy_in(&f, pos, &blank)?;
                 }
                 f.publish(size);
                 f.file_from_offset() + u64::try_from(size).unwrap_or(0)

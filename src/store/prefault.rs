@@ -19,6 +19,13 @@
 //! send's flush wait mostly halved, but msg/s stayed within the noise (the rest of a send's time
 //! there is not the flush); at 8 in flight 12.8k–14.6k against 7.6k–7.8k msg/s. See
 //! `benches/RESULTS.md`, "Each group commit wrote 2 MiB".
+//!
+//! Under SYNC_FLUSH the writer copies records in through the file descriptor (`pwrite`), not
+//! into the mapping (`append.rs`, `copy_in`): the pages this thread populated and wrote out keep
+//! read-only page-table entries, so a group commit's msync has nothing to write-protect (no TLB
+//! shootdown IPI per commit) and the writer takes no write fault per page. Measured on 6 s of a
+//! 64-in-flight SYNC run: writer-thread faults 70,548 → 1, group-commit thread CPU 1,505 → 1,154
+//! ms, broker CPU per message 32.5 → 25.2 µs.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
