@@ -184,16 +184,7 @@ impl MappedFile {
     /// Copies `bytes` to `pos`. Only the single writer calls this, and only at or beyond the
     /// write position; `publish` then makes the bytes visible to readers.
     pub fn write_at(&self, pos: usize, bytes: &[u8]) -> std::io::Result<()> {
-        let end = pos
-            .checked_add(bytes.len())
-            .filter(|e| *e <= self.size)
-            .ok_or_else(|| {
-                std::io::Error::other(format!(
-                    "write of {} bytes at {pos} past the end of {}",
-                    bytes.len(),
-                    self.path.display()
-                ))
-            })?;
+        let end = self.write_end(pos, bytes.len())?;
         debug_assert!(end <= self.size);
         // SAFETY: `pos..end` lies inside the mapping (checked above). The mapping lives as long as
         // `self`. The region is at or beyond the published write position, which readers never
@@ -221,15 +212,20 @@ impl MappedFile {
         let Some(file) = self.file.as_ref() else {
             return self.write_at(pos, bytes);
         };
-        let end = pos.checked_add(bytes.len()).filter(|e| *e <= self.size);
-        if end.is_none() {
-            return Err(std::io::Error::other(format!(
-                "write of {} bytes at {pos} past the end of {}",
-                bytes.len(),
-                self.path.display()
-            )));
-        }
+        let _end = self.write_end(pos, bytes.len())?;
         file.write_all_at(bytes, u64::try_from(pos).map_err(std::io::Error::other)?)
+    }
+
+    /// The end of a write of `len` bytes at `pos`, or an error if it would pass the file's end.
+    fn write_end(&self, pos: usize, len: usize) -> std::io::Result<usize> {
+        pos.checked_add(len)
+            .filter(|e| *e <= self.size)
+            .ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "write of {len} bytes at {pos} past the end of {}",
+                    self.path.display()
+                ))
+            })
     }
 
     /// Publishes bytes up to `position` to readers.
