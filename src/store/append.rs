@@ -345,7 +345,8 @@ impl MessageStore {
             other => other,
         })?;
         if self.config.flush_disk_type == FlushDiskType::SyncFlush {
-            // Before the first copy into it faults a 2 MiB folio in (see `super::prefault`).
+            // Before the prefault thread populates it: with readahead its faults would fill the
+            // page cache in 2 MiB folios, each written whole by a group commit (`super::prefault`).
             file.set_readahead(false);
         }
         Ok(file)
